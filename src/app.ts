@@ -1,0 +1,97 @@
+/**
+ * createApp(deps) → a yoga instance: schema, per-request context, error masking, limits and the
+ * cache plugins. Tests call `app.fetch`; main.ts mounts it on node:http.
+ */
+import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
+import type { GraphQLSchema } from 'graphql';
+import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
+import type { EntityCache } from './cache/entity/entity-cache.js';
+import { createContextFactory, type AppContext, type Services } from './context.js';
+import type { Database } from './db/client.js';
+import { catalogueRepository } from './db/repositories/catalogue.js';
+import { userRepository } from './db/repositories/users.js';
+import { createMaskError } from './http/mask-error.js';
+import type { Repositories } from './loaders/index.js';
+import type { Logger } from './observability/logger.js';
+import { buildSchema } from './schema.js';
+import { createCatalogueService } from './services/catalogue.js';
+import type { Invalidator } from './services/changes.js';
+import { createCollectionService } from './services/collection.js';
+import { createSessionService } from './services/sessions.js';
+
+export const DEFAULT_QUERY = /* GraphQL */ `# Welcome to Kitvault. Press the play button to run this query.
+# Sign in with the login mutation (admin / kitvault) and send
+# the token as the header  Authorization: Bearer <token>
+query LatestKits {
+  kits(first: 5) {
+    totalCount
+    edges {
+      cursor
+      node {
+        id
+        name
+        type
+        primaryColour
+        club { id name country }
+        season { label }
+        brand { name }
+        competitions { name }
+      }
+    }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+`;
+
+export type AppDeps = {
+  database: Database;
+  logger: Logger;
+  entityCache: EntityCache;
+  invalidator: Invalidator;
+  /** Extra envelop plugins (the response cache), applied after the built-in ones. */
+  plugins?: Plugin<AppContext>[];
+  graphiql?: boolean;
+};
+
+export type App = YogaServerInstance<Record<string, never>, AppContext> & { schema: GraphQLSchema; repos: Repositories };
+
+let sharedSchema: GraphQLSchema | undefined;
+
+export function createApp(deps: AppDeps): App {
+  const { database, logger, entityCache, invalidator } = deps;
+  const repos: Repositories = { catalogue: catalogueRepository(database.db), users: userRepository(database.db) };
+  const services: Services = {
+    catalogue: createCatalogueService({ db: database.db, catalogue: repos.catalogue, invalidator }),
+    collection: createCollectionService({ db: database.db, users: repos.users, catalogue: repos.catalogue, invalidator }),
+    sessions: createSessionService({ users: repos.users }),
+  };
+  // The schema is immutable and costly to build; share it between apps in one process (tests build many).
+  sharedSchema ??= buildSchema();
+  const schema = sharedSchema;
+
+  const yoga = createYoga<Record<string, never>, AppContext>({
+    schema,
+    context: createContextFactory({ repos, entityCache, services }),
+    graphqlEndpoint: '/graphql',
+    landingPage: false,
+    graphiql: deps.graphiql === false ? false : { title: 'Kitvault', defaultQuery: DEFAULT_QUERY },
+    maskedErrors: { maskError: createMaskError(logger) },
+    logging: {
+      debug: (...args) => logger.debug(args.map(String).join(' ')),
+      info: (...args) => logger.info(args.map(String).join(' ')),
+      warn: (...args) => logger.warn(args.map(String).join(' ')),
+      error: (...args) => logger.error(args.map(String).join(' ')),
+    },
+    plugins: [
+      EnvelopArmorPlugin({
+        maxDepth: { n: 12 },
+        maxAliases: { n: 30 },
+        maxDirectives: { n: 30 },
+        maxTokens: { n: 2000 },
+        costLimit: { maxCost: 20_000 },
+      }),
+      ...(deps.plugins ?? []),
+    ],
+  });
+  return Object.assign(yoga, { schema, repos });
+}

@@ -1,0 +1,24 @@
+/**
+ * The contract of the shared second level under the per-request DataLoaders. It knows nothing of
+ * the domain: values live under (namespace, id), and the loaders hand it a `fetch` for the misses.
+ *
+ * `readThrough` answers in key order, with `null` where `fetch` found nothing. `invalidate` drops
+ * keys after a write has committed, for every server that shares the store.
+ */
+export type EntityKey = { namespace: string; id: number };
+
+export type EntityFetch<V> = (ids: readonly number[]) => Promise<Map<number, V>>;
+
+export interface EntityCache {
+  readThrough<V>(namespace: string, ids: readonly number[], fetch: EntityFetch<V>): Promise<(V | null)[]>;
+  invalidate(keys: readonly EntityKey[]): Promise<void>;
+}
+
+/** No second level: every batch goes to the database (ENTITY_CACHE=off, and the foundation). */
+export const noEntityCache: EntityCache = {
+  async readThrough(_namespace, ids, fetch) {
+    const found = await fetch(ids);
+    return ids.map((id) => found.get(id) ?? null);
+  },
+  async invalidate() {},
+};

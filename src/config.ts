@@ -1,0 +1,82 @@
+/**
+ * The environment, read and validated once. A bad value stops start-up with a message naming the
+ * variable; everything else receives a typed Config and never touches process.env.
+ */
+import { z } from 'zod';
+
+const onOff = z
+  .enum(['on', 'off', 'true', 'false', '1', '0'])
+  .transform((v) => v === 'on' || v === 'true' || v === '1');
+
+const optionalUrl = (protocols: string[]) =>
+  z
+    .string()
+    .trim()
+    .optional()
+    .transform((v) => (v === '' ? undefined : v))
+    .refine((v) => v === undefined || protocols.some((p) => v.startsWith(p)), {
+      message: `must start with ${protocols.join(' or ')}`,
+    });
+
+const envSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(4000),
+  HOST: z.string().default('0.0.0.0'),
+  DATABASE_URL: optionalUrl(['postgres://', 'postgresql://']),
+  PGLITE_DATA_DIR: z.string().min(1).default('.data/pglite'),
+  REDIS_URL: optionalUrl(['redis://', 'rediss://']),
+  REDIS_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9:_\-.]{0,64}$/, 'letters, digits and :_-. only, at most 64')
+    .default('kv:'),
+  REDIS_TIMEOUT_MS: z.coerce.number().int().min(10).max(10_000).default(500),
+  RESPONSE_CACHE: onOff.default(true),
+  ENTITY_CACHE: onOff.default(true),
+  CACHE_DEBUG: onOff.default(false),
+  SEED_PASSWORD: z.string().min(1).default('kitvault'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  NODE_ENV: z.string().default('development'),
+});
+
+export type Config = {
+  port: number;
+  host: string;
+  databaseUrl: string | undefined;
+  pgliteDataDir: string;
+  redisUrl: string | undefined;
+  redisPrefix: string;
+  redisTimeoutMs: number;
+  responseCache: boolean;
+  entityCache: boolean;
+  cacheDebug: boolean;
+  seedPassword: string;
+  logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
+  production: boolean;
+};
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    databaseUrl: e.DATABASE_URL,
+    pgliteDataDir: e.PGLITE_DATA_DIR,
+    redisUrl: e.REDIS_URL,
+    redisPrefix: e.REDIS_PREFIX,
+    redisTimeoutMs: e.REDIS_TIMEOUT_MS,
+    responseCache: e.RESPONSE_CACHE,
+    entityCache: e.ENTITY_CACHE,
+    cacheDebug: e.CACHE_DEBUG,
+    seedPassword: e.SEED_PASSWORD,
+    logLevel: e.LOG_LEVEL,
+    production: e.NODE_ENV === 'production',
+  };
+}

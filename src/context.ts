@@ -1,0 +1,37 @@
+/**
+ * The per-request context: who is asking, fresh DataLoaders, and the services resolvers call.
+ * Built once per request by yoga; nothing in it outlives the request except the shared services.
+ */
+import type { YogaInitialContext } from 'graphql-yoga';
+import { createAuth, type Auth } from './auth/viewer.js';
+import type { EntityCache } from './cache/entity/entity-cache.js';
+import { createLoaders, type Loaders, type Repositories } from './loaders/index.js';
+import { createCatalogueReads, type CatalogueReads } from './services/catalogue-reads.js';
+import type { CatalogueService } from './services/catalogue.js';
+import type { CollectionService } from './services/collection.js';
+import type { SessionService } from './services/sessions.js';
+
+export type Services = { catalogue: CatalogueService; collection: CollectionService; sessions: SessionService };
+
+export type AppContext = {
+  auth: Auth;
+  loaders: Loaders;
+  reads: CatalogueReads;
+  services: Services;
+};
+
+export type Context = YogaInitialContext & AppContext;
+
+export type ContextDeps = { repos: Repositories; entityCache: EntityCache; services: Services };
+
+export function createContextFactory(deps: ContextDeps) {
+  return ({ request }: YogaInitialContext): AppContext => {
+    const loaders = createLoaders(deps.repos, deps.entityCache);
+    return {
+      auth: createAuth(request.headers.get('authorization'), deps.repos.users),
+      loaders,
+      reads: createCatalogueReads(deps.repos, loaders),
+      services: deps.services,
+    };
+  };
+}

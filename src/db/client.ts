@@ -1,0 +1,90 @@
+/**
+ * Opens the database: Postgres through postgres-js when a URL is given, PGlite (embedded, on disk
+ * or in memory) otherwise. Both speak the same drizzle schema and migrations. Every statement drizzle
+ * sends is counted, so tests and metrics can prove how many SQL statements a request cost.
+ */
+import { PGlite } from '@electric-sql/pglite';
+import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
+import type { Logger } from 'drizzle-orm';
+import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
+import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
+import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import postgres from 'postgres';
+import { migrationsFolder } from '../paths.js';
+import * as schema from './schema.js';
+
+export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
+
+/** Counts statements; `listeners` let a test or the metrics layer observe each one. */
+export class SqlCounter implements Logger {
+  statements = 0;
+  readonly listeners = new Set<(query: string) => void>();
+  logQuery(query: string): void {
+    this.statements += 1;
+    for (const listener of this.listeners) listener(query);
+  }
+}
+
+export type Database = {
+  db: Db;
+  kind: 'postgres' | 'pglite';
+  /** Where it is, for the start-up log line; never includes a password. */
+  description: string;
+  sql: SqlCounter;
+  migrate(): Promise<void>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+};
+
+
+export type DatabaseOptions = {
+  /** postgres:// URL; absent means embedded PGlite. */
+  url?: string | undefined;
+  /** PGlite data directory; `memory://` keeps it in memory (tests). */
+  pgliteDataDir?: string;
+  maxConnections?: number;
+};
+
+export async function openDatabase(options: DatabaseOptions): Promise<Database> {
+  const counter = new SqlCounter();
+  if (options.url) {
+    const client = postgres(options.url, {
+      max: options.maxConnections ?? 10,
+      onnotice: () => {},
+      // Migrations and our own queries never need the type-fetch round trip on connect.
+      fetch_types: false,
+    });
+    const db = drizzlePostgres(client, { schema, logger: counter }) as unknown as Db;
+    const u = new URL(options.url);
+    return {
+      db,
+      kind: 'postgres',
+      description: `postgres ${u.hostname}:${u.port || 5432}${u.pathname}`,
+      sql: counter,
+      migrate: () => migratePostgres(drizzlePostgres(client), { migrationsFolder }),
+      ping: async () => {
+        await client`select 1`;
+      },
+      close: () => client.end({ timeout: 5 }),
+    };
+  }
+  const dir = options.pgliteDataDir ?? 'memory://';
+  if (!dir.startsWith('memory://')) mkdirSync(path.resolve(dir), { recursive: true });
+  const client = await PGlite.create(dir, { extensions: { pg_trgm } });
+  const db = drizzlePglite(client, { schema, logger: counter }) as unknown as Db;
+  return {
+    db,
+    kind: 'pglite',
+    description: dir.startsWith('memory://') ? 'pglite (in memory)' : `pglite ${dir}`,
+    sql: counter,
+    migrate: () => migratePglite(drizzlePglite(client), { migrationsFolder }),
+    ping: async () => {
+      await client.query('select 1');
+    },
+    close: () => client.close(),
+  };
+}

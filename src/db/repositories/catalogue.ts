@@ -1,0 +1,234 @@
+/**
+ * Reads and writes of the public catalogue: clubs, seasons, brands, competitions, kits. The only
+ * module (with its siblings) that builds SQL. Batch reads take many keys and answer in one statement,
+ * so the loaders above can keep a nested query to one statement per entity type.
+ */
+import { and, asc, count, eq, gt, inArray, or, sql, type SQL } from 'drizzle-orm';
+import type { Db } from '../client.js';
+import {
+  brands,
+  clubs,
+  collectionItems,
+  competitions,
+  kitCompetitions,
+  kits,
+  seasons,
+  type BrandRow,
+  type ClubRow,
+  type CompetitionRow,
+  type KitRow,
+  type KitTypeValue,
+  type SeasonRow,
+} from '../schema.js';
+
+export type KitFilter = {
+  clubId?: number | undefined;
+  seasonId?: number | undefined;
+  brandId?: number | undefined;
+  type?: KitTypeValue | undefined;
+};
+
+export type ClubFilter = { search?: string | undefined; country?: string | undefined };
+
+/** Escapes LIKE wildcards so user text matches literally. */
+export function likePattern(text: string): string {
+  return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+function kitWhere(filter: KitFilter, afterId: number | null): SQL | undefined {
+  const parts: SQL[] = [];
+  if (filter.clubId !== undefined) parts.push(eq(kits.clubId, filter.clubId));
+  if (filter.seasonId !== undefined) parts.push(eq(kits.seasonId, filter.seasonId));
+  if (filter.brandId !== undefined) parts.push(eq(kits.brandId, filter.brandId));
+  if (filter.type !== undefined) parts.push(eq(kits.type, filter.type));
+  if (afterId !== null) parts.push(gt(kits.id, afterId));
+  return parts.length ? and(...parts) : undefined;
+}
+
+function clubWhere(filter: ClubFilter): SQL[] {
+  const parts: SQL[] = [];
+  if (filter.search) parts.push(sql`${clubs.name} ilike ${likePattern(filter.search)}`);
+  if (filter.country) parts.push(sql`lower(${clubs.country}) = lower(${filter.country})`);
+  return parts;
+}
+
+export type SearchHit = { type: 'Club' | 'Kit' | 'Brand' | 'Competition'; id: number };
+
+export function catalogueRepository(db: Db) {
+  return {
+    clubsByIds: (ids: readonly number[]): Promise<ClubRow[]> =>
+      db.select().from(clubs).where(inArray(clubs.id, [...ids])),
+    seasonsByIds: (ids: readonly number[]): Promise<SeasonRow[]> =>
+      db.select().from(seasons).where(inArray(seasons.id, [...ids])),
+    brandsByIds: (ids: readonly number[]): Promise<BrandRow[]> =>
+      db.select().from(brands).where(inArray(brands.id, [...ids])),
+    competitionsByIds: (ids: readonly number[]): Promise<CompetitionRow[]> =>
+      db.select().from(competitions).where(inArray(competitions.id, [...ids])),
+    kitsByIds: (ids: readonly number[]): Promise<KitRow[]> => db.select().from(kits).where(inArray(kits.id, [...ids])),
+
+    allSeasons: (): Promise<SeasonRow[]> =>
+      db.select().from(seasons).orderBy(sql`${seasons.startYear} desc`, asc(seasons.id)),
+    allBrands: (): Promise<BrandRow[]> => db.select().from(brands).orderBy(asc(brands.name), asc(brands.id)),
+    allCompetitions: (): Promise<CompetitionRow[]> =>
+      db.select().from(competitions).orderBy(asc(competitions.name), asc(competitions.id)),
+
+    /** Clubs by name then id; `after` is the (name, id) of the last club seen. */
+    listClubs: (filter: ClubFilter, after: { name: string; id: number } | null, limit: number): Promise<ClubRow[]> => {
+      const parts = clubWhere(filter);
+      if (after) parts.push(or(gt(clubs.name, after.name), and(eq(clubs.name, after.name), gt(clubs.id, after.id)))!);
+      return db
+        .select()
+        .from(clubs)
+        .where(parts.length ? and(...parts) : undefined)
+        .orderBy(asc(clubs.name), asc(clubs.id))
+        .limit(limit);
+    },
+    countClubs: async (filter: ClubFilter): Promise<number> => {
+      const parts = clubWhere(filter);
+      const [row] = await db
+        .select({ n: count() })
+        .from(clubs)
+        .where(parts.length ? and(...parts) : undefined);
+      return row?.n ?? 0;
+    },
+
+    /** Kits by id (keyset pagination); `afterId` is the last id seen. */
+    listKits: (filter: KitFilter, afterId: number | null, limit: number): Promise<KitRow[]> =>
+      db.select().from(kits).where(kitWhere(filter, afterId)).orderBy(asc(kits.id)).limit(limit),
+    countKits: async (filter: KitFilter): Promise<number> => {
+      const [row] = await db.select({ n: count() }).from(kits).where(kitWhere(filter, null));
+      return row?.n ?? 0;
+    },
+
+    /** Kit ids per parent, ascending: the one-to-many relation lists the loaders page over. */
+    kitIdsByClubs: (ids: readonly number[]) =>
+      db
+        .select({ parent: kits.clubId, id: kits.id })
+        .from(kits)
+        .where(inArray(kits.clubId, [...ids]))
+        .orderBy(asc(kits.id)),
+    kitIdsBySeasons: (ids: readonly number[]) =>
+      db
+        .select({ parent: kits.seasonId, id: kits.id })
+        .from(kits)
+        .where(inArray(kits.seasonId, [...ids]))
+        .orderBy(asc(kits.id)),
+    kitIdsByBrands: (ids: readonly number[]) =>
+      db
+        .select({ parent: kits.brandId, id: kits.id })
+        .from(kits)
+        .where(inArray(kits.brandId, [...ids]))
+        .orderBy(asc(kits.id)),
+    kitIdsByCompetitions: (ids: readonly number[]) =>
+      db
+        .select({ parent: kitCompetitions.competitionId, id: kitCompetitions.kitId })
+        .from(kitCompetitions)
+        .where(inArray(kitCompetitions.competitionId, [...ids]))
+        .orderBy(asc(kitCompetitions.kitId)),
+    /** Seasons a club has kits in. */
+    seasonIdsByClubs: (ids: readonly number[]) =>
+      db
+        .selectDistinct({ parent: kits.clubId, id: kits.seasonId })
+        .from(kits)
+        .where(inArray(kits.clubId, [...ids])),
+    /** Competitions of each kit with their rows, in one statement (the loader primes the by-id cache). */
+    competitionsByKits: (ids: readonly number[]) =>
+      db
+        .select({ parent: kitCompetitions.kitId, competition: competitions })
+        .from(kitCompetitions)
+        .innerJoin(competitions, eq(competitions.id, kitCompetitions.competitionId))
+        .where(inArray(kitCompetitions.kitId, [...ids]))
+        .orderBy(asc(competitions.name), asc(competitions.id)),
+
+    /**
+     * Case-insensitive substring search over four types in one statement, served by the trigram
+     * indexes. Exact matches first, then prefixes, then shorter names.
+     */
+    search: async (text: string, limit: number): Promise<SearchHit[]> => {
+      const pattern = likePattern(text);
+      const prefix = `${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      const part = (type: string, order: number, table: typeof clubs | typeof kits | typeof brands | typeof competitions) =>
+        sql`(select ${type}::text as type, ${order}::int as type_order, id, name,
+               case when lower(name) = lower(${text}) then 0 when name ilike ${prefix} then 1 else 2 end as rank
+             from ${table} where name ilike ${pattern}
+             order by rank, length(name), id limit ${limit})`;
+      const result = await db.execute<{ type: SearchHit['type']; id: number }>(sql`
+        select type, id from (
+          ${part('Club', 0, clubs)} union all ${part('Brand', 1, brands)}
+          union all ${part('Competition', 2, competitions)} union all ${part('Kit', 3, kits)}
+        ) hits order by rank, type_order, length(name), id limit ${limit}`);
+      const rows = (Array.isArray(result) ? result : (result as { rows: unknown[] }).rows) as {
+        type: SearchHit['type'];
+        id: number | string;
+      }[];
+      return rows.map((r) => ({ type: r.type, id: Number(r.id) }));
+    },
+
+    // ----- writes (the service wraps them in a transaction and invalidates after commit) -----
+    insertClub: async (tx: Db, values: typeof clubs.$inferInsert): Promise<ClubRow> =>
+      (await tx.insert(clubs).values(values).returning())[0]!,
+    updateClub: async (tx: Db, id: number, values: Partial<typeof clubs.$inferInsert>) =>
+      (await tx.update(clubs).set(values).where(eq(clubs.id, id)).returning())[0],
+    deleteClub: async (tx: Db, id: number) => (await tx.delete(clubs).where(eq(clubs.id, id)).returning())[0],
+
+    insertSeason: async (tx: Db, values: typeof seasons.$inferInsert): Promise<SeasonRow> =>
+      (await tx.insert(seasons).values(values).returning())[0]!,
+    updateSeason: async (tx: Db, id: number, values: Partial<typeof seasons.$inferInsert>) =>
+      (await tx.update(seasons).set(values).where(eq(seasons.id, id)).returning())[0],
+    deleteSeason: async (tx: Db, id: number) => (await tx.delete(seasons).where(eq(seasons.id, id)).returning())[0],
+
+    insertBrand: async (tx: Db, values: typeof brands.$inferInsert): Promise<BrandRow> =>
+      (await tx.insert(brands).values(values).returning())[0]!,
+    updateBrand: async (tx: Db, id: number, values: Partial<typeof brands.$inferInsert>) =>
+      (await tx.update(brands).set(values).where(eq(brands.id, id)).returning())[0],
+    deleteBrand: async (tx: Db, id: number) => (await tx.delete(brands).where(eq(brands.id, id)).returning())[0],
+
+    insertCompetition: async (tx: Db, values: typeof competitions.$inferInsert): Promise<CompetitionRow> =>
+      (await tx.insert(competitions).values(values).returning())[0]!,
+    updateCompetition: async (tx: Db, id: number, values: Partial<typeof competitions.$inferInsert>) =>
+      (await tx.update(competitions).set(values).where(eq(competitions.id, id)).returning())[0],
+    deleteCompetition: async (tx: Db, id: number) =>
+      (await tx.delete(competitions).where(eq(competitions.id, id)).returning())[0],
+    kitIdsOfCompetition: async (tx: Db, id: number): Promise<number[]> =>
+      (await tx.select({ id: kitCompetitions.kitId }).from(kitCompetitions).where(eq(kitCompetitions.competitionId, id))).map(
+        (r) => r.id,
+      ),
+
+    insertKit: async (tx: Db, values: typeof kits.$inferInsert): Promise<KitRow> =>
+      (await tx.insert(kits).values(values).returning())[0]!,
+    updateKit: async (tx: Db, id: number, values: Partial<typeof kits.$inferInsert>) =>
+      (await tx
+        .update(kits)
+        .set({ ...values, updatedAt: new Date() })
+        .where(eq(kits.id, id))
+        .returning())[0],
+    deleteKit: async (tx: Db, id: number) => (await tx.delete(kits).where(eq(kits.id, id)).returning())[0],
+    /** Locks the kit row so a concurrent update cannot interleave its before/after picture. */
+    kitForUpdate: async (tx: Db, id: number): Promise<KitRow | undefined> =>
+      (await tx.select().from(kits).where(eq(kits.id, id)).for('update'))[0],
+    competitionIdsOfKit: async (tx: Db, id: number): Promise<number[]> =>
+      (await tx.select({ id: kitCompetitions.competitionId }).from(kitCompetitions).where(eq(kitCompetitions.kitId, id))).map(
+        (r) => r.id,
+      ),
+    setKitCompetitions: async (tx: Db, kitId: number, competitionIds: readonly number[]): Promise<void> => {
+      await tx.delete(kitCompetitions).where(eq(kitCompetitions.kitId, kitId));
+      if (competitionIds.length)
+        await tx.insert(kitCompetitions).values(competitionIds.map((competitionId) => ({ kitId, competitionId })));
+    },
+    existingIds: async (tx: Db, table: 'clubs' | 'seasons' | 'brands' | 'competitions', ids: readonly number[]) => {
+      const t = { clubs, seasons, brands, competitions }[table];
+      return new Set((await tx.select({ id: t.id }).from(t).where(inArray(t.id, [...ids]))).map((r) => r.id));
+    },
+    kitCountOf: async (tx: Db, column: 'clubId' | 'seasonId' | 'brandId', id: number): Promise<number> => {
+      const [row] = await tx.select({ n: count() }).from(kits).where(eq(kits[column], id));
+      return row?.n ?? 0;
+    },
+    /** Users whose collections hold a kit (a kit's deletion empties their collection entries). */
+    collectorsOfKit: async (tx: Db, kitId: number): Promise<number[]> =>
+      (await tx.selectDistinct({ id: collectionItems.userId }).from(collectionItems).where(eq(collectionItems.kitId, kitId))).map(
+        (r) => r.id,
+      ),
+  };
+}
+
+export type CatalogueRepository = ReturnType<typeof catalogueRepository>;

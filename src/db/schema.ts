@@ -1,0 +1,179 @@
+/**
+ * The catalogue's tables. drizzle.config.ts points here; `npm run db:generate` writes the SQL
+ * migrations under drizzle/ from this file. One schema serves Postgres and PGlite.
+ */
+import { sql } from 'drizzle-orm';
+import {
+  index,
+  integer,
+  pgEnum,
+  pgTable,
+  primaryKey,
+  serial,
+  text,
+  timestamp,
+  uniqueIndex,
+} from 'drizzle-orm/pg-core';
+
+export const kitType = pgEnum('kit_type', ['HOME', 'AWAY', 'THIRD', 'GOALKEEPER', 'SPECIAL']);
+export const kitCondition = pgEnum('kit_condition', ['MINT', 'EXCELLENT', 'GOOD', 'WORN']);
+export const userRole = pgEnum('user_role', ['USER', 'ADMIN']);
+
+// Case-insensitive substring search (`ILIKE '%text%'`) is served by trigram GIN indexes (pg_trgm;
+// the first migration creates the extension).
+
+export const clubs = pgTable(
+  'clubs',
+  {
+    id: serial('id').primaryKey(),
+    name: text('name').notNull(),
+    slug: text('slug').notNull(),
+    country: text('country').notNull(),
+    founded: integer('founded'),
+  },
+  (t) => [
+    uniqueIndex('clubs_slug_key').on(t.slug),
+    index('clubs_country_idx').on(t.country),
+    index('clubs_name_id_idx').on(t.name, t.id),
+    index('clubs_name_trgm_idx').using('gin', t.name.op('gin_trgm_ops')),
+  ],
+);
+
+export const seasons = pgTable(
+  'seasons',
+  {
+    id: serial('id').primaryKey(),
+    label: text('label').notNull(),
+    startYear: integer('start_year').notNull(),
+  },
+  (t) => [uniqueIndex('seasons_label_key').on(t.label), index('seasons_start_year_idx').on(t.startYear)],
+);
+
+export const brands = pgTable(
+  'brands',
+  {
+    id: serial('id').primaryKey(),
+    name: text('name').notNull(),
+  },
+  (t) => [
+    uniqueIndex('brands_name_key').on(t.name),
+    index('brands_name_trgm_idx').using('gin', t.name.op('gin_trgm_ops')),
+  ],
+);
+
+export const competitions = pgTable(
+  'competitions',
+  {
+    id: serial('id').primaryKey(),
+    name: text('name').notNull(),
+    country: text('country').notNull(),
+  },
+  (t) => [
+    index('competitions_country_idx').on(t.country),
+    index('competitions_name_trgm_idx').using('gin', t.name.op('gin_trgm_ops')),
+  ],
+);
+
+export const kits = pgTable(
+  'kits',
+  {
+    id: serial('id').primaryKey(),
+    clubId: integer('club_id')
+      .notNull()
+      .references(() => clubs.id, { onDelete: 'restrict' }),
+    seasonId: integer('season_id')
+      .notNull()
+      .references(() => seasons.id, { onDelete: 'restrict' }),
+    brandId: integer('brand_id')
+      .notNull()
+      .references(() => brands.id, { onDelete: 'restrict' }),
+    type: kitType('type').notNull(),
+    name: text('name').notNull(),
+    primaryColour: text('primary_colour').notNull(),
+    secondaryColours: text('secondary_colours')
+      .array()
+      .notNull()
+      .default(sql`'{}'::text[]`),
+    description: text('description'),
+    createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+    updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  },
+  (t) => [
+    // (fk, id) pairs serve both the foreign key and keyset pagination of the filtered lists.
+    index('kits_club_id_idx').on(t.clubId, t.id),
+    index('kits_season_id_idx').on(t.seasonId, t.id),
+    index('kits_brand_id_idx').on(t.brandId, t.id),
+    index('kits_type_idx').on(t.type, t.id),
+    index('kits_name_trgm_idx').using('gin', t.name.op('gin_trgm_ops')),
+  ],
+);
+
+export const kitCompetitions = pgTable(
+  'kit_competitions',
+  {
+    kitId: integer('kit_id')
+      .notNull()
+      .references(() => kits.id, { onDelete: 'cascade' }),
+    competitionId: integer('competition_id')
+      .notNull()
+      .references(() => competitions.id, { onDelete: 'cascade' }),
+  },
+  (t) => [
+    primaryKey({ columns: [t.kitId, t.competitionId] }),
+    index('kit_competitions_competition_id_idx').on(t.competitionId, t.kitId),
+  ],
+);
+
+export const users = pgTable(
+  'users',
+  {
+    id: serial('id').primaryKey(),
+    username: text('username').notNull(),
+    passwordHash: text('password_hash').notNull(),
+    role: userRole('role').notNull().default('USER'),
+    createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex('users_username_key').on(t.username)],
+);
+
+export const apiTokens = pgTable(
+  'api_tokens',
+  {
+    id: serial('id').primaryKey(),
+    userId: integer('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    // SHA-256 of the bearer token: a leaked table does not leak usable tokens.
+    tokenHash: text('token_hash').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex('api_tokens_token_hash_key').on(t.tokenHash), index('api_tokens_user_id_idx').on(t.userId)],
+);
+
+export const collectionItems = pgTable(
+  'collection_items',
+  {
+    id: serial('id').primaryKey(),
+    userId: integer('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    kitId: integer('kit_id')
+      .notNull()
+      .references(() => kits.id, { onDelete: 'cascade' }),
+    condition: kitCondition('condition').notNull(),
+    note: text('note'),
+    addedAt: timestamp('added_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  },
+  (t) => [index('collection_items_user_id_idx').on(t.userId, t.id), index('collection_items_kit_id_idx').on(t.kitId)],
+);
+
+export type ClubRow = typeof clubs.$inferSelect;
+export type SeasonRow = typeof seasons.$inferSelect;
+export type BrandRow = typeof brands.$inferSelect;
+export type CompetitionRow = typeof competitions.$inferSelect;
+export type KitRow = typeof kits.$inferSelect;
+export type UserRow = typeof users.$inferSelect;
+export type CollectionItemRow = typeof collectionItems.$inferSelect;
+export type KitTypeValue = (typeof kitType.enumValues)[number];
+export type KitConditionValue = (typeof kitCondition.enumValues)[number];
+export type UserRoleValue = (typeof userRole.enumValues)[number];

@@ -1,0 +1,47 @@
+/**
+ * The one place errors become what a client sees. Domain errors keep their code and message;
+ * GraphQL's own errors (syntax, validation, variable coercion) get a stable code; everything else
+ * is logged and masked as INTERNAL_SERVER_ERROR with no stack or SQL text.
+ */
+import { GraphQLError } from 'graphql';
+import { AppError } from '../errors.js';
+import type { Logger } from '../observability/logger.js';
+
+function clientCode(error: GraphQLError): string {
+  const message = error.message;
+  if (message.startsWith('Syntax Error')) return 'GRAPHQL_PARSE_FAILED';
+  if (/^Variable "\$[^"]+" (got invalid value|of required type|of non-null type)/.test(message)) return 'BAD_USER_INPUT';
+  if (/^(Int|Float|String|Boolean|ID|Enum|DateTime) cannot represent|^Expected value of type|^Argument "[^"]+" of/.test(message))
+    return 'BAD_USER_INPUT';
+  return 'GRAPHQL_VALIDATION_FAILED';
+}
+
+/** By shape, not `instanceof`: yoga may load graphql's CJS build while we load its ESM one. */
+const isGraphQLError = (e: unknown): e is GraphQLError =>
+  e instanceof GraphQLError || (e instanceof Error && e.name === 'GraphQLError' && 'extensions' in e);
+
+export function createMaskError(logger: Logger) {
+  return (error: unknown): Error => {
+    const graphqlError = isGraphQLError(error) ? error : undefined;
+    const original = graphqlError ? graphqlError.originalError : error;
+    const location = graphqlError ? { nodes: graphqlError.nodes, path: graphqlError.path } : {};
+
+    if (original instanceof AppError) {
+      return new GraphQLError(original.message, { ...location, extensions: { ...original.details, code: original.code } });
+    }
+    // An error GraphQL itself raised about the request (no original error, or a GraphQLError thrown
+    // by a scalar): the client's mistake, safe to show.
+    if (graphqlError && (!original || isGraphQLError(original))) {
+      const code = (original as GraphQLError | undefined)?.extensions?.code ?? graphqlError.extensions?.code;
+      if (typeof code === 'string' && code !== 'INTERNAL_SERVER_ERROR') return graphqlError;
+      if (!graphqlError.path) {
+        return new GraphQLError(graphqlError.message, {
+          ...location,
+          extensions: { ...graphqlError.extensions, code: clientCode(graphqlError) },
+        });
+      }
+    }
+    logger.error({ err: original ?? error, path: graphqlError?.path }, 'internal error');
+    return new GraphQLError('Internal server error', { ...location, extensions: { code: 'INTERNAL_SERVER_ERROR' } });
+  };
+}

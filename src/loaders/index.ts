@@ -1,0 +1,76 @@
+/**
+ * Per-request DataLoaders: one per entity (by id) and one per one-to-many relation (parent id →
+ * child ids). Built fresh for every request, so nothing leaks between viewers and a mutation's
+ * answer never reads an earlier request's memo. Each batch goes through the entity cache, which
+ * calls the repository for its misses only.
+ */
+import DataLoader from 'dataloader';
+import type { EntityCache, EntityFetch } from '../cache/entity/entity-cache.js';
+import type { CatalogueRepository, KitFilter } from '../db/repositories/catalogue.js';
+import type { UserRepository } from '../db/repositories/users.js';
+import type { BrandRow, ClubRow, CollectionItemRow, CompetitionRow, KitRow, SeasonRow, UserRow } from '../db/schema.js';
+
+export type Repositories = { catalogue: CatalogueRepository; users: UserRepository };
+
+const byId = <R extends { id: number }>(rows: R[]) => new Map(rows.map((r) => [r.id, r]));
+
+function groupIds(rows: { parent: number; id: number }[]): Map<number, number[]> {
+  const map = new Map<number, number[]>();
+  for (const { parent, id } of rows) {
+    const list = map.get(parent);
+    if (list) list.push(id);
+    else map.set(parent, [id]);
+  }
+  return map;
+}
+
+/** A relation list: parents with no children get `[]`, which is a value, not an absence. */
+const relationFetch =
+  (query: (ids: readonly number[]) => Promise<{ parent: number; id: number }[]>): EntityFetch<number[]> =>
+  async (ids) => {
+    const grouped = groupIds(await query(ids));
+    return new Map(ids.map((id) => [id, grouped.get(id) ?? []]));
+  };
+
+export function createLoaders(repos: Repositories, cache: EntityCache) {
+  const { catalogue, users } = repos;
+  const entity = <V>(namespace: string, fetch: EntityFetch<V>) =>
+    new DataLoader<number, V | null>((ids) => cache.readThrough(namespace, ids, fetch));
+
+  const competition = entity<CompetitionRow>('Competition', async (ids) => byId(await catalogue.competitionsByIds(ids)));
+
+  return {
+    club: entity<ClubRow>('Club', async (ids) => byId(await catalogue.clubsByIds(ids))),
+    season: entity<SeasonRow>('Season', async (ids) => byId(await catalogue.seasonsByIds(ids))),
+    brand: entity<BrandRow>('Brand', async (ids) => byId(await catalogue.brandsByIds(ids))),
+    competition,
+    kit: entity<KitRow>('Kit', async (ids) => byId(await catalogue.kitsByIds(ids))),
+    user: entity<UserRow>('User', async (ids) => byId(await users.usersByIds(ids))),
+    collectionItem: entity<CollectionItemRow>('CollectionItem', async (ids) =>
+      byId(await users.collectionItemsByIds(ids)),
+    ),
+
+    kitIdsByClub: entity('Club.kitIds', relationFetch(catalogue.kitIdsByClubs)),
+    kitIdsBySeason: entity('Season.kitIds', relationFetch(catalogue.kitIdsBySeasons)),
+    kitIdsByBrand: entity('Brand.kitIds', relationFetch(catalogue.kitIdsByBrands)),
+    kitIdsByCompetition: entity('Competition.kitIds', relationFetch(catalogue.kitIdsByCompetitions)),
+    seasonIdsByClub: entity('Club.seasonIds', relationFetch(catalogue.seasonIdsByClubs)),
+    collectionItemIdsByUser: entity('User.collectionItemIds', relationFetch(users.collectionItemIdsByUsers)),
+    // One statement brings the competitions with their ids, so `Kit.competitions` costs one SQL
+    // statement per batch, not two: the rows prime this request's competition loader.
+    competitionIdsByKit: entity<number[]>('Kit.competitionIds', async (ids) => {
+      const rows = await catalogue.competitionsByKits(ids);
+      for (const { competition: c } of rows) competition.prime(c.id, c);
+      const grouped = groupIds(rows.map((r) => ({ parent: r.parent, id: r.competition.id })));
+      return new Map(ids.map((id) => [id, grouped.get(id) ?? []]));
+    }),
+
+    /** Counts for filtered kit lists, batched by filter. */
+    kitCount: new DataLoader<KitFilter, number, string>(
+      (filters) => Promise.all(filters.map((f) => catalogue.countKits(f))),
+      { cacheKeyFn: (f) => JSON.stringify([f.clubId, f.seasonId, f.brandId, f.type]) },
+    ),
+  };
+}
+
+export type Loaders = ReturnType<typeof createLoaders>;

@@ -1,0 +1,65 @@
+/**
+ * Entry point: read config, open the database (migrating, and on the embedded default seeding a
+ * small data set on first start), build the caches and the app, listen, and shut down cleanly.
+ */
+import { createServer } from 'node:http';
+import { createApp } from './app.js';
+import { ConfigError, loadConfig, type Config } from './config.js';
+import { openDatabase } from './db/client.js';
+import { EMBEDDED_SEED, isEmpty, seed } from './db/seed.js';
+import { createLogger } from './observability/logger.js';
+import { buildCaches } from './cache/build.js';
+
+let config: Config;
+try {
+  config = loadConfig();
+} catch (error) {
+  if (error instanceof ConfigError) {
+    console.error(error.message);
+    process.exit(2);
+  }
+  throw error;
+}
+
+const logger = createLogger(config.logLevel, !config.production && process.stdout.isTTY === true);
+const database = await openDatabase({ url: config.databaseUrl, pgliteDataDir: config.pgliteDataDir });
+await database.migrate();
+if (database.kind === 'pglite' && (await isEmpty(database.db))) {
+  logger.info('empty embedded database: seeding a small data set (first start only)');
+  await seed(database.db, { ...EMBEDDED_SEED, password: config.seedPassword });
+}
+
+const caches = await buildCaches(config, logger, database);
+const app = createApp({
+  database,
+  logger,
+  entityCache: caches.entityCache,
+  invalidator: caches.invalidator,
+  plugins: caches.plugins,
+});
+
+const server = createServer(app);
+server.listen(config.port, config.host, () => {
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  logger.info(
+    `Kitvault listening on http://localhost:${port}/graphql (GraphiQL there in a browser) · database: ${database.description} · ${caches.description}`,
+  );
+});
+
+let stopping = false;
+async function shutdown(signal: string) {
+  if (stopping) return;
+  stopping = true;
+  logger.info(`${signal}: finishing in-flight requests, then closing`);
+  const force = setTimeout(() => process.exit(1), 10_000).unref();
+  server.closeIdleConnections();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  await caches.close();
+  await database.close();
+  clearTimeout(force);
+  logger.info('stopped');
+  process.exit(0);
+}
+process.on('SIGTERM', () => void shutdown('SIGTERM'));
+process.on('SIGINT', () => void shutdown('SIGINT'));

@@ -1,0 +1,65 @@
+/**
+ * Relay connections from two sources: an id list (relations, paged in memory over the cached list)
+ * and a keyset page of rows (top-level filtered lists, paged in SQL).
+ */
+import { decodeCursor, encodeCursor, pageSize } from './arguments.js';
+
+export type Edge<T> = { cursor: string; node: T };
+export type Connection<T> = {
+  edges: Edge<T>[];
+  pageInfo: { hasNextPage: boolean; hasPreviousPage: boolean; startCursor: string | null; endCursor: string | null };
+  totalCount: number | (() => Promise<number>);
+};
+
+const idCursor = (id: number) => encodeCursor([id]);
+
+function pageInfo<T>(edges: Edge<T>[], hasNextPage: boolean, hasPreviousPage: boolean) {
+  return {
+    hasNextPage,
+    hasPreviousPage,
+    startCursor: edges[0]?.cursor ?? null,
+    endCursor: edges[edges.length - 1]?.cursor ?? null,
+  };
+}
+
+/**
+ * Pages over an id list sorted ascending (or descending). The cursor is the last id seen, so a page
+ * stays correct when items before it are added or removed.
+ */
+export async function connectionFromIds<T>(
+  ids: readonly number[],
+  args: { first?: number | null; after?: string | null },
+  load: (ids: number[]) => Promise<(T | null | Error)[]>,
+  order: 'asc' | 'desc' = 'asc',
+): Promise<Connection<T>> {
+  const limit = pageSize(args.first);
+  const after = decodeCursor(args.after, ['number'])?.[0] as number | undefined;
+  let start = 0;
+  if (after !== undefined) {
+    start = ids.findIndex((id) => (order === 'asc' ? id > after : id < after));
+    if (start < 0) start = ids.length;
+  }
+  const slice = ids.slice(start, start + limit);
+  const nodes = slice.length ? await load(slice) : [];
+  const edges: Edge<T>[] = [];
+  nodes.forEach((node, i) => {
+    // An id whose row vanished between the list and the lookup is skipped, not an error.
+    if (node !== null && !(node instanceof Error)) edges.push({ cursor: idCursor(slice[i]!), node });
+  });
+  return { edges, pageInfo: pageInfo(edges, start + limit < ids.length, start > 0), totalCount: ids.length };
+}
+
+/** Wraps a keyset page fetched with `limit + 1` rows: the extra row only says there is a next page. */
+export function connectionFromRows<T>(
+  rows: T[],
+  limit: number,
+  cursorOf: (row: T) => string,
+  hadCursor: boolean,
+  totalCount: () => Promise<number>,
+): Connection<T> {
+  const page = rows.slice(0, limit);
+  const edges = page.map((node) => ({ cursor: cursorOf(node), node }));
+  return { edges, pageInfo: pageInfo(edges, rows.length > limit, hadCursor), totalCount };
+}
+
+export { idCursor };

@@ -1,0 +1,282 @@
+/**
+ * Admin writes to the catalogue. Each runs in one transaction, describes what it changed, and has
+ * the caches invalidated after commit and before it answers.
+ */
+import { z } from 'zod';
+import type { Viewer } from '../auth/viewer.js';
+import type { Db } from '../db/client.js';
+import type { CatalogueRepository } from '../db/repositories/catalogue.js';
+import type { KitTypeValue } from '../db/schema.js';
+import { badInput, notFound } from '../errors.js';
+import type { Change, Invalidator, KitSnapshot } from './changes.js';
+import { requireAdmin } from './guards.js';
+import { colours, founded, mapConstraintError, optionalText, seasonLabel, slug, text, validate } from './validation.js';
+
+const slugify = (s: string) =>
+  s
+    .toLowerCase()
+    .normalize('NFKD')
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '')
+    .slice(0, 100);
+
+const clubCreate = z.object({ name: text(100), country: text(56), founded, slug: slug.nullish() });
+const clubUpdate = z.object({ name: text(100).optional(), country: text(56).optional(), founded, slug: slug.optional() });
+const named = z.object({ name: text(100) });
+const namedUpdate = z.object({ name: text(100).optional() });
+const competitionCreate = z.object({ name: text(100), country: text(56) });
+const competitionUpdate = z.object({ name: text(100).optional(), country: text(56).optional() });
+const kitType = z.enum(['HOME', 'AWAY', 'THIRD', 'GOALKEEPER', 'SPECIAL']);
+const kitFields = {
+  name: text(200),
+  primaryColour: text(30),
+  secondaryColours: colours,
+  description: optionalText(2000),
+};
+const kitCreate = z.object({ ...kitFields, secondaryColours: colours.nullish().transform((c) => c ?? []), type: kitType });
+const kitUpdate = z.object({
+  name: kitFields.name.optional(),
+  primaryColour: kitFields.primaryColour.optional(),
+  secondaryColours: colours.optional(),
+  description: kitFields.description.optional(),
+  type: kitType.optional(),
+});
+
+/** Drops keys the client left out or sent as null where null means "leave as is". */
+const defined = <T extends object>(o: T) =>
+  Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+
+export type KitRefs = { clubId: number; seasonId: number; brandId: number; competitionIds: number[] };
+
+export function createCatalogueService(deps: { db: Db; catalogue: CatalogueRepository; invalidator: Invalidator }) {
+  const { db, catalogue: repo, invalidator } = deps;
+
+  /** Runs `work` in a transaction, then invalidates what it reports, then answers. */
+  async function write<T>(work: (tx: Db) => Promise<{ result: T; changes: Change[] }>, errors: { unique?: string; inUse?: string } = {}) {
+    let outcome: { result: T; changes: Change[] };
+    try {
+      outcome = await db.transaction((tx) => work(tx as unknown as Db));
+    } catch (error) {
+      mapConstraintError(error, errors);
+    }
+    await invalidator.afterCommit(outcome.changes);
+    return outcome.result;
+  }
+
+  async function checkRefs(tx: Db, refs: Partial<KitRefs>) {
+    const checks: ['clubs' | 'seasons' | 'brands', number | undefined, string][] = [
+      ['clubs', refs.clubId, 'Club'],
+      ['seasons', refs.seasonId, 'Season'],
+      ['brands', refs.brandId, 'Brand'],
+    ];
+    for (const [table, id, type] of checks) {
+      if (id !== undefined && !(await repo.existingIds(tx, table, [id])).has(id)) throw notFound(type, id);
+    }
+    if (refs.competitionIds?.length) {
+      const found = await repo.existingIds(tx, 'competitions', refs.competitionIds);
+      const missing = refs.competitionIds.find((id) => !found.has(id));
+      if (missing !== undefined) throw notFound('Competition', missing);
+    }
+  }
+
+  async function kitSnapshot(tx: Db, id: number): Promise<KitSnapshot | undefined> {
+    const row = await repo.kitForUpdate(tx, id);
+    return row && { ...row, competitionIds: await repo.competitionIdsOfKit(tx, id) };
+  }
+
+  return {
+    createClub: (viewer: Viewer | null, input: unknown) => {
+      requireAdmin(viewer);
+      const v = validate(clubCreate, input);
+      const values = { name: v.name, country: v.country, founded: v.founded ?? null, slug: v.slug ?? slugify(v.name) };
+      if (!values.slug) throw badInput('input.name must contain a letter or digit to make a slug', 'input.name');
+      return write(
+        async (tx) => {
+          const after = await repo.insertClub(tx, values);
+          return { result: after, changes: [{ entity: 'Club', after }] };
+        },
+        { unique: `a club with the slug "${values.slug}" already exists` },
+      );
+    },
+    updateClub: (viewer: Viewer | null, id: number, input: unknown) => {
+      requireAdmin(viewer);
+      const v = defined(validate(clubUpdate, input));
+      return write(
+        async (tx) => {
+          const [before] = await repo.clubsByIds([id]);
+          if (!before) throw notFound('Club', id);
+          const after = (await repo.updateClub(tx, id, v))!;
+          return { result: after, changes: [{ entity: 'Club', before, after }] };
+        },
+        { unique: 'another club already has that slug' },
+      );
+    },
+    deleteClub: (viewer: Viewer | null, id: number) => {
+      requireAdmin(viewer);
+      return write(
+        async (tx) => {
+          const kits = await repo.kitCountOf(tx, 'clubId', id);
+          if (kits > 0) throw badInput(`Club ${id} still has ${kits} kits; delete or move them first`, 'id');
+          const before = await repo.deleteClub(tx, id);
+          if (!before) throw notFound('Club', id);
+          return { result: id, changes: [{ entity: 'Club', before }] };
+        },
+        { inUse: `Club ${id} still has kits` },
+      );
+    },
+
+    createSeason: (viewer: Viewer | null, input: unknown) => {
+      requireAdmin(viewer);
+      const { label } = validate(z.object({ label: seasonLabel }), input);
+      return write(
+        async (tx) => {
+          const after = await repo.insertSeason(tx, { label, startYear: Number(label.slice(0, 4)) });
+          return { result: after, changes: [{ entity: 'Season', after }] };
+        },
+        { unique: `the season ${label} already exists` },
+      );
+    },
+    updateSeason: (viewer: Viewer | null, id: number, input: unknown) => {
+      requireAdmin(viewer);
+      const { label } = validate(z.object({ label: seasonLabel }), input);
+      return write(
+        async (tx) => {
+          const [before] = await repo.seasonsByIds([id]);
+          if (!before) throw notFound('Season', id);
+          const after = (await repo.updateSeason(tx, id, { label, startYear: Number(label.slice(0, 4)) }))!;
+          return { result: after, changes: [{ entity: 'Season', before, after }] };
+        },
+        { unique: `the season ${label} already exists` },
+      );
+    },
+    deleteSeason: (viewer: Viewer | null, id: number) => {
+      requireAdmin(viewer);
+      return write(
+        async (tx) => {
+          const kits = await repo.kitCountOf(tx, 'seasonId', id);
+          if (kits > 0) throw badInput(`Season ${id} still has ${kits} kits; delete or move them first`, 'id');
+          const before = await repo.deleteSeason(tx, id);
+          if (!before) throw notFound('Season', id);
+          return { result: id, changes: [{ entity: 'Season', before }] };
+        },
+        { inUse: `Season ${id} still has kits` },
+      );
+    },
+
+    createBrand: (viewer: Viewer | null, input: unknown) => {
+      requireAdmin(viewer);
+      const v = validate(named, input);
+      return write(
+        async (tx) => {
+          const after = await repo.insertBrand(tx, v);
+          return { result: after, changes: [{ entity: 'Brand', after }] };
+        },
+        { unique: `a brand named "${v.name}" already exists` },
+      );
+    },
+    updateBrand: (viewer: Viewer | null, id: number, input: unknown) => {
+      requireAdmin(viewer);
+      const v = defined(validate(namedUpdate, input));
+      return write(
+        async (tx) => {
+          const [before] = await repo.brandsByIds([id]);
+          if (!before) throw notFound('Brand', id);
+          const after = (await repo.updateBrand(tx, id, v))!;
+          return { result: after, changes: [{ entity: 'Brand', before, after }] };
+        },
+        { unique: 'another brand already has that name' },
+      );
+    },
+    deleteBrand: (viewer: Viewer | null, id: number) => {
+      requireAdmin(viewer);
+      return write(
+        async (tx) => {
+          const kits = await repo.kitCountOf(tx, 'brandId', id);
+          if (kits > 0) throw badInput(`Brand ${id} still has ${kits} kits; delete or move them first`, 'id');
+          const before = await repo.deleteBrand(tx, id);
+          if (!before) throw notFound('Brand', id);
+          return { result: id, changes: [{ entity: 'Brand', before }] };
+        },
+        { inUse: `Brand ${id} still has kits` },
+      );
+    },
+
+    createCompetition: (viewer: Viewer | null, input: unknown) => {
+      requireAdmin(viewer);
+      const v = validate(competitionCreate, input);
+      return write(async (tx) => {
+        const after = await repo.insertCompetition(tx, v);
+        return { result: after, changes: [{ entity: 'Competition', after, kitIds: [] }] };
+      });
+    },
+    updateCompetition: (viewer: Viewer | null, id: number, input: unknown) => {
+      requireAdmin(viewer);
+      const v = defined(validate(competitionUpdate, input));
+      return write(async (tx) => {
+        const [before] = await repo.competitionsByIds([id]);
+        if (!before) throw notFound('Competition', id);
+        const after = (await repo.updateCompetition(tx, id, v))!;
+        return { result: after, changes: [{ entity: 'Competition', before, after, kitIds: [] }] };
+      });
+    },
+    /** Deleting a competition takes it off its kits (they stay). */
+    deleteCompetition: (viewer: Viewer | null, id: number) => {
+      requireAdmin(viewer);
+      return write(async (tx) => {
+        const kitIds = await repo.kitIdsOfCompetition(tx, id);
+        const before = await repo.deleteCompetition(tx, id);
+        if (!before) throw notFound('Competition', id);
+        return { result: id, changes: [{ entity: 'Competition', before, kitIds }] };
+      });
+    },
+
+    createKit: (viewer: Viewer | null, refs: KitRefs, input: unknown) => {
+      requireAdmin(viewer);
+      const v = validate(kitCreate, input);
+      return write(async (tx) => {
+        await checkRefs(tx, refs);
+        const row = await repo.insertKit(tx, {
+          ...v,
+          type: v.type as KitTypeValue,
+          description: v.description ?? null,
+          clubId: refs.clubId,
+          seasonId: refs.seasonId,
+          brandId: refs.brandId,
+        });
+        const competitionIds = [...new Set(refs.competitionIds)];
+        await repo.setKitCompetitions(tx, row.id, competitionIds);
+        const after = { ...row, competitionIds };
+        return { result: row, changes: [{ entity: 'Kit', after, collectorIds: [] }] };
+      });
+    },
+    /** Changing clubId or seasonId moves the kit; competitionIds, when given, replaces its set. */
+    updateKit: (viewer: Viewer | null, id: number, refs: Partial<KitRefs>, input: unknown) => {
+      requireAdmin(viewer);
+      const v = defined(validate(kitUpdate, input));
+      return write(async (tx) => {
+        const before = await kitSnapshot(tx, id);
+        if (!before) throw notFound('Kit', id);
+        await checkRefs(tx, refs);
+        const { competitionIds, ...columns } = defined(refs);
+        const row = (await repo.updateKit(tx, id, { ...v, ...columns }))!;
+        const ids = competitionIds ? [...new Set(competitionIds)] : before.competitionIds;
+        if (competitionIds) await repo.setKitCompetitions(tx, id, ids);
+        const after = { ...row, competitionIds: ids };
+        return { result: row, changes: [{ entity: 'Kit', before, after, collectorIds: [] }] };
+      });
+    },
+    /** Deleting a kit also takes it out of every collection that held it. */
+    deleteKit: (viewer: Viewer | null, id: number) => {
+      requireAdmin(viewer);
+      return write(async (tx) => {
+        const before = await kitSnapshot(tx, id);
+        if (!before) throw notFound('Kit', id);
+        const collectorIds = await repo.collectorsOfKit(tx, id);
+        await repo.deleteKit(tx, id);
+        return { result: id, changes: [{ entity: 'Kit', before, collectorIds }] };
+      });
+    },
+  };
+}
+
+export type CatalogueService = ReturnType<typeof createCatalogueService>;
