@@ -29,7 +29,7 @@ if (database.kind === 'pglite' && (await isEmpty(database.db))) {
   await seed(database.db, { ...EMBEDDED_SEED, password: config.seedPassword });
 }
 
-const caches = await buildCaches(config, logger, database);
+const caches = await buildCaches(config, logger);
 const app = createApp({
   database,
   logger,

@@ -1,29 +1,95 @@
 /**
- * Builds the cache levels the config asks for and says which in one line for the start-up log.
- * The foundation has none yet: loaders read the database directly and writes invalidate nothing.
+ * Builds the cache levels the config asks for: Redis when REDIS_URL is set, in-memory stores
+ * otherwise (the embedded default), nothing for a level that is switched off. Says which in one
+ * line for the start-up log.
  */
+import type { Redis } from 'ioredis';
 import type { Plugin } from 'graphql-yoga';
 import type { Config } from '../config.js';
 import type { AppContext } from '../context.js';
-import type { Database } from '../db/client.js';
 import type { Logger } from '../observability/logger.js';
-import { noInvalidation, type Invalidator } from '../services/changes.js';
+import type { Invalidator } from '../services/changes.js';
+import { CacheCounters } from './counters.js';
 import { noEntityCache, type EntityCache } from './entity/entity-cache.js';
+import { fieldTags } from './invalidation.js';
+import { createCacheInvalidator } from './invalidator.js';
+import { connectRedis, createRedis } from './redis/client.js';
+import { createRedisErrorReporter } from './redis/error-reporter.js';
+import { failOpen } from './response/fail-open.js';
+import { createMemoryResponseStore } from './response/memory-store.js';
+import { createResponseCachePlugins } from './response/plugin.js';
+import { createRedisResponseStore } from './response/redis-store.js';
+import type { ResponseStore } from './response/store.js';
+
+export type CacheOptions = Pick<
+  Config,
+  'redisUrl' | 'redisPrefix' | 'redisTimeoutMs' | 'responseCache' | 'entityCache' | 'cacheDebug'
+> & {
+  /** An existing client (tests share one); otherwise one is made from redisUrl. */
+  redis?: Redis;
+};
 
 export type Caches = {
+  counters: CacheCounters;
+  redis: Redis | null;
+  responseStore: ResponseStore | null;
   entityCache: EntityCache;
   invalidator: Invalidator;
   plugins: Plugin<AppContext>[];
+  /** Resolves when every response write started so far has landed (tests, shutdown). */
+  settled(): Promise<void>;
   description: string;
   close(): Promise<void>;
 };
 
-export async function buildCaches(_config: Config, _logger: Logger, _database: Database): Promise<Caches> {
+/** A PRIVATE operation is cached per signed-in user; anonymous callers share the 'anon' session. */
+async function sessionOf(context: AppContext): Promise<string> {
+  const viewer = await context.auth.viewer();
+  return viewer ? `u:${viewer.id}` : 'anon';
+}
+
+export async function buildCaches(options: CacheOptions, logger: Logger): Promise<Caches> {
+  const counters = new CacheCounters();
+  const report = createRedisErrorReporter(logger, counters);
+  let redis: Redis | null = options.redis ?? null;
+  const ownsRedis = !options.redis && !!options.redisUrl;
+  if (!redis && options.redisUrl) {
+    redis = createRedis({ url: options.redisUrl, timeoutMs: options.redisTimeoutMs });
+    const error = await connectRedis(redis);
+    if (error) logger.warn({ err: error.message }, 'redis is not reachable yet: serving from the database meanwhile');
+  }
+
+  let responseStore: ResponseStore | null = null;
+  let plugins: Plugin<AppContext>[] = [];
+  let settled = async () => {};
+  if (options.responseCache) {
+    const raw = redis ? createRedisResponseStore({ redis, prefix: options.redisPrefix }) : createMemoryResponseStore();
+    responseStore = failOpen(raw, report, counters);
+    const built = createResponseCachePlugins<AppContext>({
+      store: responseStore,
+      counters,
+      fieldTags,
+      session: sessionOf,
+      debug: options.cacheDebug,
+    });
+    plugins = built.plugins;
+    settled = built.settled;
+  }
+  const entityCache = noEntityCache;
+  const invalidator = createCacheInvalidator({ entityCache, responseStore, counters, logger });
+  const where = redis ? `redis (prefix "${options.redisPrefix}")` : 'memory';
   return {
-    entityCache: noEntityCache,
-    invalidator: noInvalidation,
-    plugins: [],
-    description: 'caches: none',
-    close: async () => {},
+    counters,
+    redis,
+    responseStore,
+    entityCache,
+    invalidator,
+    plugins,
+    settled,
+    description: `response cache: ${options.responseCache ? where : 'off'} · entity cache: off`,
+    async close() {
+      await settled();
+      if (ownsRedis && redis) await redis.quit().catch(() => redis!.disconnect());
+    },
   };
 }

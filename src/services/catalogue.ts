@@ -103,7 +103,7 @@ export function createCatalogueService(deps: { db: Db; catalogue: CatalogueRepos
       const v = defined(validate(clubUpdate, input));
       return write(
         async (tx) => {
-          const [before] = await repo.clubsByIds([id]);
+          const before = await repo.clubForUpdate(tx, id);
           if (!before) throw notFound('Club', id);
           const after = (await repo.updateClub(tx, id, v))!;
           return { result: after, changes: [{ entity: 'Club', before, after }] };
@@ -141,7 +141,7 @@ export function createCatalogueService(deps: { db: Db; catalogue: CatalogueRepos
       const { label } = validate(z.object({ label: seasonLabel }), input);
       return write(
         async (tx) => {
-          const [before] = await repo.seasonsByIds([id]);
+          const before = await repo.seasonForUpdate(tx, id);
           if (!before) throw notFound('Season', id);
           const after = (await repo.updateSeason(tx, id, { label, startYear: Number(label.slice(0, 4)) }))!;
           return { result: after, changes: [{ entity: 'Season', before, after }] };
@@ -179,7 +179,7 @@ export function createCatalogueService(deps: { db: Db; catalogue: CatalogueRepos
       const v = defined(validate(namedUpdate, input));
       return write(
         async (tx) => {
-          const [before] = await repo.brandsByIds([id]);
+          const before = await repo.brandForUpdate(tx, id);
           if (!before) throw notFound('Brand', id);
           const after = (await repo.updateBrand(tx, id, v))!;
           return { result: after, changes: [{ entity: 'Brand', before, after }] };
@@ -213,7 +213,7 @@ export function createCatalogueService(deps: { db: Db; catalogue: CatalogueRepos
       requireAdmin(viewer);
       const v = defined(validate(competitionUpdate, input));
       return write(async (tx) => {
-        const [before] = await repo.competitionsByIds([id]);
+        const before = await repo.competitionForUpdate(tx, id);
         if (!before) throw notFound('Competition', id);
         const after = (await repo.updateCompetition(tx, id, v))!;
         return { result: after, changes: [{ entity: 'Competition', before, after, kitIds: [] }] };

@@ -38,7 +38,7 @@ export function createCollectionService(deps: {
       const v = requireUser(viewer);
       const { condition: c, note } = validate(addInput, input);
       return write(async (tx) => {
-        const [kit] = await catalogue.kitsByIds([kitId]);
+        const kit = await catalogue.kitForUpdate(tx, kitId);
         if (!kit) throw notFound('Kit', kitId);
         const after = await users.insertCollectionItem(tx, { userId: v.id, kitId, condition: c, note: note ?? null });
         return { result: after, changes: [{ entity: 'CollectionItem', after }] };

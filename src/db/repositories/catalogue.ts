@@ -203,7 +203,19 @@ export function catalogueRepository(db: Db) {
         .where(eq(kits.id, id))
         .returning())[0],
     deleteKit: async (tx: Db, id: number) => (await tx.delete(kits).where(eq(kits.id, id)).returning())[0],
-    /** Locks the kit row so a concurrent update cannot interleave its before/after picture. */
+    /**
+     * Reads a row inside the write's transaction and locks it, so a concurrent update cannot
+     * interleave its before/after picture (and PGlite, with one connection, is never asked for a
+     * second one mid-transaction).
+     */
+    clubForUpdate: async (tx: Db, id: number): Promise<ClubRow | undefined> =>
+      (await tx.select().from(clubs).where(eq(clubs.id, id)).for('update'))[0],
+    seasonForUpdate: async (tx: Db, id: number): Promise<SeasonRow | undefined> =>
+      (await tx.select().from(seasons).where(eq(seasons.id, id)).for('update'))[0],
+    brandForUpdate: async (tx: Db, id: number): Promise<BrandRow | undefined> =>
+      (await tx.select().from(brands).where(eq(brands.id, id)).for('update'))[0],
+    competitionForUpdate: async (tx: Db, id: number): Promise<CompetitionRow | undefined> =>
+      (await tx.select().from(competitions).where(eq(competitions.id, id)).for('update'))[0],
     kitForUpdate: async (tx: Db, id: number): Promise<KitRow | undefined> =>
       (await tx.select().from(kits).where(eq(kits.id, id)).for('update'))[0],
     competitionIdsOfKit: async (tx: Db, id: number): Promise<number[]> =>

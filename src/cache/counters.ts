@@ -1,0 +1,42 @@
+/**
+ * Cache counters kept in one place, by name and label, so the metrics layer can export them and
+ * tests can prove what a request cost. Plain numbers: no dependency, no async.
+ */
+export type CounterName =
+  | 'response_hit'
+  | 'response_miss'
+  | 'response_write'
+  | 'response_write_refused'
+  | 'response_invalidation'
+  | 'response_invalidation_failed'
+  | 'entity_hit'
+  | 'entity_miss'
+  | 'entity_negative_hit'
+  | 'entity_fill'
+  | 'entity_fill_refused'
+  | 'entity_invalidation'
+  | 'redis_error';
+
+export class CacheCounters {
+  private readonly values = new Map<string, number>();
+
+  inc(name: CounterName, label = '', by = 1): void {
+    const key = `${name}|${label}`;
+    this.values.set(key, (this.values.get(key) ?? 0) + by);
+  }
+
+  /** The total of a counter, over all labels unless one is named. */
+  get(name: CounterName, label?: string): number {
+    if (label !== undefined) return this.values.get(`${name}|${label}`) ?? 0;
+    let total = 0;
+    for (const [key, value] of this.values) if (key.startsWith(`${name}|`)) total += value;
+    return total;
+  }
+
+  snapshot(): { name: CounterName; label: string; value: number }[] {
+    return [...this.values].map(([key, value]) => {
+      const [name, label] = key.split('|') as [CounterName, string];
+      return { name, label, value };
+    });
+  }
+}

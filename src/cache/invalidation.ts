@@ -1,0 +1,159 @@
+/**
+ * What the caches hold about the domain, and what each write drops: the one table to read when
+ * asking "is this ever stale?". The generic cache code (response/, entity/) knows none of it.
+ *
+ * Tags on cached responses
+ *   Type:id               every entity a response shows (collected by the response-cache plugin,
+ *                         which adds `id` to every selection), and every by-id root field, so a
+ *                         cached `kit(id: 9) → null` is dropped when kit 9 is created.
+ *   Type.list             an unfiltered list of that type (`kits`, `clubs`, `brands`, …)
+ *   Kit.club:A, Kit.season:S, Kit.brand:B, Kit.type:T, Kit.competition:C
+ *                         a kit list selected by that membership (`kits(clubId: A)`, `club(A) { kits }`,
+ *                         `club(A) { seasons }`); a list filtered several ways takes the most selective.
+ *   Club.country:X        `clubs(country: X)`
+ *   Type.search           any search that could match a name of that type (`search`, `clubs(search:)`)
+ *   CollectionItem.user:U a user's collection
+ *
+ * Entity-cache keys (namespace:id) are the rows and the relation id lists of src/loaders.
+ */
+import type { EntityKey } from './entity/entity-cache.js';
+import type { FieldTagTable } from './response/plugin.js';
+import type { Change, KitSnapshot } from '../services/changes.js';
+
+const lower = (v: unknown) => String(v).trim().toLowerCase();
+const present = (v: unknown) => v !== undefined && v !== null && v !== '';
+
+/** The one tag of a kit list: its most selective membership filter. */
+export function kitListTag(args: Record<string, unknown>): string {
+  if (present(args.clubId)) return `Kit.club:${args.clubId}`;
+  if (present(args.seasonId)) return `Kit.season:${args.seasonId}`;
+  if (present(args.brandId)) return `Kit.brand:${args.brandId}`;
+  if (present(args.type)) return `Kit.type:${args.type}`;
+  return 'Kit.list';
+}
+
+/** Fields whose results are lists (or by-id lookups) and the tags they put on a cached response. */
+export const fieldTags: FieldTagTable = {
+  'Query.club': (_, a) => [`Club:${a.id}`],
+  'Query.season': (_, a) => [`Season:${a.id}`],
+  'Query.brand': (_, a) => [`Brand:${a.id}`],
+  'Query.competition': (_, a) => [`Competition:${a.id}`],
+  'Query.kit': (_, a) => [`Kit:${a.id}`],
+  'Query.clubs': (_, a) => [present(a.search) ? 'Club.search' : present(a.country) ? `Club.country:${lower(a.country)}` : 'Club.list'],
+  'Query.seasons': (_, a) => [present(a.clubId) ? `Kit.club:${a.clubId}` : 'Season.list'],
+  'Query.brands': () => ['Brand.list'],
+  'Query.competitions': () => ['Competition.list'],
+  'Query.kits': (_, a) => [kitListTag(a)],
+  'Query.search': () => ['Club.search', 'Kit.search', 'Brand.search', 'Competition.search'],
+  'Club.kits': (club) => [`Kit.club:${club.id}`],
+  'Club.seasons': (club) => [`Kit.club:${club.id}`],
+  'Season.kits': (season) => [`Kit.season:${season.id}`],
+  'Brand.kits': (brand) => [`Kit.brand:${brand.id}`],
+  'Competition.kits': (competition) => [`Kit.competition:${competition.id}`],
+  'User.collection': (user) => [`CollectionItem.user:${user.id}`],
+};
+
+/** Every list a kit is a member of. */
+function kitMemberships(kit: KitSnapshot): string[] {
+  return [
+    'Kit.list',
+    `Kit.club:${kit.clubId}`,
+    `Kit.season:${kit.seasonId}`,
+    `Kit.brand:${kit.brandId}`,
+    `Kit.type:${kit.type}`,
+    ...kit.competitionIds.map((c) => `Kit.competition:${c}`),
+  ];
+}
+
+const sameSet = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((x) => b.includes(x));
+
+function kitMoved(before: KitSnapshot, after: KitSnapshot): boolean {
+  return (
+    before.clubId !== after.clubId ||
+    before.seasonId !== after.seasonId ||
+    before.brandId !== after.brandId ||
+    before.type !== after.type ||
+    !sameSet(before.competitionIds, after.competitionIds)
+  );
+}
+
+export type Invalidation = { tags: string[]; keys: EntityKey[] };
+
+/** What one committed change drops, in both cache levels. */
+export function invalidationFor(change: Change): Invalidation {
+  const tags: string[] = [];
+  const keys: EntityKey[] = [];
+  const id = (change.after ?? change.before)!.id;
+  tags.push(`${change.entity}:${id}`);
+  keys.push({ namespace: change.entity, id });
+  const createdOrDeleted = !change.before || !change.after;
+
+  switch (change.entity) {
+    case 'Club': {
+      const { before, after } = change;
+      const renamed = before && after && (before.name !== after.name || lower(before.country) !== lower(after.country));
+      if (createdOrDeleted || renamed) {
+        tags.push('Club.list', 'Club.search');
+        for (const c of [before?.country, after?.country]) if (c) tags.push(`Club.country:${lower(c)}`);
+      }
+      break;
+    }
+    case 'Season':
+      // Seasons are listed by start year, which follows the label: any change reorders the list.
+      tags.push('Season.list');
+      break;
+    case 'Brand':
+    case 'Competition':
+      if (!change.before || !change.after || change.before.name !== change.after.name) tags.push(`${change.entity}.list`, `${change.entity}.search`);
+      if (change.entity === 'Competition') {
+        tags.push(`Kit.competition:${id}`);
+        keys.push({ namespace: 'Competition.kitIds', id });
+        // A deleted competition leaves its kits' competition lists.
+        for (const kitId of change.kitIds) keys.push({ namespace: 'Kit.competitionIds', id: kitId });
+      }
+      break;
+    case 'Kit': {
+      const { before, after } = change;
+      const snapshots = [before, after].filter((k): k is KitSnapshot => k !== undefined);
+      if (!before || !after || kitMoved(before, after)) {
+        for (const k of snapshots) {
+          tags.push(...kitMemberships(k));
+          keys.push(
+            { namespace: 'Club.kitIds', id: k.clubId },
+            { namespace: 'Club.seasonIds', id: k.clubId },
+            { namespace: 'Season.kitIds', id: k.seasonId },
+            { namespace: 'Brand.kitIds', id: k.brandId },
+            ...k.competitionIds.map((c) => ({ namespace: 'Competition.kitIds', id: c })),
+          );
+        }
+        keys.push({ namespace: 'Kit.competitionIds', id });
+      }
+      if (!before || !after || before.name !== after.name) tags.push('Kit.search');
+      for (const userId of change.collectorIds) {
+        tags.push(`CollectionItem.user:${userId}`);
+        keys.push({ namespace: 'User.collectionItemIds', id: userId });
+      }
+      break;
+    }
+    case 'CollectionItem': {
+      const item = (change.after ?? change.before)!;
+      if (createdOrDeleted) {
+        tags.push(`CollectionItem.user:${item.userId}`);
+        keys.push({ namespace: 'User.collectionItemIds', id: item.userId });
+      }
+      break;
+    }
+  }
+  return { tags, keys };
+}
+
+export function invalidationForAll(changes: readonly Change[]): Invalidation {
+  const tags = new Set<string>();
+  const keys = new Map<string, EntityKey>();
+  for (const change of changes) {
+    const one = invalidationFor(change);
+    for (const t of one.tags) tags.add(t);
+    for (const k of one.keys) keys.set(`${k.namespace}:${k.id}`, k);
+  }
+  return { tags: [...tags], keys: [...keys.values()] };
+}

@@ -1,0 +1,35 @@
+/**
+ * The response store's contract, shared by the Redis and the in-memory implementation.
+ *
+ * Entries are serialised responses under a key, indexed by tags. Invalidating a tag drops every
+ * entry that carries it. Writes are guarded against stale write-back: `lookup` hands out a
+ * `generation` along with the miss, and `store` refuses the write if any of the entry's tags was
+ * invalidated after that generation was read (the query may have read pre-mutation data).
+ */
+export type Lookup = {
+  /** The stored bytes, or null on a miss. */
+  value: string | null;
+  /** The write guard to pass back to `store` for this key. */
+  generation: string;
+};
+
+export type StoreOutcome = 'stored' | 'refused' | 'failed';
+
+export interface ResponseStore {
+  lookup(key: string): Promise<Lookup>;
+  store(key: string, value: string, tags: readonly string[], ttlMs: number, generation: string): Promise<StoreOutcome>;
+  /** Drops every entry carrying any of the tags; resolves once that is true for every server. */
+  invalidate(tags: readonly string[]): Promise<void>;
+  /** Drops everything this store holds (admin purge). */
+  clear(): Promise<void>;
+}
+
+/** Entry lifetimes are capped at a day. */
+export const MAX_ENTRY_TTL_MS = 24 * 3600 * 1000;
+/**
+ * A query that took longer than this from lookup to write may not write back. So an invalidation
+ * only has to be remembered this long (twice, for clock skew between servers) to refuse every
+ * write it could have made stale.
+ */
+export const MAX_EXECUTION_MS = 30_000;
+export const INVALIDATION_MEMORY_MS = 2 * MAX_EXECUTION_MS;
