@@ -27,6 +27,8 @@ export type CacheOptions = Pick<
 > & {
   /** An existing client (tests share one); otherwise one is made from redisUrl. */
   redis?: Redis;
+  /** Multiplies response TTLs (tests only). */
+  ttlScale?: number;
 };
 
 export type Caches = {
@@ -71,6 +73,7 @@ export async function buildCaches(options: CacheOptions, logger: Logger): Promis
       fieldTags,
       session: sessionOf,
       debug: options.cacheDebug,
+      ...(options.ttlScale !== undefined ? { ttlScale: options.ttlScale } : {}),
     });
     plugins = built.plugins;
     settled = built.settled;

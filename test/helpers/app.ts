@@ -78,3 +78,17 @@ export async function countSql<T>(database: Database, work: () => Promise<T>): P
     database.sql.listeners.delete(listener);
   }
 }
+
+/** Bearer tokens for seeded users, issued straight through the repository (login's scrypt is slow on purpose). */
+export async function tokensFor(app: App, usernames: string[]): Promise<Map<string, { token: string; userId: number }>> {
+  const { hashToken, newToken } = await import('../../src/auth/tokens.js');
+  const out = new Map<string, { token: string; userId: number }>();
+  for (const name of usernames) {
+    const user = await app.repos.users.userByUsername(name);
+    if (!user) throw new Error(`no user ${name}`);
+    const token = newToken();
+    await app.repos.users.insertToken(user.id, hashToken(token));
+    out.set(name, { token, userId: user.id });
+  }
+  return out;
+}

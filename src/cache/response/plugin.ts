@@ -32,6 +32,8 @@ export type ResponseCacheOptions<Ctx extends object> = {
   defaultTtlMs?: number;
   /** Adds `extensions.responseCache` to every result. */
   debug?: boolean;
+  /** Multiplies every TTL (tests shrink them to milliseconds instead of sleeping for minutes). */
+  ttlScale?: number;
 };
 
 type RequestState = {
@@ -44,8 +46,14 @@ type RequestState = {
 
 const WRAPPED = Symbol('kitvault.fieldTags');
 
+/**
+ * Per-request state by context object. Module-wide on purpose: a schema may be shared by several
+ * apps (and plugin instances) in one process, and its field wrappers are installed only once.
+ */
+const states = new WeakMap<object, RequestState>();
+
 /** Wraps the tagged fields' resolvers once per schema; the wrapper finds its request by context. */
-function installFieldTags(schema: GraphQLSchema, table: FieldTagTable, states: WeakMap<object, RequestState>) {
+function installFieldTags(schema: GraphQLSchema, table: FieldTagTable) {
   for (const [coordinate, tagsOf] of Object.entries(table)) {
     const [typeName, fieldName] = coordinate.split('.') as [string, string];
     const type = schema.getType(typeName);
@@ -65,7 +73,6 @@ function installFieldTags(schema: GraphQLSchema, table: FieldTagTable, states: W
 
 export function createResponseCachePlugins<Ctx extends object>(options: ResponseCacheOptions<Ctx>) {
   const { store, counters } = options;
-  const states = new WeakMap<object, RequestState>();
   const pending = new Set<Promise<unknown>>();
   let analyse: ReturnType<typeof createPolicyAnalyzer> | undefined;
 
@@ -116,7 +123,7 @@ export function createResponseCachePlugins<Ctx extends object>(options: Response
   const scopePlugin: Plugin<Ctx> = {
     onSchemaChange({ schema }) {
       analyse = createPolicyAnalyzer(schema);
-      installFieldTags(schema, options.fieldTags, states);
+      installFieldTags(schema, options.fieldTags);
     },
     async onExecute({ args }) {
       const policy = analyse!(args.document, args.operationName);
@@ -143,6 +150,7 @@ export function createResponseCachePlugins<Ctx extends object>(options: Response
     // Introspection is cached like any public query (the schema only changes with a deploy).
     ttlPerSchemaCoordinate: { 'Query.__schema': undefined },
     invalidateViaMutation: false,
+    ...(options.ttlScale !== undefined ? { onTtl: ({ ttl }: { ttl: number }) => Math.max(1, Math.round(ttl * options.ttlScale!)) } : {}),
     includeExtensionMetadata: options.debug ?? false,
     shouldCacheResult: ({ result }) => !result.errors?.length,
   });

@@ -1,0 +1,103 @@
+/**
+ * The response store contract, run against the Redis store (real Redis) and the in-memory store alike.
+ */
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createMemoryResponseStore } from '../../../src/cache/response/memory-store.js';
+import { createRedisResponseStore } from '../../../src/cache/response/redis-store.js';
+import type { ResponseStore } from '../../../src/cache/response/store.js';
+import { responseCacheKey } from '../../../src/cache/response/key.js';
+import { backends, dropPrefix, keysUnder, newPrefix, testRedis } from '../../helpers/caches.js';
+
+const key = (n: string) => responseCacheKey({ documentString: `{ q${n} }` });
+
+describe.each(backends())('response store contract on $backend', ({ backend, skip }) => {
+  let redis: Redis | undefined;
+  let prefix = '';
+  let store: ResponseStore;
+
+  beforeAll(() => {
+    if (skip) return;
+    prefix = newPrefix();
+    if (backend === 'redis') redis = testRedis();
+    store = redis ? createRedisResponseStore({ redis, prefix }) : createMemoryResponseStore();
+  });
+  afterAll(async () => {
+    if (redis) {
+      await dropPrefix(redis, prefix);
+      redis.disconnect();
+    }
+  });
+
+  it.skipIf(skip)(`stores and finds an entry${skip ? ` (skipped: ${skip})` : ''}`, async () => {
+    const miss = await store.lookup(key('a'));
+    expect(miss.value).toBeNull();
+    expect(await store.store(key('a'), '{"data":1}', ['Kit:1'], 10_000, miss.generation)).toBe('stored');
+    expect((await store.lookup(key('a'))).value).toBe('{"data":1}');
+  });
+
+  it.skipIf(skip)('drops exactly the entries carrying an invalidated tag', async () => {
+    for (const [n, tags] of [['b', ['Kit:2', 'Club:1']], ['c', ['Kit:3', 'Club:1']], ['d', ['Kit:4']]] as const) {
+      const { generation } = await store.lookup(key(n));
+      await store.store(key(n), n, tags, 10_000, generation);
+    }
+    await store.invalidate(['Club:1']);
+    expect((await store.lookup(key('b'))).value).toBeNull();
+    expect((await store.lookup(key('c'))).value).toBeNull();
+    expect((await store.lookup(key('d'))).value).toBe('d');
+  });
+
+  it.skipIf(skip)('refuses a write whose lookup came before an invalidation of one of its tags', async () => {
+    const before = await store.lookup(key('e'));
+    await store.invalidate(['Kit:5']);
+    expect(await store.store(key('e'), 'stale', ['Kit:5', 'Club:9'], 10_000, before.generation)).toBe('refused');
+    expect((await store.lookup(key('e'))).value).toBeNull();
+    // Another tag's invalidation does not block it, and a fresh lookup may write.
+    const other = await store.lookup(key('f'));
+    await store.invalidate(['Kit:6']);
+    expect(await store.store(key('f'), 'fine', ['Kit:5'], 10_000, other.generation)).toBe('stored');
+    const after = await store.lookup(key('e'));
+    expect(await store.store(key('e'), 'fresh', ['Kit:5'], 10_000, after.generation)).toBe('stored');
+    expect((await store.lookup(key('e'))).value).toBe('fresh');
+  });
+
+  it.skipIf(skip)('expires entries with their TTL', async () => {
+    const { generation } = await store.lookup(key('g'));
+    await store.store(key('g'), 'short', ['Kit:7'], 50, generation);
+    expect((await store.lookup(key('g'))).value).toBe('short');
+    await new Promise((r) => setTimeout(r, 120));
+    expect((await store.lookup(key('g'))).value).toBeNull();
+  });
+
+  it.skipIf(skip)('clear drops everything and refuses writes looked up before it', async () => {
+    const early = await store.lookup(key('h'));
+    const { generation } = await store.lookup(key('i'));
+    await store.store(key('i'), 'i', ['Brand:1'], 10_000, generation);
+    await store.clear();
+    expect((await store.lookup(key('i'))).value).toBeNull();
+    expect(await store.store(key('h'), 'h', ['Brand:2'], 10_000, early.generation)).toBe('refused');
+  });
+
+  // Redis only: the memory store has no keys of its own to inspect.
+  if (backend === 'redis') it.skipIf(skip)('gives every key a TTL and keeps no index member of a dropped entry', async () => {
+    for (let i = 0; i < 20; i++) {
+      const { generation } = await store.lookup(key(`k${i}`));
+      await store.store(key(`k${i}`), `v${i}`, [`Kit:${100 + (i % 5)}`, 'Kit.list', `Club:${i % 3}`], 10_000, generation);
+    }
+    await store.invalidate(['Club:0', 'Kit:101']);
+    const keys = await keysUnder(redis!, prefix);
+    expect(keys.length).toBeGreaterThan(0);
+    for (const k of keys) expect(await redis!.pttl(k), k).toBeGreaterThan(0);
+    const indexes = keys.filter((k) => k.includes('}:t:'));
+    for (const index of indexes) {
+      const base = index.slice(0, index.indexOf('}:t:') + 2);
+      for (const member of await redis!.zrange(index, 0, -1)) {
+        expect(await redis!.exists(`${base}e:${member}`), `${index} → ${member}`).toBe(1);
+      }
+    }
+    // Entries of club 0 (i % 3 = 0) and of kit 101 (i % 5 = 1) are gone; the rest stay.
+    const values = await Promise.all(Array.from({ length: 20 }, (_, i) => store.lookup(key(`k${i}`))));
+    const kept = values.flatMap((v, i) => (v.value ? [i] : []));
+    expect(kept).toEqual([...Array(20).keys()].filter((i) => i % 3 !== 0 && i % 5 !== 1));
+  });
+});
