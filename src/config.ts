@@ -32,6 +32,23 @@ const envSchema = z.object({
   RESPONSE_CACHE: onOff.default(true),
   ENTITY_CACHE: onOff.default(true),
   CACHE_DEBUG: onOff.default(false),
+  // "Kit=600,Club.kitIds=300": entity-cache TTL overrides in seconds, by namespace.
+  ENTITY_TTL_SECONDS: z
+    .string()
+    .default('')
+    .transform((v, ctx) => {
+      const out: Record<string, number> = {};
+      for (const part of v.split(',').map((p) => p.trim()).filter(Boolean)) {
+        const m = /^([A-Za-z]+(?:\.[A-Za-z]+)?)=(\d{1,6})$/.exec(part);
+        if (!m) {
+          ctx.addIssue({ code: 'custom', message: `"${part}" is not Namespace=seconds` });
+          return z.NEVER;
+        }
+        out[m[1]!] = Number(m[2]);
+      }
+      return out;
+    }),
+  ENTITY_NEGATIVE_TTL_SECONDS: z.coerce.number().int().min(0).max(3600).default(30),
   SEED_PASSWORD: z.string().min(1).default('kitvault'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   NODE_ENV: z.string().default('development'),
@@ -48,6 +65,8 @@ export type Config = {
   responseCache: boolean;
   entityCache: boolean;
   cacheDebug: boolean;
+  entityTtlSeconds: Record<string, number>;
+  entityNegativeTtlSeconds: number;
   seedPassword: string;
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
   production: boolean;
@@ -75,6 +94,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     responseCache: e.RESPONSE_CACHE,
     entityCache: e.ENTITY_CACHE,
     cacheDebug: e.CACHE_DEBUG,
+    entityTtlSeconds: e.ENTITY_TTL_SECONDS,
+    entityNegativeTtlSeconds: e.ENTITY_NEGATIVE_TTL_SECONDS,
     seedPassword: e.SEED_PASSWORD,
     logLevel: e.LOG_LEVEL,
     production: e.NODE_ENV === 'production',

@@ -11,6 +11,9 @@ import type { Logger } from '../observability/logger.js';
 import type { Invalidator } from '../services/changes.js';
 import { CacheCounters } from './counters.js';
 import { noEntityCache, type EntityCache } from './entity/entity-cache.js';
+import { createMemoryEntityStorage } from './entity/memory-storage.js';
+import { createReadThroughCache } from './entity/read-through.js';
+import { createRedisEntityStorage } from './entity/redis-storage.js';
 import { fieldTags } from './invalidation.js';
 import { createCacheInvalidator } from './invalidator.js';
 import { connectRedis, createRedis } from './redis/client.js';
@@ -24,7 +27,8 @@ import type { ResponseStore } from './response/store.js';
 export type CacheOptions = Pick<
   Config,
   'redisUrl' | 'redisPrefix' | 'redisTimeoutMs' | 'responseCache' | 'entityCache' | 'cacheDebug'
-> & {
+> &
+  Partial<Pick<Config, 'entityTtlSeconds' | 'entityNegativeTtlSeconds'>> & {
   /** An existing client (tests share one); otherwise one is made from redisUrl. */
   redis?: Redis;
   /** Multiplies response TTLs (tests only). */
@@ -43,6 +47,24 @@ export type Caches = {
   description: string;
   close(): Promise<void>;
 };
+
+/** Entity TTLs: catalogue rows that rarely change live longer; overrides by exact namespace, then by type. */
+const DEFAULT_ENTITY_TTL_SECONDS: Record<string, number> = {
+  Season: 3600,
+  Brand: 3600,
+  Competition: 3600,
+  Club: 600,
+  Kit: 600,
+  User: 300,
+  CollectionItem: 300,
+};
+
+function entityTtl(overrides: Record<string, number>) {
+  return (namespace: string): number => {
+    const type = namespace.split('.')[0]!;
+    return (overrides[namespace] ?? overrides[type] ?? DEFAULT_ENTITY_TTL_SECONDS[type] ?? 600) * 1000;
+  };
+}
 
 /** A PRIVATE operation is cached per signed-in user; anonymous callers share the 'anon' session. */
 async function sessionOf(context: AppContext): Promise<string> {
@@ -78,7 +100,16 @@ export async function buildCaches(options: CacheOptions, logger: Logger): Promis
     plugins = built.plugins;
     settled = built.settled;
   }
-  const entityCache = noEntityCache;
+  const entityCache = options.entityCache
+    ? createReadThroughCache({
+        storage: redis ? createRedisEntityStorage(redis) : createMemoryEntityStorage(),
+        prefix: options.redisPrefix,
+        ttlMs: entityTtl(options.entityTtlSeconds ?? {}),
+        negativeTtlMs: (options.entityNegativeTtlSeconds ?? 30) * 1000,
+        counters,
+        report,
+      })
+    : noEntityCache;
   const invalidator = createCacheInvalidator({ entityCache, responseStore, counters, logger });
   const where = redis ? `redis (prefix "${options.redisPrefix}")` : 'memory';
   return {
@@ -89,7 +120,7 @@ export async function buildCaches(options: CacheOptions, logger: Logger): Promis
     invalidator,
     plugins,
     settled,
-    description: `response cache: ${options.responseCache ? where : 'off'} · entity cache: off`,
+    description: `response cache: ${options.responseCache ? where : 'off'} · entity cache: ${options.entityCache ? where : 'off'}`,
     async close() {
       await settled();
       if (ownsRedis && redis) await redis.quit().catch(() => redis!.disconnect());

@@ -15,6 +15,7 @@ export type CounterName =
   | 'entity_fill'
   | 'entity_fill_refused'
   | 'entity_invalidation'
+  | 'entity_invalidation_failed'
   | 'redis_error';
 
 export class CacheCounters {

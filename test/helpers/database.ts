@@ -19,9 +19,19 @@ export async function openTestDatabase(kind: 'default' | 'pglite' = 'default'): 
     return database;
   }
   const name = `kitvault_test_${inject('runId')}_${randomBytes(4).toString('hex')}`;
-  const admin = postgres(template, { max: 1, onnotice: () => {} });
+  // Connect to the maintenance database: a connection to the template would block the clone.
+  const admin = postgres(withDatabase(template, 'postgres'), { max: 1, onnotice: () => {} });
   try {
-    await admin.unsafe(`create database "${name}" template "${new URL(template).pathname.slice(1)}"`);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await admin.unsafe(`create database "${name}" template "${new URL(template).pathname.slice(1)}"`);
+        break;
+      } catch (error) {
+        // 55006: another worker is cloning the template right now; wait a little and try again.
+        if ((error as { code?: string }).code !== '55006' || attempt > 100) throw error;
+        await new Promise((r) => setTimeout(r, 50 + Math.random() * 150));
+      }
+    }
   } finally {
     await admin.end();
   }

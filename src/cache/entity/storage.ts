@@ -1,0 +1,25 @@
+/**
+ * What the entity cache needs from a backend, in the manner of memcache leases (Nishtala et al.,
+ * NSDI 2013): a read that misses may take a lease on the key; an invalidation deletes the value and
+ * voids the lease; a fill is only accepted from the holder of a live lease. So a reader that
+ * fetched a row before a concurrent write can never put the old row back after the write's
+ * invalidation, and only one reader at a time (across all servers) fills a given key.
+ */
+export type ReadOutcome =
+  /** The stored bytes. */
+  | { kind: 'hit'; value: Buffer }
+  /** Absent; this reader holds the lease and may fill. */
+  | { kind: 'leased' }
+  /** Absent; another reader holds the lease: read the database, do not fill. */
+  | { kind: 'busy' };
+
+export type Fill = { key: string; value: Buffer; ttlMs: number };
+
+export interface EntityStorage {
+  /** One round trip: reads every key and takes a lease (`token`, `leaseMs`) on each absent one. */
+  readOrLease(keys: readonly string[], token: string, leaseMs: number): Promise<ReadOutcome[]>;
+  /** One round trip: stores each value whose lease `token` still holds; answers which were stored. */
+  fill(fills: readonly Fill[], token: string): Promise<boolean[]>;
+  /** Deletes values and voids their leases. */
+  invalidate(keys: readonly string[]): Promise<void>;
+}
