@@ -56,14 +56,21 @@ export function createLoaders(repos: Repositories, cache: EntityCache) {
     kitIdsByCompetition: entity('Competition.kitIds', relationFetch(catalogue.kitIdsByCompetitions)),
     seasonIdsByClub: entity('Club.seasonIds', relationFetch(catalogue.seasonIdsByClubs)),
     collectionItemIdsByUser: entity('User.collectionItemIds', relationFetch(users.collectionItemIdsByUsers)),
-    // One statement brings the competitions with their ids, so `Kit.competitions` costs one SQL
-    // statement per batch, not two: the rows prime this request's competition loader.
-    competitionIdsByKit: entity<number[]>('Kit.competitionIds', async (ids) => {
-      const rows = await catalogue.competitionsByKits(ids);
-      for (const { competition: c } of rows) competition.prime(c.id, c);
-      const grouped = groupIds(rows.map((r) => ({ parent: r.parent, id: r.competition.id })));
-      return new Map(ids.map((id) => [id, grouped.get(id) ?? []]));
-    }),
+    // Without a shared cache, one statement brings the competitions with their ids, so
+    // `Kit.competitions` costs one SQL statement per batch, not two (the rows prime this request's
+    // loader). With one, ids and rows are cached apart, each filled under its own lease: rows read
+    // by a neighbour's statement must not be written back unguarded.
+    competitionIdsByKit: entity<number[]>(
+      'Kit.competitionIds',
+      cache.shared
+        ? relationFetch(catalogue.competitionIdsByKits)
+        : async (ids) => {
+            const rows = await catalogue.competitionsByKits(ids);
+            for (const { competition: c } of rows) competition.prime(c.id, c);
+            const grouped = groupIds(rows.map((r) => ({ parent: r.parent, id: r.competition.id })));
+            return new Map(ids.map((id) => [id, grouped.get(id) ?? []]));
+          },
+    ),
 
     /** Counts for filtered kit lists, batched by filter. */
     kitCount: new DataLoader<KitFilter, number, string>(

@@ -10,12 +10,15 @@ export type EntityKey = { namespace: string; id: number };
 export type EntityFetch<V> = (ids: readonly number[]) => Promise<Map<number, V>>;
 
 export interface EntityCache {
+  /** True when values outlive the request (then every value must arrive through readThrough). */
+  readonly shared: boolean;
   readThrough<V>(namespace: string, ids: readonly number[], fetch: EntityFetch<V>): Promise<(V | null)[]>;
   invalidate(keys: readonly EntityKey[]): Promise<void>;
 }
 
 /** No second level: every batch goes to the database (ENTITY_CACHE=off, and the foundation). */
 export const noEntityCache: EntityCache = {
+  shared: false,
   async readThrough(_namespace, ids, fetch) {
     const found = await fetch(ids);
     return ids.map((id) => found.get(id) ?? null);

@@ -54,6 +54,7 @@ export function createReadThroughCache(options: EntityCacheOptions): EntityCache
   const keyOf = (namespace: string, id: number) => `${options.prefix}{e:${ENTITY_FORMAT_VERSION}:${namespace}:${id}}`;
 
   return {
+    shared: true,
     async readThrough<V>(namespace: string, ids: readonly number[], fetch: EntityFetch<V>): Promise<(V | null)[]> {
       const waits = new Map<number, Promise<unknown>>();
       const mine = new Map<number, Deferred>();

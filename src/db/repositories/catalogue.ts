@@ -131,6 +131,11 @@ export function catalogueRepository(db: Db) {
         .selectDistinct({ parent: kits.clubId, id: kits.seasonId })
         .from(kits)
         .where(inArray(kits.clubId, [...ids])),
+    competitionIdsByKits: (ids: readonly number[]) =>
+      db
+        .select({ parent: kitCompetitions.kitId, id: kitCompetitions.competitionId })
+        .from(kitCompetitions)
+        .where(inArray(kitCompetitions.kitId, [...ids])),
     /** Competitions of each kit with their rows, in one statement (the loader primes the by-id cache). */
     competitionsByKits: (ids: readonly number[]) =>
       db
