@@ -6,7 +6,7 @@ import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../../src/db/client.js';
 import { data, gql, tokensFor } from '../../helpers/app.js';
-import { backends, cachedApp, dropPrefix, newPrefix, testRedis, type CachedApp } from '../../helpers/caches.js';
+import { backends, cachedApp, dropPrefix, keysUnder, newPrefix, testRedis, type CachedApp } from '../../helpers/caches.js';
 import { openTestDatabase } from '../../helpers/database.js';
 
 let database: Database;
@@ -283,4 +283,21 @@ describe.each(backends())('invalidation on $backend', ({ backend, skip }) => {
     const after = await gql(reader.app, q, { k: upcoming });
     expect(after.data?.kit).toEqual({ id: upcoming });
   });
+
+  if (backend === 'redis') {
+    // Runs last: after every write above, the keyspace holds no key without a TTL and no index
+    // member whose entry is gone.
+    it.skipIf(skip)('leaves every key with a TTL and no index member pointing at a dropped entry', async () => {
+      await reader.caches.settled();
+      const keys = await keysUnder(redis!, prefix);
+      expect(keys.some((k) => k.includes('}:e:'))).toBe(true);
+      for (const key of keys) expect(await redis!.pttl(key), key).toBeGreaterThan(0);
+      for (const index of keys.filter((k) => k.includes('}:t:'))) {
+        const base = index.slice(0, index.indexOf('}:t:') + 2);
+        for (const member of await redis!.zrange(index, 0, -1)) {
+          expect(await redis!.exists(`${base}e:${member}`), `${index} → ${member}`).toBe(1);
+        }
+      }
+    });
+  }
 });
