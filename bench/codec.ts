@@ -1,8 +1,8 @@
 /**
- * `npx tsx bench/codec.ts`: JSON against msgpackr on real rows from the seeded database (size, and
+ * `npx tsx bench/codec.ts`: JSON against msgpack (@msgpack/msgpack) on real rows from the seeded database (size, and
  * encode/decode time per row), to choose the entity cache's value codec. Writes bench/results/codec.json.
  */
-import { Packr } from 'msgpackr';
+import { decode, encode } from '@msgpack/msgpack';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { openDatabase } from '../src/db/client.js';
 import { brands, clubs, kits } from '../src/db/schema.js';
@@ -17,11 +17,10 @@ const samples = {
 };
 await database.close();
 
-const packr = new Packr({ useRecords: false, moreTypes: true });
 const reviveDates = (_k: string, v: unknown) => (typeof v === 'string' && /^\d{4}-\d\d-\d\dT/.test(v) ? new Date(v) : v);
 const codecs = {
   json: { encode: (v: unknown) => Buffer.from(JSON.stringify(v)), decode: (b: Buffer) => JSON.parse(b.toString(), reviveDates) },
-  msgpackr: { encode: (v: unknown) => packr.pack(v), decode: (b: Buffer) => packr.unpack(b) },
+  msgpack: { encode: (v: unknown) => Buffer.from(encode(v)), decode: (b: Buffer) => decode(b) },
 };
 
 function time(fn: () => void, rounds: number): number {

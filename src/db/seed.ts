@@ -3,6 +3,7 @@
  * (seeded PRNG, fixed clock). It replaces whatever was there and inserts in large batches.
  */
 import { sql } from 'drizzle-orm';
+import { createHash } from 'node:crypto';
 import { hashPassword } from '../auth/passwords.js';
 import type { Db } from './client.js';
 import { brands, clubs, collectionItems, competitions, kitCompetitions, kits, seasons, users } from './schema.js';
@@ -99,8 +100,10 @@ async function insertChunked<T>(rows: T[], size: number, insert: (chunk: T[]) =>
 
 export async function seed(db: Db, options: SeedOptions): Promise<void> {
   const rand = prng(options.seed);
-  // One hash for every seeded login: scrypt is slow on purpose, and they all share one password.
-  const passwordHash = await hashPassword(options.password);
+  // One hash for every seeded login (scrypt is slow on purpose, and they all share one password),
+  // salted from the seed so that the same options give byte-identical data.
+  const salt = createHash('sha256').update(`kitvault-seed:${options.seed}`).digest().subarray(0, 16);
+  const passwordHash = await hashPassword(options.password, salt);
 
   const clubRows: (typeof clubs.$inferInsert)[] = [];
   const usedNames = new Set<string>();

@@ -8,7 +8,7 @@
  * starting their own; an invalidation detaches such reads, so nobody joins a read that began before it.
  */
 import { randomBytes } from 'node:crypto';
-import { Packr } from 'msgpackr';
+import { decode, encode } from '@msgpack/msgpack';
 import type { CacheCounters } from '../counters.js';
 import type { RedisErrorReporter } from '../redis/error-reporter.js';
 import type { EntityCache, EntityFetch, EntityKey } from './entity-cache.js';
@@ -19,7 +19,10 @@ export const ENTITY_FORMAT_VERSION = 1;
 
 /** msgpack never emits 0xc1, so it cannot collide with an encoded value. */
 const ABSENT = Buffer.from([0xc1]);
-const packr = new Packr({ useRecords: false, moreTypes: true });
+const pack = (value: unknown): Buffer => {
+  const bytes = encode(value);
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+};
 
 export type EntityCacheOptions = {
   storage: EntityStorage;
@@ -116,7 +119,7 @@ export function createReadThroughCache(options: EntityCacheOptions): EntityCache
           mine.get(id)!.resolve(null);
         } else {
           counters.inc('entity_hit', namespace);
-          mine.get(id)!.resolve(packr.unpack(outcome.value));
+          mine.get(id)!.resolve(decode(outcome.value));
         }
         return;
       }
@@ -141,7 +144,7 @@ export function createReadThroughCache(options: EntityCacheOptions): EntityCache
         const value = found.get(id);
         return value === undefined
           ? { key: keyOf(namespace, id), value: ABSENT, ttlMs: options.negativeTtlMs }
-          : { key: keyOf(namespace, id), value: packr.pack(value), ttlMs: options.ttlMs(namespace) };
+          : { key: keyOf(namespace, id), value: pack(value), ttlMs: options.ttlMs(namespace) };
       });
     if (!fills.length) return;
     try {
