@@ -1,0 +1,147 @@
+/**
+ * What a request costs in Redis commands: a public hit is one MGET (entry and its bucket's sequence
+ * together), a miss adds one write script, a private hit is still one MGET (who the viewer is comes
+ * from SQL), and an invalidation is one script per bucket however many tags it drops.
+ * Commands are counted at `sendCommand`, which ioredis calls once per command, also when it
+ * auto-pipelines them.
+ */
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it, vi, type MockInstance } from 'vitest';
+import type { Database } from '../../../src/db/client.js';
+import { data, gql, tokensFor } from '../../helpers/app.js';
+import { cachedApp, dropPrefix, newPrefix, redisAvailable, redisSkipReason, testRedis, type CachedApp } from '../../helpers/caches.js';
+import { openTestDatabase } from '../../helpers/database.js';
+
+const skip = redisAvailable() ? false : redisSkipReason();
+const BUCKETS = 16;
+const SCRIPTS = ['eval', 'evalsha'];
+
+const PUBLIC = 'query($id: ID!) { kit(id: $id) { id name club { id name } brand { id name } } }';
+const PRIVATE = '{ me { id username collection(first: 5) { totalCount edges { node { id kit { id name } } } } } }';
+const RENAME_KIT = 'mutation($id: ID!, $name: String!) { updateKit(input: { id: $id, name: $name }) { id name } }';
+const MOVE_KIT = 'mutation($id: ID!, $clubId: ID!) { updateKit(input: { id: $id, clubId: $clubId }) { id club { id } } }';
+
+let database: Database;
+let redis: Redis;
+let prefix: string;
+let server: CachedApp;
+let sent: MockInstance<Redis['sendCommand']>;
+let admin: string;
+let user: string;
+
+/** The names of the Redis commands `work` sends, once every write it started has landed. */
+async function commandsDuring(work: () => Promise<unknown>): Promise<string[]> {
+  await server.caches.settled();
+  sent.mockClear();
+  await work();
+  await server.caches.settled();
+  return sent.mock.calls.map(([command]) => command.name.toLowerCase());
+}
+
+beforeAll(async () => {
+  if (skip) return;
+  database = await openTestDatabase();
+  redis = testRedis();
+  await redis.ping(); // connected and ready: nothing below goes through the offline queue
+  prefix = newPrefix();
+  server = await cachedApp(database, { backend: 'redis', redis, prefix });
+  const tokens = await tokensFor(server.app, ['admin', 'user5']);
+  admin = tokens.get('admin')!.token;
+  user = tokens.get('user5')!.token;
+  sent = vi.spyOn(redis, 'sendCommand');
+});
+afterAll(async () => {
+  sent?.mockRestore();
+  if (redis) {
+    await dropPrefix(redis, prefix);
+    redis.disconnect();
+  }
+  await database?.close();
+});
+
+describe('Redis commands per request', () => {
+  it.skipIf(skip)(`a public hit costs one command: the MGET${skip ? ` (skipped: ${skip})` : ''}`, async () => {
+    const miss = await gql(server.app, PUBLIC, { id: '21' });
+    expect(miss.extensions?.responseCache).toMatchObject({ hit: false, didCache: true });
+
+    let hit: Awaited<ReturnType<typeof gql>> | undefined;
+    const commands = await commandsDuring(async () => (hit = await gql(server.app, PUBLIC, { id: '21' })));
+    expect(hit!.extensions?.responseCache).toMatchObject({ hit: true, scope: 'PUBLIC' });
+    expect(hit!.data).toEqual(miss.data);
+    expect(commands).toEqual(['mget']);
+    // Entry and bucket sequence, in the same bucket's hash tag.
+    const [mget] = sent.mock.calls[0]!;
+    const keys = mget.args.map(String);
+    expect(keys).toHaveLength(2);
+    expect(keys[0]).toMatch(/\}:e:[0-9a-f]{64}$/);
+    expect(keys[1]).toMatch(/\}:s$/);
+    expect(keys[0]!.split('}:')[0]).toBe(keys[1]!.split('}:')[0]);
+  });
+
+  it.skipIf(skip)('a miss costs two: the lookup and the write script', async () => {
+    let miss: Awaited<ReturnType<typeof gql>> | undefined;
+    const commands = await commandsDuring(async () => (miss = await gql(server.app, PUBLIC, { id: '22' })));
+    expect(miss!.extensions?.responseCache).toMatchObject({ hit: false, didCache: true });
+    expect(commands).toHaveLength(2);
+    expect(commands[0]).toBe('mget');
+    expect(SCRIPTS).toContain(commands[1]);
+    expect((await gql(server.app, PUBLIC, { id: '22' })).extensions?.responseCache).toMatchObject({ hit: true });
+  });
+
+  it.skipIf(skip)('a private hit costs one command too: the viewer is looked up in SQL, not Redis', async () => {
+    const miss = await gql(server.app, PRIVATE, {}, user);
+    expect(miss.extensions?.responseCache).toMatchObject({ hit: false, didCache: true, scope: 'PRIVATE' });
+    expect(miss.data?.me.username).toBe('user5');
+
+    let hit: Awaited<ReturnType<typeof gql>> | undefined;
+    const commands = await commandsDuring(async () => (hit = await gql(server.app, PRIVATE, {}, user)));
+    expect(hit!.extensions?.responseCache).toMatchObject({ hit: true, scope: 'PRIVATE' });
+    expect(hit!.data).toEqual(miss.data);
+    expect(commands).toEqual(['mget']);
+  });
+
+  it.skipIf(skip)(`an invalidating mutation costs ${BUCKETS} script calls, one per bucket, however many tags it drops`, async () => {
+    // Something to drop, so the scripts have work to do.
+    await data(server.app, PUBLIC, { id: '23' });
+    await data(server.app, PUBLIC, { id: '24' });
+
+    // A rename drops the kit and the search lists: two tags.
+    const invalidationsBefore = server.caches.counters.get('response_invalidation');
+    const renamed = await commandsDuring(() => data(server.app, RENAME_KIT, { id: '23', name: 'Renamed for round trips' }, admin));
+    const renameTags = server.caches.counters.get('response_invalidation') - invalidationsBefore;
+    expect(renameTags).toBe(2);
+    expect(renamed).toHaveLength(BUCKETS);
+    for (const name of renamed) expect(SCRIPTS).toContain(name);
+
+    // A move drops every list the kit leaves and joins: many more tags, the same sixteen scripts.
+    const { kit } = await data(server.app, 'query($id: ID!) { kit(id: $id) { club { id } } }', { id: '24' });
+    const otherClub = kit.club.id === '1' ? '2' : '1';
+    const movesBefore = server.caches.counters.get('response_invalidation');
+    const moved = await commandsDuring(() => data(server.app, MOVE_KIT, { id: '24', clubId: otherClub }, admin));
+    const moveTags = server.caches.counters.get('response_invalidation') - movesBefore;
+    expect(moveTags).toBeGreaterThan(renameTags + 4);
+    expect(moved).toHaveLength(BUCKETS);
+    for (const name of moved) expect(SCRIPTS).toContain(name);
+
+    // And the entries really went: both kits are misses again, with their new data.
+    const after23 = await gql(server.app, PUBLIC, { id: '23' });
+    const after24 = await gql(server.app, PUBLIC, { id: '24' });
+    expect(after23.extensions?.responseCache).toMatchObject({ hit: false });
+    expect(after23.data?.kit.name).toBe('Renamed for round trips');
+    expect(after24.extensions?.responseCache).toMatchObject({ hit: false });
+    expect(after24.data?.kit.club.id).toBe(otherClub);
+    await server.caches.settled();
+  });
+
+  it.skipIf(skip)('sends the sixteen invalidation scripts in one round trip', async () => {
+    await server.caches.settled(); // no write of an earlier request still on its way
+    const writes = vi.spyOn(redis.stream, 'write');
+    try {
+      const commands = await commandsDuring(() => data(server.app, RENAME_KIT, { id: '25', name: 'One round trip' }, admin));
+      expect(commands).toHaveLength(BUCKETS);
+      expect(writes).toHaveBeenCalledTimes(1);
+    } finally {
+      writes.mockRestore();
+    }
+  });
+});
