@@ -5,15 +5,22 @@
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import type { GraphQLSchema } from 'graphql';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
+import type { Redis } from 'ioredis';
+import { noCacheAdmin, type CacheAdmin } from './cache/admin.js';
+import { CacheCounters } from './cache/counters.js';
 import type { EntityCache } from './cache/entity/entity-cache.js';
 import { createContextFactory, type AppContext, type Services } from './context.js';
 import type { Database } from './db/client.js';
 import { catalogueRepository } from './db/repositories/catalogue.js';
 import { userRepository } from './db/repositories/users.js';
 import { createMaskError } from './http/mask-error.js';
+import { createReadiness, operationsPlugin } from './http/operations.js';
 import type { Repositories } from './loaders/index.js';
 import type { Logger } from './observability/logger.js';
+import { createMetrics, type Metrics } from './observability/metrics.js';
+import { requestLogPlugin } from './observability/request-log.js';
 import { buildSchema } from './schema.js';
+import { createCacheAdminService } from './services/cache-admin.js';
 import { createCatalogueService } from './services/catalogue.js';
 import type { Invalidator } from './services/changes.js';
 import { createCollectionService } from './services/collection.js';
@@ -48,12 +55,23 @@ export type AppDeps = {
   logger: Logger;
   entityCache: EntityCache;
   invalidator: Invalidator;
+  /** Statistics and purges behind the ADMIN cache fields. */
+  cacheAdmin?: CacheAdmin;
+  /** Cache counters, exported at /metrics. */
+  counters?: CacheCounters;
+  /** The Redis the caches use, pinged by /ready. */
+  redis?: Redis | null;
+  redisTimeoutMs?: number;
   /** Extra envelop plugins (the response cache), applied after the built-in ones. */
   plugins?: Plugin<AppContext>[];
   graphiql?: boolean;
 };
 
-export type App = YogaServerInstance<Record<string, never>, AppContext> & { schema: GraphQLSchema; repos: Repositories };
+export type App = YogaServerInstance<Record<string, never>, AppContext> & {
+  schema: GraphQLSchema;
+  repos: Repositories;
+  metrics: Metrics;
+};
 
 let sharedSchema: GraphQLSchema | undefined;
 
@@ -64,10 +82,17 @@ export function createApp(deps: AppDeps): App {
     catalogue: createCatalogueService({ db: database.db, catalogue: repos.catalogue, invalidator }),
     collection: createCollectionService({ db: database.db, users: repos.users, catalogue: repos.catalogue, invalidator }),
     sessions: createSessionService({ users: repos.users }),
+    cacheAdmin: createCacheAdminService(deps.cacheAdmin ?? noCacheAdmin),
   };
   // The schema is immutable and costly to build; share it between apps in one process (tests build many).
   sharedSchema ??= buildSchema();
   const schema = sharedSchema;
+  const metrics = createMetrics({ counters: deps.counters ?? new CacheCounters(), sql: database.sql });
+  const readiness = createReadiness({
+    pingDatabase: () => database.ping(),
+    redis: deps.redis ?? null,
+    timeoutMs: deps.redisTimeoutMs ?? 1000,
+  });
 
   const yoga = createYoga<Record<string, never>, AppContext>({
     schema,
@@ -83,6 +108,7 @@ export function createApp(deps: AppDeps): App {
       error: (...args) => logger.error(args.map(String).join(' ')),
     },
     plugins: [
+      operationsPlugin(metrics, readiness),
       EnvelopArmorPlugin({
         maxDepth: { n: 12 },
         maxAliases: { n: 30 },
@@ -91,7 +117,8 @@ export function createApp(deps: AppDeps): App {
         costLimit: { maxCost: 20_000 },
       }),
       ...(deps.plugins ?? []),
+      requestLogPlugin(logger, metrics),
     ],
   });
-  return Object.assign(yoga, { schema, repos });
+  return Object.assign(yoga, { schema, repos, metrics });
 }

@@ -3,17 +3,27 @@
  * Built once per request by yoga; nothing in it outlives the request except the shared services.
  */
 import type { YogaInitialContext } from 'graphql-yoga';
+import { randomUUID } from 'node:crypto';
 import { createAuth, type Auth } from './auth/viewer.js';
 import type { EntityCache } from './cache/entity/entity-cache.js';
 import { createLoaders, type Loaders, type Repositories } from './loaders/index.js';
 import { createCatalogueReads, type CatalogueReads } from './services/catalogue-reads.js';
+import type { CacheAdminService } from './services/cache-admin.js';
 import type { CatalogueService } from './services/catalogue.js';
 import type { CollectionService } from './services/collection.js';
 import type { SessionService } from './services/sessions.js';
 
-export type Services = { catalogue: CatalogueService; collection: CollectionService; sessions: SessionService };
+export type Services = {
+  catalogue: CatalogueService;
+  collection: CollectionService;
+  sessions: SessionService;
+  cacheAdmin: CacheAdminService;
+};
 
 export type AppContext = {
+  /** From `x-request-id` when a proxy set one, otherwise new; echoed in the response and logs. */
+  requestId: string;
+  startedAt: number;
   auth: Auth;
   loaders: Loaders;
   reads: CatalogueReads;
@@ -27,7 +37,10 @@ export type ContextDeps = { repos: Repositories; entityCache: EntityCache; servi
 export function createContextFactory(deps: ContextDeps) {
   return ({ request }: YogaInitialContext): AppContext => {
     const loaders = createLoaders(deps.repos, deps.entityCache);
+    const given = request.headers.get('x-request-id');
     return {
+      requestId: given && /^[\w.:-]{1,64}$/.test(given) ? given : randomUUID(),
+      startedAt: performance.now(),
       auth: createAuth(request.headers.get('authorization'), deps.repos.users),
       loaders,
       reads: createCatalogueReads(deps.repos, loaders),

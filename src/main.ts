@@ -35,6 +35,10 @@ const app = createApp({
   logger,
   entityCache: caches.entityCache,
   invalidator: caches.invalidator,
+  cacheAdmin: caches.admin,
+  counters: caches.counters,
+  redis: caches.redis,
+  redisTimeoutMs: config.redisTimeoutMs,
   plugins: caches.plugins,
 });
 

@@ -9,6 +9,7 @@ import type { Config } from '../config.js';
 import type { AppContext } from '../context.js';
 import type { Logger } from '../observability/logger.js';
 import type { Invalidator } from '../services/changes.js';
+import { createCacheAdmin, type CacheAdmin } from './admin.js';
 import { CacheCounters } from './counters.js';
 import { noEntityCache, type EntityCache } from './entity/entity-cache.js';
 import { createMemoryEntityStorage } from './entity/memory-storage.js';
@@ -41,6 +42,7 @@ export type Caches = {
   responseStore: ResponseStore | null;
   entityCache: EntityCache;
   invalidator: Invalidator;
+  admin: CacheAdmin;
   plugins: Plugin<AppContext>[];
   /** Resolves when every response write started so far has landed (tests, shutdown). */
   settled(): Promise<void>;
@@ -118,6 +120,7 @@ export async function buildCaches(options: CacheOptions, logger: Logger): Promis
     responseStore,
     entityCache,
     invalidator,
+    admin: createCacheAdmin({ counters, redis, responseStore, entityCache, timeoutMs: options.redisTimeoutMs }),
     plugins,
     settled,
     description: `response cache: ${options.responseCache ? where : 'off'} · entity cache: ${options.entityCache ? where : 'off'}`,

@@ -1,7 +1,14 @@
+import { AdminMutation, AdminQuery } from './admin.js';
 import { Brand, Club, Competition, Kit, SearchResult, Season } from './catalogue-types.js';
 import { Mutation } from './mutation.js';
 import { Query } from './query.js';
 import { DateTime } from './scalars.js';
 import { CollectionItem, User } from './user-types.js';
 
-export const resolvers = { Query, Mutation, Club, Season, Brand, Competition, Kit, SearchResult, User, CollectionItem, DateTime };
+/** Assembled when the schema is built (not at import), so a test's spy on a resolver is the one used. */
+export const resolvers = () => ({
+  Query: { ...Query, ...AdminQuery },
+  Mutation: { ...Mutation, ...AdminMutation },
+  Club, Season, Brand, Competition, Kit, SearchResult, User, CollectionItem,
+  DateTime,
+});

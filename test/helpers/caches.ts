@@ -74,6 +74,9 @@ export async function cachedApp(
     logger: silentLogger,
     entityCache: caches.entityCache,
     invalidator: caches.invalidator,
+    cacheAdmin: caches.admin,
+    counters: caches.counters,
+    redis: caches.redis,
     plugins: caches.plugins,
   });
   return { app, caches };

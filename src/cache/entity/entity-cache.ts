@@ -14,6 +14,9 @@ export interface EntityCache {
   readonly shared: boolean;
   readThrough<V>(namespace: string, ids: readonly number[], fetch: EntityFetch<V>): Promise<(V | null)[]>;
   invalidate(keys: readonly EntityKey[]): Promise<void>;
+  /** Drops everything (admin purge); answers how many values went. */
+  clear(): Promise<number>;
+  entries(): Promise<number | null>;
 }
 
 /** No second level: every batch goes to the database (ENTITY_CACHE=off, and the foundation). */
@@ -24,4 +27,10 @@ export const noEntityCache: EntityCache = {
     return ids.map((id) => found.get(id) ?? null);
   },
   async invalidate() {},
+  async clear() {
+    return 0;
+  },
+  async entries() {
+    return 0;
+  },
 };

@@ -42,6 +42,16 @@ export function createMemoryEntityStorage(options: { maxEntries?: number } = {})
         leases.delete(key);
       }
     },
+    async clear() {
+      const n = values.size;
+      values.clear();
+      leases.clear();
+      return n;
+    },
+    async entries() {
+      values.purgeStale();
+      return values.size;
+    },
     size: () => {
       values.purgeStale();
       return values.size;

@@ -84,6 +84,12 @@ export function createReadThroughCache(options: EntityCacheOptions): EntityCache
       return values as (V | null)[];
     },
 
+    async clear() {
+      inflight.clear();
+      return storage.clear(options.prefix);
+    },
+    entries: () => storage.entries(),
+
     async invalidate(keys: readonly EntityKey[]) {
       if (!keys.length) return;
       for (const { namespace, id } of keys) {

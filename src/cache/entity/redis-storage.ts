@@ -103,6 +103,26 @@ export function createRedisEntityStorage(client: Redis | Cluster): EntityStorage
       );
       return out;
     },
+    /**
+     * Admin purge only: entity keys have no index (a read is one GET), so dropping all of them
+     * walks this prefix's keys with SCAN, in pages, on every master. Never on a request path.
+     */
+    async clear(prefix) {
+      const nodes = 'nodes' in client && cluster ? (client as Cluster).nodes('master') : [client as Redis];
+      let dropped = 0;
+      for (const node of nodes) {
+        let cursor = '0';
+        do {
+          const [next, keys] = await node.scan(cursor, 'MATCH', `${prefix}{e:*`, 'COUNT', 500);
+          cursor = next;
+          for (const key of keys) dropped += await node.unlink(key);
+        } while (cursor !== '0');
+      }
+      return dropped;
+    },
+    async entries() {
+      return null;
+    },
     async invalidate(keys) {
       await Promise.all(bySlot(keys, cluster).map((group) => redis.kvEntityInvalidate(group.length, ...group.map((i) => keys[i]!))));
     },

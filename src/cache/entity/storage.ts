@@ -22,4 +22,8 @@ export interface EntityStorage {
   fill(fills: readonly Fill[], token: string): Promise<boolean[]>;
   /** Deletes values and voids their leases. */
   invalidate(keys: readonly string[]): Promise<void>;
+  /** Drops every value under `prefix` (admin purge); answers how many. */
+  clear(prefix: string): Promise<number>;
+  /** Entries held, where the backend can count them without scanning (null otherwise). */
+  entries(): Promise<number | null>;
 }

@@ -37,6 +37,7 @@ export function failOpen(store: ResponseStore, report: RedisErrorReporter, count
         report('response.invalidate', error);
       }
     },
+    stats: () => store.stats(),
     async clear() {
       try {
         await store.clear();

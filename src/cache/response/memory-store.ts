@@ -66,6 +66,12 @@ export function createMemoryResponseStore(options: { maxEntries?: number } = {})
       entries.clear();
       index.clear();
     },
+    async stats() {
+      entries.purgeStale();
+      let bytes = 0;
+      for (const entry of entries.values()) bytes += entry.value.length * 2;
+      return { entries: entries.size, bytes };
+    },
     size: () => {
       entries.purgeStale();
       return entries.size;

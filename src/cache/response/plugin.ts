@@ -37,6 +37,7 @@ export type ResponseCacheOptions<Ctx extends object> = {
 };
 
 type RequestState = {
+  outcome: 'hit' | 'miss' | 'none';
   scope: Scope;
   session: string | null;
   tags: Set<string>;
@@ -51,6 +52,11 @@ const WRAPPED = Symbol('kitvault.fieldTags');
  * apps (and plugin instances) in one process, and its field wrappers are installed only once.
  */
 const states = new WeakMap<object, RequestState>();
+
+/** What the response cache did for a request: 'none' when it was not consulted (mutations, errors before it). */
+export function responseCacheOutcome(context: object): 'hit' | 'miss' | 'none' {
+  return states.get(context)?.outcome ?? 'none';
+}
 
 /** Wraps the tagged fields' resolvers once per schema; the wrapper finds its request by context. */
 function installFieldTags(schema: GraphQLSchema, table: FieldTagTable) {
@@ -89,6 +95,7 @@ export function createResponseCachePlugins<Ctx extends object>(options: Response
         state.generation = found.generation;
         state.lookedUpAt = Date.now();
       }
+      if (state) state.outcome = found.value === null ? 'miss' : 'hit';
       if (found.value === null) {
         counters.inc('response_miss', state?.scope);
         return null;
@@ -136,7 +143,7 @@ export function createResponseCachePlugins<Ctx extends object>(options: Response
           return; // e.g. a revoked token: not cached; the resolvers will say why.
         }
       }
-      states.set(args.contextValue as object, { scope: policy.scope, session, tags: new Set(), generation: null, lookedUpAt: 0 });
+      states.set(args.contextValue as object, { outcome: 'none', scope: policy.scope, session, tags: new Set(), generation: null, lookedUpAt: 0 });
     },
   };
 

@@ -129,5 +129,13 @@ export function createRedisResponseStore(options: RedisResponseStoreOptions): Re
     },
     invalidate: invalidateAll,
     clear: () => invalidateAll([ALL_TAG]),
+    /** Every entry carries ALL_TAG, so the live members of each bucket's ALL index are the entries. */
+    async stats() {
+      const now = Date.now();
+      const counts = await Promise.all(
+        Array.from({ length: buckets }, (_, b) => redis.zcount(`${base(b)}t:${ALL_TAG}`, now, '+inf')),
+      );
+      return { entries: counts.reduce((a, c) => a + c, 0), bytes: null };
+    },
   };
 }

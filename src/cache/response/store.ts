@@ -22,6 +22,8 @@ export interface ResponseStore {
   invalidate(tags: readonly string[]): Promise<void>;
   /** Drops everything this store holds (admin purge). */
   clear(): Promise<void>;
+  /** Live entries and, where the store can tell, the bytes they take. */
+  stats(): Promise<{ entries: number; bytes: number | null }>;
 }
 
 /** Entry lifetimes are capped at a day. */

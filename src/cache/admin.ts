@@ -1,0 +1,136 @@
+/**
+ * Cache administration, domain-free: statistics per level and purges. The GraphQL admin fields and
+ * the `npm run cache` command sit on top of this.
+ */
+import type { Redis } from 'ioredis';
+import type { CacheCounters } from './counters.js';
+import type { EntityCache, EntityKey } from './entity/entity-cache.js';
+import type { ResponseStore } from './response/store.js';
+
+export type LevelStats = {
+  enabled: boolean;
+  backend: 'redis' | 'memory' | 'off';
+  /** Live entries; null where the backend cannot count them without scanning. */
+  entries: number | null;
+  bytes: number | null;
+  /** Since this server started. */
+  hits: number;
+  misses: number;
+  hitRate: number | null;
+  writes: number;
+  refusedWrites: number;
+  invalidations: number;
+};
+
+export type CacheStats = {
+  response: LevelStats;
+  entity: LevelStats;
+  redis: { configured: boolean; reachable: boolean; usedMemoryBytes: number | null; errors: number };
+};
+
+export interface CacheAdmin {
+  stats(): Promise<CacheStats>;
+  purge(tags: readonly string[], keys: readonly EntityKey[]): Promise<void>;
+  purgeAll(): Promise<{ entityValues: number }>;
+}
+
+const rate = (hits: number, misses: number) => (hits + misses ? hits / (hits + misses) : null);
+
+export function createCacheAdmin(deps: {
+  counters: CacheCounters;
+  redis: Redis | null;
+  responseStore: ResponseStore | null;
+  entityCache: EntityCache;
+  timeoutMs: number;
+}): CacheAdmin {
+  const { counters, redis, responseStore, entityCache } = deps;
+  const backend = redis ? 'redis' : 'memory';
+
+  async function redisInfo() {
+    if (!redis) return { reachable: false, usedMemoryBytes: null };
+    try {
+      const info = await Promise.race([
+        redis.info('memory'),
+        new Promise<never>((_, reject) => setTimeout(() => reject(new Error('timeout')), deps.timeoutMs)),
+      ]);
+      const used = /used_memory:(\d+)/.exec(info)?.[1];
+      return { reachable: true, usedMemoryBytes: used ? Number(used) : null };
+    } catch {
+      return { reachable: false, usedMemoryBytes: null };
+    }
+  }
+
+  return {
+    async stats() {
+      const [response, entityEntries, info] = await Promise.all([
+        responseStore?.stats().catch(() => null) ?? null,
+        entityCache.shared ? entityCache.entries().catch(() => null) : Promise.resolve(null),
+        redisInfo(),
+      ]);
+      const rHits = counters.get('response_hit');
+      const rMisses = counters.get('response_miss');
+      const eHits = counters.get('entity_hit') + counters.get('entity_negative_hit');
+      const eMisses = counters.get('entity_miss');
+      return {
+        response: {
+          enabled: responseStore !== null,
+          backend: responseStore ? backend : 'off',
+          entries: response?.entries ?? null,
+          bytes: response?.bytes ?? null,
+          hits: rHits,
+          misses: rMisses,
+          hitRate: rate(rHits, rMisses),
+          writes: counters.get('response_write'),
+          refusedWrites: counters.get('response_write_refused'),
+          invalidations: counters.get('response_invalidation'),
+        },
+        entity: {
+          enabled: entityCache.shared,
+          backend: entityCache.shared ? backend : 'off',
+          entries: entityEntries,
+          bytes: null,
+          hits: eHits,
+          misses: eMisses,
+          hitRate: rate(eHits, eMisses),
+          writes: counters.get('entity_fill'),
+          refusedWrites: counters.get('entity_fill_refused'),
+          invalidations: counters.get('entity_invalidation'),
+        },
+        redis: { configured: redis !== null, ...info, errors: counters.get('redis_error') },
+      };
+    },
+    async purge(tags, keys) {
+      await entityCache.invalidate(keys);
+      await responseStore?.invalidate(tags);
+    },
+    async purgeAll() {
+      const entityValues = await entityCache.clear();
+      await responseStore?.clear();
+      return { entityValues };
+    },
+  };
+}
+
+const offLevel: LevelStats = {
+  enabled: false,
+  backend: 'off',
+  entries: null,
+  bytes: null,
+  hits: 0,
+  misses: 0,
+  hitRate: null,
+  writes: 0,
+  refusedWrites: 0,
+  invalidations: 0,
+};
+
+/** For an app built without caches. */
+export const noCacheAdmin: CacheAdmin = {
+  stats: async () => ({
+    response: offLevel,
+    entity: offLevel,
+    redis: { configured: false, reachable: false, usedMemoryBytes: null, errors: 0 },
+  }),
+  purge: async () => {},
+  purgeAll: async () => ({ entityValues: 0 }),
+};

@@ -1,0 +1,78 @@
+/**
+ * Prometheus metrics (prom-client), all named `kitvault_…`. Cache and SQL counters are read from
+ * where they are kept (CacheCounters, SqlCounter) when scraped, so the hot path only bumps numbers.
+ */
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { CacheCounters, CounterName } from '../cache/counters.js';
+import type { SqlCounter } from '../db/client.js';
+
+export type Metrics = {
+  registry: Registry;
+  requestDuration: Histogram<'operation' | 'cache'>;
+};
+
+export function createMetrics(deps: { counters: CacheCounters; sql: SqlCounter }): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'kitvault_' });
+  const { counters } = deps;
+
+  /** A counter whose value is CacheCounters' `source`, labelled by its label (if `label` is given). */
+  function mirror(name: string, help: string, sources: Partial<Record<CounterName, Record<string, string>>>, label?: string) {
+    const labelNames = [...new Set([...Object.values(sources).flatMap((l) => Object.keys(l ?? {})), ...(label ? [label] : [])])];
+    new Counter({
+      name,
+      help,
+      labelNames,
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const c of counters.snapshot()) {
+          const fixed = sources[c.name];
+          if (!fixed) continue;
+          this.inc({ ...fixed, ...(label ? { [label]: c.label || 'none' } : {}) }, c.value);
+        }
+      },
+    });
+  }
+
+  mirror('kitvault_response_cache_requests_total', 'Response-cache lookups by result.', {
+    response_hit: { result: 'hit' },
+    response_miss: { result: 'miss' },
+  });
+  mirror('kitvault_response_cache_writes_total', 'Responses stored.', { response_write: {} });
+  mirror('kitvault_response_cache_refused_writes_total', 'Write-backs refused (stale or slow), by reason.', { response_write_refused: {} }, 'reason');
+  mirror('kitvault_response_cache_invalidations_total', 'Tags invalidated, by tag type.', { response_invalidation: {} }, 'type');
+  mirror('kitvault_response_cache_invalidation_failures_total', 'Invalidations that could not reach Redis.', {
+    response_invalidation_failed: {},
+  });
+  mirror(
+    'kitvault_entity_cache_requests_total',
+    'Entity-cache lookups by type and result.',
+    { entity_hit: { result: 'hit' }, entity_miss: { result: 'miss' }, entity_negative_hit: { result: 'negative_hit' } },
+    'type',
+  );
+  mirror('kitvault_entity_cache_fills_total', 'Entity-cache fills by type.', { entity_fill: {} }, 'type');
+  mirror('kitvault_entity_cache_refused_fills_total', 'Fills refused (lease voided by a write), by type.', { entity_fill_refused: {} }, 'type');
+  mirror('kitvault_entity_cache_invalidations_total', 'Entity keys invalidated, by type.', { entity_invalidation: {} }, 'type');
+  mirror('kitvault_redis_errors_total', 'Redis errors and timeouts (each one served from the database), by where.', { redis_error: {} }, 'where');
+
+  new Counter({
+    name: 'kitvault_sql_statements_total',
+    help: 'SQL statements sent to the database.',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(deps.sql.statements);
+    },
+  });
+
+  const requestDuration = new Histogram({
+    name: 'kitvault_graphql_request_duration_seconds',
+    help: 'GraphQL operation duration, from the context being built to the result, by operation name and cache result.',
+    labelNames: ['operation', 'cache'] as const,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [registry],
+  });
+
+  return { registry, requestDuration };
+}

@@ -1,0 +1,37 @@
+/**
+ * One log line per GraphQL operation: request id, operation name, duration, cache result (hits at
+ * debug level: they are the common case and cheap). Also feeds the duration histogram, and echoes
+ * the request id in `x-request-id`.
+ */
+import { getOperationAST, type ExecutionResult } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import { responseCacheOutcome } from '../cache/response/plugin.js';
+import type { AppContext } from '../context.js';
+import type { Logger } from './logger.js';
+import type { Metrics } from './metrics.js';
+
+export function requestLogPlugin(logger: Logger, metrics: Metrics | null): Plugin<AppContext> {
+  const requestIds = new WeakMap<Request, string>();
+  return {
+    onExecute({ args }) {
+      const context = args.contextValue as AppContext & { request: Request };
+      requestIds.set(context.request, context.requestId);
+      return {
+        onExecuteDone({ result }) {
+          const operation = args.operationName ?? getOperationAST(args.document, args.operationName)?.name?.value ?? 'anonymous';
+          const cache = responseCacheOutcome(context);
+          const seconds = (performance.now() - context.startedAt) / 1000;
+          metrics?.requestDuration.observe({ operation, cache }, seconds);
+          const errors = Symbol.asyncIterator in (result as object) ? 0 : ((result as ExecutionResult).errors?.length ?? 0);
+          const line = { reqId: context.requestId, operation, ms: Math.round(seconds * 10_000) / 10, cache, errors };
+          if (cache === 'hit') logger.debug(line, 'graphql');
+          else logger.info(line, 'graphql');
+        },
+      };
+    },
+    onResponse({ request, response }) {
+      const id = requestIds.get(request);
+      if (id) response.headers.set('x-request-id', id);
+    },
+  };
+}
