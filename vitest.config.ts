@@ -16,5 +16,7 @@ export default defineConfig({
     hookTimeout: 120_000,
     // Two cores: more workers only contend for them.
     maxWorkers: 2,
+    // In CI, also a JSON report, from which .ci/run prints a plain "N passed, N failed" line.
+    reporters: process.env.CI ? ['default', ['json', { outputFile: 'test-results.json' }]] : ['default'],
   },
 });
