@@ -6,8 +6,10 @@ import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import type { GraphQLSchema } from 'graphql';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type { Redis } from 'ioredis';
+import type { TokenCache } from './auth/token-cache.js';
 import { noCacheAdmin, type CacheAdmin } from './cache/admin.js';
 import { CacheCounters } from './cache/counters.js';
+import type { FrontDoorContext } from './cache/response/plugin.js';
 import type { EntityCache } from './cache/entity/entity-cache.js';
 import { createContextFactory, type AppContext, type Services } from './context.js';
 import type { Database } from './db/client.js';
@@ -62,12 +64,14 @@ export type AppDeps = {
   /** The Redis the caches use, pinged by /ready. */
   redis?: Redis | null;
   redisTimeoutMs?: number;
+  /** Verified tokens, shared with the HTTP fast path. */
+  tokens?: TokenCache;
   /** Extra envelop plugins (the response cache), applied after the built-in ones. */
   plugins?: Plugin<AppContext>[];
   graphiql?: boolean;
 };
 
-export type App = YogaServerInstance<Record<string, never>, AppContext> & {
+export type App = YogaServerInstance<FrontDoorContext, AppContext> & {
   schema: GraphQLSchema;
   repos: Repositories;
   metrics: Metrics;
@@ -81,7 +85,7 @@ export function createApp(deps: AppDeps): App {
   const services: Services = {
     catalogue: createCatalogueService({ db: database.db, catalogue: repos.catalogue, invalidator }),
     collection: createCollectionService({ db: database.db, users: repos.users, catalogue: repos.catalogue, invalidator }),
-    sessions: createSessionService({ users: repos.users }),
+    sessions: createSessionService({ users: repos.users, ...(deps.tokens ? { tokens: deps.tokens } : {}) }),
     cacheAdmin: createCacheAdminService(deps.cacheAdmin ?? noCacheAdmin),
   };
   // The schema is immutable and costly to build; share it between apps in one process (tests build many).
@@ -94,9 +98,9 @@ export function createApp(deps: AppDeps): App {
     timeoutMs: deps.redisTimeoutMs ?? 1000,
   });
 
-  const yoga = createYoga<Record<string, never>, AppContext>({
+  const yoga = createYoga<FrontDoorContext, AppContext>({
     schema,
-    context: createContextFactory({ repos, entityCache, services }),
+    context: createContextFactory({ repos, entityCache, services, ...(deps.tokens ? { tokens: deps.tokens } : {}) }),
     graphqlEndpoint: '/graphql',
     landingPage: false,
     graphiql: deps.graphiql === false ? false : { title: 'Kitvault', defaultQuery: DEFAULT_QUERY },

@@ -32,6 +32,7 @@ const envSchema = z.object({
   RESPONSE_CACHE: onOff.default(true),
   ENTITY_CACHE: onOff.default(true),
   CACHE_DEBUG: onOff.default(false),
+  RESPONSE_CACHE_GRACE_SECONDS: z.coerce.number().int().min(0).max(3600).default(30),
   // "Kit=600,Club.kitIds=300": entity-cache TTL overrides in seconds, by namespace.
   ENTITY_TTL_SECONDS: z
     .string()
@@ -65,6 +66,7 @@ export type Config = {
   responseCache: boolean;
   entityCache: boolean;
   cacheDebug: boolean;
+  responseGraceSeconds: number;
   entityTtlSeconds: Record<string, number>;
   entityNegativeTtlSeconds: number;
   seedPassword: string;
@@ -94,6 +96,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     responseCache: e.RESPONSE_CACHE,
     entityCache: e.ENTITY_CACHE,
     cacheDebug: e.CACHE_DEBUG,
+    responseGraceSeconds: e.RESPONSE_CACHE_GRACE_SECONDS,
     entityTtlSeconds: e.ENTITY_TTL_SECONDS,
     entityNegativeTtlSeconds: e.ENTITY_NEGATIVE_TTL_SECONDS,
     seedPassword: e.SEED_PASSWORD,

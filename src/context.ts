@@ -4,6 +4,7 @@
  */
 import type { YogaInitialContext } from 'graphql-yoga';
 import { randomUUID } from 'node:crypto';
+import type { TokenCache } from './auth/token-cache.js';
 import { createAuth, type Auth } from './auth/viewer.js';
 import type { EntityCache } from './cache/entity/entity-cache.js';
 import { createLoaders, type Loaders, type Repositories } from './loaders/index.js';
@@ -32,7 +33,7 @@ export type AppContext = {
 
 export type Context = YogaInitialContext & AppContext;
 
-export type ContextDeps = { repos: Repositories; entityCache: EntityCache; services: Services };
+export type ContextDeps = { repos: Repositories; entityCache: EntityCache; services: Services; tokens?: TokenCache };
 
 export function createContextFactory(deps: ContextDeps) {
   return ({ request }: YogaInitialContext): AppContext => {
@@ -41,7 +42,7 @@ export function createContextFactory(deps: ContextDeps) {
     return {
       requestId: given && /^[\w.:-]{1,64}$/.test(given) ? given : randomUUID(),
       startedAt: performance.now(),
-      auth: createAuth(request.headers.get('authorization'), deps.repos.users),
+      auth: createAuth(request.headers.get('authorization'), deps.repos.users, deps.tokens),
       loaders,
       reads: createCatalogueReads(deps.repos, loaders),
       services: deps.services,

@@ -3,6 +3,7 @@
  * small data set on first start), build the caches and the app, listen, and shut down cleanly.
  */
 import { createServer } from 'node:http';
+import { createFrontDoor } from './http/front-door.js';
 import { createApp } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { openDatabase } from './db/client.js';
@@ -39,10 +40,12 @@ const app = createApp({
   counters: caches.counters,
   redis: caches.redis,
   redisTimeoutMs: config.redisTimeoutMs,
+  tokens: caches.tokens,
   plugins: caches.plugins,
 });
 
-const server = createServer(app);
+// The fast path answers cached queries in front of yoga; everything else goes to yoga.
+const server = createServer(createFrontDoor(app, caches.fastPath).listener);
 server.listen(config.port, config.host, () => {
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;

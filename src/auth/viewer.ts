@@ -5,6 +5,7 @@
 import { unauthenticated } from '../errors.js';
 import type { UserRepository } from '../db/repositories/users.js';
 import type { UserRoleValue } from '../db/schema.js';
+import type { TokenCache } from './token-cache.js';
 import { bearerToken, hashToken } from './tokens.js';
 
 export type Viewer = { id: number; username: string; role: UserRoleValue; tokenHash: string };
@@ -18,7 +19,7 @@ export type Auth = {
   readonly resolved: Viewer | null | undefined;
 };
 
-export function createAuth(authorization: string | null, users: UserRepository): Auth {
+export function createAuth(authorization: string | null, users: UserRepository, tokens?: TokenCache): Auth {
   const token = bearerToken(authorization);
   let pending: Promise<Viewer | null> | undefined;
   let resolved: Viewer | null | undefined = token ? undefined : null;
@@ -35,6 +36,7 @@ export function createAuth(authorization: string | null, users: UserRepository):
         const user = await users.userByTokenHash(tokenHash);
         if (!user) throw unauthenticated('the token is unknown or was revoked; log in again');
         resolved = { id: user.id, username: user.username, role: user.role, tokenHash };
+        tokens?.remember(tokenHash, user.id);
         return resolved;
       })();
       return pending;

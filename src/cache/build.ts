@@ -24,12 +24,14 @@ import { createMemoryResponseStore } from './response/memory-store.js';
 import { createResponseCachePlugins } from './response/plugin.js';
 import { createRedisResponseStore } from './response/redis-store.js';
 import type { ResponseStore } from './response/store.js';
+import { TokenCache } from '../auth/token-cache.js';
+import { LearntDocuments, type FastPathDeps } from '../http/fast-path.js';
 
 export type CacheOptions = Pick<
   Config,
   'redisUrl' | 'redisPrefix' | 'redisTimeoutMs' | 'responseCache' | 'entityCache' | 'cacheDebug'
 > &
-  Partial<Pick<Config, 'entityTtlSeconds' | 'entityNegativeTtlSeconds'>> & {
+  Partial<Pick<Config, 'entityTtlSeconds' | 'entityNegativeTtlSeconds' | 'responseGraceSeconds'>> & {
   /** An existing client (tests share one); otherwise one is made from redisUrl. */
   redis?: Redis;
   /** Multiplies response TTLs (tests only). */
@@ -46,6 +48,9 @@ export type Caches = {
   plugins: Plugin<AppContext>[];
   /** Resolves when every response write started so far has landed (tests, shutdown). */
   settled(): Promise<void>;
+  /** What the HTTP fast path needs (null when the response cache is off). */
+  fastPath: Omit<FastPathDeps, 'refresh'> | null;
+  tokens: TokenCache;
   description: string;
   close(): Promise<void>;
 };
@@ -88,6 +93,8 @@ export async function buildCaches(options: CacheOptions, logger: Logger): Promis
   let responseStore: ResponseStore | null = null;
   let plugins: Plugin<AppContext>[] = [];
   let settled = async () => {};
+  const tokens = new TokenCache();
+  const documents = new LearntDocuments();
   if (options.responseCache) {
     const raw = redis ? createRedisResponseStore({ redis, prefix: options.redisPrefix }) : createMemoryResponseStore();
     responseStore = failOpen(raw, report, counters);
@@ -97,6 +104,8 @@ export async function buildCaches(options: CacheOptions, logger: Logger): Promis
       fieldTags,
       session: sessionOf,
       debug: options.cacheDebug,
+      graceMs: (options.responseGraceSeconds ?? 30) * 1000,
+      documentIndex: documents,
       ...(options.ttlScale !== undefined ? { ttlScale: options.ttlScale } : {}),
     });
     plugins = built.plugins;
@@ -123,6 +132,8 @@ export async function buildCaches(options: CacheOptions, logger: Logger): Promis
     admin: createCacheAdmin({ counters, redis, responseStore, entityCache, timeoutMs: options.redisTimeoutMs }),
     plugins,
     settled,
+    fastPath: responseStore ? { store: responseStore, documents, tokens, counters, debug: options.cacheDebug } : null,
+    tokens,
     description: `response cache: ${options.responseCache ? where : 'off'} · entity cache: ${options.entityCache ? where : 'off'}`,
     async close() {
       await settled();

@@ -6,6 +6,8 @@ export type CounterName =
   | 'response_hit'
   | 'response_miss'
   | 'response_write'
+  | 'response_coalesced'
+  | 'response_stale_served'
   | 'response_write_refused'
   | 'response_invalidation'
   | 'response_invalidation_failed'

@@ -1,5 +1,6 @@
 /** Login and logout: tokens are issued once and stored only hashed. */
 import { DUMMY_HASH, verifyPassword } from '../auth/passwords.js';
+import type { TokenCache } from '../auth/token-cache.js';
 import { hashToken, newToken } from '../auth/tokens.js';
 import type { Viewer } from '../auth/viewer.js';
 import type { UserRepository } from '../db/repositories/users.js';
@@ -7,7 +8,7 @@ import type { UserRow } from '../db/schema.js';
 import { unauthenticated } from '../errors.js';
 import { requireUser } from './guards.js';
 
-export function createSessionService(deps: { users: UserRepository }) {
+export function createSessionService(deps: { users: UserRepository; tokens?: TokenCache }) {
   const { users } = deps;
   return {
     async login(username: string, password: string): Promise<{ token: string; user: UserRow }> {
@@ -21,6 +22,7 @@ export function createSessionService(deps: { users: UserRepository }) {
     },
     async logout(viewer: Viewer | null): Promise<boolean> {
       const v = requireUser(viewer);
+      deps.tokens?.forget(v.tokenHash);
       return users.deleteToken(v.tokenHash);
     },
   };

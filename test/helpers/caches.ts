@@ -6,6 +6,7 @@ import { Redis } from 'ioredis';
 import { inject } from 'vitest';
 import { createApp, type App } from '../../src/app.js';
 import { buildCaches, type Caches, type CacheOptions } from '../../src/cache/build.js';
+import { createFrontDoor, type FrontDoor } from '../../src/http/front-door.js';
 import type { Database } from '../../src/db/client.js';
 import { silentLogger } from './app.js';
 
@@ -49,7 +50,7 @@ export async function dropPrefix(redis: Redis, prefix: string): Promise<void> {
   for (const key of keys) await redis.unlink(key);
 }
 
-export type CachedApp = { app: App; caches: Caches };
+export type CachedApp = { app: App; caches: Caches; front: FrontDoor };
 
 export async function cachedApp(
   database: Database,
@@ -64,6 +65,7 @@ export async function cachedApp(
       responseCache: true,
       entityCache: false,
       cacheDebug: true,
+      responseGraceSeconds: 0,
       ...rest,
       ...(backend === 'redis' ? { redis: options.redis ?? testRedis() } : { redis: undefined }),
     },
@@ -77,7 +79,8 @@ export async function cachedApp(
     cacheAdmin: caches.admin,
     counters: caches.counters,
     redis: caches.redis,
+    tokens: caches.tokens,
     plugins: caches.plugins,
   });
-  return { app, caches };
+  return { app, caches, front: createFrontDoor(app, caches.fastPath) };
 }

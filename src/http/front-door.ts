@@ -1,0 +1,129 @@
+/**
+ * The HTTP front door: the fast path first, yoga for everything it declines. One handler with two
+ * faces: `fetch` (WHATWG, used by tests as `app.fetch` is) and `listener` (node:http, used by main).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { App } from '../app.js';
+import type { FrontDoorContext } from '../cache/response/plugin.js';
+import { createFastPath, isAnswer, type FastPathDeps, type FastRequest } from './fast-path.js';
+
+/** Bodies beyond this are refused with 413 before anything reads them into memory further. */
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+export type FrontDoor = {
+  fetch(input: string | URL | Request, init?: RequestInit): Promise<Response>;
+  listener(req: IncomingMessage, res: ServerResponse): void;
+};
+
+function nodeHeaders(req: IncomingMessage): Headers {
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value === undefined) continue;
+    for (const v of Array.isArray(value) ? value : [value]) headers.append(name, v);
+  }
+  return headers;
+}
+
+async function readBody(req: IncomingMessage): Promise<Buffer | 'too large'> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES) return 'too large';
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+async function send(res: ServerResponse, response: Response): Promise<void> {
+  res.statusCode = response.status;
+  response.headers.forEach((value, name) => res.setHeader(name, value));
+  res.end(response.body ? Buffer.from(await response.arrayBuffer()) : undefined);
+}
+
+export function createFrontDoor(app: App, deps: Omit<FastPathDeps, 'refresh'> | null): FrontDoor {
+  const origin = 'http://kitvault.internal';
+  const toYoga = (req: FastRequest, context: FrontDoorContext) =>
+    app.fetch(
+      new Request(new URL(req.url, origin), {
+        method: req.method,
+        headers: Object.fromEntries([...['content-type', 'accept', 'authorization', 'origin'].flatMap((h) => (req.header(h) ? [[h, req.header(h)!]] : []))]),
+        ...(req.body ? { body: new Uint8Array(req.body) } : {}),
+      }),
+      context,
+    );
+  const fastPath = deps
+    ? createFastPath({
+        ...deps,
+        refresh: async (req) => {
+          const response = await toYoga(req, { kitvaultRefresh: true });
+          await response.arrayBuffer();
+        },
+      })
+    : null;
+
+  async function viaFetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
+    const request = input instanceof Request && !init ? input : new Request(input, init);
+    if (!fastPath) return app.fetch(request);
+    const url = new URL(request.url);
+    const body = request.method === 'POST' ? Buffer.from(await request.clone().arrayBuffer()) : null;
+    const fast: FastRequest = {
+      method: request.method,
+      url: url.pathname + url.search,
+      header: (name) => request.headers.get(name) ?? undefined,
+      body,
+    };
+    const answer = await fastPath(fast);
+    if (isAnswer(answer)) return new Response(answer.body ? new Uint8Array(answer.body) : null, { status: answer.status, headers: answer.headers });
+    return app.fetch(request, answer.lookup ? { kitvaultLookup: answer.lookup } : {});
+  }
+
+  async function viaNode(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = (req.url ?? '/').split('?')[0];
+    if (!fastPath || path !== '/graphql' || (req.method !== 'GET' && req.method !== 'POST')) {
+      await app.handleNodeRequestAndResponse(req, res);
+      return;
+    }
+    let body: Buffer | null = null;
+    if (req.method === 'POST') {
+      const read = await readBody(req);
+      if (read === 'too large') {
+        res.writeHead(413, { 'content-type': 'application/json; charset=utf-8', connection: 'close' });
+        res.end(JSON.stringify({ errors: [{ message: `request body larger than ${MAX_BODY_BYTES} bytes`, extensions: { code: 'BAD_REQUEST' } }] }));
+        return;
+      }
+      body = read;
+    }
+    const headers = nodeHeaders(req);
+    const fast: FastRequest = {
+      method: req.method,
+      url: req.url ?? '/',
+      header: (name) => headers.get(name) ?? undefined,
+      body,
+    };
+    const answer = await fastPath(fast);
+    if (isAnswer(answer)) {
+      res.writeHead(answer.status, answer.headers);
+      res.end(answer.body ?? undefined);
+      return;
+    }
+    const request = new Request(new URL(req.url ?? '/', `http://${headers.get('host') ?? 'localhost'}`), {
+      method: req.method,
+      headers,
+      ...(body ? { body: new Uint8Array(body) } : {}),
+    });
+    await send(res, await app.fetch(request, answer.lookup ? { kitvaultLookup: answer.lookup } : {}));
+  }
+
+  return {
+    fetch: viaFetch,
+    listener: (req, res) => {
+      viaNode(req, res).catch((error: unknown) => {
+        // Never a crash, never a stack: the request fails alone.
+        if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json; charset=utf-8' });
+        res.end(JSON.stringify({ errors: [{ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } }] }));
+        void error;
+      });
+    },
+  };
+}
