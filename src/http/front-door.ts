@@ -81,7 +81,7 @@ export function createFrontDoor(app: App, deps: Omit<FastPathDeps, 'refresh'> | 
   async function viaNode(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?')[0];
     if (!fastPath || path !== '/graphql' || (req.method !== 'GET' && req.method !== 'POST')) {
-      await app.handleNodeRequestAndResponse(req, res);
+      await app.requestListener(req, res);
       return;
     }
     let body: Buffer | null = null;

@@ -1,0 +1,71 @@
+/**
+ * The front door as main.ts mounts it: node:http on a loopback port, fast path in front of yoga.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Database } from '../../src/db/client.js';
+import { MAX_BODY_BYTES } from '../../src/http/front-door.js';
+import { cachedApp, type CachedApp } from '../helpers/caches.js';
+import { openTestDatabase } from '../helpers/database.js';
+
+let database: Database;
+let c: CachedApp;
+let server: Server;
+let base = '';
+
+beforeAll(async () => {
+  database = await openTestDatabase();
+  c = await cachedApp(database, { backend: 'memory', cacheDebug: false });
+  server = createServer(c.front.listener);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(async () => {
+  await new Promise((resolve) => server?.close(resolve));
+  await database?.close();
+});
+
+const post = (body: string, headers: Record<string, string> = {}) =>
+  fetch(`${base}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body, signal: AbortSignal.timeout(5000) });
+
+describe('the node:http front door', () => {
+  it('serves /health, /ready and /metrics through yoga', async () => {
+    expect((await fetch(`${base}/health`, { signal: AbortSignal.timeout(5000) })).status).toBe(200);
+    expect((await fetch(`${base}/ready`, { signal: AbortSignal.timeout(5000) })).status).toBe(200);
+    expect(await (await fetch(`${base}/metrics`, { signal: AbortSignal.timeout(5000) })).text()).toContain('kitvault_sql_statements_total');
+  });
+
+  it('serves GraphiQL to a browser', async () => {
+    const r = await fetch(`${base}/graphql`, { headers: { accept: 'text/html' }, signal: AbortSignal.timeout(5000) });
+    expect(r.status).toBe(200);
+    expect(await r.text()).toMatch(/graphiql/i);
+  });
+
+  it('answers a miss through yoga and the repeat from the fast path, identically', async () => {
+    const body = JSON.stringify({ query: '{ kit(id: 8) { name brand { name } } }' });
+    const miss = await post(body);
+    expect(miss.headers.get('x-cache')).toBe('MISS');
+    const missText = await miss.text();
+    await c.caches.settled();
+    const hit = await post(body);
+    expect(hit.status).toBe(200);
+    expect(hit.headers.get('x-cache')).toBe('HIT');
+    expect(hit.headers.get('content-type')).toBe(miss.headers.get('content-type'));
+    expect(await hit.text()).toBe(missText);
+    const viaGet = await fetch(`${base}/graphql?query=${encodeURIComponent('{ kit(id: 8) { name brand { name } } }')}`, { signal: AbortSignal.timeout(5000) });
+    expect(viaGet.headers.get('x-cache')).toBe('HIT');
+    expect(await viaGet.text()).toBe(missText);
+  });
+
+  it('refuses a body over the limit with 413 and a mutation over GET with 405, and survives bad JSON', async () => {
+    const big = await post(JSON.stringify({ query: `{ brands { id } } #${'x'.repeat(MAX_BODY_BYTES)}` }));
+    expect(big.status).toBe(413);
+    expect((await big.json()).errors[0].extensions.code).toBe('BAD_REQUEST');
+    const viaGet = await fetch(`${base}/graphql?query=${encodeURIComponent('mutation { logout }')}`, { signal: AbortSignal.timeout(5000) });
+    expect(viaGet.status).toBe(405);
+    const garbage = await post('{not json');
+    expect(garbage.status).toBe(400);
+    expect((await post(JSON.stringify({ query: '{ brands { id } }' }))).status).toBe(200);
+  });
+});
