@@ -75,6 +75,7 @@ export type App = YogaServerInstance<FrontDoorContext, AppContext> & {
   schema: GraphQLSchema;
   repos: Repositories;
   metrics: Metrics;
+  logger: Logger;
 };
 
 let sharedSchema: GraphQLSchema | undefined;
@@ -124,5 +125,5 @@ export function createApp(deps: AppDeps): App {
       requestLogPlugin(logger, metrics),
     ],
   });
-  return Object.assign(yoga, { schema, repos, metrics });
+  return Object.assign(yoga, { schema, repos, metrics, logger });
 }

@@ -35,7 +35,14 @@ export type FastRequest = {
   body: Buffer | null;
 };
 
-export type FastAnswer = { status: number; headers: Record<string, string>; body: Buffer | null };
+export type FastAnswer = {
+  status: number;
+  headers: Record<string, string>;
+  body: Buffer | null;
+  /** For the request log and metrics. */
+  operation: string;
+  cache: 'hit' | 'stale';
+};
 
 /** The fast path declined; `lookup` is handed to yoga when it already looked. */
 export type FastDecline = { lookup?: { key: string; lookup: Lookup } };
@@ -161,7 +168,9 @@ export function createFastPath(deps: FastPathDeps) {
       headers['access-control-allow-credentials'] = 'true';
       headers.vary = headers.vary ? `Origin, ${headers.vary}` : 'Origin';
     }
-    if (matchesIfNoneMatch(req.header('if-none-match'), entry.etag)) return { status: 304, headers, body: null };
+    const operation = params.operationName ?? 'anonymous';
+    const cache = stale ? 'stale' : 'hit';
+    if (matchesIfNoneMatch(req.header('if-none-match'), entry.etag)) return { status: 304, headers, body: null, operation, cache };
 
     let body = entry.body;
     if (deps.debug && body.endsWith('}')) {
@@ -173,6 +182,8 @@ export function createFastPath(deps: FastPathDeps) {
       status: 200,
       headers: { 'content-type': type, 'content-length': String(bytes.length), ...headers },
       body: bytes,
+      operation,
+      cache,
     };
   };
 }

@@ -2,6 +2,7 @@
  * The HTTP front door: the fast path first, yoga for everything it declines. One handler with two
  * faces: `fetch` (WHATWG, used by tests as `app.fetch` is) and `listener` (node:http, used by main).
  */
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { App } from '../app.js';
 import type { FrontDoorContext } from '../cache/response/plugin.js';
@@ -62,7 +63,19 @@ export function createFrontDoor(app: App, deps: Omit<FastPathDeps, 'refresh'> | 
       })
     : null;
 
+  /** Fast-path answers never reach yoga's plugins: log and measure them here (hits at debug level). */
+  function record(answer: { operation: string; cache: string; status: number }, startedAt: number, requestId: string) {
+    const seconds = (performance.now() - startedAt) / 1000;
+    app.metrics.requestDuration.observe({ operation: answer.operation, cache: answer.cache }, seconds);
+    app.logger.debug(
+      { reqId: requestId, operation: answer.operation, ms: Math.round(seconds * 10_000) / 10, cache: answer.cache, status: answer.status },
+      'graphql',
+    );
+  }
+  const requestIdOf = (given: string | undefined) => (given && /^[\w.:-]{1,64}$/.test(given) ? given : randomUUID());
+
   async function viaFetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
+    const startedAt = performance.now();
     const request = input instanceof Request && !init ? input : new Request(input, init);
     if (!fastPath) return app.fetch(request);
     const url = new URL(request.url);
@@ -74,11 +87,19 @@ export function createFrontDoor(app: App, deps: Omit<FastPathDeps, 'refresh'> | 
       body,
     };
     const answer = await fastPath(fast);
-    if (isAnswer(answer)) return new Response(answer.body ? new Uint8Array(answer.body) : null, { status: answer.status, headers: answer.headers });
+    if (isAnswer(answer)) {
+      const requestId = requestIdOf(fast.header('x-request-id'));
+      record(answer, startedAt, requestId);
+      return new Response(answer.body ? new Uint8Array(answer.body) : null, {
+        status: answer.status,
+        headers: { ...answer.headers, 'x-request-id': requestId },
+      });
+    }
     return app.fetch(request, answer.lookup ? { kitvaultLookup: answer.lookup } : {});
   }
 
   async function viaNode(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const startedAt = performance.now();
     const path = (req.url ?? '/').split('?')[0];
     if (!fastPath || path !== '/graphql' || (req.method !== 'GET' && req.method !== 'POST')) {
       await app.requestListener(req, res);
@@ -103,7 +124,9 @@ export function createFrontDoor(app: App, deps: Omit<FastPathDeps, 'refresh'> | 
     };
     const answer = await fastPath(fast);
     if (isAnswer(answer)) {
-      res.writeHead(answer.status, answer.headers);
+      const requestId = requestIdOf(fast.header('x-request-id'));
+      record(answer, startedAt, requestId);
+      res.writeHead(answer.status, { ...answer.headers, 'x-request-id': requestId });
       res.end(answer.body ?? undefined);
       return;
     }

@@ -56,6 +56,10 @@ describe('the node:http front door', () => {
     const viaGet = await fetch(`${base}/graphql?query=${encodeURIComponent('{ kit(id: 8) { name brand { name } } }')}`, { signal: AbortSignal.timeout(5000) });
     expect(viaGet.headers.get('x-cache')).toBe('HIT');
     expect(await viaGet.text()).toBe(missText);
+    expect(hit.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+    // Fast-path hits never reach yoga's plugins, yet they are measured.
+    const metrics = await (await fetch(`${base}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
+    expect(metrics).toMatch(/kitvault_graphql_request_duration_seconds_count\{operation="anonymous",cache="hit"\} [2-9]/);
   });
 
   it('refuses a body over the limit with 413 and a mutation over GET with 405, and survives bad JSON', async () => {
