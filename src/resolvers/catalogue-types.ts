@@ -55,12 +55,11 @@ export const Kit = {
   club: ((kit, _, ctx) => ctx.loaders.club.load(kit.clubId)) satisfies Resolver<KitRow, object, unknown>,
   season: ((kit, _, ctx) => ctx.loaders.season.load(kit.seasonId)) satisfies Resolver<KitRow, object, unknown>,
   brand: ((kit, _, ctx) => ctx.loaders.brand.load(kit.brandId)) satisfies Resolver<KitRow, object, unknown>,
+  // By name, then id, whichever way the ids arrived (a cached id list keeps no SQL order).
   competitions: (async (kit, _, ctx) =>
-    present(await ctx.loaders.competition.loadMany((await ctx.loaders.competitionIdsByKit.load(kit.id)) ?? []))) satisfies Resolver<
-    KitRow,
-    object,
-    unknown
-  >,
+    present(await ctx.loaders.competition.loadMany((await ctx.loaders.competitionIdsByKit.load(kit.id)) ?? [])).sort(
+      (a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.id - b.id),
+    )) satisfies Resolver<KitRow, object, unknown>,
 };
 
 export const SearchResult = {
