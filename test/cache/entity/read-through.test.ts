@@ -8,7 +8,7 @@ import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createRedis } from '../../../src/cache/redis/client.js';
 import type { Database } from '../../../src/db/client.js';
-import { countSql, data, gql, tokensFor } from '../../helpers/app.js';
+import { countSql, data, gql, testApp, tokensFor } from '../../helpers/app.js';
 import { backends, cachedApp, dropPrefix, newPrefix, testRedis, type CachedApp } from '../../helpers/caches.js';
 import { openTestDatabase } from '../../helpers/database.js';
 import { inject } from 'vitest';
@@ -58,6 +58,8 @@ describe.each(backends())('entity cache on $backend', ({ backend, skip }) => {
     const warm = await countSql(database, () => data(one.app, NESTED, { s: '2' }));
     expect(warm.statements).toEqual([]);
     expect(warm.result).toEqual(cold.result);
+    // …and both are exactly what the database says, lists in the same order.
+    expect(warm.result).toEqual(await data(testApp(database), NESTED, { s: '2' }));
     if (sendCommand) {
       // One script call (one round trip) per loader batch.
       expect(sendCommand.mock.calls.length).toBe(batches.mock.calls.length);
