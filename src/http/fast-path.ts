@@ -16,11 +16,11 @@ import { LRUCache } from 'lru-cache';
 import { hashToken, bearerToken } from '../auth/tokens.js';
 import type { TokenCache } from '../auth/token-cache.js';
 import type { CacheCounters } from '../cache/counters.js';
-import { cacheHeaders, decodeEntry, freshness, matchesIfNoneMatch } from '../cache/response/entry.js';
+import { cacheHeaders, decodeEntryBytes, freshness, matchesIfNoneMatch } from '../cache/response/entry.js';
 import { responseCacheKey } from '../cache/response/key.js';
 import type { DocumentIndex } from '../cache/response/plugin.js';
 import type { Scope } from '../cache/response/policy.js';
-import type { Lookup, ResponseStore } from '../cache/response/store.js';
+import type { ByteLookup, Lookup, ResponseStore } from '../cache/response/store.js';
 
 export const GRAPHQL_PATH = '/graphql';
 /** Larger bodies go to yoga (it has the full rules for them). */
@@ -143,15 +143,20 @@ export function createFastPath(deps: FastPathDeps) {
       variableValues: params.variables,
       sessionId: session,
     });
-    let lookup: Lookup;
+    let found: ByteLookup;
     try {
-      lookup = await deps.store.lookup(key);
+      found = await deps.store.lookupBytes(key);
     } catch {
       return {};
     }
-    const entry = lookup.value === null ? null : decodeEntry(lookup.value);
+    const decoded = found.value === null ? null : decodeEntryBytes(found.value);
+    const entry = decoded?.meta;
     const f = entry && freshness(entry);
-    if (!entry || !f || f.state === 'expired') return { lookup: { key, lookup } };
+    if (!decoded || !entry || !f || f.state === 'expired') {
+      // Hand the lookup to yoga so the miss costs no second round trip (the plugin reads text).
+      const lookup: Lookup = { value: found.value?.toString('utf8') ?? null, generation: found.generation };
+      return { lookup: { key, lookup } };
+    }
 
     const stale = f.state === 'stale';
     if (stale && !refreshing.has(key)) {
@@ -172,12 +177,11 @@ export function createFastPath(deps: FastPathDeps) {
     const cache = stale ? 'stale' : 'hit';
     if (matchesIfNoneMatch(req.header('if-none-match'), entry.etag)) return { status: 304, headers, body: null, operation, cache };
 
-    let body = entry.body;
-    if (deps.debug && body.endsWith('}')) {
+    let bytes = decoded.body;
+    if (deps.debug && bytes[bytes.length - 1] === 0x7d) {
       const meta = JSON.stringify({ responseCache: { hit: true, scope, ...(stale ? { stale: true } : {}) } });
-      body = `${body.slice(0, -1)},"extensions":${meta}}`;
+      bytes = Buffer.concat([bytes.subarray(0, -1), Buffer.from(`,"extensions":${meta}}`)]);
     }
-    const bytes = Buffer.from(body);
     return {
       status: 200,
       headers: { 'content-type': type, 'content-length': String(bytes.length), ...headers },

@@ -115,13 +115,12 @@ export function createFrontDoor(app: App, deps: Omit<FastPathDeps, 'refresh'> | 
       }
       body = read;
     }
-    const headers = nodeHeaders(req);
-    const fast: FastRequest = {
-      method: req.method,
-      url: req.url ?? '/',
-      header: (name) => headers.get(name) ?? undefined,
-      body,
+    // Node's own header object (lower-case names): no WHATWG Headers unless yoga needs one.
+    const header = (name: string) => {
+      const v = req.headers[name];
+      return Array.isArray(v) ? v.join(', ') : v;
     };
+    const fast: FastRequest = { method: req.method, url: req.url ?? '/', header, body };
     const answer = await fastPath(fast);
     if (isAnswer(answer)) {
       const requestId = requestIdOf(fast.header('x-request-id'));
@@ -130,6 +129,7 @@ export function createFrontDoor(app: App, deps: Omit<FastPathDeps, 'refresh'> | 
       res.end(answer.body ?? undefined);
       return;
     }
+    const headers = nodeHeaders(req);
     const request = new Request(new URL(req.url ?? '/', `http://${headers.get('host') ?? 'localhost'}`), {
       method: req.method,
       headers,

@@ -40,6 +40,10 @@ export function createMetrics(deps: { counters: CacheCounters; sql: SqlCounter }
     response_miss: { result: 'miss' },
   });
   mirror('kitvault_response_cache_writes_total', 'Responses stored.', { response_write: {} });
+  mirror('kitvault_response_cache_coalesced_total', 'Misses answered by an identical request already executing (not executed).', {
+    response_coalesced: {},
+  });
+  mirror('kitvault_response_cache_stale_served_total', 'Stale entries served while being refreshed.', { response_stale_served: {} });
   mirror('kitvault_response_cache_refused_writes_total', 'Write-backs refused (stale or slow), by reason.', { response_write_refused: {} }, 'reason');
   mirror('kitvault_response_cache_invalidations_total', 'Tags invalidated, by tag type.', { response_invalidation: {} }, 'type');
   mirror('kitvault_response_cache_invalidation_failures_total', 'Invalidations that could not reach Redis.', {

@@ -40,9 +40,19 @@ export function decodeEntry(raw: string): Entry | null {
   };
 }
 
+/** The entry's header, read from its bytes; the body stays a slice of them (no copy, no decode). */
+export function decodeEntryBytes(raw: Buffer): { meta: Omit<Entry, 'body'>; body: Buffer } | null {
+  const newline = raw.indexOf(10);
+  if (newline < 0 || newline > 200) return null;
+  const meta = decodeEntry(`${raw.toString('latin1', 0, newline)}\n`);
+  if (!meta) return null;
+  const { body: _, ...rest } = meta;
+  return { meta: rest, body: raw.subarray(newline + 1) };
+}
+
 export type Freshness = { ageMs: number; state: 'fresh' | 'stale' | 'expired' };
 
-export function freshness(e: Entry, now = Date.now()): Freshness {
+export function freshness(e: Omit<Entry, 'body'>, now = Date.now()): Freshness {
   const ageMs = Math.max(0, now - e.storedAt);
   return { ageMs, state: ageMs < e.maxAgeMs ? 'fresh' : ageMs < e.maxAgeMs + e.graceMs ? 'stale' : 'expired' };
 }
@@ -63,7 +73,7 @@ export function matchesIfNoneMatch(header: string | null | undefined, etag: stri
 }
 
 /** Cache-Control, Age and Vary for a cached answer. */
-export function cacheHeaders(e: Entry, f: Freshness): Record<string, string> {
+export function cacheHeaders(e: Omit<Entry, 'body'>, f: Freshness): Record<string, string> {
   const age = String(Math.floor(f.ageMs / 1000));
   if (e.scope === 'PRIVATE') return { 'cache-control': 'private, no-cache', vary: 'Authorization', etag: e.etag, age };
   const remaining = f.state === 'fresh' ? Math.max(0, Math.floor((e.maxAgeMs - f.ageMs) / 1000)) : 0;

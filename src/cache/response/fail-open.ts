@@ -20,6 +20,14 @@ export function failOpen(store: ResponseStore, report: RedisErrorReporter, count
         return { value: null, generation: UNAVAILABLE };
       }
     },
+    async lookupBytes(key) {
+      try {
+        return await store.lookupBytes(key);
+      } catch (error) {
+        report('response.lookup', error);
+        return { value: null, generation: UNAVAILABLE };
+      }
+    },
     async store(key, value, tags, ttlMs, generation) {
       if (generation === UNAVAILABLE) return 'failed';
       try {

@@ -6,7 +6,7 @@
 import { LRUCache } from 'lru-cache';
 import { INVALIDATION_MEMORY_MS, type Lookup, type ResponseStore, type StoreOutcome } from './store.js';
 
-type Entry = { value: string; tags: readonly string[] };
+type Entry = { value: string; bytes: Buffer; tags: readonly string[] };
 
 export function createMemoryResponseStore(options: { maxEntries?: number } = {}): ResponseStore & { size(): number } {
   const index = new Map<string, Set<string>>();
@@ -35,6 +35,10 @@ export function createMemoryResponseStore(options: { maxEntries?: number } = {})
       const entry = entries.get(key);
       return { value: entry?.value ?? null, generation: String(sequence) };
     },
+    async lookupBytes(key) {
+      const entry = entries.get(key);
+      return { value: entry?.bytes ?? null, generation: String(sequence) };
+    },
     async store(key, value, tags, ttlMs, generation): Promise<StoreOutcome> {
       const seen = Number(generation);
       const now = Date.now();
@@ -43,7 +47,7 @@ export function createMemoryResponseStore(options: { maxEntries?: number } = {})
         const mark = invalidatedAt.get(tag);
         if (mark && mark.until > now && mark.seq > seen) return 'refused';
       }
-      entries.set(key, { value, tags: [...tags] }, { ttl: ttlMs });
+      entries.set(key, { value, bytes: Buffer.from(value), tags: [...tags] }, { ttl: ttlMs });
       for (const tag of tags) {
         let keys = index.get(tag);
         if (!keys) index.set(tag, (keys = new Set()));

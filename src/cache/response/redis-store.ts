@@ -118,6 +118,12 @@ export function createRedisResponseStore(options: RedisResponseStoreOptions): Re
       const [value, seq] = await redis.mget(`${b}e:${h}`, `${b}s`);
       return { value: value ?? null, generation: seq ?? '0' };
     },
+    async lookupBytes(key) {
+      const h = hashOf(key);
+      const b = base(bucketOf(h));
+      const [value, seq] = await redis.mgetBuffer(`${b}e:${h}`, `${b}s`);
+      return { value: value ?? null, generation: seq ? seq.toString() : '0' };
+    },
     async store(key, value, tags, ttlMs, generation): Promise<StoreOutcome> {
       const h = hashOf(key);
       const b = base(bucketOf(h));

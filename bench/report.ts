@@ -1,0 +1,349 @@
+/**
+ * Results: the machine description, per-round numbers, their medians, the ratios, and the JSON and
+ * Markdown written to bench/results/.
+ */
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+export type Machine = {
+  cpuModel: string;
+  cores: number;
+  node: string;
+  platform: string;
+  kernel: string;
+  memoryGiB: number;
+};
+
+export function describeMachine(): Machine {
+  let cpuModel = os.cpus()[0]?.model ?? 'unknown';
+  try {
+    const match = /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'));
+    if (match) cpuModel = match[1]!.trim();
+  } catch {
+    /* not Linux: keep os.cpus() */
+  }
+  return {
+    cpuModel,
+    cores: os.availableParallelism?.() ?? os.cpus().length,
+    node: process.version,
+    platform: `${os.platform()} ${os.arch()}`,
+    kernel: os.release(),
+    memoryGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
+  };
+}
+
+export type ScenarioKey = 'floor' | 'hitPublic' | 'hitPrivate' | 'missEntity' | 'noCache' | 'mixed' | 'stock';
+
+export const SCENARIOS: { n: number; key: ScenarioKey; label: string }[] = [
+  { n: 1, key: 'floor', label: 'floor: node:http + one Redis GET' },
+  { n: 2, key: 'hitPublic', label: 'response-cache hit, public catalogue' },
+  { n: 3, key: 'hitPrivate', label: 'response-cache hit, private, 200 users' },
+  { n: 4, key: 'missEntity', label: 'response cache off, entity cache warm' },
+  { n: 5, key: 'noCache', label: 'no caches' },
+  { n: 6, key: 'mixed', label: 'mixed 95% reads (Zipf) / 5% renames' },
+  { n: 7, key: 'stock', label: 'stock yoga response cache (Redis), hit' },
+];
+
+export type Answer = 'ok' | 'list-order' | 'different';
+
+export type RunResult = {
+  scenario: number;
+  key: ScenarioKey;
+  round: number;
+  durationS: number;
+  requests: number;
+  requestsPerSecond: number;
+  latencyP50Ms: number;
+  latencyP99Ms: number;
+  latencyAvgMs: number;
+  errors: number;
+  timeouts: number;
+  non2xx: number;
+  hits: number | null;
+  misses: number | null;
+  hitRate: number | null;
+  sqlPerRequest: number | null;
+  redisCallsPerRequest: number;
+  redisCallsPerRequestByCommand: Record<string, number>;
+  redisCpuPercent: number;
+  serverCpuPercent: number | null;
+  serverRssMiB: number | null;
+  loadgenCpuPercent: number;
+  postgresCpuPercent: number;
+  machineCpuPercent: number | null;
+  /** Machine CPU beyond server, load generator, Redis and Postgres: other processes (noise). */
+  otherCpuPercent: number | null;
+  /** Scenario 6 only. */
+  mixed?: {
+    reads: number;
+    writes: number;
+    distinctReads: number;
+    graphqlErrors: number;
+    graphqlErrorSamples: string[];
+    correctness: { checked: number; mismatches: number; errors: number; seconds: number; samples: unknown[] };
+  };
+  /**
+   * The answer after the run, against the no-cache server's (the floor: the stored bytes; the
+   * mixed workload: its correctness check): the same, the same but for the order of a list, or not.
+   */
+  answer: Answer | null;
+};
+
+export type Summary = {
+  scenario: number;
+  key: ScenarioKey;
+  label: string;
+  rounds: number;
+  requestsPerSecond: number;
+  requestsPerSecondMin: number;
+  requestsPerSecondMax: number;
+  latencyP50Ms: number;
+  latencyP99Ms: number;
+  requests: number;
+  errors: number;
+  timeouts: number;
+  non2xx: number;
+  hitRate: number | null;
+  sqlPerRequest: number | null;
+  redisCallsPerRequest: number;
+  redisCallsPerRequestByCommand: Record<string, number>;
+  serverCpuPercent: number | null;
+  serverRssMiB: number | null;
+  redisCpuPercent: number;
+  loadgenCpuPercent: number;
+  postgresCpuPercent: number;
+  otherCpuPercent: number | null;
+  /** The worst answer check over the rounds. */
+  answer: Answer | null;
+};
+
+export const RATIOS: { name: string; over: ScenarioKey; under: ScenarioKey }[] = [
+  { name: '(2)/(1) hit vs floor', over: 'hitPublic', under: 'floor' },
+  { name: '(2)/(7) hit vs stock', over: 'hitPublic', under: 'stock' },
+  { name: '(2)/(5) hit vs no caches', over: 'hitPublic', under: 'noCache' },
+  { name: '(4)/(5) entity cache vs none', over: 'missEntity', under: 'noCache' },
+];
+
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+const medianOrNull = (values: readonly (number | null)[]): number | null => {
+  const present = values.filter((v): v is number => v !== null && Number.isFinite(v));
+  return present.length ? median(present) : null;
+};
+
+export function summarise(runs: readonly RunResult[]): Summary[] {
+  const out: Summary[] = [];
+  for (const s of SCENARIOS) {
+    const mine = runs.filter((r) => r.key === s.key);
+    if (!mine.length) continue;
+    const sum = (f: (r: RunResult) => number) => mine.reduce((n, r) => n + f(r), 0);
+    const hits = mine.every((r) => r.hits !== null) ? sum((r) => r.hits!) : null;
+    const misses = mine.every((r) => r.misses !== null) ? sum((r) => r.misses!) : null;
+    const commands = new Set(mine.flatMap((r) => Object.keys(r.redisCallsPerRequestByCommand)));
+    const byCommand: Record<string, number> = {};
+    for (const c of commands) byCommand[c] = median(mine.map((r) => r.redisCallsPerRequestByCommand[c] ?? 0));
+    out.push({
+      scenario: s.n,
+      key: s.key,
+      label: s.label,
+      rounds: mine.length,
+      requestsPerSecond: median(mine.map((r) => r.requestsPerSecond)),
+      requestsPerSecondMin: Math.min(...mine.map((r) => r.requestsPerSecond)),
+      requestsPerSecondMax: Math.max(...mine.map((r) => r.requestsPerSecond)),
+      latencyP50Ms: median(mine.map((r) => r.latencyP50Ms)),
+      latencyP99Ms: median(mine.map((r) => r.latencyP99Ms)),
+      requests: sum((r) => r.requests),
+      errors: sum((r) => r.errors),
+      timeouts: sum((r) => r.timeouts),
+      non2xx: sum((r) => r.non2xx),
+      hitRate: hits !== null && misses !== null && hits + misses > 0 ? hits / (hits + misses) : null,
+      sqlPerRequest: medianOrNull(mine.map((r) => r.sqlPerRequest)),
+      redisCallsPerRequest: median(mine.map((r) => r.redisCallsPerRequest)),
+      redisCallsPerRequestByCommand: byCommand,
+      serverCpuPercent: medianOrNull(mine.map((r) => r.serverCpuPercent)),
+      serverRssMiB: mine[mine.length - 1]!.serverRssMiB,
+      redisCpuPercent: median(mine.map((r) => r.redisCpuPercent)),
+      loadgenCpuPercent: median(mine.map((r) => r.loadgenCpuPercent)),
+      postgresCpuPercent: median(mine.map((r) => r.postgresCpuPercent)),
+      otherCpuPercent: medianOrNull(mine.map((r) => r.otherCpuPercent)),
+      answer: (['different', 'list-order', 'ok'] as const).find((a) => mine.some((r) => r.answer === a)) ?? null,
+    });
+  }
+  return out;
+}
+
+export type Ratio = { name: string; value: number | null };
+
+/** Each ratio's median over rounds (the scenarios of a round ran side by side, so a round's ratio is a fair pair). */
+export function medianRatios(rounds: readonly { ratios: Ratio[] }[]): Ratio[] {
+  return RATIOS.map(({ name }, i) => ({ name, value: medianOrNull(rounds.map((r) => r.ratios[i]?.value ?? null)) }));
+}
+
+export function ratios(rps: Partial<Record<ScenarioKey, number>>): Ratio[] {
+  return RATIOS.map(({ name, over, under }) => {
+    const a = rps[over];
+    const b = rps[under];
+    return { name, value: a !== undefined && b !== undefined && b > 0 ? a / b : null };
+  });
+}
+
+export type Stampede = {
+  concurrent: number;
+  query: string;
+  flushedKeys: number;
+  seconds: number;
+  ok: number;
+  failed: number;
+  identicalAnswers: boolean;
+  sqlStatements: number | null;
+  responseCacheMisses: number | null;
+  /** Misses that joined an identical one in flight (when the server exports it). */
+  responseCacheCoalesced: number | null;
+  /** Executions: misses less coalesced ones; equal to misses when the server exports no coalesced count. */
+  executions: number | null;
+  responseCacheHits: number | null;
+  redisCalls: number;
+};
+
+export type Report = {
+  startedAt: string;
+  finishedAt: string;
+  command: string;
+  machine: Machine;
+  settings: Record<string, unknown>;
+  dataset: Record<string, unknown>;
+  servers: Record<string, unknown>;
+  metricsEndpoint: Record<string, boolean>;
+  runs: RunResult[];
+  roundRatios: { round: number; ratios: Ratio[] }[];
+  summary: Summary[];
+  ratios: Ratio[];
+  mixed: { mismatches: number; checked: number; errors: number; hitRate: number | null; writes: number; reads: number } | null;
+  stampede: Stampede | null;
+  notes: string[];
+};
+
+const fmt = (value: number | null | undefined, digits = 0): string =>
+  value === null || value === undefined || !Number.isFinite(value)
+    ? 'null'
+    : value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+const pct = (value: number | null) => (value === null ? 'null' : `${(value * 100).toFixed(1)}%`);
+const ratio = (value: number | null) => (value === null ? 'null' : `${value.toFixed(2)}×`);
+
+export function markdownTable(summary: readonly Summary[]): string {
+  const lines = [
+    '| # | scenario | req/s (median) | req/s min–max | p50 ms | p99 ms | errors (incl. timeouts) | non-2xx | hit rate | SQL/req | Redis cmds/req | server CPU % | RSS MiB | Redis CPU % | Postgres CPU % | load-gen CPU % | other CPU % | answer |',
+    '| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+  ];
+  for (const s of summary) {
+    lines.push(
+      `| ${s.scenario} | ${s.label} | ${fmt(s.requestsPerSecond)} | ${fmt(s.requestsPerSecondMin)}–${fmt(s.requestsPerSecondMax)} | ${fmt(s.latencyP50Ms, 1)} | ${fmt(s.latencyP99Ms, 1)} | ${s.errors} | ${s.non2xx} | ${pct(s.hitRate)} | ${fmt(s.sqlPerRequest, 3)} | ${fmt(s.redisCallsPerRequest, 2)} | ${fmt(s.serverCpuPercent)} | ${fmt(s.serverRssMiB)} | ${fmt(s.redisCpuPercent)} | ${fmt(s.postgresCpuPercent)} | ${fmt(s.loadgenCpuPercent)} | ${fmt(s.otherCpuPercent)} | ${s.answer === 'different' ? '**DIFFERENT**' : (s.answer ?? '—')} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+export function markdown(report: Report): string {
+  const m = report.machine;
+  const out: string[] = [];
+  out.push(`# Kitvault benchmark`);
+  out.push('');
+  out.push(`${report.startedAt} → ${report.finishedAt} · \`${report.command}\``);
+  out.push('');
+  out.push(`Machine: ${m.cpuModel}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.platform} (kernel ${m.kernel}), Node ${m.node}.`);
+  out.push('');
+  const st = report.settings;
+  out.push(
+    `Settings: ${st.rounds} round(s) × ${st.durationS} s per scenario after ${st.warmupS} s warm-up, ${st.connections} connections, ` +
+      `scenarios interleaved in each round. Data set: ${JSON.stringify(report.dataset)}.`,
+  );
+  out.push('');
+  out.push(markdownTable(report.summary));
+  out.push('');
+  out.push(
+    'req/s, p50, p99, SQL/req, Redis cmds/req and CPU are medians over rounds; errors, non-2xx and the hit rate are over all rounds. ' +
+      'SQL/req and hit rate come from the server\'s /metrics (null: the server exports no such metric). Redis cmds/req is the delta of ' +
+      '`INFO commandstats` calls (commands run inside Lua scripts included; INFO excluded) over the requests, for the whole Redis server. ' +
+      'Server CPU is utime+stime of the server process as % of one core; load-gen CPU is the bench process running autocannon; ' +
+        'other CPU is what the whole machine (/proc/stat) spent beyond server, load generator, Redis and Postgres: other processes, i.e. noise. ' +
+        'answer: the answer after each run against the no-cache server (ok, list-order: equal but for the order of a list, DIFFERENT).',
+  );
+  out.push('');
+  out.push('## Ratios (requests per second)');
+  out.push('');
+  out.push(`| ratio | ${report.roundRatios.map((r) => `round ${r.round}`).join(' | ')} | median of rounds |`);
+  out.push(`| --- | ${report.roundRatios.map(() => '---:').join(' | ')} | ---: |`);
+  for (const [i, r] of report.ratios.entries()) {
+    out.push(`| ${r.name} | ${report.roundRatios.map((rr) => ratio(rr.ratios[i]?.value ?? null)).join(' | ')} | ${ratio(r.value)} |`);
+  }
+  out.push('');
+  out.push('## Redis commands per request, by command (medians)');
+  out.push('');
+  for (const s of report.summary) {
+    const top = Object.entries(s.redisCallsPerRequestByCommand)
+      .filter(([, v]) => v >= 0.005)
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 8)
+      .map(([c, v]) => `${c} ${v.toFixed(2)}`)
+      .join(', ');
+    out.push(`- (${s.scenario}) ${s.label}: ${top || '—'}`);
+  }
+  out.push('');
+  if (report.mixed) {
+    const mx = report.mixed;
+    out.push('## Mixed workload correctness');
+    out.push('');
+    out.push(
+      `${fmt(mx.reads)} reads and ${fmt(mx.writes)} renames over all rounds; hit rate ${pct(mx.hitRate)}. After each round every distinct read ` +
+        `(${fmt(mx.checked)} checks in all) was asked of the cached server and of the no-cache server: **${mx.mismatches} mismatches**` +
+        (mx.errors ? `, ${mx.errors} answers with errors` : '') +
+        '.',
+    );
+    out.push('');
+  }
+  if (report.stampede) {
+    const s = report.stampede;
+    out.push('## Stampede');
+    out.push('');
+    out.push(
+      `${s.flushedKeys} keys of the bench prefix deleted (response and entity cache cold), then ${s.concurrent} concurrent identical requests ` +
+        `for the catalogue query on the scenario-2 server: ${s.ok} answered (${s.failed} failed, identical answers: ${s.identicalAnswers}) in ${s.seconds.toFixed(2)} s; ` +
+        `**SQL statements: ${fmt(s.sqlStatements)}**, **response-cache misses: ${fmt(s.responseCacheMisses)}** (coalesced into another execution: ${fmt(s.responseCacheCoalesced)}; ` +
+        `executions: ${fmt(s.executions)}), hits: ${fmt(s.responseCacheHits)}, Redis commands: ${fmt(s.redisCalls)}. ` +
+        'A miss is a lookup that found nothing; a server that coalesces identical misses executes fewer times than it misses ' +
+        '(executions are null when it does not export how many it coalesced: the SQL statements tell how much work was done).',
+    );
+    out.push('');
+  }
+  if (report.notes.length) {
+    out.push('## Notes');
+    out.push('');
+    for (const note of report.notes) out.push(`- ${note}`);
+    out.push('');
+  }
+  return out.join('\n');
+}
+
+export function writeReport(dir: string, report: Report): { json: string; stamped: string; md: string } {
+  mkdirSync(dir, { recursive: true });
+  const text = `${JSON.stringify(report, null, 2)}\n`;
+  const stampedName = `bench-${report.startedAt.replace(/[:.]/g, '-')}.json`;
+  const json = path.join(dir, 'latest.json');
+  const stamped = path.join(dir, stampedName);
+  const md = path.join(dir, 'latest.md');
+  // Write then rename, so a reader never sees half a file.
+  for (const [file, content] of [
+    [json, text],
+    [stamped, text],
+    [md, markdown(report)],
+  ] as const) {
+    writeFileSync(`${file}.tmp`, content);
+    renameSync(`${file}.tmp`, file);
+  }
+  return { json, stamped, md };
+}
