@@ -8,6 +8,7 @@ export type CounterName =
   | 'response_write'
   | 'response_coalesced'
   | 'response_stale_served'
+  | 'response_lease_busy'
   | 'response_write_refused'
   | 'response_invalidation'
   | 'response_invalidation_failed'

@@ -28,6 +28,14 @@ export function failOpen(store: ResponseStore, report: RedisErrorReporter, count
         return { value: null, generation: UNAVAILABLE };
       }
     },
+    async lease(key, ms) {
+      try {
+        return await store.lease(key, ms);
+      } catch (error) {
+        report('response.lease', error);
+        return 'acquired'; // nobody to coordinate with: behave as a single server
+      }
+    },
     async store(key, value, tags, ttlMs, generation) {
       if (generation === UNAVAILABLE) return 'failed';
       try {

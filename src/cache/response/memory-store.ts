@@ -35,6 +35,9 @@ export function createMemoryResponseStore(options: { maxEntries?: number } = {})
       const entry = entries.get(key);
       return { value: entry?.value ?? null, generation: String(sequence) };
     },
+    async lease() {
+      return 'acquired' as const;
+    },
     async lookupBytes(key) {
       const entry = entries.get(key);
       return { value: entry?.bytes ?? null, generation: String(sequence) };

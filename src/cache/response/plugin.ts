@@ -60,11 +60,20 @@ type RequestState = {
   entry: Entry | null;
   /** Set when this request leads a coalesced miss. */
   leading: { key: string; flight: Flight } | null;
+  /** Another server holds the fill lease: execute, but leave the writing to it. */
+  noWrite: boolean;
+  /** This request's write, while it is on its way. */
+  write: Promise<unknown> | null;
 };
 
 type Flight = { generation: string; body: Promise<string | null>; settle(body: string | null): void };
 
 const WRAPPED = Symbol('kitvault.fieldTags');
+/** How long a server may hold the right to fill an entry after a miss (its write releases it). */
+const LEASE_MS = 2_000;
+/** How long another server waits for that fill before executing itself (without writing). */
+const WAIT_FOR_FILL_MS = 250;
+const POLL_MS = 25;
 
 /**
  * Per-request state by context object. Module-wide on purpose: a schema may be shared by several
@@ -111,6 +120,17 @@ export function createResponseCachePlugins<Ctx extends object>(options: Response
   /** Identical misses in flight in this process: the first executes, the others wait for its body. */
   const flights = new Map<string, Flight>();
   let analyse: ReturnType<typeof createPolicyAnalyzer> | undefined;
+
+  /** Polls for the entry another server is filling, for at most WAIT_FOR_FILL_MS. */
+  async function waitForFill(key: string): Promise<Entry | null> {
+    for (let waited = 0; waited < WAIT_FOR_FILL_MS; waited += POLL_MS) {
+      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+      const found = await store.lookup(key);
+      const entry = found.value === null ? null : decodeEntry(found.value);
+      if (entry && freshness(entry).state === 'fresh') return entry;
+    }
+    return null;
+  }
 
   const track = (p: Promise<unknown>) => {
     pending.add(p);
@@ -163,6 +183,19 @@ export function createResponseCachePlugins<Ctx extends object>(options: Response
         const mine: Flight = { generation: found.generation, body, settle };
         flights.set(key, mine);
         state.leading = { key, flight: mine };
+        // Across servers: one fills; the others wait briefly for its entry.
+        if ((await store.lease(key, LEASE_MS)) === 'held') {
+          const filled = await waitForFill(key);
+          if (filled) {
+            counters.inc('response_coalesced', state.scope);
+            state.entry = filled;
+            state.outcome = 'hit';
+            mine.settle(filled.body);
+            return JSON.parse(filled.body) as ExecutionResult;
+          }
+          counters.inc('response_lease_busy', state.scope);
+          state.noWrite = true;
+        }
       }
       return null;
     },
@@ -174,6 +207,7 @@ export function createResponseCachePlugins<Ctx extends object>(options: Response
       const entry: Entry = { body, etag: etagOf(body), storedAt: Date.now(), maxAgeMs, graceMs, scope: state.scope };
       state.entry = entry;
       if (state.leading?.key === key) state.leading.flight.settle(body);
+      if (state.noWrite) return;
       if (Date.now() - state.lookedUpAt > MAX_EXECUTION_MS) {
         counters.inc('response_write_refused', 'slow');
         return;
@@ -189,6 +223,7 @@ export function createResponseCachePlugins<Ctx extends object>(options: Response
           if (outcome === 'stored') counters.inc('response_write', state.scope);
           else if (outcome === 'refused') counters.inc('response_write_refused', 'stale');
         });
+      state.write = write;
       track(write);
     },
     // Unused: invalidation is explicit (invalidateViaMutation is off).
@@ -222,6 +257,8 @@ export function createResponseCachePlugins<Ctx extends object>(options: Response
         lookedUpAt: 0,
         entry: null,
         leading: null,
+        noWrite: false,
+        write: null,
       });
     },
   };
@@ -253,9 +290,15 @@ export function createResponseCachePlugins<Ctx extends object>(options: Response
       requests.set((context as YogaContext).request, state);
       return {
         onExecuteDone({ result, setResult }) {
-          if (state.leading) {
-            state.leading.flight.settle(null); // no-op when set() already gave it the body
-            if (flights.get(state.leading.key) === state.leading.flight) flights.delete(state.leading.key);
+          const leading = state.leading;
+          if (leading) {
+            leading.flight.settle(null); // no-op when set() already gave it the body
+            // Keep answering identical misses from this flight until its entry is in the store.
+            const end = () => {
+              if (flights.get(leading.key) === leading.flight) flights.delete(leading.key);
+            };
+            if (state.write) void state.write.finally(end);
+            else end();
           }
           if (!options.debug || Symbol.asyncIterator in (result as object)) return;
           const r = result as ExecutionResult;

@@ -7,6 +7,7 @@
  *   P{rc:b}:t:TAG    sorted set: h scored by its expiry time         (PX = longest member TTL)
  *   P{rc:b}:i:TAG    sequence at which TAG was last invalidated      (PX = INVALIDATION_MEMORY_MS)
  *   P{rc:b}:s        the bucket's invalidation sequence              (PX = 1 day, refreshed)
+ *   P{rc:b}:l:h      which server is filling entry h after a miss     (PX = lease time)
  * Everything about one entry lives in one bucket, and every key of a bucket shares the hash tag
  * {rc:b}, so each script touches a single slot. Invalidating a tag runs one script per bucket
  * (concurrently; auto-pipelined into one round trip on a single Redis). No KEYS, no SCAN, and every
@@ -22,10 +23,11 @@ import type { Redis } from 'ioredis';
 import { INVALIDATION_MEMORY_MS, type Lookup, type ResponseStore, type StoreOutcome } from './store.js';
 
 const WRITE = `
-local n = (#KEYS - 2) / 2
+local n = (#KEYS - 3) / 2
 local seen = tonumber(ARGV[3])
+redis.call('DEL', KEYS[3])
 for i = 1, n do
-  local mark = redis.call('GET', KEYS[2 + n + i])
+  local mark = redis.call('GET', KEYS[3 + n + i])
   if mark and tonumber(mark) > seen then return 0 end
 end
 local ttl = tonumber(ARGV[2])
@@ -34,7 +36,7 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ttl)
 redis.call('SET', KEYS[2], ARGV[5], 'PX', ttl)
 for i = 1, n do
-  local idx = KEYS[2 + i]
+  local idx = KEYS[3 + i]
   redis.call('ZREMRANGEBYSCORE', idx, '-inf', now)
   redis.call('ZADD', idx, now + ttl, ARGV[4])
   if redis.call('PTTL', idx) < ttl then redis.call('PEXPIRE', idx, ttl) end
@@ -124,11 +126,17 @@ export function createRedisResponseStore(options: RedisResponseStoreOptions): Re
       const [value, seq] = await redis.mgetBuffer(`${b}e:${h}`, `${b}s`);
       return { value: value ?? null, generation: seq ? seq.toString() : '0' };
     },
+    async lease(key, ms) {
+      const h = hashOf(key);
+      const ok = await redis.set(`${base(bucketOf(h))}l:${h}`, '1', 'PX', Math.max(1, Math.round(ms)), 'NX');
+      return ok === 'OK' ? 'acquired' : 'held';
+    },
     async store(key, value, tags, ttlMs, generation): Promise<StoreOutcome> {
       const h = hashOf(key);
       const b = base(bucketOf(h));
       const all = [...new Set([ALL_TAG, ...tags])];
-      const keys = [`${b}e:${h}`, `${b}x:${h}`, ...all.map((t) => `${b}t:${t}`), ...all.map((t) => `${b}i:${t}`)];
+      // The fill lease (if any) goes with the write, stored or refused.
+      const keys = [`${b}e:${h}`, `${b}x:${h}`, `${b}l:${h}`, ...all.map((t) => `${b}t:${t}`), ...all.map((t) => `${b}i:${t}`)];
       const ttl = Math.max(1, Math.round(ttlMs));
       const ok = await redis.kvResponseWrite(keys.length, ...keys, value, ttl, generation, h, all.join('\n'));
       return ok === 1 ? 'stored' : 'refused';

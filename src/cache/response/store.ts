@@ -24,6 +24,12 @@ export interface ResponseStore {
   store(key: string, value: string, tags: readonly string[], ttlMs: number, generation: string): Promise<StoreOutcome>;
   /** Drops every entry carrying any of the tags; resolves once that is true for every server. */
   invalidate(tags: readonly string[]): Promise<void>;
+  /**
+   * Claims the right to fill `key` for `ms` across every server sharing the store: 'acquired', or
+   * 'held' by another server (wait briefly for its entry, or execute without writing). Stores that
+   * serve one process only answer 'acquired' (in-process coalescing covers them).
+   */
+  lease(key: string, ms: number): Promise<'acquired' | 'held'>;
   /** Drops everything this store holds (admin purge). */
   clear(): Promise<void>;
   /** Live entries and, where the store can tell, the bytes they take. */
