@@ -113,18 +113,35 @@ function contentType(accept: string | undefined): string | null {
   return null;
 }
 
+/** A recognised request, memoised by its raw form: hot queries skip parsing and hashing. */
+type Known = { params: Params; scope: Scope; keys: Map<string, string> };
+
 export function createFastPath(deps: FastPathDeps) {
   const refreshing = new Set<string>();
+  const known = new LRUCache<string, Known>({ max: 5000 });
+
+  function recognise(req: FastRequest): Known | null {
+    // The raw request (URL for GET, body for POST) is the memo key; its content type is checked anyway.
+    const raw = req.method === 'GET' ? req.url : req.body && req.body.length <= 4096 ? req.body.toString('latin1') : null;
+    const memo = raw !== null ? known.get(`${req.method}\0${raw}`) : undefined;
+    if (memo && (req.method === 'GET' || /^application\/json\s*(;|$)/i.test(req.header('content-type') ?? ''))) return memo;
+    const params = paramsOf(req);
+    if (!params) return null;
+    const scope = deps.documents.scopeOf(params.query);
+    if (!scope) return null;
+    const entry: Known = { params, scope, keys: new Map() };
+    if (raw !== null) known.set(`${req.method}\0${raw}`, entry);
+    return entry;
+  }
 
   return async (req: FastRequest): Promise<FastAnswer | FastDecline> => {
     const path = req.url.split('?')[0];
     if (path !== GRAPHQL_PATH) return {};
     const type = contentType(req.header('accept'));
     if (!type) return {};
-    const params = paramsOf(req);
-    if (!params) return {};
-    const scope = deps.documents.scopeOf(params.query);
-    if (!scope) return {};
+    const recognised = recognise(req);
+    if (!recognised) return {};
+    const { params, scope } = recognised;
 
     let session: string | null = null;
     if (scope === 'PRIVATE') {
@@ -137,12 +154,16 @@ export function createFastPath(deps: FastPathDeps) {
         session = `u:${userId}`;
       }
     }
-    const key = responseCacheKey({
-      documentString: params.query,
-      operationName: params.operationName,
-      variableValues: params.variables,
-      sessionId: session,
-    });
+    let key = recognised.keys.get(session ?? '');
+    if (key === undefined) {
+      key = responseCacheKey({
+        documentString: params.query,
+        operationName: params.operationName,
+        variableValues: params.variables,
+        sessionId: session,
+      });
+      if (recognised.keys.size < 1000) recognised.keys.set(session ?? '', key);
+    }
     let found: ByteLookup;
     try {
       found = await deps.store.lookupBytes(key);

@@ -25,15 +25,22 @@ function nodeHeaders(req: IncomingMessage): Headers {
   return headers;
 }
 
-async function readBody(req: IncomingMessage): Promise<Buffer | 'too large'> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) return 'too large';
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
+/** Events rather than an async iterator: this is on every request's path, and cheaper so. */
+function readBody(req: IncomingMessage): Promise<Buffer | 'too large'> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) {
+        req.removeAllListeners('data');
+        req.resume();
+        resolve('too large');
+      } else chunks.push(chunk);
+    });
+    req.on('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
 }
 
 async function send(res: ServerResponse, response: Response): Promise<void> {
