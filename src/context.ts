@@ -3,10 +3,10 @@
  * Built once per request by yoga; nothing in it outlives the request except the shared services.
  */
 import type { YogaInitialContext } from 'graphql-yoga';
-import { randomUUID } from 'node:crypto';
 import type { TokenCache } from './auth/token-cache.js';
 import { createAuth, type Auth } from './auth/viewer.js';
 import type { EntityCache } from './cache/entity/entity-cache.js';
+import { requestIdFrom } from './http/request-id.js';
 import { createLoaders, type Loaders, type Repositories } from './loaders/index.js';
 import { createCatalogueReads, type CatalogueReads } from './services/catalogue-reads.js';
 import type { CacheAdminService } from './services/cache-admin.js';
@@ -38,9 +38,8 @@ export type ContextDeps = { repos: Repositories; entityCache: EntityCache; servi
 export function createContextFactory(deps: ContextDeps) {
   return ({ request }: YogaInitialContext): AppContext => {
     const loaders = createLoaders(deps.repos, deps.entityCache);
-    const given = request.headers.get('x-request-id');
     return {
-      requestId: given && /^[\w.:-]{1,64}$/.test(given) ? given : randomUUID(),
+      requestId: requestIdFrom(request.headers.get('x-request-id')),
       startedAt: performance.now(),
       auth: createAuth(request.headers.get('authorization'), deps.repos.users, deps.tokens),
       loaders,

@@ -3,6 +3,7 @@
  * the `npm run cache` command sit on top of this.
  */
 import type { Redis } from 'ioredis';
+import { withTimeout } from '../timeout.js';
 import type { CacheCounters } from './counters.js';
 import type { EntityCache, EntityKey } from './entity/entity-cache.js';
 import type { ResponseStore } from './response/store.js';
@@ -49,10 +50,7 @@ export function createCacheAdmin(deps: {
   async function redisInfo() {
     if (!redis) return { reachable: false, usedMemoryBytes: null };
     try {
-      const info = await Promise.race([
-        redis.info('memory'),
-        new Promise<never>((_, reject) => setTimeout(() => reject(new Error('timeout')), deps.timeoutMs)),
-      ]);
+      const info = await withTimeout(redis.info('memory'), deps.timeoutMs);
       const used = /used_memory:(\d+)/.exec(info)?.[1];
       return { reachable: true, usedMemoryBytes: used ? Number(used) : null };
     } catch {

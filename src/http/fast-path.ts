@@ -16,11 +16,11 @@ import { LRUCache } from 'lru-cache';
 import { hashToken, bearerToken } from '../auth/tokens.js';
 import type { TokenCache } from '../auth/token-cache.js';
 import type { CacheCounters } from '../cache/counters.js';
-import { cacheHeaders, decodeEntryBytes, freshness, matchesIfNoneMatch } from '../cache/response/entry.js';
+import { cacheHeaders, decodeEntry, freshness, matchesIfNoneMatch } from '../cache/response/entry.js';
 import { responseCacheKey } from '../cache/response/key.js';
 import type { DocumentIndex } from '../cache/response/plugin.js';
 import type { Scope } from '../cache/response/policy.js';
-import type { ByteLookup, Lookup, ResponseStore } from '../cache/response/store.js';
+import type { Lookup, ResponseStore } from '../cache/response/store.js';
 
 export const GRAPHQL_PATH = '/graphql';
 /** Larger bodies go to yoga (it has the full rules for them). */
@@ -67,6 +67,8 @@ export type FastPathDeps = {
   refresh(request: FastRequest): Promise<void>;
 };
 
+const isJsonBody = (req: FastRequest) => /^application\/json\s*(;|$)/i.test(req.header('content-type') ?? '');
+
 type Params = { query: string; variables: Record<string, unknown> | undefined; operationName: string | undefined };
 
 function paramsOf(req: FastRequest): Params | null {
@@ -85,7 +87,7 @@ function paramsOf(req: FastRequest): Params | null {
     return { query, variables: variables as Params['variables'], operationName: url.searchParams.get('operationName') ?? undefined };
   }
   if (req.method !== 'POST' || !req.body || req.body.length > FAST_PATH_MAX_BODY) return null;
-  if (!/^application\/json\s*(;|$)/i.test(req.header('content-type') ?? '')) return null;
+  if (!isJsonBody(req)) return null;
   let parsed: unknown;
   try {
     parsed = JSON.parse(req.body.toString('utf8'));
@@ -124,7 +126,7 @@ export function createFastPath(deps: FastPathDeps) {
     // The raw request (URL for GET, body for POST) is the memo key; its content type is checked anyway.
     const raw = req.method === 'GET' ? req.url : req.body && req.body.length <= 4096 ? req.body.toString('latin1') : null;
     const memo = raw !== null ? known.get(`${req.method}\0${raw}`) : undefined;
-    if (memo && (req.method === 'GET' || /^application\/json\s*(;|$)/i.test(req.header('content-type') ?? ''))) return memo;
+    if (memo && (req.method === 'GET' || isJsonBody(req))) return memo;
     const params = paramsOf(req);
     if (!params) return null;
     const scope = deps.documents.scopeOf(params.query);
@@ -164,19 +166,18 @@ export function createFastPath(deps: FastPathDeps) {
       });
       if (recognised.keys.size < 1000) recognised.keys.set(session ?? '', key);
     }
-    let found: ByteLookup;
+    let found: Lookup;
     try {
-      found = await deps.store.lookupBytes(key);
+      found = await deps.store.lookup(key);
     } catch {
       return {};
     }
-    const decoded = found.value === null ? null : decodeEntryBytes(found.value);
+    const decoded = found.value && decodeEntry(found.value);
     const entry = decoded?.meta;
     const f = entry && freshness(entry);
     if (!decoded || !entry || !f || f.state === 'expired') {
-      // Hand the lookup to yoga so the miss costs no second round trip (the plugin reads text).
-      const lookup: Lookup = { value: found.value?.toString('utf8') ?? null, generation: found.generation };
-      return { lookup: { key, lookup } };
+      // Nothing servable: hand yoga the lookup as a miss, so it costs no second round trip.
+      return { lookup: { key, lookup: { value: null, generation: found.generation } } };
     }
 
     const stale = f.state === 'stale';

@@ -2,11 +2,11 @@
  * The HTTP front door: the fast path first, yoga for everything it declines. One handler with two
  * faces: `fetch` (WHATWG, used by tests as `app.fetch` is) and `listener` (node:http, used by main).
  */
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { App } from '../app.js';
 import type { FrontDoorContext } from '../cache/response/plugin.js';
-import { createFastPath, isAnswer, type FastPathDeps, type FastRequest } from './fast-path.js';
+import { createFastPath, GRAPHQL_PATH, isAnswer, type FastPathDeps, type FastRequest } from './fast-path.js';
+import { requestIdFrom } from './request-id.js';
 
 /** Bodies beyond this are refused with 413 before anything reads them into memory further. */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -79,7 +79,6 @@ export function createFrontDoor(app: App, deps: Omit<FastPathDeps, 'refresh'> | 
       'graphql',
     );
   }
-  const requestIdOf = (given: string | undefined) => (given && /^[\w.:-]{1,64}$/.test(given) ? given : randomUUID());
 
   async function viaFetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
     const startedAt = performance.now();
@@ -95,7 +94,7 @@ export function createFrontDoor(app: App, deps: Omit<FastPathDeps, 'refresh'> | 
     };
     const answer = await fastPath(fast);
     if (isAnswer(answer)) {
-      const requestId = requestIdOf(fast.header('x-request-id'));
+      const requestId = requestIdFrom(fast.header('x-request-id'));
       record(answer, startedAt, requestId);
       return new Response(answer.body ? new Uint8Array(answer.body) : null, {
         status: answer.status,
@@ -108,7 +107,7 @@ export function createFrontDoor(app: App, deps: Omit<FastPathDeps, 'refresh'> | 
   async function viaNode(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const startedAt = performance.now();
     const path = (req.url ?? '/').split('?')[0];
-    if (!fastPath || path !== '/graphql' || (req.method !== 'GET' && req.method !== 'POST')) {
+    if (!fastPath || path !== GRAPHQL_PATH || (req.method !== 'GET' && req.method !== 'POST')) {
       await app.requestListener(req, res);
       return;
     }
@@ -130,7 +129,7 @@ export function createFrontDoor(app: App, deps: Omit<FastPathDeps, 'refresh'> | 
     const fast: FastRequest = { method: req.method, url: req.url ?? '/', header, body };
     const answer = await fastPath(fast);
     if (isAnswer(answer)) {
-      const requestId = requestIdOf(fast.header('x-request-id'));
+      const requestId = requestIdFrom(fast.header('x-request-id'));
       record(answer, startedAt, requestId);
       res.writeHead(answer.status, { ...answer.headers, 'x-request-id': requestId });
       res.end(answer.body ?? undefined);
@@ -149,10 +148,10 @@ export function createFrontDoor(app: App, deps: Omit<FastPathDeps, 'refresh'> | 
     fetch: viaFetch,
     listener: (req, res) => {
       viaNode(req, res).catch((error: unknown) => {
-        // Never a crash, never a stack: the request fails alone.
+        // Never a crash, never a stack to the client: the request fails alone, and the log says why.
+        app.logger.error({ err: error, url: req.url }, 'front door failed');
         if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json; charset=utf-8' });
         res.end(JSON.stringify({ errors: [{ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } }] }));
-        void error;
       });
     },
   };

@@ -6,6 +6,7 @@
 import type { Redis } from 'ioredis';
 import type { Plugin } from 'graphql-yoga';
 import type { Metrics } from '../observability/metrics.js';
+import { withTimeout } from '../timeout.js';
 
 export type ReadinessDeps = {
   pingDatabase(): Promise<void>;
@@ -15,9 +16,6 @@ export type ReadinessDeps = {
 };
 
 type Readiness = { ready: boolean; checks: Record<string, string> };
-
-const withTimeout = <T>(p: Promise<T>, ms: number) =>
-  Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no answer in ${ms} ms`)), ms))]);
 
 export function createReadiness(deps: ReadinessDeps) {
   let cached: { at: number; value: Promise<Readiness> } | null = null;

@@ -10,7 +10,7 @@ import type { KitTypeValue } from '../db/schema.js';
 import { badInput, notFound } from '../errors.js';
 import type { Change, Invalidator, KitSnapshot } from './changes.js';
 import { requireAdmin } from './guards.js';
-import { colours, founded, mapConstraintError, optionalText, seasonLabel, slug, text, validate } from './validation.js';
+import { colours, founded, changesNothing, mapConstraintError, optionalText, seasonLabel, slug, text, validate } from './validation.js';
 
 const slugify = (s: string) =>
   s
@@ -105,7 +105,7 @@ export function createCatalogueService(deps: { db: Db; catalogue: CatalogueRepos
         async (tx) => {
           const before = await repo.clubForUpdate(tx, id);
           if (!before) throw notFound('Club', id);
-          const after = (await repo.updateClub(tx, id, v))!;
+          const after = changesNothing(v) ? before : (await repo.updateClub(tx, id, v))!;
           return { result: after, changes: [{ entity: 'Club', before, after }] };
         },
         { unique: 'another club already has that slug' },
@@ -181,7 +181,7 @@ export function createCatalogueService(deps: { db: Db; catalogue: CatalogueRepos
         async (tx) => {
           const before = await repo.brandForUpdate(tx, id);
           if (!before) throw notFound('Brand', id);
-          const after = (await repo.updateBrand(tx, id, v))!;
+          const after = changesNothing(v) ? before : (await repo.updateBrand(tx, id, v))!;
           return { result: after, changes: [{ entity: 'Brand', before, after }] };
         },
         { unique: 'another brand already has that name' },
@@ -215,7 +215,7 @@ export function createCatalogueService(deps: { db: Db; catalogue: CatalogueRepos
       return write(async (tx) => {
         const before = await repo.competitionForUpdate(tx, id);
         if (!before) throw notFound('Competition', id);
-        const after = (await repo.updateCompetition(tx, id, v))!;
+        const after = changesNothing(v) ? before : (await repo.updateCompetition(tx, id, v))!;
         return { result: after, changes: [{ entity: 'Competition', before, after, kitIds: [] }] };
       });
     },

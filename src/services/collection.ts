@@ -7,7 +7,7 @@ import type { UserRepository } from '../db/repositories/users.js';
 import { notFound } from '../errors.js';
 import type { Change, Invalidator } from './changes.js';
 import { requireUser } from './guards.js';
-import { optionalText, validate } from './validation.js';
+import { changesNothing, optionalText, validate } from './validation.js';
 
 const condition = z.enum(['MINT', 'EXCELLENT', 'GOOD', 'WORN']);
 const addInput = z.object({ condition, note: optionalText(500) });
@@ -53,7 +53,7 @@ export function createCollectionService(deps: {
       };
       return write(async (tx) => {
         const before = await ownItem(tx, v, id);
-        const after = (await users.updateCollectionItem(tx, id, values))!;
+        const after = changesNothing(values) ? before : (await users.updateCollectionItem(tx, id, values))!;
         return { result: after, changes: [{ entity: 'CollectionItem', before, after }] };
       });
     },

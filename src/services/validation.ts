@@ -42,6 +42,9 @@ export function validate<S extends z.ZodType>(schema: S, input: unknown, prefix 
   throw badInput(`${field} ${issue.message}`, field);
 }
 
+/** An update input that changes nothing: the service answers the row as it is, without an UPDATE. */
+export const changesNothing = (values: object): boolean => Object.keys(values).length === 0;
+
 /** Turns constraint violations into client errors; anything else stays internal. */
 export function mapConstraintError(error: unknown, messages: { unique?: string; inUse?: string }): never {
   if (error instanceof AppError) throw error;

@@ -7,8 +7,8 @@
 import { createHash } from 'node:crypto';
 import type { Scope } from './policy.js';
 
-export type Entry = {
-  body: string;
+/** What an entry says about its body: everything the HTTP headers and freshness need. */
+export type EntryMeta = {
   etag: string;
   storedAt: number;
   maxAgeMs: number;
@@ -20,39 +20,34 @@ export type Entry = {
 /** A strong validator: a digest of the body, quoted. */
 export const etagOf = (body: string): string => `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
 
-export function encodeEntry(e: Entry): string {
-  return `1 ${e.storedAt} ${e.maxAgeMs} ${e.graceMs} ${e.scope === 'PRIVATE' ? 'R' : 'P'} ${e.etag}\n${e.body}`;
+export function encodeEntry(m: EntryMeta, body: string): string {
+  return `1 ${m.storedAt} ${m.maxAgeMs} ${m.graceMs} ${m.scope === 'PRIVATE' ? 'R' : 'P'} ${m.etag}\n${body}`;
 }
 
-/** Null for anything that is not an entry of this format (an older deploy's, or garbage). */
-export function decodeEntry(raw: string): Entry | null {
-  const newline = raw.indexOf('\n');
-  if (newline < 0 || !raw.startsWith('1 ')) return null;
-  const [, storedAt, maxAge, grace, scope, etag] = raw.slice(0, newline).split(' ');
-  if (!storedAt || !maxAge || !grace || !etag || (scope !== 'P' && scope !== 'R')) return null;
-  return {
-    body: raw.slice(newline + 1),
-    etag,
-    storedAt: Number(storedAt),
-    maxAgeMs: Number(maxAge),
-    graceMs: Number(grace),
-    scope: scope === 'R' ? 'PRIVATE' : 'PUBLIC',
-  };
-}
-
-/** The entry's header, read from its bytes; the body stays a slice of them (no copy, no decode). */
-export function decodeEntryBytes(raw: Buffer): { meta: Omit<Entry, 'body'>; body: Buffer } | null {
+/**
+ * Reads the header line; the body stays a slice of the stored bytes (no copy, no decode). Null for
+ * anything that is not an entry of this format (an older deploy's, or garbage).
+ */
+export function decodeEntry(raw: Buffer): { meta: EntryMeta; body: Buffer } | null {
   const newline = raw.indexOf(10);
   if (newline < 0 || newline > 200) return null;
-  const meta = decodeEntry(`${raw.toString('latin1', 0, newline)}\n`);
-  if (!meta) return null;
-  const { body: _, ...rest } = meta;
-  return { meta: rest, body: raw.subarray(newline + 1) };
+  const [version, storedAt, maxAge, grace, scope, etag] = raw.toString('latin1', 0, newline).split(' ');
+  if (version !== '1' || !storedAt || !maxAge || !grace || !etag || (scope !== 'P' && scope !== 'R')) return null;
+  return {
+    meta: {
+      etag,
+      storedAt: Number(storedAt),
+      maxAgeMs: Number(maxAge),
+      graceMs: Number(grace),
+      scope: scope === 'R' ? 'PRIVATE' : 'PUBLIC',
+    },
+    body: raw.subarray(newline + 1),
+  };
 }
 
 export type Freshness = { ageMs: number; state: 'fresh' | 'stale' | 'expired' };
 
-export function freshness(e: Omit<Entry, 'body'>, now = Date.now()): Freshness {
+export function freshness(e: EntryMeta, now = Date.now()): Freshness {
   const ageMs = Math.max(0, now - e.storedAt);
   return { ageMs, state: ageMs < e.maxAgeMs ? 'fresh' : ageMs < e.maxAgeMs + e.graceMs ? 'stale' : 'expired' };
 }
@@ -73,7 +68,7 @@ export function matchesIfNoneMatch(header: string | null | undefined, etag: stri
 }
 
 /** Cache-Control, Age and Vary for a cached answer. */
-export function cacheHeaders(e: Omit<Entry, 'body'>, f: Freshness): Record<string, string> {
+export function cacheHeaders(e: EntryMeta, f: Freshness): Record<string, string> {
   const age = String(Math.floor(f.ageMs / 1000));
   if (e.scope === 'PRIVATE') return { 'cache-control': 'private, no-cache', vary: 'Authorization', etag: e.etag, age };
   const remaining = f.state === 'fresh' ? Math.max(0, Math.floor((e.maxAgeMs - f.ageMs) / 1000)) : 0;

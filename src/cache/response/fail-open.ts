@@ -20,14 +20,6 @@ export function failOpen(store: ResponseStore, report: RedisErrorReporter, count
         return { value: null, generation: UNAVAILABLE };
       }
     },
-    async lookupBytes(key) {
-      try {
-        return await store.lookupBytes(key);
-      } catch (error) {
-        report('response.lookup', error);
-        return { value: null, generation: UNAVAILABLE };
-      }
-    },
     async lease(key, ms) {
       try {
         return await store.lease(key, ms);

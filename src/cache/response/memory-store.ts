@@ -6,7 +6,7 @@
 import { LRUCache } from 'lru-cache';
 import { INVALIDATION_MEMORY_MS, type Lookup, type ResponseStore, type StoreOutcome } from './store.js';
 
-type Entry = { value: string; bytes: Buffer; tags: readonly string[] };
+type Entry = { value: Buffer; tags: readonly string[] };
 
 export function createMemoryResponseStore(options: { maxEntries?: number } = {}): ResponseStore & { size(): number } {
   const index = new Map<string, Set<string>>();
@@ -38,10 +38,6 @@ export function createMemoryResponseStore(options: { maxEntries?: number } = {})
     async lease() {
       return 'acquired' as const;
     },
-    async lookupBytes(key) {
-      const entry = entries.get(key);
-      return { value: entry?.bytes ?? null, generation: String(sequence) };
-    },
     async store(key, value, tags, ttlMs, generation): Promise<StoreOutcome> {
       const seen = Number(generation);
       const now = Date.now();
@@ -50,7 +46,7 @@ export function createMemoryResponseStore(options: { maxEntries?: number } = {})
         const mark = invalidatedAt.get(tag);
         if (mark && mark.until > now && mark.seq > seen) return 'refused';
       }
-      entries.set(key, { value, bytes: Buffer.from(value), tags: [...tags] }, { ttl: ttlMs });
+      entries.set(key, { value: Buffer.from(value), tags: [...tags] }, { ttl: ttlMs });
       for (const tag of tags) {
         let keys = index.get(tag);
         if (!keys) index.set(tag, (keys = new Set()));
@@ -76,7 +72,7 @@ export function createMemoryResponseStore(options: { maxEntries?: number } = {})
     async stats() {
       entries.purgeStale();
       let bytes = 0;
-      for (const entry of entries.values()) bytes += entry.value.length * 2;
+      for (const entry of entries.values()) bytes += entry.value.length;
       return { entries: entries.size, bytes };
     },
     size: () => {

@@ -18,7 +18,7 @@ import { useResponseCache, type Cache, type CacheEntityRecord } from '@envelop/r
 import { defaultFieldResolver, isObjectType, print, type ExecutionResult, type GraphQLSchema } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { CacheCounters } from '../counters.js';
-import { cacheHeaders, decodeEntry, encodeEntry, etagOf, freshness, type Entry } from './entry.js';
+import { cacheHeaders, decodeEntry, encodeEntry, etagOf, freshness, type EntryMeta } from './entry.js';
 import { responseCacheKey } from './key.js';
 import { createPolicyAnalyzer, type Scope } from './policy.js';
 import { MAX_ENTRY_TTL_MS, MAX_EXECUTION_MS, type Lookup, type ResponseStore } from './store.js';
@@ -56,8 +56,8 @@ type RequestState = {
   tags: Set<string>;
   generation: string | null;
   lookedUpAt: number;
-  /** The entry served, or the one written (for the HTTP headers). */
-  entry: Entry | null;
+  /** What the served or written entry says of itself (for the HTTP headers). */
+  entry: EntryMeta | null;
   /** Set when this request leads a coalesced miss. */
   leading: { key: string; flight: Flight } | null;
   /** Another server holds the fill lease: execute, but leave the writing to it. */
@@ -122,12 +122,12 @@ export function createResponseCachePlugins<Ctx extends object>(options: Response
   let analyse: ReturnType<typeof createPolicyAnalyzer> | undefined;
 
   /** Polls for the entry another server is filling, for at most WAIT_FOR_FILL_MS. */
-  async function waitForFill(key: string): Promise<Entry | null> {
+  async function waitForFill(key: string): Promise<{ meta: EntryMeta; body: string } | null> {
     for (let waited = 0; waited < WAIT_FOR_FILL_MS; waited += POLL_MS) {
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));
       const found = await store.lookup(key);
-      const entry = found.value === null ? null : decodeEntry(found.value);
-      if (entry && freshness(entry).state === 'fresh') return entry;
+      const entry = found.value && decodeEntry(found.value);
+      if (entry && freshness(entry.meta).state === 'fresh') return { meta: entry.meta, body: entry.body.toString() };
     }
     return null;
   }
@@ -154,13 +154,13 @@ export function createResponseCachePlugins<Ctx extends object>(options: Response
       }
       const entry = found.value === null || refresh ? null : decodeEntry(found.value);
       // A stale entry is served by the HTTP fast path while it refreshes; here it is a miss.
-      if (entry && freshness(entry).state === 'fresh') {
+      if (entry && freshness(entry.meta).state === 'fresh') {
         if (state) {
           state.outcome = 'hit';
-          state.entry = entry;
+          state.entry = entry.meta;
         }
         counters.inc('response_hit', state?.scope);
-        return JSON.parse(entry.body) as ExecutionResult;
+        return JSON.parse(entry.body.toString()) as ExecutionResult;
       }
       if (state) state.outcome = 'miss';
       counters.inc('response_miss', state?.scope);
@@ -188,7 +188,7 @@ export function createResponseCachePlugins<Ctx extends object>(options: Response
           const filled = await waitForFill(key);
           if (filled) {
             counters.inc('response_coalesced', state.scope);
-            state.entry = filled;
+            state.entry = filled.meta;
             state.outcome = 'hit';
             mine.settle(filled.body);
             return JSON.parse(filled.body) as ExecutionResult;
@@ -204,7 +204,7 @@ export function createResponseCachePlugins<Ctx extends object>(options: Response
       if (!state || state.generation === null) return;
       const body = JSON.stringify(result);
       const maxAgeMs = Math.min(ttl, MAX_ENTRY_TTL_MS);
-      const entry: Entry = { body, etag: etagOf(body), storedAt: Date.now(), maxAgeMs, graceMs, scope: state.scope };
+      const entry: EntryMeta = { etag: etagOf(body), storedAt: Date.now(), maxAgeMs, graceMs, scope: state.scope };
       state.entry = entry;
       if (state.leading?.key === key) state.leading.flight.settle(body);
       if (state.noWrite) return;
@@ -218,7 +218,7 @@ export function createResponseCachePlugins<Ctx extends object>(options: Response
         if (e.id !== undefined && e.id !== null) tags.add(`${e.typename}:${e.id}`);
       }
       const write = store
-        .store(key, encodeEntry(entry), [...tags], maxAgeMs + graceMs, state.generation)
+        .store(key, encodeEntry(entry, body), [...tags], maxAgeMs + graceMs, state.generation)
         .then((outcome) => {
           if (outcome === 'stored') counters.inc('response_write', state.scope);
           else if (outcome === 'refused') counters.inc('response_write_refused', 'stale');

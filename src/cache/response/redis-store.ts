@@ -117,12 +117,6 @@ export function createRedisResponseStore(options: RedisResponseStoreOptions): Re
     async lookup(key): Promise<Lookup> {
       const h = hashOf(key);
       const b = base(bucketOf(h));
-      const [value, seq] = await redis.mget(`${b}e:${h}`, `${b}s`);
-      return { value: value ?? null, generation: seq ?? '0' };
-    },
-    async lookupBytes(key) {
-      const h = hashOf(key);
-      const b = base(bucketOf(h));
       const [value, seq] = await redis.mgetBuffer(`${b}e:${h}`, `${b}s`);
       return { value: value ?? null, generation: seq ? seq.toString() : '0' };
     },

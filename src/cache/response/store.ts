@@ -8,19 +8,16 @@
  */
 export type Lookup = {
   /** The stored bytes, or null on a miss. */
-  value: string | null;
+  value: Buffer | null;
   /** The write guard to pass back to `store` for this key. */
   generation: string;
 };
 
 export type StoreOutcome = 'stored' | 'refused' | 'failed';
 
-/** The same, as bytes: the HTTP fast path writes the body without decoding it. */
-export type ByteLookup = { value: Buffer | null; generation: string };
-
 export interface ResponseStore {
+  /** Bytes, not text: the HTTP fast path writes the body without decoding it. */
   lookup(key: string): Promise<Lookup>;
-  lookupBytes(key: string): Promise<ByteLookup>;
   store(key: string, value: string, tags: readonly string[], ttlMs: number, generation: string): Promise<StoreOutcome>;
   /** Drops every entry carrying any of the tags; resolves once that is true for every server. */
   invalidate(tags: readonly string[]): Promise<void>;

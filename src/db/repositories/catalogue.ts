@@ -173,33 +173,25 @@ export function catalogueRepository(db: Db) {
     insertClub: async (tx: Db, values: typeof clubs.$inferInsert): Promise<ClubRow> =>
       (await tx.insert(clubs).values(values).returning())[0]!,
     updateClub: async (tx: Db, id: number, values: Partial<typeof clubs.$inferInsert>) =>
-      Object.keys(values).length
-        ? (await tx.update(clubs).set(values).where(eq(clubs.id, id)).returning())[0]
-        : (await tx.select().from(clubs).where(eq(clubs.id, id)))[0], // nothing to change
+      (await tx.update(clubs).set(values).where(eq(clubs.id, id)).returning())[0],
     deleteClub: async (tx: Db, id: number) => (await tx.delete(clubs).where(eq(clubs.id, id)).returning())[0],
 
     insertSeason: async (tx: Db, values: typeof seasons.$inferInsert): Promise<SeasonRow> =>
       (await tx.insert(seasons).values(values).returning())[0]!,
     updateSeason: async (tx: Db, id: number, values: Partial<typeof seasons.$inferInsert>) =>
-      Object.keys(values).length
-        ? (await tx.update(seasons).set(values).where(eq(seasons.id, id)).returning())[0]
-        : (await tx.select().from(seasons).where(eq(seasons.id, id)))[0], // nothing to change
+      (await tx.update(seasons).set(values).where(eq(seasons.id, id)).returning())[0],
     deleteSeason: async (tx: Db, id: number) => (await tx.delete(seasons).where(eq(seasons.id, id)).returning())[0],
 
     insertBrand: async (tx: Db, values: typeof brands.$inferInsert): Promise<BrandRow> =>
       (await tx.insert(brands).values(values).returning())[0]!,
     updateBrand: async (tx: Db, id: number, values: Partial<typeof brands.$inferInsert>) =>
-      Object.keys(values).length
-        ? (await tx.update(brands).set(values).where(eq(brands.id, id)).returning())[0]
-        : (await tx.select().from(brands).where(eq(brands.id, id)))[0], // nothing to change
+      (await tx.update(brands).set(values).where(eq(brands.id, id)).returning())[0],
     deleteBrand: async (tx: Db, id: number) => (await tx.delete(brands).where(eq(brands.id, id)).returning())[0],
 
     insertCompetition: async (tx: Db, values: typeof competitions.$inferInsert): Promise<CompetitionRow> =>
       (await tx.insert(competitions).values(values).returning())[0]!,
     updateCompetition: async (tx: Db, id: number, values: Partial<typeof competitions.$inferInsert>) =>
-      Object.keys(values).length
-        ? (await tx.update(competitions).set(values).where(eq(competitions.id, id)).returning())[0]
-        : (await tx.select().from(competitions).where(eq(competitions.id, id)))[0], // nothing to change
+      (await tx.update(competitions).set(values).where(eq(competitions.id, id)).returning())[0],
     deleteCompetition: async (tx: Db, id: number) =>
       (await tx.delete(competitions).where(eq(competitions.id, id)).returning())[0],
     kitIdsOfCompetition: async (tx: Db, id: number): Promise<number[]> =>

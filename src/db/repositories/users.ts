@@ -49,9 +49,7 @@ export function userRepository(db: Db) {
       id: number,
       values: Partial<{ condition: KitConditionValue; note: string | null }>,
     ): Promise<CollectionItemRow | undefined> =>
-      Object.keys(values).length
-        ? (await tx.update(collectionItems).set(values).where(eq(collectionItems.id, id)).returning())[0]
-        : (await tx.select().from(collectionItems).where(eq(collectionItems.id, id)))[0], // nothing to change
+      (await tx.update(collectionItems).set(values).where(eq(collectionItems.id, id)).returning())[0],
     deleteCollectionItem: async (tx: Db, id: number): Promise<CollectionItemRow | undefined> =>
       (await tx.delete(collectionItems).where(eq(collectionItems.id, id)).returning())[0],
     collectionItemById: async (tx: Db, id: number): Promise<CollectionItemRow | undefined> =>
