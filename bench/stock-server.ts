@@ -24,7 +24,7 @@ import { noEntityCache } from '../src/cache/entity/entity-cache.js';
 import type { AppContext } from '../src/context.js';
 import { openDatabase } from '../src/db/client.js';
 import { createLogger } from '../src/observability/logger.js';
-import { noInvalidation } from '../src/services/changes.js';
+import { noInvalidation } from '../src/domain/changes.js';
 
 const port = Number(process.env.PORT ?? 0);
 const host = process.env.HOST ?? '127.0.0.1';

@@ -11,6 +11,7 @@ import { noCacheAdmin, type CacheAdmin } from './cache/admin.js';
 import { CacheCounters } from './cache/counters.js';
 import type { FrontDoorContext } from './cache/response/plugin.js';
 import type { EntityCache } from './cache/entity/entity-cache.js';
+import type { Namespace } from './domain/registry.js';
 import { createContextFactory, type AppContext, type Services } from './context.js';
 import type { Database } from './db/client.js';
 import { catalogueRepository } from './db/repositories/catalogue.js';
@@ -24,7 +25,7 @@ import { requestLogPlugin } from './observability/request-log.js';
 import { buildSchema } from './schema.js';
 import { createCacheAdminService } from './services/cache-admin.js';
 import { createCatalogueService } from './services/catalogue.js';
-import type { Invalidator } from './services/changes.js';
+import type { Invalidator } from './domain/changes.js';
 import { createCollectionService } from './services/collection.js';
 import { createSessionService } from './services/sessions.js';
 
@@ -55,7 +56,7 @@ query LatestKits {
 export type AppDeps = {
   database: Database;
   logger: Logger;
-  entityCache: EntityCache;
+  entityCache: EntityCache<Namespace>;
   invalidator: Invalidator;
   /** Statistics and purges behind the ADMIN cache fields. */
   cacheAdmin?: CacheAdmin;

@@ -3,6 +3,7 @@
  * variable; everything else receives a typed Config and never touches process.env.
  */
 import { z } from 'zod';
+import { isNamespace, NAMESPACES, type Namespace } from './domain/registry.js';
 
 const onOff = z
   .enum(['on', 'off', 'true', 'false', '1', '0'])
@@ -38,14 +39,19 @@ const envSchema = z.object({
     .string()
     .default('')
     .transform((v, ctx) => {
-      const out: Record<string, number> = {};
+      const out: Partial<Record<Namespace, number>> = {};
       for (const part of v.split(',').map((p) => p.trim()).filter(Boolean)) {
         const m = /^([A-Za-z]+(?:\.[A-Za-z]+)?)=(\d{1,6})$/.exec(part);
         if (!m) {
           ctx.addIssue({ code: 'custom', message: `"${part}" is not Namespace=seconds` });
           return z.NEVER;
         }
-        out[m[1]!] = Number(m[2]);
+        const name = m[1]!;
+        if (!isNamespace(name)) {
+          ctx.addIssue({ code: 'custom', message: `"${name}" is not one of ${NAMESPACES.join(', ')}` });
+          return z.NEVER;
+        }
+        out[name] = Number(m[2]);
       }
       return out;
     }),
@@ -67,7 +73,7 @@ export type Config = {
   entityCache: boolean;
   cacheDebug: boolean;
   responseGraceSeconds: number;
-  entityTtlSeconds: Record<string, number>;
+  entityTtlSeconds: Partial<Record<Namespace, number>>;
   entityNegativeTtlSeconds: number;
   seedPassword: string;
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];

@@ -6,6 +6,7 @@ import type { YogaInitialContext } from 'graphql-yoga';
 import type { TokenCache } from './auth/token-cache.js';
 import { createAuth, type Auth } from './auth/viewer.js';
 import type { EntityCache } from './cache/entity/entity-cache.js';
+import type { Namespace } from './domain/registry.js';
 import { requestIdFrom } from './http/request-id.js';
 import { createLoaders, type Loaders, type Repositories } from './loaders/index.js';
 import { createCatalogueReads, type CatalogueReads } from './services/catalogue-reads.js';
@@ -33,7 +34,7 @@ export type AppContext = {
 
 export type Context = YogaInitialContext & AppContext;
 
-export type ContextDeps = { repos: Repositories; entityCache: EntityCache; services: Services; tokens?: TokenCache };
+export type ContextDeps = { repos: Repositories; entityCache: EntityCache<Namespace>; services: Services; tokens?: TokenCache };
 
 export function createContextFactory(deps: ContextDeps) {
   return ({ request }: YogaInitialContext): AppContext => {

@@ -6,17 +6,18 @@
 import type { Redis } from 'ioredis';
 import type { Plugin } from 'graphql-yoga';
 import type { Config } from '../config.js';
+import { entityTtlMs, type Namespace } from '../domain/registry.js';
 import type { AppContext } from '../context.js';
 import type { Logger } from '../observability/logger.js';
-import type { Invalidator } from '../services/changes.js';
+import type { Invalidator } from '../domain/changes.js';
 import { createCacheAdmin, type CacheAdmin } from './admin.js';
 import { CacheCounters } from './counters.js';
 import { noEntityCache, type EntityCache } from './entity/entity-cache.js';
 import { createMemoryEntityStorage } from './entity/memory-storage.js';
 import { createReadThroughCache } from './entity/read-through.js';
 import { createRedisEntityStorage } from './entity/redis-storage.js';
-import { fieldTags } from './invalidation.js';
-import { createCacheInvalidator } from './invalidator.js';
+import { fieldTags } from '../invalidation/table.js';
+import { createCacheInvalidator } from '../invalidation/invalidator.js';
 import { connectRedis, createRedis } from './redis/client.js';
 import { createRedisErrorReporter } from './redis/error-reporter.js';
 import { failOpen } from './response/fail-open.js';
@@ -42,7 +43,7 @@ export type Caches = {
   counters: CacheCounters;
   redis: Redis | null;
   responseStore: ResponseStore | null;
-  entityCache: EntityCache;
+  entityCache: EntityCache<Namespace>;
   invalidator: Invalidator;
   admin: CacheAdmin;
   plugins: Plugin<AppContext>[];
@@ -54,24 +55,6 @@ export type Caches = {
   description: string;
   close(): Promise<void>;
 };
-
-/** Entity TTLs: catalogue rows that rarely change live longer; overrides by exact namespace, then by type. */
-const DEFAULT_ENTITY_TTL_SECONDS: Record<string, number> = {
-  Season: 3600,
-  Brand: 3600,
-  Competition: 3600,
-  Club: 600,
-  Kit: 600,
-  User: 300,
-  CollectionItem: 300,
-};
-
-function entityTtl(overrides: Record<string, number>) {
-  return (namespace: string): number => {
-    const type = namespace.split('.')[0]!;
-    return (overrides[namespace] ?? overrides[type] ?? DEFAULT_ENTITY_TTL_SECONDS[type] ?? 600) * 1000;
-  };
-}
 
 /** A PRIVATE operation is cached per signed-in user; anonymous callers share the 'anon' session. */
 async function sessionOf(context: AppContext): Promise<string> {
@@ -112,10 +95,10 @@ export async function buildCaches(options: CacheOptions, logger: Logger): Promis
     settled = built.settled;
   }
   const entityCache = options.entityCache
-    ? createReadThroughCache({
+    ? createReadThroughCache<Namespace>({
         storage: redis ? createRedisEntityStorage(redis) : createMemoryEntityStorage(),
         prefix: options.redisPrefix,
-        ttlMs: entityTtl(options.entityTtlSeconds ?? {}),
+        ttlMs: entityTtlMs(options.entityTtlSeconds ?? {}),
         negativeTtlMs: (options.entityNegativeTtlSeconds ?? 30) * 1000,
         counters,
         report,

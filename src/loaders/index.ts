@@ -9,6 +9,7 @@ import type { EntityCache, EntityFetch } from '../cache/entity/entity-cache.js';
 import type { CatalogueRepository, KitFilter } from '../db/repositories/catalogue.js';
 import type { UserRepository } from '../db/repositories/users.js';
 import type { BrandRow, ClubRow, CollectionItemRow, CompetitionRow, KitRow, SeasonRow, UserRow } from '../db/schema.js';
+import type { Namespace } from '../domain/registry.js';
 
 export type Repositories = { catalogue: CatalogueRepository; users: UserRepository };
 
@@ -32,9 +33,9 @@ const relationFetch =
     return new Map(ids.map((id) => [id, grouped.get(id) ?? []]));
   };
 
-export function createLoaders(repos: Repositories, cache: EntityCache) {
+export function createLoaders(repos: Repositories, cache: EntityCache<Namespace>) {
   const { catalogue, users } = repos;
-  const entity = <V>(namespace: string, fetch: EntityFetch<V>) =>
+  const entity = <V>(namespace: Namespace, fetch: EntityFetch<V>) =>
     new DataLoader<number, V | null>((ids) => cache.readThrough(namespace, ids, fetch));
 
   const competition = entity<CompetitionRow>('Competition', async (ids) => byId(await catalogue.competitionsByIds(ids)));

@@ -1,10 +1,9 @@
 /** ADMIN-only cache administration, in domain terms: which typenames can be purged. */
 import type { Viewer } from '../auth/viewer.js';
 import type { CacheAdmin } from '../cache/admin.js';
+import { isEntityType, PURGEABLE_TYPES } from '../domain/registry.js';
 import { badInput } from '../errors.js';
 import { requireAdmin } from './guards.js';
-
-export const PURGEABLE_TYPES = ['Club', 'Season', 'Brand', 'Competition', 'Kit', 'User', 'CollectionItem'] as const;
 
 export function createCacheAdminService(admin: CacheAdmin) {
   return {
@@ -20,7 +19,7 @@ export function createCacheAdminService(admin: CacheAdmin) {
     },
     async purge(viewer: Viewer | null, typename: string, id: number): Promise<boolean> {
       requireAdmin(viewer);
-      if (!(PURGEABLE_TYPES as readonly string[]).includes(typename)) {
+      if (!isEntityType(typename) || !PURGEABLE_TYPES.includes(typename)) {
         throw badInput(`typename must be one of ${PURGEABLE_TYPES.join(', ')}`, 'typename');
       }
       await admin.purge([`${typename}:${id}`], [{ namespace: typename, id }]);

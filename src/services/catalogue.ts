@@ -8,7 +8,7 @@ import type { Db } from '../db/client.js';
 import type { CatalogueRepository } from '../db/repositories/catalogue.js';
 import type { KitTypeValue } from '../db/schema.js';
 import { badInput, notFound } from '../errors.js';
-import type { Change, Invalidator, KitSnapshot } from './changes.js';
+import type { Change, Invalidator, KitSnapshot } from '../domain/changes.js';
 import { requireAdmin } from './guards.js';
 import { colours, founded, changesNothing, mapConstraintError, optionalText, seasonLabel, slug, text, validate } from './validation.js';
 

@@ -5,7 +5,7 @@ import type { Db } from '../db/client.js';
 import type { CatalogueRepository } from '../db/repositories/catalogue.js';
 import type { UserRepository } from '../db/repositories/users.js';
 import { notFound } from '../errors.js';
-import type { Change, Invalidator } from './changes.js';
+import type { Change, Invalidator } from '../domain/changes.js';
 import { requireUser } from './guards.js';
 import { changesNothing, optionalText, validate } from './validation.js';
 

@@ -5,7 +5,7 @@ import { pino } from 'pino';
 import { createApp, type App, type AppDeps } from '../../src/app.js';
 import { noEntityCache } from '../../src/cache/entity/entity-cache.js';
 import type { Database } from '../../src/db/client.js';
-import { noInvalidation } from '../../src/services/changes.js';
+import { noInvalidation } from '../../src/domain/changes.js';
 
 export const silentLogger = pino({ level: 'silent' });
 

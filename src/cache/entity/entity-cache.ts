@@ -5,15 +5,16 @@
  * `readThrough` answers in key order, with `null` where `fetch` found nothing. `invalidate` drops
  * keys after a write has committed, for every server that shares the store.
  */
-export type EntityKey = { namespace: string; id: number };
+/** `N`: the namespaces a user of the cache declares (the domain's registry); any string by default. */
+export type EntityKey<N extends string = string> = { namespace: N; id: number };
 
 export type EntityFetch<V> = (ids: readonly number[]) => Promise<Map<number, V>>;
 
-export interface EntityCache {
+export interface EntityCache<N extends string = string> {
   /** True when values outlive the request (then every value must arrive through readThrough). */
   readonly shared: boolean;
-  readThrough<V>(namespace: string, ids: readonly number[], fetch: EntityFetch<V>): Promise<(V | null)[]>;
-  invalidate(keys: readonly EntityKey[]): Promise<void>;
+  readThrough<V>(namespace: N, ids: readonly number[], fetch: EntityFetch<V>): Promise<(V | null)[]>;
+  invalidate(keys: readonly EntityKey<N>[]): Promise<void>;
   /** Drops everything (admin purge); answers how many values went. */
   clear(): Promise<number>;
   entries(): Promise<number | null>;

@@ -24,11 +24,11 @@ const pack = (value: unknown): Buffer => {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 };
 
-export type EntityCacheOptions = {
+export type EntityCacheOptions<N extends string> = {
   storage: EntityStorage;
   prefix: string;
   /** TTL of a found value, by namespace (e.g. 'Kit', 'Club.kitIds'). */
-  ttlMs: (namespace: string) => number;
+  ttlMs: (namespace: N) => number;
   /** TTL of a cached absence. */
   negativeTtlMs: number;
   /** How long one reader may hold the right to fill a key. */
@@ -50,7 +50,7 @@ function deferred(): Deferred {
   return { promise, resolve, reject };
 }
 
-export function createReadThroughCache(options: EntityCacheOptions): EntityCache {
+export function createReadThroughCache<N extends string = string>(options: EntityCacheOptions<N>): EntityCache<N> {
   const { storage, counters, report } = options;
   const leaseMs = options.leaseMs ?? 2000;
   const inflight = new Map<string, Deferred>();
@@ -58,7 +58,7 @@ export function createReadThroughCache(options: EntityCacheOptions): EntityCache
 
   return {
     shared: true,
-    async readThrough<V>(namespace: string, ids: readonly number[], fetch: EntityFetch<V>): Promise<(V | null)[]> {
+    async readThrough<V>(namespace: N, ids: readonly number[], fetch: EntityFetch<V>): Promise<(V | null)[]> {
       const waits = new Map<number, Promise<unknown>>();
       const mine = new Map<number, Deferred>();
       for (const id of ids) {
@@ -90,7 +90,7 @@ export function createReadThroughCache(options: EntityCacheOptions): EntityCache
     },
     entries: () => storage.entries(),
 
-    async invalidate(keys: readonly EntityKey[]) {
+    async invalidate(keys: readonly EntityKey<N>[]) {
       if (!keys.length) return;
       for (const { namespace, id } of keys) {
         inflight.delete(`${namespace}:${id}`);
@@ -105,7 +105,7 @@ export function createReadThroughCache(options: EntityCacheOptions): EntityCache
     },
   };
 
-  async function readMine<V>(namespace: string, ids: number[], mine: Map<number, Deferred>, fetch: EntityFetch<V>) {
+  async function readMine<V>(namespace: N, ids: number[], mine: Map<number, Deferred>, fetch: EntityFetch<V>) {
     const keys = ids.map((id) => keyOf(namespace, id));
     const token = randomBytes(9).toString('base64url');
     let outcomes: Awaited<ReturnType<EntityStorage['readOrLease']>> | null = null;

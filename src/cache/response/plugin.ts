@@ -11,7 +11,7 @@
  *  - HTTP caching headers (ETag, Cache-Control, Age, Vary) on every answer it was asked about;
  *  - counters, and `extensions.responseCache { hit, didCache, ttl, scope }` in debug mode.
  * Mutations are not cached and do not invalidate from their results: the services invalidate
- * explicitly, from src/cache/invalidation.ts, before they answer.
+ * explicitly, from their own tag table (the domain's is src/invalidation/table.ts), before they answer.
  */
 import { getDocumentString } from '@envelop/core';
 import { useResponseCache, type Cache, type CacheEntityRecord } from '@envelop/response-cache';

@@ -6,6 +6,7 @@
  */
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { EntityCache } from '../../../src/cache/entity/entity-cache.js';
 import { createRedis } from '../../../src/cache/redis/client.js';
 import type { Database } from '../../../src/db/client.js';
 import { countSql, data, gql, testApp, tokensFor } from '../../helpers/app.js';
@@ -130,7 +131,8 @@ describe.each(backends())('entity cache on $backend', ({ backend, skip }) => {
   });
 
   it.skipIf(skip)('refuses a stale fill: a row read before a write is not put back after its invalidation', async () => {
-    const cache = one.caches.entityCache;
+    // The cache itself is generic: any namespace, not only the domain's.
+    const cache: EntityCache = one.caches.entityCache;
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
     let reached!: () => void;
@@ -155,7 +157,8 @@ describe.each(backends())('entity cache on $backend', ({ backend, skip }) => {
   });
 
   it.skipIf(skip)('does not let a read that started after an invalidation join one from before it', async () => {
-    const cache = one.caches.entityCache;
+    // The cache itself is generic: any namespace, not only the domain's.
+    const cache: EntityCache = one.caches.entityCache;
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
     const early = cache.readThrough('Probe2', [1], async () => {

@@ -1,18 +1,19 @@
 /**
  * Runs after a write commits and before the mutation answers: turns the domain changes into entity
- * keys and response tags (invalidation.ts) and drops them from both levels, for every server that
+ * keys and response tags (table.ts) and drops them from both levels, for every server that
  * shares the store. Entity keys go first, so a response recomputed after its tags drop cannot read
  * an old row from the entity level.
  */
+import type { CacheCounters } from '../cache/counters.js';
+import type { EntityCache } from '../cache/entity/entity-cache.js';
+import type { ResponseStore } from '../cache/response/store.js';
+import type { Change, Invalidator } from '../domain/changes.js';
+import type { Namespace } from '../domain/registry.js';
 import type { Logger } from '../observability/logger.js';
-import type { Change, Invalidator } from '../services/changes.js';
-import type { CacheCounters } from './counters.js';
-import type { EntityCache } from './entity/entity-cache.js';
-import { invalidationForAll } from './invalidation.js';
-import type { ResponseStore } from './response/store.js';
+import { invalidationForAll } from './table.js';
 
 export function createCacheInvalidator(deps: {
-  entityCache: EntityCache;
+  entityCache: EntityCache<Namespace>;
   responseStore: ResponseStore | null;
   counters: CacheCounters;
   logger: Logger;

@@ -1,6 +1,6 @@
 /**
  * What the caches hold about the domain, and what each write drops: the one table to read when
- * asking "is this ever stale?". The generic cache code (response/, entity/) knows none of it.
+ * asking "is this ever stale?". The generic cache code (src/cache/) knows none of it.
  *
  * Tags on cached responses
  *   Type:id               every entity a response shows (collected by the response-cache plugin,
@@ -14,11 +14,12 @@
  *   Type.search           any search that could match a name of that type (`search`, `clubs(search:)`)
  *   CollectionItem.user:U a user's collection
  *
- * Entity-cache keys (namespace:id) are the rows and the relation id lists of src/loaders.
+ * Entity-cache keys (namespace:id) are the rows and the relation id lists of src/loaders; their
+ * namespaces come from the registry (src/domain/registry.ts), so a misspelt one does not compile.
  */
-import type { EntityKey } from './entity/entity-cache.js';
-import type { FieldTagTable } from './response/plugin.js';
-import type { Change, KitSnapshot } from '../services/changes.js';
+import type { FieldTagTable } from '../cache/response/plugin.js';
+import type { Change, KitSnapshot } from '../domain/changes.js';
+import type { DomainKey } from '../domain/registry.js';
 
 const lower = (v: unknown) => String(v).trim().toLowerCase();
 const present = (v: unknown) => v !== undefined && v !== null && v !== '';
@@ -77,12 +78,12 @@ function kitMoved(before: KitSnapshot, after: KitSnapshot): boolean {
   );
 }
 
-export type Invalidation = { tags: string[]; keys: EntityKey[] };
+export type Invalidation = { tags: string[]; keys: DomainKey[] };
 
 /** What one committed change drops, in both cache levels. */
 export function invalidationFor(change: Change): Invalidation {
   const tags: string[] = [];
-  const keys: EntityKey[] = [];
+  const keys: DomainKey[] = [];
   const id = (change.after ?? change.before)!.id;
   tags.push(`${change.entity}:${id}`);
   keys.push({ namespace: change.entity, id });
@@ -123,7 +124,7 @@ export function invalidationFor(change: Change): Invalidation {
             { namespace: 'Club.seasonIds', id: k.clubId },
             { namespace: 'Season.kitIds', id: k.seasonId },
             { namespace: 'Brand.kitIds', id: k.brandId },
-            ...k.competitionIds.map((c) => ({ namespace: 'Competition.kitIds', id: c })),
+            ...k.competitionIds.map((c) => ({ namespace: 'Competition.kitIds' as const, id: c })),
           );
         }
         keys.push({ namespace: 'Kit.competitionIds', id });
@@ -149,7 +150,7 @@ export function invalidationFor(change: Change): Invalidation {
 
 export function invalidationForAll(changes: readonly Change[]): Invalidation {
   const tags = new Set<string>();
-  const keys = new Map<string, EntityKey>();
+  const keys = new Map<string, DomainKey>();
   for (const change of changes) {
     const one = invalidationFor(change);
     for (const t of one.tags) tags.add(t);

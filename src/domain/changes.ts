@@ -1,6 +1,6 @@
 /**
  * What a committed write changed, described in domain terms. Mutations produce these; the cache
- * layers turn them into entity keys and response-cache tags (src/cache/invalidation.ts).
+ * layers turn them into entity keys and response-cache tags (src/invalidation/table.ts).
  */
 import type { BrandRow, ClubRow, CollectionItemRow, CompetitionRow, KitRow, SeasonRow } from '../db/schema.js';
 
