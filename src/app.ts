@@ -9,7 +9,7 @@ import type { Redis } from 'ioredis';
 import type { TokenCache } from './auth/token-cache.js';
 import { noCacheAdmin, type CacheAdmin } from './cache/admin.js';
 import { CacheCounters } from './cache/counters.js';
-import type { FrontDoorContext } from './cache/response/plugin.js';
+import type { ResponseCache, ResponseCacheServerContext } from './cache/response/index.js';
 import type { EntityCache } from './cache/entity/entity-cache.js';
 import type { Namespace } from './domain/registry.js';
 import { createContextFactory, type AppContext, type Services } from './context.js';
@@ -28,6 +28,9 @@ import { createCatalogueService } from './services/catalogue.js';
 import type { Invalidator } from './domain/changes.js';
 import { createCollectionService } from './services/collection.js';
 import { createSessionService } from './services/sessions.js';
+
+/** Where GraphQL is served (and the only path the response cache's lean hit answers on). */
+export const GRAPHQL_PATH = '/graphql';
 
 export const DEFAULT_QUERY = /* GraphQL */ `# Welcome to Kitvault. Press the play button to run this query.
 # Sign in with the login mutation (admin / kitvault) and send
@@ -67,12 +70,14 @@ export type AppDeps = {
   redisTimeoutMs?: number;
   /** Verified tokens, shared with the HTTP fast path. */
   tokens?: TokenCache;
-  /** Extra envelop plugins (the response cache), applied after the built-in ones. */
+  /** The response cache, whose plugins run after the built-in ones (limits) and before the request log. */
+  responseCache?: ResponseCache<AppContext> | null;
+  /** Extra envelop plugins (the benchmark's stock cache), applied after the response cache's. */
   plugins?: Plugin<AppContext>[];
   graphiql?: boolean;
 };
 
-export type App = YogaServerInstance<FrontDoorContext, AppContext> & {
+export type App = YogaServerInstance<ResponseCacheServerContext, AppContext> & {
   schema: GraphQLSchema;
   repos: Repositories;
   metrics: Metrics;
@@ -90,7 +95,8 @@ export function createApp(deps: AppDeps): App {
     sessions: createSessionService({ users: repos.users, ...(deps.tokens ? { tokens: deps.tokens } : {}) }),
     cacheAdmin: createCacheAdminService(deps.cacheAdmin ?? noCacheAdmin),
   };
-  // The schema is immutable and costly to build; share it between apps in one process (tests build many).
+  // Costly to build and never modified (a response cache tags fields in a copy of its own): shared
+  // between apps in one process (tests build many).
   sharedSchema ??= buildSchema();
   const schema = sharedSchema;
   const metrics = createMetrics({ counters: deps.counters ?? new CacheCounters(), sql: database.sql });
@@ -100,10 +106,10 @@ export function createApp(deps: AppDeps): App {
     timeoutMs: deps.redisTimeoutMs ?? 1000,
   });
 
-  const yoga = createYoga<FrontDoorContext, AppContext>({
+  const yoga = createYoga<ResponseCacheServerContext, AppContext>({
     schema,
     context: createContextFactory({ repos, entityCache, services, ...(deps.tokens ? { tokens: deps.tokens } : {}) }),
-    graphqlEndpoint: '/graphql',
+    graphqlEndpoint: GRAPHQL_PATH,
     landingPage: false,
     graphiql: deps.graphiql === false ? false : { title: 'Kitvault', defaultQuery: DEFAULT_QUERY },
     maskedErrors: { maskError: createMaskError(logger) },
@@ -122,8 +128,9 @@ export function createApp(deps: AppDeps): App {
         maxTokens: { n: 2000 },
         costLimit: { maxCost: 20_000 },
       }),
+      ...(deps.responseCache?.plugins ?? []),
       ...(deps.plugins ?? []),
-      requestLogPlugin(logger, metrics),
+      requestLogPlugin(logger, metrics, (context) => deps.responseCache?.outcomeOf(context) ?? 'none'),
     ],
   });
   return Object.assign(yoga, { schema, repos, metrics, logger });

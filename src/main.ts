@@ -9,7 +9,7 @@ import { ConfigError, loadConfig, type Config } from './config.js';
 import { openDatabase } from './db/client.js';
 import { EMBEDDED_SEED, isEmpty, seed } from './db/seed.js';
 import { createLogger } from './observability/logger.js';
-import { buildCaches } from './cache/build.js';
+import { buildCaches } from './caches.js';
 
 let config: Config;
 try {
@@ -41,11 +41,11 @@ const app = createApp({
   redis: caches.redis,
   redisTimeoutMs: config.redisTimeoutMs,
   tokens: caches.tokens,
-  plugins: caches.plugins,
+  responseCache: caches.responseCache,
 });
 
-// The fast path answers cached queries in front of yoga; everything else goes to yoga.
-const server = createServer(createFrontDoor(app, caches.fastPath).listener);
+// The response cache's lean hit answers cached queries in front of yoga; everything else goes to yoga.
+const server = createServer(createFrontDoor(app, caches.responseCache).listener);
 server.listen(config.port, config.host, () => {
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;

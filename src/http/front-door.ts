@@ -1,12 +1,16 @@
 /**
- * The HTTP front door: the fast path first, yoga for everything it declines. One handler with two
- * faces: `fetch` (WHATWG, used by tests as `app.fetch` is) and `listener` (node:http, used by main).
+ * The HTTP front door: the response cache's lean hit first, yoga for everything it declines. One
+ * handler with two faces: `fetch` (WHATWG, used by tests as `app.fetch` is) and `listener`
+ * (node:http, used by main). It only adapts transports; what a hit is and what it answers is the
+ * response cache's business (src/cache/response/serve.ts).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { App } from '../app.js';
-import type { FrontDoorContext } from '../cache/response/plugin.js';
-import { createFastPath, GRAPHQL_PATH, isAnswer, type FastPathDeps, type FastRequest } from './fast-path.js';
+import { GRAPHQL_PATH, type App } from '../app.js';
+import { isServed, type ResponseCache, type ResponseCacheServerContext, type ServeRequest } from '../cache/response/index.js';
 import { requestIdFrom } from './request-id.js';
+
+/** The part of the response cache the front door uses. */
+export type LeanHit = Pick<ResponseCache<object>, 'serve'>;
 
 /** Bodies beyond this are refused with 413 before anything reads them into memory further. */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -49,28 +53,23 @@ async function send(res: ServerResponse, response: Response): Promise<void> {
   res.end(response.body ? Buffer.from(await response.arrayBuffer()) : undefined);
 }
 
-export function createFrontDoor(app: App, deps: Omit<FastPathDeps, 'refresh'> | null): FrontDoor {
+export function createFrontDoor(app: App, cache: LeanHit | null): FrontDoor {
   const origin = 'http://kitvault.internal';
-  const toYoga = (req: FastRequest, context: FrontDoorContext) =>
-    app.fetch(
-      new Request(new URL(req.url, origin), {
-        method: req.method,
-        headers: Object.fromEntries([...['content-type', 'accept', 'authorization', 'origin'].flatMap((h) => (req.header(h) ? [[h, req.header(h)!]] : []))]),
-        ...(req.body ? { body: new Uint8Array(req.body) } : {}),
-      }),
+  /** Runs a request the lean hit saw through yoga again (a background refresh of a stale entry). */
+  const rerun = async (req: ServeRequest, context: ResponseCacheServerContext) => {
+    const headers = new Headers();
+    for (const name of ['content-type', 'accept', 'authorization', 'origin']) {
+      const value = req.header(name);
+      if (value) headers.set(name, value);
+    }
+    const response = await app.fetch(
+      new Request(new URL(req.url, origin), { method: req.method, headers, ...(req.body ? { body: new Uint8Array(req.body) } : {}) }),
       context,
     );
-  const fastPath = deps
-    ? createFastPath({
-        ...deps,
-        refresh: async (req) => {
-          const response = await toYoga(req, { kitvaultRefresh: true });
-          await response.arrayBuffer();
-        },
-      })
-    : null;
+    await response.arrayBuffer();
+  };
 
-  /** Fast-path answers never reach yoga's plugins: log and measure them here (hits at debug level). */
+  /** Lean hits never reach yoga's plugins: log and measure them here (hits at debug level). */
   function record(answer: { operation: string; cache: string; status: number }, startedAt: number, requestId: string) {
     const seconds = (performance.now() - startedAt) / 1000;
     app.metrics.requestDuration.observe({ operation: answer.operation, cache: answer.cache }, seconds);
@@ -83,17 +82,17 @@ export function createFrontDoor(app: App, deps: Omit<FastPathDeps, 'refresh'> | 
   async function viaFetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
     const startedAt = performance.now();
     const request = input instanceof Request && !init ? input : new Request(input, init);
-    if (!fastPath) return app.fetch(request);
+    if (!cache) return app.fetch(request);
     const url = new URL(request.url);
     const body = request.method === 'POST' ? Buffer.from(await request.clone().arrayBuffer()) : null;
-    const fast: FastRequest = {
+    const fast: ServeRequest = {
       method: request.method,
       url: url.pathname + url.search,
       header: (name) => request.headers.get(name) ?? undefined,
       body,
     };
-    const answer = await fastPath(fast);
-    if (isAnswer(answer)) {
+    const answer = await cache.serve(fast, rerun);
+    if (isServed(answer)) {
       const requestId = requestIdFrom(fast.header('x-request-id'));
       record(answer, startedAt, requestId);
       return new Response(answer.body ? new Uint8Array(answer.body) : null, {
@@ -101,13 +100,13 @@ export function createFrontDoor(app: App, deps: Omit<FastPathDeps, 'refresh'> | 
         headers: { ...answer.headers, 'x-request-id': requestId },
       });
     }
-    return app.fetch(request, answer.lookup ? { kitvaultLookup: answer.lookup } : {});
+    return app.fetch(request, answer.context);
   }
 
   async function viaNode(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const startedAt = performance.now();
     const path = (req.url ?? '/').split('?')[0];
-    if (!fastPath || path !== GRAPHQL_PATH || (req.method !== 'GET' && req.method !== 'POST')) {
+    if (!cache || path !== GRAPHQL_PATH || (req.method !== 'GET' && req.method !== 'POST')) {
       await app.requestListener(req, res);
       return;
     }
@@ -126,9 +125,9 @@ export function createFrontDoor(app: App, deps: Omit<FastPathDeps, 'refresh'> | 
       const v = req.headers[name];
       return Array.isArray(v) ? v.join(', ') : v;
     };
-    const fast: FastRequest = { method: req.method, url: req.url ?? '/', header, body };
-    const answer = await fastPath(fast);
-    if (isAnswer(answer)) {
+    const fast: ServeRequest = { method: req.method, url: req.url ?? '/', header, body };
+    const answer = await cache.serve(fast, rerun);
+    if (isServed(answer)) {
       const requestId = requestIdFrom(fast.header('x-request-id'));
       record(answer, startedAt, requestId);
       res.writeHead(answer.status, { ...answer.headers, 'x-request-id': requestId });
@@ -141,7 +140,7 @@ export function createFrontDoor(app: App, deps: Omit<FastPathDeps, 'refresh'> | 
       headers,
       ...(body ? { body: new Uint8Array(body) } : {}),
     });
-    await send(res, await app.fetch(request, answer.lookup ? { kitvaultLookup: answer.lookup } : {}));
+    await send(res, await app.fetch(request, answer.context));
   }
 
   return {

@@ -17,7 +17,7 @@
  * Entity-cache keys (namespace:id) are the rows and the relation id lists of src/loaders; their
  * namespaces come from the registry (src/domain/registry.ts), so a misspelt one does not compile.
  */
-import type { FieldTagTable } from '../cache/response/plugin.js';
+import type { FieldTagTable } from '../cache/response/index.js';
 import type { Change, KitSnapshot } from '../domain/changes.js';
 import type { DomainKey } from '../domain/registry.js';
 

@@ -5,12 +5,16 @@
  */
 import { getOperationAST, type ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import { responseCacheOutcome } from '../cache/response/plugin.js';
 import type { AppContext } from '../context.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 
-export function requestLogPlugin(logger: Logger, metrics: Metrics | null): Plugin<AppContext> {
+/** `cacheOutcome` says what the response cache did for a request (by its context). */
+export function requestLogPlugin(
+  logger: Logger,
+  metrics: Metrics | null,
+  cacheOutcome: (context: object) => 'hit' | 'miss' | 'none',
+): Plugin<AppContext> {
   const requestIds = new WeakMap<Request, string>();
   return {
     onExecute({ args }) {
@@ -19,7 +23,7 @@ export function requestLogPlugin(logger: Logger, metrics: Metrics | null): Plugi
       return {
         onExecuteDone({ result }) {
           const operation = args.operationName ?? getOperationAST(args.document, args.operationName)?.name?.value ?? 'anonymous';
-          const cache = responseCacheOutcome(context);
+          const cache = cacheOutcome(context);
           const seconds = (performance.now() - context.startedAt) / 1000;
           metrics?.requestDuration.observe({ operation, cache }, seconds);
           const errors = Symbol.asyncIterator in (result as object) ? 0 : ((result as ExecutionResult).errors?.length ?? 0);

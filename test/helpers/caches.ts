@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { inject } from 'vitest';
 import { createApp, type App } from '../../src/app.js';
-import { buildCaches, type Caches, type CacheOptions } from '../../src/cache/build.js';
+import { buildCaches, type Caches, type CacheOptions } from '../../src/caches.js';
 import { createFrontDoor, type FrontDoor } from '../../src/http/front-door.js';
 import type { Database } from '../../src/db/client.js';
 import { silentLogger } from './app.js';
@@ -80,7 +80,7 @@ export async function cachedApp(
     counters: caches.counters,
     redis: caches.redis,
     tokens: caches.tokens,
-    plugins: caches.plugins,
+    responseCache: caches.responseCache,
   });
-  return { app, caches, front: createFrontDoor(app, caches.fastPath) };
+  return { app, caches, front: createFrontDoor(app, caches.responseCache) };
 }

@@ -2,12 +2,14 @@
  * Redis errors are counted every time and logged once per burst: the first error of a burst is
  * logged with its cause, then at most one summary line per interval while they keep coming.
  */
-import type { Logger } from '../../observability/logger.js';
 import type { CacheCounters } from '../counters.js';
 
 export type RedisErrorReporter = (where: string, error: unknown) => void;
 
-export function createRedisErrorReporter(logger: Logger, counters: CacheCounters, intervalMs = 10_000): RedisErrorReporter {
+/** What the reporter needs of a logger (pino's shape), so the cache layer depends on no logging module. */
+export type WarningLogger = { warn(fields: Record<string, unknown>, message: string): void };
+
+export function createRedisErrorReporter(logger: WarningLogger, counters: CacheCounters, intervalMs = 10_000): RedisErrorReporter {
   let windowStart = 0;
   let suppressed = 0;
   return (where, error) => {

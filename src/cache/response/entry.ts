@@ -51,26 +51,3 @@ export function freshness(e: EntryMeta, now = Date.now()): Freshness {
   const ageMs = Math.max(0, now - e.storedAt);
   return { ageMs, state: ageMs < e.maxAgeMs ? 'fresh' : ageMs < e.maxAgeMs + e.graceMs ? 'stale' : 'expired' };
 }
-
-/**
- * Whether an If-None-Match header names this entry. Treated as untrusted: only a well-formed list
- * of entity tags of sane length is read, `*` matches nothing (it must never stand for "any entry"),
- * and weak comparison applies (W/ prefixes ignored), as RFC 9110 requires for If-None-Match.
- */
-export function matchesIfNoneMatch(header: string | null | undefined, etag: string): boolean {
-  if (!header || header.length > 1024) return false;
-  const opaque = etag.replace(/^W\//, '');
-  for (const part of header.split(',')) {
-    const tag = part.trim().replace(/^W\//, '');
-    if (/^"[\x21\x23-\x7e]*"$/.test(tag) && tag === opaque) return true;
-  }
-  return false;
-}
-
-/** Cache-Control, Age and Vary for a cached answer. */
-export function cacheHeaders(e: EntryMeta, f: Freshness): Record<string, string> {
-  const age = String(Math.floor(f.ageMs / 1000));
-  if (e.scope === 'PRIVATE') return { 'cache-control': 'private, no-cache', vary: 'Authorization', etag: e.etag, age };
-  const remaining = f.state === 'fresh' ? Math.max(0, Math.floor((e.maxAgeMs - f.ageMs) / 1000)) : 0;
-  return { 'cache-control': `public, max-age=${remaining}`, etag: e.etag, age };
-}

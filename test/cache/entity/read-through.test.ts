@@ -6,7 +6,6 @@
  */
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { EntityCache } from '../../../src/cache/entity/entity-cache.js';
 import { createRedis } from '../../../src/cache/redis/client.js';
 import type { Database } from '../../../src/db/client.js';
 import { countSql, data, gql, testApp, tokensFor } from '../../helpers/app.js';
@@ -22,6 +21,10 @@ afterAll(() => database?.close());
 
 const NESTED = /* GraphQL */ `query($s: ID!) { season(id: $s) { label kits(first: 50) { totalCount edges { node {
   id name club { id name } season { id label } brand { id name } competitions { id name } } } } } }`;
+
+/** Kit ids no seeded kit has: the probes below hand the cache their own rows. */
+const PROBE = 900_001;
+const PROBE_2 = 900_002;
 
 describe.each(backends())('entity cache on $backend', ({ backend, skip }) => {
   let redis: Redis | undefined;
@@ -131,43 +134,41 @@ describe.each(backends())('entity cache on $backend', ({ backend, skip }) => {
   });
 
   it.skipIf(skip)('refuses a stale fill: a row read before a write is not put back after its invalidation', async () => {
-    // The cache itself is generic: any namespace, not only the domain's.
-    const cache: EntityCache = one.caches.entityCache;
+    const cache = one.caches.entityCache;
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
     let reached!: () => void;
     const fetching = new Promise<void>((r) => (reached = r));
-    const refusedBefore = one.caches.counters.get('entity_fill_refused', 'Probe');
+    const refusedBefore = one.caches.counters.get('entity_fill_refused', 'Kit');
     // A reader misses, takes the lease, reads "old" and is held before filling…
-    const reader = cache.readThrough('Probe', [1], async () => {
+    const reader = cache.readThrough('Kit', [PROBE], async () => {
       reached();
       await gate;
-      return new Map([[1, { v: 'old' }]]);
+      return new Map([[PROBE, { v: 'old' }]]);
     });
     await fetching;
     // …a write commits and invalidates…
-    await cache.invalidate([{ namespace: 'Probe', id: 1 }]);
+    await cache.invalidate([{ namespace: 'Kit', id: PROBE }]);
     release();
     expect(await reader).toEqual([{ v: 'old' }]);
-    expect(one.caches.counters.get('entity_fill_refused', 'Probe') - refusedBefore).toBe(1);
+    expect(one.caches.counters.get('entity_fill_refused', 'Kit') - refusedBefore).toBe(1);
     // …so the next reader goes to the source and sees the new value.
-    const next = await cache.readThrough('Probe', [1], async () => new Map([[1, { v: 'new' }]]));
+    const next = await cache.readThrough('Kit', [PROBE], async () => new Map([[PROBE, { v: 'new' }]]));
     expect(next).toEqual([{ v: 'new' }]);
-    expect(await cache.readThrough('Probe', [1], async () => new Map())).toEqual([{ v: 'new' }]);
+    expect(await cache.readThrough('Kit', [PROBE], async () => new Map())).toEqual([{ v: 'new' }]);
   });
 
   it.skipIf(skip)('does not let a read that started after an invalidation join one from before it', async () => {
-    // The cache itself is generic: any namespace, not only the domain's.
-    const cache: EntityCache = one.caches.entityCache;
+    const cache = one.caches.entityCache;
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
-    const early = cache.readThrough('Probe2', [1], async () => {
+    const early = cache.readThrough('Kit', [PROBE_2], async () => {
       await gate;
-      return new Map([[1, 'old']]);
+      return new Map([[PROBE_2, 'old']]);
     });
     await new Promise((r) => setTimeout(r, 10));
-    await cache.invalidate([{ namespace: 'Probe2', id: 1 }]);
-    const late = cache.readThrough('Probe2', [1], async () => new Map([[1, 'new']]));
+    await cache.invalidate([{ namespace: 'Kit', id: PROBE_2 }]);
+    const late = cache.readThrough('Kit', [PROBE_2], async () => new Map([[PROBE_2, 'new']]));
     expect(await late).toEqual(['new']);
     release();
     expect(await early).toEqual(['old']);

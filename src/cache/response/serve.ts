@@ -1,33 +1,30 @@
 /**
- * The lean hit: answers a cached query before yoga is involved at all — no parse, no validation,
- * no execution, no JSON round trip — with one Redis round trip, writing the stored bytes as they are.
+ * The lean hit: answers a cached query before yoga is involved at all (no parse, no validation,
+ * no execution, no JSON round trip) with one store round trip, writing the stored bytes as they are.
  *
  * It answers only what it can answer exactly as yoga would: GET or POST on the GraphQL path, JSON in
  * and out, a document yoga has already executed here (so parsing, validation and limits passed),
- * and for a PRIVATE document, a token this server has recently seen verified. Everything else —
- * and every miss — goes to yoga, with the lookup handed over so a miss still costs one lookup.
- * It replicates yoga's CORS headers (origin echoed, credentials allowed) and content negotiation.
+ * and for a PRIVATE document, a caller whose session the `sessionOf` option can vouch for.
+ * Everything else, and every miss, is declined with a handoff for yoga's server context (a miss
+ * then still costs one lookup). It replicates yoga's CORS headers (origin echoed, credentials
+ * allowed) and content negotiation.
  *
  * Stale-while-revalidate: an entry past its max-age but within its grace is served (marked in
  * `Age`, `x-cache: STALE` and, in debug mode, `extensions.responseCache.stale`) while one request
  * per key and process refreshes it in the background. Invalidated entries are deleted, never stale.
  */
 import { LRUCache } from 'lru-cache';
-import { hashToken, bearerToken } from '../auth/tokens.js';
-import type { TokenCache } from '../auth/token-cache.js';
-import type { CacheCounters } from '../cache/counters.js';
-import { cacheHeaders, decodeEntry, freshness, matchesIfNoneMatch } from '../cache/response/entry.js';
-import { responseCacheKey } from '../cache/response/key.js';
-import type { DocumentIndex } from '../cache/response/plugin.js';
-import type { Scope } from '../cache/response/policy.js';
-import type { Lookup, ResponseStore } from '../cache/response/store.js';
+import type { CacheCounters } from '../counters.js';
+import type { DocumentIndex } from './documents.js';
+import { decodeEntry, freshness } from './entry.js';
+import type { ResponseCacheServerContext } from './handoff.js';
+import { entryHeaders, matchesIfNoneMatch } from './headers.js';
+import { responseCacheKey } from './key.js';
+import type { Scope } from './policy.js';
+import type { Lookup, ResponseStore } from './store.js';
 
-export const GRAPHQL_PATH = '/graphql';
-/** Larger bodies go to yoga (it has the full rules for them). */
-export const FAST_PATH_MAX_BODY = 64 * 1024;
-
-/** The parts of a request the fast path reads, whatever the transport. */
-export type FastRequest = {
+/** The parts of a request serve reads, whatever the transport. */
+export type ServeRequest = {
   method: string;
   /** Path and query string. */
   url: string;
@@ -35,7 +32,7 @@ export type FastRequest = {
   body: Buffer | null;
 };
 
-export type FastAnswer = {
+export type ServedAnswer = {
   status: number;
   headers: Record<string, string>;
   body: Buffer | null;
@@ -44,34 +41,29 @@ export type FastAnswer = {
   cache: 'hit' | 'stale';
 };
 
-/** The fast path declined; `lookup` is handed to yoga when it already looked. */
-export type FastDecline = { lookup?: { key: string; lookup: Lookup } };
+/** Serve declined: hand `context` to yoga as (part of) its server context. */
+export type Declined = { context: ResponseCacheServerContext };
 
-export class LearntDocuments implements DocumentIndex {
-  private readonly scopes = new LRUCache<string, Scope>({ max: 2000 });
-  remember(query: string, scope: Scope): void {
-    if (query.length <= 20_000) this.scopes.set(query, scope);
-  }
-  scopeOf(query: string): Scope | undefined {
-    return this.scopes.get(query);
-  }
-}
+/** Runs the request through yoga with this server context, to refresh a stale entry. */
+export type Rerun = (request: ServeRequest, context: ResponseCacheServerContext) => Promise<void>;
 
-export type FastPathDeps = {
+export type ServeDeps = {
   store: ResponseStore;
-  documents: LearntDocuments;
-  tokens: TokenCache;
+  documents: DocumentIndex;
   counters: CacheCounters;
   debug: boolean;
-  /** Re-runs the request through yoga without the cache answering it, to refresh a stale entry. */
-  refresh(request: FastRequest): Promise<void>;
+  graphqlPath: string;
+  maxBodyBytes: number;
+  sessionOf(authorization: string | undefined): string | undefined;
 };
-
-const isJsonBody = (req: FastRequest) => /^application\/json\s*(;|$)/i.test(req.header('content-type') ?? '');
 
 type Params = { query: string; variables: Record<string, unknown> | undefined; operationName: string | undefined };
 
-function paramsOf(req: FastRequest): Params | null {
+const isJsonBody = (req: ServeRequest) => /^application\/json\s*(;|$)/i.test(req.header('content-type') ?? '');
+const isVariables = (v: unknown): v is Record<string, unknown> | undefined =>
+  v === undefined || (v !== null && typeof v === 'object' && !Array.isArray(v));
+
+function paramsOf(req: ServeRequest, maxBodyBytes: number): Params | null {
   if (req.method === 'GET') {
     const url = new URL(req.url, 'http://x');
     const query = url.searchParams.get('query');
@@ -83,11 +75,10 @@ function paramsOf(req: FastRequest): Params | null {
     } catch {
       return null;
     }
-    if (variables !== undefined && (variables === null || typeof variables !== 'object' || Array.isArray(variables))) return null;
-    return { query, variables: variables as Params['variables'], operationName: url.searchParams.get('operationName') ?? undefined };
+    if (!isVariables(variables)) return null;
+    return { query, variables, operationName: url.searchParams.get('operationName') ?? undefined };
   }
-  if (req.method !== 'POST' || !req.body || req.body.length > FAST_PATH_MAX_BODY) return null;
-  if (!isJsonBody(req)) return null;
+  if (req.method !== 'POST' || !req.body || req.body.length > maxBodyBytes || !isJsonBody(req)) return null;
   let parsed: unknown;
   try {
     parsed = JSON.parse(req.body.toString('utf8'));
@@ -95,15 +86,12 @@ function paramsOf(req: FastRequest): Params | null {
     return null;
   }
   if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) return null;
-  const p = parsed as Record<string, unknown>;
-  if (typeof p.query !== 'string' || p.extensions !== undefined) return null;
-  if (p.variables !== undefined && p.variables !== null && (typeof p.variables !== 'object' || Array.isArray(p.variables))) return null;
-  if (p.operationName !== undefined && p.operationName !== null && typeof p.operationName !== 'string') return null;
-  return {
-    query: p.query,
-    variables: (p.variables ?? undefined) as Params['variables'],
-    operationName: (p.operationName ?? undefined) as string | undefined,
-  };
+  const { query, variables, operationName, extensions } = parsed as Record<string, unknown>;
+  if (typeof query !== 'string' || extensions !== undefined) return null;
+  const vars = variables ?? undefined;
+  if (!isVariables(vars)) return null;
+  if (operationName !== undefined && operationName !== null && typeof operationName !== 'string') return null;
+  return { query, variables: vars, operationName: operationName ?? undefined };
 }
 
 /** yoga's content negotiation for a JSON answer; null when yoga would answer something else (GraphiQL). */
@@ -118,43 +106,49 @@ function contentType(accept: string | undefined): string | null {
 /** A recognised request, memoised by its raw form: hot queries skip parsing and hashing. */
 type Known = { params: Params; scope: Scope; keys: Map<string, string> };
 
-export function createFastPath(deps: FastPathDeps) {
-  const refreshing = new Set<string>();
-  const known = new LRUCache<string, Known>({ max: 5000 });
+const RAW_MEMO_MAX = 4096;
 
-  function recognise(req: FastRequest): Known | null {
+export function createServe(deps: ServeDeps) {
+  const refreshing = new Set<string>();
+  // Bounded by bytes: each memo holds a client-chosen URL or body of up to RAW_MEMO_MAX characters.
+  const known = new LRUCache<string, Known>({ maxSize: 16 * 1024 * 1024, sizeCalculation: (_, raw) => raw.length + 256 });
+
+  function recognise(req: ServeRequest): Known | null {
     // The raw request (URL for GET, body for POST) is the memo key; its content type is checked anyway.
-    const raw = req.method === 'GET' ? req.url : req.body && req.body.length <= 4096 ? req.body.toString('latin1') : null;
-    const memo = raw !== null ? known.get(`${req.method}\0${raw}`) : undefined;
+    const raw =
+      req.method === 'GET'
+        ? req.url.length <= RAW_MEMO_MAX
+          ? req.url
+          : null
+        : req.body && req.body.length <= RAW_MEMO_MAX
+          ? req.body.toString('latin1')
+          : null;
+    const memoKey = raw !== null ? `${req.method}\0${raw}` : null;
+    const memo = memoKey !== null ? known.get(memoKey) : undefined;
     if (memo && (req.method === 'GET' || isJsonBody(req))) return memo;
-    const params = paramsOf(req);
+    const params = paramsOf(req, deps.maxBodyBytes);
     if (!params) return null;
     const scope = deps.documents.scopeOf(params.query);
     if (!scope) return null;
     const entry: Known = { params, scope, keys: new Map() };
-    if (raw !== null) known.set(`${req.method}\0${raw}`, entry);
+    if (memoKey !== null) known.set(memoKey, entry);
     return entry;
   }
 
-  return async (req: FastRequest): Promise<FastAnswer | FastDecline> => {
-    const path = req.url.split('?')[0];
-    if (path !== GRAPHQL_PATH) return {};
+  return async function serve(req: ServeRequest, rerun: Rerun): Promise<ServedAnswer | Declined> {
+    const declined: Declined = { context: {} };
+    if (req.url.split('?')[0] !== deps.graphqlPath) return declined;
     const type = contentType(req.header('accept'));
-    if (!type) return {};
+    if (!type) return declined;
     const recognised = recognise(req);
-    if (!recognised) return {};
+    if (!recognised) return declined;
     const { params, scope } = recognised;
 
     let session: string | null = null;
     if (scope === 'PRIVATE') {
-      const authorization = req.header('authorization');
-      if (!authorization) session = 'anon';
-      else {
-        const token = bearerToken(authorization);
-        const userId = token ? deps.tokens.userOf(hashToken(token)) : undefined;
-        if (userId === undefined) return {};
-        session = `u:${userId}`;
-      }
+      const vouched = deps.sessionOf(req.header('authorization'));
+      if (vouched === undefined) return declined;
+      session = vouched;
     }
     let key = recognised.keys.get(session ?? '');
     if (key === undefined) {
@@ -170,25 +164,28 @@ export function createFastPath(deps: FastPathDeps) {
     try {
       found = await deps.store.lookup(key);
     } catch {
-      return {};
+      return declined;
     }
     const decoded = found.value && decodeEntry(found.value);
-    const entry = decoded?.meta;
-    const f = entry && freshness(entry);
-    if (!decoded || !entry || !f || f.state === 'expired') {
+    const f = decoded ? freshness(decoded.meta) : null;
+    if (!decoded || !f || f.state === 'expired') {
       // Nothing servable: hand yoga the lookup as a miss, so it costs no second round trip.
-      return { lookup: { key, lookup: { value: null, generation: found.generation } } };
+      return { context: { responseCacheHandoff: { lookup: { key, lookup: { value: null, generation: found.generation } } } } };
     }
+    const entry = decoded.meta;
 
     const stale = f.state === 'stale';
     if (stale && !refreshing.has(key)) {
       refreshing.add(key);
-      void deps.refresh(req).finally(() => refreshing.delete(key));
+      const refreshed = key;
+      void rerun(req, { responseCacheHandoff: { refresh: true } })
+        .catch(() => {}) // a failed refresh leaves the stale entry to expire; nobody waits on it
+        .finally(() => refreshing.delete(refreshed));
     }
     deps.counters.inc('response_hit', scope);
     if (stale) deps.counters.inc('response_stale_served', scope);
 
-    const headers: Record<string, string> = { ...cacheHeaders(entry, f), 'x-cache': stale ? 'STALE' : 'HIT' };
+    const headers = entryHeaders(entry, f, stale ? 'STALE' : 'HIT');
     const origin = req.header('origin');
     if (origin) {
       headers['access-control-allow-origin'] = origin;
@@ -214,4 +211,4 @@ export function createFastPath(deps: FastPathDeps) {
   };
 }
 
-export const isAnswer = (r: FastAnswer | FastDecline): r is FastAnswer => 'status' in r;
+export const isServed = (r: ServedAnswer | Declined): r is ServedAnswer => 'status' in r;

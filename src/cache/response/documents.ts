@@ -1,0 +1,32 @@
+/**
+ * The documents the lean hit may answer for: the raw query text of every cacheable query yoga has
+ * executed here (so it parsed, validated and passed the limits), with its scope. Bounded by bytes,
+ * not by count: clients choose the texts, and one text can be large.
+ */
+import { LRUCache } from 'lru-cache';
+import type { Scope } from './policy.js';
+
+export type DocumentIndexOptions = {
+  /** Texts longer than this are not remembered (they go to yoga every time). Default 20,000 characters. */
+  maxDocumentLength?: number;
+  /** Total characters remembered. Default 8 MiB worth. */
+  maxTotalLength?: number;
+};
+
+export class DocumentIndex {
+  private readonly scopes: LRUCache<string, Scope>;
+  private readonly maxDocumentLength: number;
+
+  constructor(options: DocumentIndexOptions = {}) {
+    this.maxDocumentLength = options.maxDocumentLength ?? 20_000;
+    this.scopes = new LRUCache({ maxSize: options.maxTotalLength ?? 8 * 1024 * 1024, sizeCalculation: (_, query) => query.length + 1 });
+  }
+
+  remember(query: string, scope: Scope): void {
+    if (query.length <= this.maxDocumentLength) this.scopes.set(query, scope);
+  }
+
+  scopeOf(query: string): Scope | undefined {
+    return this.scopes.get(query);
+  }
+}
