@@ -14,5 +14,5 @@ export function loadTypeDefs(folder = schemaFolder): string[] {
 }
 
 export function buildSchema(): GraphQLSchema {
-  return makeExecutableSchema({ typeDefs: loadTypeDefs(), resolvers: resolvers() as never });
+  return makeExecutableSchema({ typeDefs: loadTypeDefs(), resolvers: resolvers() });
 }

@@ -1,14 +1,20 @@
-import type { BrandRow, ClubRow, CompetitionRow, KitRow, SeasonRow } from '../db/schema.js';
 import type { Loaders } from '../loaders/index.js';
 import { parseOptionalId } from './arguments.js';
 import { connectionFromIds } from './connection.js';
-import type { PageArgs, Resolver } from './types.js';
+import type {
+  BrandResolvers,
+  ClubResolvers,
+  CompetitionResolvers,
+  KitResolvers,
+  SearchResultResolvers,
+  SeasonResolvers,
+} from './generated/types.js';
+import { present, referenced } from './rows.js';
 
-const present = <T>(values: (T | null | Error)[]): T[] => values.filter((v): v is T => v !== null && !(v instanceof Error));
 const kitsOf = (loaders: Loaders) => (ids: number[]) => loaders.kit.loadMany(ids);
 
 export const Club = {
-  kits: (async (club, args, ctx) => {
+  kits: async (club, args, ctx) => {
     let ids = (await ctx.loaders.kitIdsByClub.load(club.id)) ?? [];
     const seasonId = parseOptionalId(args.seasonId, 'seasonId');
     if (seasonId !== undefined) {
@@ -17,51 +23,40 @@ export const Club = {
       ids = ids.filter((id) => ofSeason.has(id));
     }
     return connectionFromIds(ids, args, kitsOf(ctx.loaders));
-  }) satisfies Resolver<ClubRow, PageArgs & { seasonId?: string | null }, unknown>,
-  seasons: (async (club, _, ctx) => {
+  },
+  seasons: async (club, _, ctx) => {
     const ids = (await ctx.loaders.seasonIdsByClub.load(club.id)) ?? [];
     return present(await ctx.loaders.season.loadMany(ids)).sort((a, b) => b.startYear - a.startYear);
-  }) satisfies Resolver<ClubRow, object, unknown>,
-};
+  },
+} satisfies ClubResolvers;
 
 export const Season = {
-  kits: (async (season, args, ctx) =>
-    connectionFromIds((await ctx.loaders.kitIdsBySeason.load(season.id)) ?? [], args, kitsOf(ctx.loaders))) satisfies Resolver<
-    SeasonRow,
-    PageArgs,
-    unknown
-  >,
-};
+  kits: async (season, args, ctx) =>
+    connectionFromIds((await ctx.loaders.kitIdsBySeason.load(season.id)) ?? [], args, kitsOf(ctx.loaders)),
+} satisfies SeasonResolvers;
 
 export const Brand = {
-  kits: (async (brand, args, ctx) =>
-    connectionFromIds((await ctx.loaders.kitIdsByBrand.load(brand.id)) ?? [], args, kitsOf(ctx.loaders))) satisfies Resolver<
-    BrandRow,
-    PageArgs,
-    unknown
-  >,
-};
+  kits: async (brand, args, ctx) =>
+    connectionFromIds((await ctx.loaders.kitIdsByBrand.load(brand.id)) ?? [], args, kitsOf(ctx.loaders)),
+} satisfies BrandResolvers;
 
 export const Competition = {
-  kits: (async (competition, args, ctx) =>
-    connectionFromIds(
-      (await ctx.loaders.kitIdsByCompetition.load(competition.id)) ?? [],
-      args,
-      kitsOf(ctx.loaders),
-    )) satisfies Resolver<CompetitionRow, PageArgs, unknown>,
-};
+  kits: async (competition, args, ctx) =>
+    connectionFromIds((await ctx.loaders.kitIdsByCompetition.load(competition.id)) ?? [], args, kitsOf(ctx.loaders)),
+} satisfies CompetitionResolvers;
 
 export const Kit = {
-  club: ((kit, _, ctx) => ctx.loaders.club.load(kit.clubId)) satisfies Resolver<KitRow, object, unknown>,
-  season: ((kit, _, ctx) => ctx.loaders.season.load(kit.seasonId)) satisfies Resolver<KitRow, object, unknown>,
-  brand: ((kit, _, ctx) => ctx.loaders.brand.load(kit.brandId)) satisfies Resolver<KitRow, object, unknown>,
+  club: async (kit, _, ctx) => referenced(await ctx.loaders.club.load(kit.clubId), `Club ${kit.clubId} of Kit ${kit.id}`),
+  season: async (kit, _, ctx) =>
+    referenced(await ctx.loaders.season.load(kit.seasonId), `Season ${kit.seasonId} of Kit ${kit.id}`),
+  brand: async (kit, _, ctx) => referenced(await ctx.loaders.brand.load(kit.brandId), `Brand ${kit.brandId} of Kit ${kit.id}`),
   // By name, then id, whichever way the ids arrived (a cached id list keeps no SQL order).
-  competitions: (async (kit, _, ctx) =>
+  competitions: async (kit, _, ctx) =>
     present(await ctx.loaders.competition.loadMany((await ctx.loaders.competitionIdsByKit.load(kit.id)) ?? [])).sort(
       (a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.id - b.id),
-    )) satisfies Resolver<KitRow, object, unknown>,
-};
+    ),
+} satisfies KitResolvers;
 
 export const SearchResult = {
-  __resolveType: (value: { __typename: string }) => value.__typename,
-};
+  __resolveType: (value) => value.__typename,
+} satisfies SearchResultResolvers;

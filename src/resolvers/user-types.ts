@@ -1,18 +1,18 @@
-import type { CollectionItemRow, UserRow } from '../db/schema.js';
 import { connectionFromIds } from './connection.js';
-import type { PageArgs, Resolver } from './types.js';
+import type { CollectionItemResolvers, UserResolvers } from './generated/types.js';
+import { referenced } from './rows.js';
 
 export const User = {
   // Only the user themself reaches a User (through `me` or `login`), so the collection is theirs.
-  collection: (async (user, args, ctx) =>
+  collection: async (user, args, ctx) =>
     connectionFromIds(
       (await ctx.loaders.collectionItemIdsByUser.load(user.id)) ?? [],
       args,
       (ids) => ctx.loaders.collectionItem.loadMany(ids),
       'desc',
-    )) satisfies Resolver<UserRow, PageArgs, unknown>,
-};
+    ),
+} satisfies UserResolvers;
 
 export const CollectionItem = {
-  kit: ((item, _, ctx) => ctx.loaders.kit.load(item.kitId)) satisfies Resolver<CollectionItemRow, object, unknown>,
-};
+  kit: async (item, _, ctx) => referenced(await ctx.loaders.kit.load(item.kitId), `Kit ${item.kitId} of CollectionItem ${item.id}`),
+} satisfies CollectionItemResolvers;
