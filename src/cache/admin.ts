@@ -6,7 +6,7 @@ import type { Redis } from 'ioredis';
 import { withTimeout } from '../timeout.js';
 import type { CacheCounters } from './counters.js';
 import type { EntityCache, EntityKey } from './entity/entity-cache.js';
-import type { ResponseStore } from './response/store.js';
+import type { ResponseStore } from './response/index.js';
 
 export type LevelStats = {
   enabled: boolean;

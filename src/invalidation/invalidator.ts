@@ -6,7 +6,7 @@
  */
 import type { CacheCounters } from '../cache/counters.js';
 import type { EntityCache } from '../cache/entity/entity-cache.js';
-import type { ResponseStore } from '../cache/response/store.js';
+import type { ResponseStore } from '../cache/response/index.js';
 import type { Change, Invalidator } from '../domain/changes.js';
 import type { Namespace } from '../domain/registry.js';
 import type { Logger } from '../observability/logger.js';

@@ -1,4 +1,4 @@
-import type { SearchHit } from '../db/repositories/catalogue.js';
+import type { SearchHit } from '../services/catalogue-reads.js';
 import { badInput } from '../errors.js';
 import type { Loaders } from '../loaders/index.js';
 import { decodeCursor, encodeCursor, pageSize, parseId, parseOptionalId } from './arguments.js';

@@ -3,6 +3,9 @@
  * SQL and prime the request's loaders with the rows they bring, so nested fields do not fetch them again.
  */
 import type { ClubFilter, KitFilter, SearchHit } from '../db/repositories/catalogue.js';
+
+/** What a search finds, for the resolvers (which see no repository). */
+export type { SearchHit };
 import type { ClubRow, KitRow } from '../db/schema.js';
 import type { Loaders, Repositories } from '../loaders/index.js';
 

@@ -47,7 +47,7 @@ const sentQuery = (context: unknown): string | undefined => {
 };
 
 export function responseCachePlugins<Ctx extends object>(deps: PluginDeps<Ctx>): Plugin<Ctx>[] {
-  const { states, counters } = deps;
+  const { states } = deps;
   let analyse: ReturnType<typeof createPolicyAnalyzer> | undefined;
   /** The schemas this instance tagged, so it does not tag its own copy again. */
   const tagged = new WeakSet<GraphQLSchema>();

@@ -6,7 +6,7 @@
 import type { Cache, CacheEntityRecord } from '@envelop/response-cache';
 import type { ExecutionResult } from 'graphql';
 import type { CacheCounters } from '../counters.js';
-import { Flights, LEASE_MS, waitForFill } from './coalescing.js';
+import { LEASE_MS, waitForFill, type Flights } from './coalescing.js';
 import { decodeEntry, encodeEntry, etagOf, freshness, type EntryMeta } from './entry.js';
 import type { Handoff } from './handoff.js';
 import type { RequestState } from './request-state.js';
