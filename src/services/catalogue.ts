@@ -8,9 +8,10 @@ import type { Db, Tx } from '../db/client.js';
 import type { CatalogueRepository } from '../db/repositories/catalogue.js';
 import type { KitTypeValue } from '../db/schema.js';
 import { badInput, notFound } from '../errors.js';
-import type { Change, Invalidator, KitSnapshot } from '../domain/changes.js';
+import type { Invalidator, KitSnapshot } from '../domain/changes.js';
 import { requireAdmin } from './guards.js';
-import { colours, founded, changesNothing, mapConstraintError, optionalText, seasonLabel, slug, text, validate } from './validation.js';
+import { colours, founded, changesNothing, optionalText, seasonLabel, slug, text, validate } from './validation.js';
+import { createWriter } from './write.js';
 
 const slugify = (s: string) =>
   s
@@ -49,19 +50,8 @@ const defined = <T extends object>(o: T) =>
 export type KitRefs = { clubId: number; seasonId: number; brandId: number; competitionIds: number[] };
 
 export function createCatalogueService(deps: { db: Db; catalogue: CatalogueRepository; invalidator: Invalidator }) {
-  const { db, catalogue: repo, invalidator } = deps;
-
-  /** Runs `work` in a transaction, then invalidates what it reports, then answers. */
-  async function write<T>(work: (tx: Tx) => Promise<{ result: T; changes: Change[] }>, errors: { unique?: string; inUse?: string } = {}) {
-    let outcome: { result: T; changes: Change[] };
-    try {
-      outcome = await db.transaction(work);
-    } catch (error) {
-      mapConstraintError(error, errors);
-    }
-    await invalidator.afterCommit(outcome.changes);
-    return outcome.result;
-  }
+  const { catalogue: repo } = deps;
+  const write = createWriter(deps);
 
   async function checkRefs(tx: Tx, refs: Partial<KitRefs>) {
     const checks: ['clubs' | 'seasons' | 'brands', number | undefined, string][] = [

@@ -5,9 +5,10 @@ import type { Db, Tx } from '../db/client.js';
 import type { CatalogueRepository } from '../db/repositories/catalogue.js';
 import type { UserRepository } from '../db/repositories/users.js';
 import { notFound } from '../errors.js';
-import type { Change, Invalidator } from '../domain/changes.js';
+import type { Invalidator } from '../domain/changes.js';
 import { requireUser } from './guards.js';
 import { changesNothing, optionalText, validate } from './validation.js';
+import { createWriter } from './write.js';
 
 const condition = z.enum(['MINT', 'EXCELLENT', 'GOOD', 'WORN']);
 const addInput = z.object({ condition, note: optionalText(500) });
@@ -19,13 +20,8 @@ export function createCollectionService(deps: {
   catalogue: CatalogueRepository;
   invalidator: Invalidator;
 }) {
-  const { db, users, catalogue, invalidator } = deps;
-
-  async function write<T>(work: (tx: Tx) => Promise<{ result: T; changes: Change[] }>): Promise<T> {
-    const outcome = await db.transaction(work);
-    await invalidator.afterCommit(outcome.changes);
-    return outcome.result;
-  }
+  const { users, catalogue } = deps;
+  const write = createWriter(deps);
 
   async function ownItem(tx: Tx, viewer: Viewer, id: number) {
     const item = await users.collectionItemById(tx, id);
