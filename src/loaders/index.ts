@@ -38,17 +38,17 @@ export function createLoaders(repos: Repositories, cache: EntityCache<Namespace>
   const entity = <V>(namespace: Namespace, fetch: EntityFetch<V>) =>
     new DataLoader<number, V | null>((ids) => cache.readThrough(namespace, ids, fetch));
 
-  const competition = entity<CompetitionRow>('Competition', async (ids) => byId(await catalogue.competitionsByIds(ids)));
+  const competition = entity<CompetitionRow>('Competition', async (ids) => byId(await catalogue.competitions.byIds(ids)));
 
   return {
-    club: entity<ClubRow>('Club', async (ids) => byId(await catalogue.clubsByIds(ids))),
-    season: entity<SeasonRow>('Season', async (ids) => byId(await catalogue.seasonsByIds(ids))),
-    brand: entity<BrandRow>('Brand', async (ids) => byId(await catalogue.brandsByIds(ids))),
+    club: entity<ClubRow>('Club', async (ids) => byId(await catalogue.clubs.byIds(ids))),
+    season: entity<SeasonRow>('Season', async (ids) => byId(await catalogue.seasons.byIds(ids))),
+    brand: entity<BrandRow>('Brand', async (ids) => byId(await catalogue.brands.byIds(ids))),
     competition,
-    kit: entity<KitRow>('Kit', async (ids) => byId(await catalogue.kitsByIds(ids))),
+    kit: entity<KitRow>('Kit', async (ids) => byId(await catalogue.kits.byIds(ids))),
     user: entity<UserRow>('User', async (ids) => byId(await users.usersByIds(ids))),
     collectionItem: entity<CollectionItemRow>('CollectionItem', async (ids) =>
-      byId(await users.collectionItemsByIds(ids)),
+      byId(await users.collectionItems.byIds(ids)),
     ),
 
     kitIdsByClub: entity('Club.kitIds', relationFetch(catalogue.kitIdsByClubs)),

@@ -4,13 +4,14 @@
  */
 import { z } from 'zod';
 import type { Viewer } from '../auth/viewer.js';
-import type { Db } from '../db/client.js';
+import type { Db, Tx } from '../db/client.js';
 import type { CatalogueRepository } from '../db/repositories/catalogue.js';
 import type { KitTypeValue } from '../db/schema.js';
 import { badInput, notFound } from '../errors.js';
-import type { Change, Invalidator, KitSnapshot } from '../domain/changes.js';
+import type { Invalidator, KitSnapshot } from '../domain/changes.js';
 import { requireAdmin } from './guards.js';
-import { colours, founded, changesNothing, mapConstraintError, optionalText, seasonLabel, slug, text, validate } from './validation.js';
+import { colours, founded, changesNothing, optionalText, seasonLabel, slug, text, validate } from './validation.js';
+import { createWriter } from './write.js';
 
 const slugify = (s: string) =>
   s
@@ -49,21 +50,10 @@ const defined = <T extends object>(o: T) =>
 export type KitRefs = { clubId: number; seasonId: number; brandId: number; competitionIds: number[] };
 
 export function createCatalogueService(deps: { db: Db; catalogue: CatalogueRepository; invalidator: Invalidator }) {
-  const { db, catalogue: repo, invalidator } = deps;
+  const { catalogue: repo } = deps;
+  const write = createWriter(deps);
 
-  /** Runs `work` in a transaction, then invalidates what it reports, then answers. */
-  async function write<T>(work: (tx: Db) => Promise<{ result: T; changes: Change[] }>, errors: { unique?: string; inUse?: string } = {}) {
-    let outcome: { result: T; changes: Change[] };
-    try {
-      outcome = await db.transaction((tx) => work(tx as unknown as Db));
-    } catch (error) {
-      mapConstraintError(error, errors);
-    }
-    await invalidator.afterCommit(outcome.changes);
-    return outcome.result;
-  }
-
-  async function checkRefs(tx: Db, refs: Partial<KitRefs>) {
+  async function checkRefs(tx: Tx, refs: Partial<KitRefs>) {
     const checks: ['clubs' | 'seasons' | 'brands', number | undefined, string][] = [
       ['clubs', refs.clubId, 'Club'],
       ['seasons', refs.seasonId, 'Season'],
@@ -79,8 +69,8 @@ export function createCatalogueService(deps: { db: Db; catalogue: CatalogueRepos
     }
   }
 
-  async function kitSnapshot(tx: Db, id: number): Promise<KitSnapshot | undefined> {
-    const row = await repo.kitForUpdate(tx, id);
+  async function kitSnapshot(tx: Tx, id: number): Promise<KitSnapshot | undefined> {
+    const row = await repo.kits.forUpdate(tx, id);
     return row && { ...row, competitionIds: await repo.competitionIdsOfKit(tx, id) };
   }
 
@@ -92,7 +82,7 @@ export function createCatalogueService(deps: { db: Db; catalogue: CatalogueRepos
       if (!values.slug) throw badInput('input.name must contain a letter or digit to make a slug', 'input.name');
       return write(
         async (tx) => {
-          const after = await repo.insertClub(tx, values);
+          const after = await repo.clubs.insert(tx, values);
           return { result: after, changes: [{ entity: 'Club', after }] };
         },
         { unique: `a club with the slug "${values.slug}" already exists` },
@@ -103,9 +93,9 @@ export function createCatalogueService(deps: { db: Db; catalogue: CatalogueRepos
       const v = defined(validate(clubUpdate, input));
       return write(
         async (tx) => {
-          const before = await repo.clubForUpdate(tx, id);
+          const before = await repo.clubs.forUpdate(tx, id);
           if (!before) throw notFound('Club', id);
-          const after = changesNothing(v) ? before : (await repo.updateClub(tx, id, v))!;
+          const after = changesNothing(v) ? before : (await repo.clubs.update(tx, id, v))!;
           return { result: after, changes: [{ entity: 'Club', before, after }] };
         },
         { unique: 'another club already has that slug' },
@@ -117,7 +107,7 @@ export function createCatalogueService(deps: { db: Db; catalogue: CatalogueRepos
         async (tx) => {
           const kits = await repo.kitCountOf(tx, 'clubId', id);
           if (kits > 0) throw badInput(`Club ${id} still has ${kits} kits; delete or move them first`, 'id');
-          const before = await repo.deleteClub(tx, id);
+          const before = await repo.clubs.delete(tx, id);
           if (!before) throw notFound('Club', id);
           return { result: id, changes: [{ entity: 'Club', before }] };
         },
@@ -130,7 +120,7 @@ export function createCatalogueService(deps: { db: Db; catalogue: CatalogueRepos
       const { label } = validate(z.object({ label: seasonLabel }), input);
       return write(
         async (tx) => {
-          const after = await repo.insertSeason(tx, { label, startYear: Number(label.slice(0, 4)) });
+          const after = await repo.seasons.insert(tx, { label, startYear: Number(label.slice(0, 4)) });
           return { result: after, changes: [{ entity: 'Season', after }] };
         },
         { unique: `the season ${label} already exists` },
@@ -141,9 +131,9 @@ export function createCatalogueService(deps: { db: Db; catalogue: CatalogueRepos
       const { label } = validate(z.object({ label: seasonLabel }), input);
       return write(
         async (tx) => {
-          const before = await repo.seasonForUpdate(tx, id);
+          const before = await repo.seasons.forUpdate(tx, id);
           if (!before) throw notFound('Season', id);
-          const after = (await repo.updateSeason(tx, id, { label, startYear: Number(label.slice(0, 4)) }))!;
+          const after = (await repo.seasons.update(tx, id, { label, startYear: Number(label.slice(0, 4)) }))!;
           return { result: after, changes: [{ entity: 'Season', before, after }] };
         },
         { unique: `the season ${label} already exists` },
@@ -155,7 +145,7 @@ export function createCatalogueService(deps: { db: Db; catalogue: CatalogueRepos
         async (tx) => {
           const kits = await repo.kitCountOf(tx, 'seasonId', id);
           if (kits > 0) throw badInput(`Season ${id} still has ${kits} kits; delete or move them first`, 'id');
-          const before = await repo.deleteSeason(tx, id);
+          const before = await repo.seasons.delete(tx, id);
           if (!before) throw notFound('Season', id);
           return { result: id, changes: [{ entity: 'Season', before }] };
         },
@@ -168,7 +158,7 @@ export function createCatalogueService(deps: { db: Db; catalogue: CatalogueRepos
       const v = validate(named, input);
       return write(
         async (tx) => {
-          const after = await repo.insertBrand(tx, v);
+          const after = await repo.brands.insert(tx, v);
           return { result: after, changes: [{ entity: 'Brand', after }] };
         },
         { unique: `a brand named "${v.name}" already exists` },
@@ -179,9 +169,9 @@ export function createCatalogueService(deps: { db: Db; catalogue: CatalogueRepos
       const v = defined(validate(namedUpdate, input));
       return write(
         async (tx) => {
-          const before = await repo.brandForUpdate(tx, id);
+          const before = await repo.brands.forUpdate(tx, id);
           if (!before) throw notFound('Brand', id);
-          const after = changesNothing(v) ? before : (await repo.updateBrand(tx, id, v))!;
+          const after = changesNothing(v) ? before : (await repo.brands.update(tx, id, v))!;
           return { result: after, changes: [{ entity: 'Brand', before, after }] };
         },
         { unique: 'another brand already has that name' },
@@ -193,7 +183,7 @@ export function createCatalogueService(deps: { db: Db; catalogue: CatalogueRepos
         async (tx) => {
           const kits = await repo.kitCountOf(tx, 'brandId', id);
           if (kits > 0) throw badInput(`Brand ${id} still has ${kits} kits; delete or move them first`, 'id');
-          const before = await repo.deleteBrand(tx, id);
+          const before = await repo.brands.delete(tx, id);
           if (!before) throw notFound('Brand', id);
           return { result: id, changes: [{ entity: 'Brand', before }] };
         },
@@ -205,7 +195,7 @@ export function createCatalogueService(deps: { db: Db; catalogue: CatalogueRepos
       requireAdmin(viewer);
       const v = validate(competitionCreate, input);
       return write(async (tx) => {
-        const after = await repo.insertCompetition(tx, v);
+        const after = await repo.competitions.insert(tx, v);
         return { result: after, changes: [{ entity: 'Competition', after, kitIds: [] }] };
       });
     },
@@ -213,9 +203,9 @@ export function createCatalogueService(deps: { db: Db; catalogue: CatalogueRepos
       requireAdmin(viewer);
       const v = defined(validate(competitionUpdate, input));
       return write(async (tx) => {
-        const before = await repo.competitionForUpdate(tx, id);
+        const before = await repo.competitions.forUpdate(tx, id);
         if (!before) throw notFound('Competition', id);
-        const after = changesNothing(v) ? before : (await repo.updateCompetition(tx, id, v))!;
+        const after = changesNothing(v) ? before : (await repo.competitions.update(tx, id, v))!;
         return { result: after, changes: [{ entity: 'Competition', before, after, kitIds: [] }] };
       });
     },
@@ -224,7 +214,7 @@ export function createCatalogueService(deps: { db: Db; catalogue: CatalogueRepos
       requireAdmin(viewer);
       return write(async (tx) => {
         const kitIds = await repo.kitIdsOfCompetition(tx, id);
-        const before = await repo.deleteCompetition(tx, id);
+        const before = await repo.competitions.delete(tx, id);
         if (!before) throw notFound('Competition', id);
         return { result: id, changes: [{ entity: 'Competition', before, kitIds }] };
       });
@@ -235,7 +225,7 @@ export function createCatalogueService(deps: { db: Db; catalogue: CatalogueRepos
       const v = validate(kitCreate, input);
       return write(async (tx) => {
         await checkRefs(tx, refs);
-        const row = await repo.insertKit(tx, {
+        const row = await repo.kits.insert(tx, {
           ...v,
           type: v.type as KitTypeValue,
           description: v.description ?? null,
@@ -258,7 +248,7 @@ export function createCatalogueService(deps: { db: Db; catalogue: CatalogueRepos
         if (!before) throw notFound('Kit', id);
         await checkRefs(tx, refs);
         const { competitionIds, ...columns } = defined(refs);
-        const row = (await repo.updateKit(tx, id, { ...v, ...columns }))!;
+        const row = (await repo.kits.update(tx, id, { ...v, ...columns }))!;
         const ids = competitionIds ? [...new Set(competitionIds)] : before.competitionIds;
         if (competitionIds) await repo.setKitCompetitions(tx, id, ids);
         const after = { ...row, competitionIds: ids };
@@ -272,7 +262,7 @@ export function createCatalogueService(deps: { db: Db; catalogue: CatalogueRepos
         const before = await kitSnapshot(tx, id);
         if (!before) throw notFound('Kit', id);
         const collectorIds = await repo.collectorsOfKit(tx, id);
-        await repo.deleteKit(tx, id);
+        await repo.kits.delete(tx, id);
         return { result: id, changes: [{ entity: 'Kit', before, collectorIds }] };
       });
     },

@@ -1,13 +1,14 @@
 /** A signed-in user's own collection. Other users' items are invisible: NOT_FOUND, not FORBIDDEN. */
 import { z } from 'zod';
 import type { Viewer } from '../auth/viewer.js';
-import type { Db } from '../db/client.js';
+import type { Db, Tx } from '../db/client.js';
 import type { CatalogueRepository } from '../db/repositories/catalogue.js';
 import type { UserRepository } from '../db/repositories/users.js';
 import { notFound } from '../errors.js';
-import type { Change, Invalidator } from '../domain/changes.js';
+import type { Invalidator } from '../domain/changes.js';
 import { requireUser } from './guards.js';
 import { changesNothing, optionalText, validate } from './validation.js';
+import { createWriter } from './write.js';
 
 const condition = z.enum(['MINT', 'EXCELLENT', 'GOOD', 'WORN']);
 const addInput = z.object({ condition, note: optionalText(500) });
@@ -19,15 +20,10 @@ export function createCollectionService(deps: {
   catalogue: CatalogueRepository;
   invalidator: Invalidator;
 }) {
-  const { db, users, catalogue, invalidator } = deps;
+  const { users, catalogue } = deps;
+  const write = createWriter(deps);
 
-  async function write<T>(work: (tx: Db) => Promise<{ result: T; changes: Change[] }>): Promise<T> {
-    const outcome = await db.transaction((tx) => work(tx as unknown as Db));
-    await invalidator.afterCommit(outcome.changes);
-    return outcome.result;
-  }
-
-  async function ownItem(tx: Db, viewer: Viewer, id: number) {
+  async function ownItem(tx: Tx, viewer: Viewer, id: number) {
     const item = await users.collectionItemById(tx, id);
     if (!item || item.userId !== viewer.id) throw notFound('CollectionItem', id);
     return item;
@@ -38,9 +34,9 @@ export function createCollectionService(deps: {
       const v = requireUser(viewer);
       const { condition: c, note } = validate(addInput, input);
       return write(async (tx) => {
-        const kit = await catalogue.kitForUpdate(tx, kitId);
+        const kit = await catalogue.kits.forUpdate(tx, kitId);
         if (!kit) throw notFound('Kit', kitId);
-        const after = await users.insertCollectionItem(tx, { userId: v.id, kitId, condition: c, note: note ?? null });
+        const after = await users.collectionItems.insert(tx, { userId: v.id, kitId, condition: c, note: note ?? null });
         return { result: after, changes: [{ entity: 'CollectionItem', after }] };
       });
     },
@@ -53,7 +49,7 @@ export function createCollectionService(deps: {
       };
       return write(async (tx) => {
         const before = await ownItem(tx, v, id);
-        const after = changesNothing(values) ? before : (await users.updateCollectionItem(tx, id, values))!;
+        const after = changesNothing(values) ? before : (await users.collectionItems.update(tx, id, values))!;
         return { result: after, changes: [{ entity: 'CollectionItem', before, after }] };
       });
     },
@@ -61,7 +57,7 @@ export function createCollectionService(deps: {
       const v = requireUser(viewer);
       return write(async (tx) => {
         const before = await ownItem(tx, v, id);
-        await users.deleteCollectionItem(tx, id);
+        await users.collectionItems.delete(tx, id);
         return { result: id, changes: [{ entity: 'CollectionItem', before }] };
       });
     },

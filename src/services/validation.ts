@@ -45,8 +45,11 @@ export function validate<S extends z.ZodType>(schema: S, input: unknown, prefix 
 /** An update input that changes nothing: the service answers the row as it is, without an UPDATE. */
 export const changesNothing = (values: object): boolean => Object.keys(values).length === 0;
 
+/** What to tell the client when a write breaks a unique constraint or a foreign key. */
+export type ConstraintMessages = { unique?: string; inUse?: string };
+
 /** Turns constraint violations into client errors; anything else stays internal. */
-export function mapConstraintError(error: unknown, messages: { unique?: string; inUse?: string }): never {
+export function mapConstraintError(error: unknown, messages: ConstraintMessages): never {
   if (error instanceof AppError) throw error;
   const state = sqlState(error);
   if (state === '23505' && messages.unique) throw badInput(messages.unique);

@@ -4,7 +4,7 @@
  * so the loaders above can keep a nested query to one statement per entity type.
  */
 import { and, asc, count, eq, gt, inArray, or, sql, type SQL } from 'drizzle-orm';
-import type { Db } from '../client.js';
+import type { Db, Tx } from '../client.js';
 import {
   brands,
   clubs,
@@ -20,6 +20,7 @@ import {
   type KitTypeValue,
   type SeasonRow,
 } from '../schema.js';
+import { childIds, childIdsOf, tableOperations } from './table-operations.js';
 
 export type KitFilter = {
   clubId?: number | undefined;
@@ -55,16 +56,17 @@ function clubWhere(filter: ClubFilter): SQL[] {
 export type SearchHit = { type: 'Club' | 'Kit' | 'Brand' | 'Competition'; id: number };
 
 export function catalogueRepository(db: Db) {
+  const kitRows = tableOperations(db, kits);
   return {
-    clubsByIds: (ids: readonly number[]): Promise<ClubRow[]> =>
-      db.select().from(clubs).where(inArray(clubs.id, [...ids])),
-    seasonsByIds: (ids: readonly number[]): Promise<SeasonRow[]> =>
-      db.select().from(seasons).where(inArray(seasons.id, [...ids])),
-    brandsByIds: (ids: readonly number[]): Promise<BrandRow[]> =>
-      db.select().from(brands).where(inArray(brands.id, [...ids])),
-    competitionsByIds: (ids: readonly number[]): Promise<CompetitionRow[]> =>
-      db.select().from(competitions).where(inArray(competitions.id, [...ids])),
-    kitsByIds: (ids: readonly number[]): Promise<KitRow[]> => db.select().from(kits).where(inArray(kits.id, [...ids])),
+    clubs: tableOperations(db, clubs),
+    seasons: tableOperations(db, seasons),
+    brands: tableOperations(db, brands),
+    competitions: tableOperations(db, competitions),
+    /** A kit's update also stamps `updatedAt`. */
+    kits: {
+      ...kitRows,
+      update: (tx, id, values) => kitRows.update(tx, id, { ...values, updatedAt: new Date() }),
+    } satisfies typeof kitRows,
 
     allSeasons: (): Promise<SeasonRow[]> =>
       db.select().from(seasons).orderBy(sql`${seasons.startYear} desc`, asc(seasons.id)),
@@ -101,41 +103,17 @@ export function catalogueRepository(db: Db) {
     },
 
     /** Kit ids per parent, ascending: the one-to-many relation lists the loaders page over. */
-    kitIdsByClubs: (ids: readonly number[]) =>
-      db
-        .select({ parent: kits.clubId, id: kits.id })
-        .from(kits)
-        .where(inArray(kits.clubId, [...ids]))
-        .orderBy(asc(kits.id)),
-    kitIdsBySeasons: (ids: readonly number[]) =>
-      db
-        .select({ parent: kits.seasonId, id: kits.id })
-        .from(kits)
-        .where(inArray(kits.seasonId, [...ids]))
-        .orderBy(asc(kits.id)),
-    kitIdsByBrands: (ids: readonly number[]) =>
-      db
-        .select({ parent: kits.brandId, id: kits.id })
-        .from(kits)
-        .where(inArray(kits.brandId, [...ids]))
-        .orderBy(asc(kits.id)),
-    kitIdsByCompetitions: (ids: readonly number[]) =>
-      db
-        .select({ parent: kitCompetitions.competitionId, id: kitCompetitions.kitId })
-        .from(kitCompetitions)
-        .where(inArray(kitCompetitions.competitionId, [...ids]))
-        .orderBy(asc(kitCompetitions.kitId)),
+    kitIdsByClubs: childIds(db, kits, kits.clubId, kits.id),
+    kitIdsBySeasons: childIds(db, kits, kits.seasonId, kits.id),
+    kitIdsByBrands: childIds(db, kits, kits.brandId, kits.id),
+    kitIdsByCompetitions: childIds(db, kitCompetitions, kitCompetitions.competitionId, kitCompetitions.kitId),
     /** Seasons a club has kits in. */
     seasonIdsByClubs: (ids: readonly number[]) =>
       db
         .selectDistinct({ parent: kits.clubId, id: kits.seasonId })
         .from(kits)
         .where(inArray(kits.clubId, [...ids])),
-    competitionIdsByKits: (ids: readonly number[]) =>
-      db
-        .select({ parent: kitCompetitions.kitId, id: kitCompetitions.competitionId })
-        .from(kitCompetitions)
-        .where(inArray(kitCompetitions.kitId, [...ids])),
+    competitionIdsByKits: childIds(db, kitCompetitions, kitCompetitions.kitId, kitCompetitions.competitionId, null),
     /** Competitions of each kit with their rows, in one statement (the loader primes the by-id cache). */
     competitionsByKits: (ids: readonly number[]) =>
       db
@@ -169,79 +147,24 @@ export function catalogueRepository(db: Db) {
       return rows.map((r) => ({ type: r.type, id: Number(r.id) }));
     },
 
-    // ----- writes (the service wraps them in a transaction and invalidates after commit) -----
-    insertClub: async (tx: Db, values: typeof clubs.$inferInsert): Promise<ClubRow> =>
-      (await tx.insert(clubs).values(values).returning())[0]!,
-    updateClub: async (tx: Db, id: number, values: Partial<typeof clubs.$inferInsert>) =>
-      (await tx.update(clubs).set(values).where(eq(clubs.id, id)).returning())[0],
-    deleteClub: async (tx: Db, id: number) => (await tx.delete(clubs).where(eq(clubs.id, id)).returning())[0],
-
-    insertSeason: async (tx: Db, values: typeof seasons.$inferInsert): Promise<SeasonRow> =>
-      (await tx.insert(seasons).values(values).returning())[0]!,
-    updateSeason: async (tx: Db, id: number, values: Partial<typeof seasons.$inferInsert>) =>
-      (await tx.update(seasons).set(values).where(eq(seasons.id, id)).returning())[0],
-    deleteSeason: async (tx: Db, id: number) => (await tx.delete(seasons).where(eq(seasons.id, id)).returning())[0],
-
-    insertBrand: async (tx: Db, values: typeof brands.$inferInsert): Promise<BrandRow> =>
-      (await tx.insert(brands).values(values).returning())[0]!,
-    updateBrand: async (tx: Db, id: number, values: Partial<typeof brands.$inferInsert>) =>
-      (await tx.update(brands).set(values).where(eq(brands.id, id)).returning())[0],
-    deleteBrand: async (tx: Db, id: number) => (await tx.delete(brands).where(eq(brands.id, id)).returning())[0],
-
-    insertCompetition: async (tx: Db, values: typeof competitions.$inferInsert): Promise<CompetitionRow> =>
-      (await tx.insert(competitions).values(values).returning())[0]!,
-    updateCompetition: async (tx: Db, id: number, values: Partial<typeof competitions.$inferInsert>) =>
-      (await tx.update(competitions).set(values).where(eq(competitions.id, id)).returning())[0],
-    deleteCompetition: async (tx: Db, id: number) =>
-      (await tx.delete(competitions).where(eq(competitions.id, id)).returning())[0],
-    kitIdsOfCompetition: async (tx: Db, id: number): Promise<number[]> =>
-      (await tx.select({ id: kitCompetitions.kitId }).from(kitCompetitions).where(eq(kitCompetitions.competitionId, id))).map(
-        (r) => r.id,
-      ),
-
-    insertKit: async (tx: Db, values: typeof kits.$inferInsert): Promise<KitRow> =>
-      (await tx.insert(kits).values(values).returning())[0]!,
-    updateKit: async (tx: Db, id: number, values: Partial<typeof kits.$inferInsert>) =>
-      (await tx
-        .update(kits)
-        .set({ ...values, updatedAt: new Date() })
-        .where(eq(kits.id, id))
-        .returning())[0],
-    deleteKit: async (tx: Db, id: number) => (await tx.delete(kits).where(eq(kits.id, id)).returning())[0],
-    /**
-     * Reads a row inside the write's transaction and locks it, so a concurrent update cannot
-     * interleave its before/after picture (and PGlite, with one connection, is never asked for a
-     * second one mid-transaction).
-     */
-    clubForUpdate: async (tx: Db, id: number): Promise<ClubRow | undefined> =>
-      (await tx.select().from(clubs).where(eq(clubs.id, id)).for('update'))[0],
-    seasonForUpdate: async (tx: Db, id: number): Promise<SeasonRow | undefined> =>
-      (await tx.select().from(seasons).where(eq(seasons.id, id)).for('update'))[0],
-    brandForUpdate: async (tx: Db, id: number): Promise<BrandRow | undefined> =>
-      (await tx.select().from(brands).where(eq(brands.id, id)).for('update'))[0],
-    competitionForUpdate: async (tx: Db, id: number): Promise<CompetitionRow | undefined> =>
-      (await tx.select().from(competitions).where(eq(competitions.id, id)).for('update'))[0],
-    kitForUpdate: async (tx: Db, id: number): Promise<KitRow | undefined> =>
-      (await tx.select().from(kits).where(eq(kits.id, id)).for('update'))[0],
-    competitionIdsOfKit: async (tx: Db, id: number): Promise<number[]> =>
-      (await tx.select({ id: kitCompetitions.competitionId }).from(kitCompetitions).where(eq(kitCompetitions.kitId, id))).map(
-        (r) => r.id,
-      ),
-    setKitCompetitions: async (tx: Db, kitId: number, competitionIds: readonly number[]): Promise<void> => {
+    // ----- read inside a write's transaction (the service invalidates after commit) -----
+    kitIdsOfCompetition: childIdsOf(kitCompetitions, kitCompetitions.competitionId, kitCompetitions.kitId),
+    competitionIdsOfKit: childIdsOf(kitCompetitions, kitCompetitions.kitId, kitCompetitions.competitionId),
+    setKitCompetitions: async (tx: Tx, kitId: number, competitionIds: readonly number[]): Promise<void> => {
       await tx.delete(kitCompetitions).where(eq(kitCompetitions.kitId, kitId));
       if (competitionIds.length)
         await tx.insert(kitCompetitions).values(competitionIds.map((competitionId) => ({ kitId, competitionId })));
     },
-    existingIds: async (tx: Db, table: 'clubs' | 'seasons' | 'brands' | 'competitions', ids: readonly number[]) => {
+    existingIds: async (tx: Tx, table: 'clubs' | 'seasons' | 'brands' | 'competitions', ids: readonly number[]) => {
       const t = { clubs, seasons, brands, competitions }[table];
       return new Set((await tx.select({ id: t.id }).from(t).where(inArray(t.id, [...ids]))).map((r) => r.id));
     },
-    kitCountOf: async (tx: Db, column: 'clubId' | 'seasonId' | 'brandId', id: number): Promise<number> => {
+    kitCountOf: async (tx: Tx, column: 'clubId' | 'seasonId' | 'brandId', id: number): Promise<number> => {
       const [row] = await tx.select({ n: count() }).from(kits).where(eq(kits[column], id));
       return row?.n ?? 0;
     },
     /** Users whose collections hold a kit (a kit's deletion empties their collection entries). */
-    collectorsOfKit: async (tx: Db, kitId: number): Promise<number[]> =>
+    collectorsOfKit: async (tx: Tx, kitId: number): Promise<number[]> =>
       (await tx.selectDistinct({ id: collectionItems.userId }).from(collectionItems).where(eq(collectionItems.kitId, kitId))).map(
         (r) => r.id,
       ),

@@ -1,18 +1,12 @@
 /** Users, their API tokens and their collections. */
-import { asc, desc, eq, inArray } from 'drizzle-orm';
-import type { Db } from '../client.js';
-import {
-  apiTokens,
-  collectionItems,
-  users,
-  type CollectionItemRow,
-  type KitConditionValue,
-  type UserRow,
-} from '../schema.js';
+import { asc, desc, eq } from 'drizzle-orm';
+import type { Db, Tx } from '../client.js';
+import { apiTokens, collectionItems, users, type CollectionItemRow, type UserRow } from '../schema.js';
+import { childIds, tableOperations } from './table-operations.js';
 
 export function userRepository(db: Db) {
   return {
-    usersByIds: (ids: readonly number[]): Promise<UserRow[]> => db.select().from(users).where(inArray(users.id, [...ids])),
+    usersByIds: tableOperations(db, users).byIds,
     userByUsername: async (username: string): Promise<UserRow | undefined> =>
       (await db.select().from(users).where(eq(users.username, username)).limit(1))[0],
     /** The user a token belongs to, in one statement. */
@@ -31,28 +25,11 @@ export function userRepository(db: Db) {
     deleteToken: async (tokenHash: string): Promise<boolean> =>
       (await db.delete(apiTokens).where(eq(apiTokens.tokenHash, tokenHash)).returning({ id: apiTokens.id })).length > 0,
 
-    collectionItemsByIds: (ids: readonly number[]): Promise<CollectionItemRow[]> =>
-      db.select().from(collectionItems).where(inArray(collectionItems.id, [...ids])),
+    /** Collection items by id, and their writes (the service runs them in its transaction). */
+    collectionItems: tableOperations(db, collectionItems),
     /** Item ids per user, newest first. */
-    collectionItemIdsByUsers: (ids: readonly number[]) =>
-      db
-        .select({ parent: collectionItems.userId, id: collectionItems.id })
-        .from(collectionItems)
-        .where(inArray(collectionItems.userId, [...ids]))
-        .orderBy(desc(collectionItems.id)),
-    insertCollectionItem: async (
-      tx: Db,
-      values: { userId: number; kitId: number; condition: KitConditionValue; note: string | null },
-    ): Promise<CollectionItemRow> => (await tx.insert(collectionItems).values(values).returning())[0]!,
-    updateCollectionItem: async (
-      tx: Db,
-      id: number,
-      values: Partial<{ condition: KitConditionValue; note: string | null }>,
-    ): Promise<CollectionItemRow | undefined> =>
-      (await tx.update(collectionItems).set(values).where(eq(collectionItems.id, id)).returning())[0],
-    deleteCollectionItem: async (tx: Db, id: number): Promise<CollectionItemRow | undefined> =>
-      (await tx.delete(collectionItems).where(eq(collectionItems.id, id)).returning())[0],
-    collectionItemById: async (tx: Db, id: number): Promise<CollectionItemRow | undefined> =>
+    collectionItemIdsByUsers: childIds(db, collectionItems, collectionItems.userId, collectionItems.id, desc),
+    collectionItemById: async (tx: Tx, id: number): Promise<CollectionItemRow | undefined> =>
       (await tx.select().from(collectionItems).where(eq(collectionItems.id, id)).orderBy(asc(collectionItems.id)))[0],
   };
 }

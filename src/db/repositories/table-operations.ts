@@ -1,0 +1,67 @@
+/**
+ * The statements every entity table with an integer `id` shares: batch read by id, and the writes a
+ * service runs inside its transaction (insert, update, delete, and the locking read that takes the
+ * "before" picture). Entity-specific queries stay written out in the repositories.
+ */
+import { asc, eq, inArray, type desc } from 'drizzle-orm';
+import type { AnyPgColumn, PgTable } from 'drizzle-orm/pg-core';
+import type { Db, Tx } from '../client.js';
+
+/** A not-null integer column: an id or a foreign key to one. */
+export type IntColumn = AnyPgColumn<{ data: number; notNull: true }>;
+export type TableWithId = PgTable & { id: IntColumn };
+
+export interface TableOperations<Row, Insert> {
+  /** Rows for these ids, in no particular order; absent ids are simply missing. */
+  byIds(ids: readonly number[]): Promise<Row[]>;
+  insert(tx: Tx, values: Insert): Promise<Row>;
+  /** The updated row, or undefined when there is no row with this id. */
+  update(tx: Tx, id: number, values: Partial<Insert>): Promise<Row | undefined>;
+  /** The deleted row, or undefined when there was none. */
+  delete(tx: Tx, id: number): Promise<Row | undefined>;
+  /**
+   * Reads a row inside the write's transaction and locks it (`SELECT … FOR UPDATE`), so a concurrent
+   * update cannot interleave its before/after picture (and PGlite, with one connection, is never
+   * asked for a second one mid-transaction).
+   */
+  forUpdate(tx: Tx, id: number): Promise<Row | undefined>;
+}
+
+export function tableOperations<T extends TableWithId>(db: Db, table: T): TableOperations<T['$inferSelect'], T['$inferInsert']> {
+  // The one cast. drizzle types the rows of a select or an update through conditional types (join
+  // nullability, subquery detection) that TypeScript cannot resolve while the table is a type
+  // parameter; for a plain table they come out as exactly `$inferSelect` (insert and delete below,
+  // typed without such conditionals, already say so). This asserts it for the other three.
+  const rows = (selected: Record<string, unknown>[]) => selected as T['$inferSelect'][];
+  // Widened to the constraint, where drizzle's types resolve (see above).
+  const from: TableWithId = table;
+  return {
+    byIds: async (ids) => rows(await db.select().from(from).where(inArray(table.id, [...ids]))),
+    insert: async (tx, values) => (await tx.insert(table).values(values).returning())[0]!,
+    update: async (tx, id, values) => rows(await tx.update(from).set(values).where(eq(table.id, id)).returning())[0],
+    delete: async (tx, id) => (await tx.delete(table).where(eq(table.id, id)).returning())[0],
+    forUpdate: async (tx, id) => rows(await tx.select().from(from).where(eq(table.id, id)).for('update'))[0],
+  };
+}
+
+/**
+ * Child ids per parent (`parent in (ids)`) as `{ parent, id }` rows: the one-to-many relation lists
+ * the loaders group and page over. Ordered by the child id (`asc` unless told), or not at all with `null`.
+ */
+export function childIds(
+  db: Db,
+  table: PgTable,
+  parent: IntColumn,
+  child: IntColumn,
+  order: typeof asc | typeof desc | null = asc,
+): (ids: readonly number[]) => Promise<{ parent: number; id: number }[]> {
+  return (ids) => {
+    const query = db.select({ parent, id: child }).from(table).where(inArray(parent, [...ids]));
+    return order ? query.orderBy(order(child)) : query;
+  };
+}
+
+/** The child ids of one parent, read inside the write's transaction. */
+export function childIdsOf(table: PgTable, parent: IntColumn, child: IntColumn): (tx: Tx, id: number) => Promise<number[]> {
+  return async (tx, id) => (await tx.select({ id: child }).from(table).where(eq(parent, id))).map((r) => r.id);
+}

@@ -1,0 +1,25 @@
+/**
+ * How every write runs: its work in one transaction, constraint violations turned into client errors,
+ * the caches invalidated after commit and before the mutation answers.
+ */
+import type { Db, Tx } from '../db/client.js';
+import type { Change, Invalidator } from '../domain/changes.js';
+import { mapConstraintError, type ConstraintMessages } from './validation.js';
+
+/** A write's work: what it answers and what it changed. */
+export type Work<T> = (tx: Tx) => Promise<{ result: T; changes: Change[] }>;
+
+export function createWriter(deps: { db: Db; invalidator: Invalidator }) {
+  const { db, invalidator } = deps;
+  /** Runs `work` in a transaction, then invalidates what it reports, then answers. */
+  return async function write<T>(work: Work<T>, errors: ConstraintMessages = {}): Promise<T> {
+    let outcome: { result: T; changes: Change[] };
+    try {
+      outcome = await db.transaction(work);
+    } catch (error) {
+      mapConstraintError(error, errors);
+    }
+    await invalidator.afterCommit(outcome.changes);
+    return outcome.result;
+  };
+}
