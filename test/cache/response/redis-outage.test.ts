@@ -5,9 +5,6 @@
  * back on the same address the client reconnects by itself and caching resumes.
  * The file runs its own redis-server on a free loopback port, so it can kill it.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { connect, createServer } from 'node:net';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectRedis, createRedis } from '../../../src/cache/redis/client.js';
@@ -16,10 +13,9 @@ import type { Database } from '../../../src/db/client.js';
 import { data, gql, testApp, tokensFor, type GqlResult } from '../../helpers/app.js';
 import { cachedApp, type CachedApp } from '../../helpers/caches.js';
 import { openTestDatabase } from '../../helpers/database.js';
+import { freePort, ownRedis, ownRedisSkip, type OwnRedis } from '../../helpers/redis-server.js';
 
-const ci = process.env.CI === 'true' || process.env.CI === '1';
-const binary = spawnSync('redis-server', ['--version'], { encoding: 'utf8' });
-const skip = binary.error && !ci ? `no redis-server binary (${binary.error.message})` : false;
+const skip = ownRedisSkip;
 
 const TIMEOUT_MS = 200;
 /** Far more than a fail-fast lookup takes (at most TIMEOUT_MS), far less than waiting for Redis. */
@@ -31,59 +27,6 @@ const ME = '{ me { username collection(first: 3) { totalCount edges { node { id 
 const RENAME = 'mutation($id: ID!, $name: String!) { updateKit(input: { id: $id, name: $name }) { id name } }';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  await once(server, 'close');
-  return port;
-}
-
-/** True once something on the port answers PING with PONG. */
-function pongs(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(500, () => done(false));
-    socket.once('error', () => done(false));
-    socket.once('connect', () => socket.write('PING\r\n'));
-    socket.once('data', (chunk) => done(chunk.toString().startsWith('+PONG')));
-  });
-}
-
-let server: ChildProcess | undefined;
-
-async function startRedisServer(port: number): Promise<ChildProcess> {
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-    stdio: 'ignore',
-  });
-  server = child;
-  const deadline = Date.now() + 5_000;
-  while (!(await pongs(port))) {
-    if (child.exitCode !== null) throw new Error(`redis-server exited with ${child.exitCode}`);
-    if (Date.now() > deadline) throw new Error(`redis-server did not answer on port ${port}`);
-    await sleep(25);
-  }
-  return child;
-}
-
-async function killRedisServer(): Promise<void> {
-  const child = server;
-  if (!child || child.exitCode !== null || child.signalCode !== null) return;
-  const exited = once(child, 'exit');
-  child.kill('SIGKILL');
-  await exited;
-}
-
-// Whatever happens to the test, the server it started does not outlive it.
-const killOnExit = () => server?.kill('SIGKILL');
-process.once('exit', killOnExit);
 
 let database: Database;
 /** The same API without any cache: the truth every cached answer is compared with. */
@@ -99,8 +42,6 @@ beforeAll(async () => {
   user = tokens.get('user7')!.token;
 });
 afterAll(async () => {
-  await killRedisServer();
-  process.off('exit', killOnExit);
   await database?.close();
 });
 
@@ -117,22 +58,22 @@ async function answersLikeTheDatabase(app: App, query: string, variables: Record
 }
 
 describe('response cache through a Redis outage', () => {
-  let port: number;
+  let own: OwnRedis;
   let redis: Redis;
   let cached: CachedApp;
   let renamed: string;
 
   beforeAll(async () => {
     if (skip) return;
-    port = await freePort();
-    await startRedisServer(port);
-    redis = createRedis({ url: `redis://127.0.0.1:${port}`, timeoutMs: TIMEOUT_MS });
+    own = await ownRedis();
+    await own.start();
+    redis = createRedis({ url: own.url, timeoutMs: TIMEOUT_MS });
     expect(await connectRedis(redis)).toBeNull();
     cached = await cachedApp(database, { backend: 'redis', redis, prefix: 'kvoutage:' });
   });
   afterAll(async () => {
     redis?.disconnect();
-    await killRedisServer();
+    await own?.stop();
   });
 
   it.skipIf(skip)(`caches while Redis is up${skip ? ` (skipped: ${skip})` : ''}`, async () => {
@@ -145,7 +86,7 @@ describe('response cache through a Redis outage', () => {
   });
 
   it.skipIf(skip)('answers every query from the database once Redis is killed', async () => {
-    await killRedisServer();
+    await own.stop();
     // The query that was a hit a moment ago, a public one never seen, and a private one.
     const again = await answersLikeTheDatabase(cached.app, KIT, { id: '31' });
     expect(again.extensions?.responseCache).toMatchObject({ hit: false });
@@ -180,7 +121,7 @@ describe('response cache through a Redis outage', () => {
   });
 
   it.skipIf(skip)('reconnects by itself when Redis is back on the same port, and caches again', async () => {
-    await startRedisServer(port);
+    await own.start();
     const deadline = Date.now() + 8_000;
     while (redis.status !== 'ready' && Date.now() < deadline) await sleep(50);
     expect(redis.status).toBe('ready');

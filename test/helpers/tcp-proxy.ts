@@ -1,0 +1,102 @@
+/**
+ * A TCP proxy on a loopback port in front of a real server (Postgres, Redis), to stage network
+ * faults for real while the server behind keeps its data:
+ *   cut()   closes every connection through it and refuses new ones (reset on accept);
+ *   hold()  keeps connections open but delivers no byte either way (a black hole), buffering them;
+ *   reset() closes the current connections once, then forwards new ones as usual;
+ *   heal()  forwards again, delivering what hold() buffered, and accepts new connections.
+ * Everything it opens, it closes in close().
+ */
+import { once } from 'node:events';
+import { createServer, connect, type Server, type Socket } from 'node:net';
+
+export type ProxyMode = 'open' | 'cut' | 'hold';
+
+export type TcpProxy = {
+  readonly port: number;
+  readonly mode: ProxyMode;
+  /** Connections currently open through the proxy. */
+  readonly connections: number;
+  cut(): void;
+  hold(): void;
+  reset(): void;
+  heal(): void;
+  close(): Promise<void>;
+};
+
+type Link = { client: Socket; upstream: Socket; held: { toUpstream: Buffer[]; toClient: Buffer[] } };
+
+export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
+  let mode: ProxyMode = 'open';
+  const links = new Set<Link>();
+
+  const drop = (link: Link) => {
+    link.client.destroy();
+    link.upstream.destroy();
+    links.delete(link);
+  };
+
+  const server: Server = createServer((client) => {
+    if (mode === 'cut') {
+      client.resetAndDestroy();
+      return;
+    }
+    const upstream = connect(target);
+    const link: Link = { client, upstream, held: { toUpstream: [], toClient: [] } };
+    links.add(link);
+    client.on('data', (chunk: Buffer) => {
+      if (mode === 'hold') link.held.toUpstream.push(chunk);
+      else upstream.write(chunk);
+    });
+    upstream.on('data', (chunk: Buffer) => {
+      if (mode === 'hold') link.held.toClient.push(chunk);
+      else client.write(chunk);
+    });
+    const end = () => drop(link);
+    client.on('error', end).on('close', end);
+    upstream.on('error', end).on('close', end);
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const address = server.address();
+  if (!address || typeof address === 'string') throw new Error('the proxy has no port');
+
+  return {
+    port: address.port,
+    get mode() {
+      return mode;
+    },
+    get connections() {
+      return links.size;
+    },
+    cut() {
+      mode = 'cut';
+      for (const link of [...links]) {
+        link.client.resetAndDestroy();
+        drop(link);
+      }
+    },
+    hold() {
+      mode = 'hold';
+    },
+    reset() {
+      for (const link of [...links]) {
+        link.client.resetAndDestroy();
+        drop(link);
+      }
+    },
+    heal() {
+      mode = 'open';
+      for (const link of links) {
+        for (const chunk of link.held.toUpstream.splice(0)) link.upstream.write(chunk);
+        for (const chunk of link.held.toClient.splice(0)) link.client.write(chunk);
+      }
+    },
+    async close() {
+      for (const link of [...links]) drop(link);
+      const closed = once(server, 'close');
+      server.close();
+      await closed;
+    },
+  };
+}
