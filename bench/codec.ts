@@ -17,9 +17,13 @@ const samples = {
 };
 await database.close();
 
-const reviveDates = (_k: string, v: unknown) => (typeof v === 'string' && /^\d{4}-\d\d-\d\dT/.test(v) ? new Date(v) : v);
+const reviveDates = (_k: string, v: unknown) =>
+  typeof v === 'string' && /^\d{4}-\d\d-\d\dT/.test(v) ? new Date(v) : v;
 const codecs = {
-  json: { encode: (v: unknown) => Buffer.from(JSON.stringify(v)), decode: (b: Buffer) => JSON.parse(b.toString(), reviveDates) },
+  json: {
+    encode: (v: unknown) => Buffer.from(JSON.stringify(v)),
+    decode: (b: Buffer) => JSON.parse(b.toString(), reviveDates),
+  },
   msgpack: { encode: (v: unknown) => Buffer.from(encode(v)), decode: (b: Buffer) => decode(b) },
 };
 
@@ -39,9 +43,18 @@ for (const [kind, rows] of Object.entries(samples)) {
     const rounds = Math.max(5, Math.floor(20000 / rows.length));
     const encodeNs = time(() => rows.forEach((r) => codec.encode(r)), rounds) / rows.length;
     const decodeNs = time(() => encoded.forEach((b) => codec.decode(b)), rounds) / rows.length;
-    results[kind][name] = { bytesPerValue: Math.round(bytes), encodeNs: Math.round(encodeNs), decodeNs: Math.round(decodeNs) };
+    results[kind][name] = {
+      bytesPerValue: Math.round(bytes),
+      encodeNs: Math.round(encodeNs),
+      decodeNs: Math.round(decodeNs),
+    };
   }
 }
 mkdirSync('bench/results', { recursive: true });
-writeFileSync('bench/results/codec.json', JSON.stringify({ node: process.version, at: new Date().toISOString(), results }, null, 2));
-console.table(Object.fromEntries(Object.entries(results).flatMap(([k, v]) => Object.entries(v).map(([c, r]) => [`${k} ${c}`, r]))));
+writeFileSync(
+  'bench/results/codec.json',
+  JSON.stringify({ node: process.version, at: new Date().toISOString(), results }, null, 2),
+);
+console.table(
+  Object.fromEntries(Object.entries(results).flatMap(([k, v]) => Object.entries(v).map(([c, r]) => [`${k} ${c}`, r]))),
+);

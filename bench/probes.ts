@@ -135,7 +135,9 @@ export function delta(before: Snapshot, after: Snapshot): Deltas {
     if (!after.metrics?.has(name) || !before.metrics) return null;
     return (metricValue(after.metrics, name, where) ?? 0) - (metricValue(before.metrics, name, where) ?? 0);
   };
-  const coalescedName = after.metrics ? [...after.metrics.keys()].find((name) => COALESCED_METRIC.test(name)) : undefined;
+  const coalescedName = after.metrics
+    ? [...after.metrics.keys()].find((name) => COALESCED_METRIC.test(name))
+    : undefined;
   const byCommand: Record<string, number> = {};
   let redisCalls = 0;
   for (const [command, calls] of Object.entries(after.redis.calls)) {
@@ -146,11 +148,13 @@ export function delta(before: Snapshot, after: Snapshot): Deltas {
     }
   }
   const percent = (a: number, b: number) => (100 * (a - b)) / seconds;
-  const serverCpuPercent = after.serverCpu === null || before.serverCpu === null ? null : percent(after.serverCpu, before.serverCpu);
+  const serverCpuPercent =
+    after.serverCpu === null || before.serverCpu === null ? null : percent(after.serverCpu, before.serverCpu);
   const harnessCpuPercent = percent(after.harnessCpu, before.harnessCpu);
   const redisCpuPercent = percent(after.redis.cpuSeconds, before.redis.cpuSeconds);
   const postgresCpuPercent = percent(after.postgresCpu, before.postgresCpu);
-  const machineCpuPercent = after.machineBusy === null || before.machineBusy === null ? null : percent(after.machineBusy, before.machineBusy);
+  const machineCpuPercent =
+    after.machineBusy === null || before.machineBusy === null ? null : percent(after.machineBusy, before.machineBusy);
   return {
     seconds,
     sqlStatements: diff(SQL_METRIC),
@@ -167,6 +171,9 @@ export function delta(before: Snapshot, after: Snapshot): Deltas {
     otherCpuPercent:
       machineCpuPercent === null
         ? null
-        : Math.max(0, machineCpuPercent - (serverCpuPercent ?? 0) - harnessCpuPercent - redisCpuPercent - postgresCpuPercent),
+        : Math.max(
+            0,
+            machineCpuPercent - (serverCpuPercent ?? 0) - harnessCpuPercent - redisCpuPercent - postgresCpuPercent,
+          ),
   };
 }

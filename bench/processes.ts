@@ -65,7 +65,14 @@ export function start(options: SpawnOptions): Child {
       resolve(-1);
     });
   });
-  const child: Child = { name: options.name, pid: proc.pid ?? -1, port: options.port ?? null, logFile, process: proc, exited };
+  const child: Child = {
+    name: options.name,
+    pid: proc.pid ?? -1,
+    port: options.port ?? null,
+    logFile,
+    process: proc,
+    exited,
+  };
   children.add(child);
   void exited.then(() => children.delete(child));
   return child;
@@ -120,7 +127,10 @@ export function killAllSync(): void {
 }
 
 /** Polls until the server answers: GET /ready when it has one, else a trivial GraphQL query. */
-export async function waitReady(child: Child, timeoutMs = 60_000): Promise<{ ready: 'ready-endpoint' | 'graphql' | 'http' }> {
+export async function waitReady(
+  child: Child,
+  timeoutMs = 60_000,
+): Promise<{ ready: 'ready-endpoint' | 'graphql' | 'http' }> {
   const base = `http://127.0.0.1:${child.port}`;
   const deadline = Date.now() + timeoutMs;
   let last = '';

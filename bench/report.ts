@@ -223,7 +223,14 @@ export type Report = {
   roundRatios: { round: number; ratios: Ratio[] }[];
   summary: Summary[];
   ratios: Ratio[];
-  mixed: { mismatches: number; checked: number; errors: number; hitRate: number | null; writes: number; reads: number } | null;
+  mixed: {
+    mismatches: number;
+    checked: number;
+    errors: number;
+    hitRate: number | null;
+    writes: number;
+    reads: number;
+  } | null;
   stampede: Stampede | null;
   notes: string[];
 };
@@ -255,7 +262,9 @@ export function markdown(report: Report): string {
   out.push('');
   out.push(`${report.startedAt} → ${report.finishedAt} · \`${report.command}\``);
   out.push('');
-  out.push(`Machine: ${m.cpuModel}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.platform} (kernel ${m.kernel}), Node ${m.node}.`);
+  out.push(
+    `Machine: ${m.cpuModel}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.platform} (kernel ${m.kernel}), Node ${m.node}.`,
+  );
   out.push('');
   const st = report.settings;
   out.push(
@@ -267,11 +276,11 @@ export function markdown(report: Report): string {
   out.push('');
   out.push(
     'req/s, p50, p99, SQL/req, Redis cmds/req and CPU are medians over rounds; errors, non-2xx and the hit rate are over all rounds. ' +
-      'SQL/req and hit rate come from the server\'s /metrics (null: the server exports no such metric). Redis cmds/req is the delta of ' +
+      "SQL/req and hit rate come from the server's /metrics (null: the server exports no such metric). Redis cmds/req is the delta of " +
       '`INFO commandstats` calls (commands run inside Lua scripts included; INFO excluded) over the requests, for the whole Redis server. ' +
       'Server CPU is utime+stime of the server process as % of one core; load-gen CPU is the bench process running autocannon; ' +
-        'other CPU is what the whole machine (/proc/stat) spent beyond server, load generator, Redis and Postgres: other processes, i.e. noise. ' +
-        'answer: the answer after each run against the no-cache server (ok, list-order: equal but for the order of a list, DIFFERENT).',
+      'other CPU is what the whole machine (/proc/stat) spent beyond server, load generator, Redis and Postgres: other processes, i.e. noise. ' +
+      'answer: the answer after each run against the no-cache server (ok, list-order: equal but for the order of a list, DIFFERENT).',
   );
   out.push('');
   out.push('## Ratios (requests per second)');
@@ -279,7 +288,9 @@ export function markdown(report: Report): string {
   out.push(`| ratio | ${report.roundRatios.map((r) => `round ${r.round}`).join(' | ')} | median of rounds |`);
   out.push(`| --- | ${report.roundRatios.map(() => '---:').join(' | ')} | ---: |`);
   for (const [i, r] of report.ratios.entries()) {
-    out.push(`| ${r.name} | ${report.roundRatios.map((rr) => ratio(rr.ratios[i]?.value ?? null)).join(' | ')} | ${ratio(r.value)} |`);
+    out.push(
+      `| ${r.name} | ${report.roundRatios.map((rr) => ratio(rr.ratios[i]?.value ?? null)).join(' | ')} | ${ratio(r.value)} |`,
+    );
   }
   out.push('');
   out.push('## Redis commands per request, by command (medians)');

@@ -79,7 +79,11 @@ const { values: flags } = parseArgs({
   allowPositionals: false,
 });
 
-function numberFlag(name: 'rounds' | 'duration' | 'warmup' | 'connections' | 'kits', fallback: number, min: number): number {
+function numberFlag(
+  name: 'rounds' | 'duration' | 'warmup' | 'connections' | 'kits',
+  fallback: number,
+  min: number,
+): number {
   const raw = flags[name];
   if (raw === undefined) return fallback;
   const n = Number(raw);
@@ -127,8 +131,10 @@ const notes: string[] = [];
 const log = (message: string) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}`);
 /** Arrays sorted by their elements' JSON, recursively: equal canonical forms differ at most in list order. */
 function canonical(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(canonical).sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1));
-  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, canonical(v)]));
+  if (Array.isArray(value))
+    return value.map(canonical).sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1));
+  if (value && typeof value === 'object')
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, canonical(v)]));
   return value;
 }
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -255,7 +261,8 @@ async function measure(target: Target, round: number): Promise<RunResult> {
   const served = Math.max(requests, result.requests.sent ?? 0);
   const perRequest = (n: number | null) => (n === null || served === 0 ? null : n / served);
   const byCommand: Record<string, number> = {};
-  for (const [command, calls] of Object.entries(d.redisCallsByCommand)) byCommand[command] = served ? calls / served : 0;
+  for (const [command, calls] of Object.entries(d.redisCallsByCommand))
+    byCommand[command] = served ? calls / served : 0;
   const run: RunResult = {
     scenario: scenario.n,
     key: target.key,
@@ -271,7 +278,10 @@ async function measure(target: Target, round: number): Promise<RunResult> {
     non2xx: result.non2xx,
     hits: d.cacheHits,
     misses: d.cacheMisses,
-    hitRate: d.cacheHits !== null && d.cacheMisses !== null && d.cacheHits + d.cacheMisses > 0 ? d.cacheHits / (d.cacheHits + d.cacheMisses) : null,
+    hitRate:
+      d.cacheHits !== null && d.cacheMisses !== null && d.cacheHits + d.cacheMisses > 0
+        ? d.cacheHits / (d.cacheHits + d.cacheMisses)
+        : null,
     sqlPerRequest: perRequest(d.sqlStatements),
     redisCallsPerRequest: served ? d.redisCalls / served : 0,
     redisCallsPerRequestByCommand: byCommand,
@@ -291,7 +301,11 @@ async function measure(target: Target, round: number): Promise<RunResult> {
       `err ${run.errors} (timeouts ${run.timeouts}), non-2xx ${run.non2xx}, hit ${run.hitRate === null ? 'null' : (run.hitRate * 100).toFixed(1) + '%'}, ` +
       `SQL/req ${fmt(run.sqlPerRequest, 3)}, Redis/req ${run.redisCallsPerRequest.toFixed(2)}, CPU ${fmt(run.serverCpuPercent)}%, ` +
       `RSS ${fmt(run.serverRssMiB)} MiB, load-gen CPU ${run.loadgenCpuPercent.toFixed(0)}%, Postgres ${run.postgresCpuPercent.toFixed(0)}%, other ${fmt(run.otherCpuPercent)}%` +
-      (run.answer === 'different' ? ' — ANSWER CHECK FAILED' : run.answer === 'list-order' ? ' — answer differs in list order' : ''),
+      (run.answer === 'different'
+        ? ' — ANSWER CHECK FAILED'
+        : run.answer === 'list-order'
+          ? ' — answer differs in list order'
+          : ''),
   );
   return run;
 }
@@ -303,7 +317,8 @@ async function main(): Promise<Report> {
   const machine = describeMachine();
   log(`${machine.cpuModel}, ${machine.cores} cores, Node ${machine.node}; ${JSON.stringify(settings)}`);
   for (const url of [adminUrl, redisUrl]) {
-    if (!isLoopback(url)) notes.push(`${new URL(url).hostname} is not a loopback address: the numbers include network time.`);
+    if (!isLoopback(url))
+      notes.push(`${new URL(url).hostname} is not a loopback address: the numbers include network time.`);
   }
   logDir = mkdtempSync(path.join(os.tmpdir(), 'kitvault-bench-'));
   log(`child process logs in ${logDir} (removed after a successful run)`);
@@ -320,14 +335,29 @@ async function main(): Promise<Report> {
   const childEnv = (extra: Record<string, string>): NodeJS.ProcessEnv => {
     const env: NodeJS.ProcessEnv = { ...process.env };
     // Nothing from the caller's environment may change how the servers cache.
-    for (const key of ['CACHE_DEBUG', 'ENTITY_TTL_SECONDS', 'ENTITY_NEGATIVE_TTL_SECONDS', 'REDIS_TIMEOUT_MS', 'PGLITE_DATA_DIR', 'SEED_PASSWORD']) delete env[key];
+    for (const key of [
+      'CACHE_DEBUG',
+      'ENTITY_TTL_SECONDS',
+      'ENTITY_NEGATIVE_TTL_SECONDS',
+      'REDIS_TIMEOUT_MS',
+      'PGLITE_DATA_DIR',
+      'SEED_PASSWORD',
+    ])
+      delete env[key];
     return { ...env, ...extra };
   };
   const seedArgs = settings.kits !== null ? ['--kits', String(settings.kits)] : [];
   log(`seeding ${databaseName} (npm run db:seed -- ${seedArgs.join(' ')})`);
   let t = performance.now();
   await runToEnd(
-    { name: 'seed', command: 'npm', args: ['run', 'db:seed', '--', ...seedArgs], env: childEnv({ DATABASE_URL: benchDatabaseUrl }), cwd: root, logDir },
+    {
+      name: 'seed',
+      command: 'npm',
+      args: ['run', 'db:seed', '--', ...seedArgs],
+      env: childEnv({ DATABASE_URL: benchDatabaseUrl }),
+      cwd: root,
+      logDir,
+    },
     5 * 60_000,
   );
   log(`seeded in ${((performance.now() - t) / 1000).toFixed(1)} s`);
@@ -337,17 +367,24 @@ async function main(): Promise<Report> {
   } else {
     log('building (npm run build)');
     t = performance.now();
-    await runToEnd({ name: 'build', command: 'npm', args: ['run', 'build'], env: childEnv({}), cwd: root, logDir }, 5 * 60_000);
+    await runToEnd(
+      { name: 'build', command: 'npm', args: ['run', 'build'], env: childEnv({}), cwd: root, logDir },
+      5 * 60_000,
+    );
     log(`built in ${((performance.now() - t) / 1000).toFixed(1)} s`);
   }
-  const mainJs = process.env.BENCH_SERVER_MAIN ? path.resolve(process.env.BENCH_SERVER_MAIN) : path.join(root, 'dist', 'src', 'main.js');
+  const mainJs = process.env.BENCH_SERVER_MAIN
+    ? path.resolve(process.env.BENCH_SERVER_MAIN)
+    : path.join(root, 'dist', 'src', 'main.js');
   if (!existsSync(mainJs)) throw new Error(`${mainJs} is missing: run npm run build`);
 
   // The data set, and tokens minted straight in the database (login's scrypt is slow on purpose).
   const bench = postgres(benchDatabaseUrl, { max: 1, onnotice: () => {} });
   const kitIds = (await bench<{ id: number }[]>`select id from kits order by id`).map((r) => r.id);
   const clubIds = (await bench<{ id: number }[]>`select id from clubs order by id`).map((r) => r.id);
-  const [counts] = await bench<{ users: number; items: number; seasons: number; brands: number; competitions: number }[]>`
+  const [counts] = await bench<
+    { users: number; items: number; seasons: number; brands: number; competitions: number }[]
+  >`
     select (select count(*)::int from users) as users, (select count(*)::int from collection_items) as items,
            (select count(*)::int from seasons) as seasons, (select count(*)::int from brands) as brands,
            (select count(*)::int from competitions) as competitions`;
@@ -369,7 +406,13 @@ async function main(): Promise<Report> {
   log(`data set ${JSON.stringify(dataset)}; ${userTokens.length} user tokens and an admin token minted`);
 
   // Servers.
-  const [pMain, pEntity, pNone, pFloor, pStock] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
+  const [pMain, pEntity, pNone, pFloor, pStock] = await Promise.all([
+    freePort(),
+    freePort(),
+    freePort(),
+    freePort(),
+    freePort(),
+  ]);
   const serverEnv = (port: number, responseCache: 'on' | 'off', entityCache: 'on' | 'off') =>
     childEnv({
       DATABASE_URL: benchDatabaseUrl,
@@ -385,9 +428,33 @@ async function main(): Promise<Report> {
     });
   const node = process.execPath;
   const servers: Record<'main' | 'entity' | 'none' | 'stock', Child> & { floor?: Child } = {
-    main: start({ name: 'server-both-caches', command: node, args: [mainJs], env: serverEnv(pMain, 'on', 'on'), cwd: root, logDir, port: pMain }),
-    entity: start({ name: 'server-entity-cache', command: node, args: [mainJs], env: serverEnv(pEntity, 'off', 'on'), cwd: root, logDir, port: pEntity }),
-    none: start({ name: 'server-no-cache', command: node, args: [mainJs], env: serverEnv(pNone, 'off', 'off'), cwd: root, logDir, port: pNone }),
+    main: start({
+      name: 'server-both-caches',
+      command: node,
+      args: [mainJs],
+      env: serverEnv(pMain, 'on', 'on'),
+      cwd: root,
+      logDir,
+      port: pMain,
+    }),
+    entity: start({
+      name: 'server-entity-cache',
+      command: node,
+      args: [mainJs],
+      env: serverEnv(pEntity, 'off', 'on'),
+      cwd: root,
+      logDir,
+      port: pEntity,
+    }),
+    none: start({
+      name: 'server-no-cache',
+      command: node,
+      args: [mainJs],
+      env: serverEnv(pNone, 'off', 'off'),
+      cwd: root,
+      logDir,
+      port: pNone,
+    }),
     stock: start({
       name: 'stock',
       command: node,
@@ -414,8 +481,12 @@ async function main(): Promise<Report> {
     const samples = await scrape(server.port!);
     metricsEndpoint[name] = samples !== null;
     const missing = [SQL_METRIC, RC_METRIC].filter((m) => !samples?.has(m));
-    if (!samples) notes.push(`server "${name}" has no GET /metrics (or it is not Prometheus text): its SQL/req and hit rate are null.`);
-    else if (missing.length) notes.push(`server "${name}" /metrics lacks ${missing.join(', ')}: those columns are null.`);
+    if (!samples)
+      notes.push(
+        `server "${name}" has no GET /metrics (or it is not Prometheus text): its SQL/req and hit rate are null.`,
+      );
+    else if (missing.length)
+      notes.push(`server "${name}" /metrics lacks ${missing.join(', ')}: those columns are null.`);
   }
   if (!readiness.slice(0, 3).every((r) => r.ready === 'ready-endpoint')) {
     notes.push('our server has no GET /ready (yet): readiness was taken from a first GraphQL answer.');
@@ -424,32 +495,58 @@ async function main(): Promise<Report> {
   // The catalogue answer: fetched from the scenario-2 server (second time: a hit), stored for the floor.
   const catalogue = body(CATALOGUE_QUERY);
   dataOf(await post(pMain, catalogue), 'catalogue on the scenario-2 server');
-  const hitResponse = await fetch(`http://127.0.0.1:${pMain}${GRAPHQL_PATH}`, { method: 'POST', headers: headers(), body: catalogue });
+  const hitResponse = await fetch(`http://127.0.0.1:${pMain}${GRAPHQL_PATH}`, {
+    method: 'POST',
+    headers: headers(),
+    body: catalogue,
+  });
   const hitBytes = Buffer.from(await hitResponse.arrayBuffer());
   const contentType = hitResponse.headers.get('content-type') ?? 'application/json; charset=utf-8';
-  if (hitResponse.status !== 200) throw new Error(`catalogue query: status ${hitResponse.status}: ${hitBytes.toString().slice(0, 300)}`);
+  if (hitResponse.status !== 200)
+    throw new Error(`catalogue query: status ${hitResponse.status}: ${hitBytes.toString().slice(0, 300)}`);
   await redis.set(floorKey, hitBytes, 'EX', 3600);
   const floor = start({
     name: 'floor',
     command: node,
     args: ['--import', 'tsx', path.join(root, 'bench', 'floor-server.ts')],
-    env: childEnv({ PORT: String(pFloor), HOST: '127.0.0.1', REDIS_URL: redisUrl, FLOOR_KEY: floorKey, FLOOR_CONTENT_TYPE: contentType, NODE_ENV: 'production' }),
+    env: childEnv({
+      PORT: String(pFloor),
+      HOST: '127.0.0.1',
+      REDIS_URL: redisUrl,
+      FLOOR_KEY: floorKey,
+      FLOOR_CONTENT_TYPE: contentType,
+      NODE_ENV: 'production',
+    }),
     cwd: root,
     logDir,
     port: pFloor,
   });
   servers.floor = floor;
   await waitReady(floor);
-  const floorCheck = await fetch(`http://127.0.0.1:${pFloor}/`, { method: 'POST', headers: headers(), body: catalogue });
-  if (!Buffer.from(await floorCheck.arrayBuffer()).equals(hitBytes)) throw new Error('the floor does not answer the stored bytes');
-  log(`servers up: ${Object.entries(servers).map(([k, s]) => `${k} :${s.port} pid ${s.pid}`).join(', ')}`);
+  const floorCheck = await fetch(`http://127.0.0.1:${pFloor}/`, {
+    method: 'POST',
+    headers: headers(),
+    body: catalogue,
+  });
+  if (!Buffer.from(await floorCheck.arrayBuffer()).equals(hitBytes))
+    throw new Error('the floor does not answer the stored bytes');
+  log(
+    `servers up: ${Object.entries(servers)
+      .map(([k, s]) => `${k} :${s.port} pid ${s.pid}`)
+      .join(', ')}`,
+  );
   log(`catalogue answer: ${hitBytes.length} bytes, ${contentType}; stored for the floor`);
   /**
    * Whether `port` answers `payload` with the same data as the no-cache server: 'ok', 'list-order'
    * (equal but for the order of some list) or 'different'. A difference is logged and noted once per `what`.
    */
   const seen = new Set<string>();
-  const sameData = async (port: number, payload: string, extra: Record<string, string> = {}, what = 'answer'): Promise<Answer> => {
+  const sameData = async (
+    port: number,
+    payload: string,
+    extra: Record<string, string> = {},
+    what = 'answer',
+  ): Promise<Answer> => {
     const [a, b] = await Promise.all([post(port, payload, extra), post(pNone, payload, extra)]);
     const da = dataOf(a, what);
     const db = dataOf(b, `${what} (no-cache server)`);
@@ -504,14 +601,24 @@ async function main(): Promise<Report> {
       load: () => ({ port: pMain, requests: rotatingTokens(userTokens) }),
       // Every user's entry cached (entries live 60 s; a warm-up cut short would leave some cold).
       prime: async () => {
-        await pool(userTokens, 20, (token) => post(pMain, body(COLLECTION_QUERY), { authorization: `Bearer ${token}` }));
+        await pool(userTokens, 20, (token) =>
+          post(pMain, body(COLLECTION_QUERY), { authorization: `Bearer ${token}` }),
+        );
       },
       after: async (run) => {
         const answers: Answer[] = [];
-        for (const token of [userTokens[0]!, userTokens[Math.floor(userTokens.length / 2)]!, userTokens[userTokens.length - 1]!]) {
+        for (const token of [
+          userTokens[0]!,
+          userTokens[Math.floor(userTokens.length / 2)]!,
+          userTokens[userTokens.length - 1]!,
+        ]) {
           const auth = { authorization: `Bearer ${token}` };
           const mine = dataOf(await post(pMain, body(COLLECTION_QUERY), auth), 'collection') as { me: unknown };
-          answers.push(mine.me === null ? 'different' : await sameData(pMain, body(COLLECTION_QUERY), auth, 'collection on the scenario-2 server'));
+          answers.push(
+            mine.me === null
+              ? 'different'
+              : await sameData(pMain, body(COLLECTION_QUERY), auth, 'collection on the scenario-2 server'),
+          );
         }
         run.answer = answers.find((a) => a !== 'ok') ?? 'ok';
       },
@@ -591,7 +698,9 @@ async function main(): Promise<Report> {
     runs.push(...mine);
     const rs = ratios(Object.fromEntries(mine.map((r) => [r.key, r.requestsPerSecond])));
     roundRatios.push({ round, ratios: rs });
-    log(`round ${round} ratios: ${rs.map((r) => `${r.name} ${r.value === null ? 'null' : r.value.toFixed(2)}`).join(' · ')}`);
+    log(
+      `round ${round} ratios: ${rs.map((r) => `${r.name} ${r.value === null ? 'null' : r.value.toFixed(2)}`).join(' · ')}`,
+    );
   }
 
   // Stampede: the scenario-2 server's caches emptied (every key of the prefix), then N identical cold requests.
@@ -644,7 +753,9 @@ async function main(): Promise<Report> {
     ? {
         mismatches: correctness.reduce((n, c) => n + c.mismatches, 0),
         checked: correctness.reduce((n, c) => n + c.checked, 0),
-        errors: correctness.reduce((n, c) => n + c.errors, 0) + mixedRuns.reduce((n, r) => n + (r.mixed?.graphqlErrors ?? 0), 0),
+        errors:
+          correctness.reduce((n, c) => n + c.errors, 0) +
+          mixedRuns.reduce((n, r) => n + (r.mixed?.graphqlErrors ?? 0), 0),
         hitRate: mixedSummary?.hitRate ?? null,
         writes: mixedRuns.reduce((n, r) => n + (r.mixed?.writes ?? 0), 0),
         reads: mixedRuns.reduce((n, r) => n + (r.mixed?.reads ?? 0), 0),
@@ -660,12 +771,18 @@ async function main(): Promise<Report> {
     );
   }
   for (const r of runs) {
-    if (r.answer === 'different') notes.push(`round ${r.round} scenario ${r.scenario}: the answer check after the run failed.`);
+    if (r.answer === 'different')
+      notes.push(`round ${r.round} scenario ${r.scenario}: the answer check after the run failed.`);
   }
   for (const s of summary) {
-    if (s.errors + s.non2xx > 0) notes.push(`scenario ${s.scenario}: ${s.errors} errors (of which ${s.timeouts} timeouts), ${s.non2xx} non-2xx answers.`);
+    if (s.errors + s.non2xx > 0)
+      notes.push(
+        `scenario ${s.scenario}: ${s.errors} errors (of which ${s.timeouts} timeouts), ${s.non2xx} non-2xx answers.`,
+      );
     if (s.loadgenCpuPercent > 90) {
-      notes.push(`scenario ${s.scenario}: the load generator used ${s.loadgenCpuPercent.toFixed(0)}% of a core: it (not the server) may be the limit.`);
+      notes.push(
+        `scenario ${s.scenario}: the load generator used ${s.loadgenCpuPercent.toFixed(0)}% of a core: it (not the server) may be the limit.`,
+      );
     }
   }
   const serversInfo = Object.fromEntries(
@@ -701,7 +818,8 @@ try {
   console.log('');
   console.log(markdownTable(report.summary));
   console.log('');
-  for (const r of report.ratios) console.log(`${r.name} (median of rounds): ${r.value === null ? "null" : `${r.value.toFixed(2)}×`}`);
+  for (const r of report.ratios)
+    console.log(`${r.name} (median of rounds): ${r.value === null ? 'null' : `${r.value.toFixed(2)}×`}`);
   if (report.mixed) {
     console.log(
       `mixed workload: ${report.mixed.mismatches} mismatches in ${report.mixed.checked} checks (${report.mixed.errors} errors), hit rate ${report.mixed.hitRate === null ? 'null' : (report.mixed.hitRate * 100).toFixed(1) + '%'}`,
@@ -714,7 +832,9 @@ try {
     );
   }
   for (const note of report.notes) console.log(`note: ${note}`);
-  console.log(`\nwrote ${path.relative(root, files.json)}, ${path.relative(root, files.stamped)}, ${path.relative(root, files.md)}`);
+  console.log(
+    `\nwrote ${path.relative(root, files.json)}, ${path.relative(root, files.stamped)}, ${path.relative(root, files.md)}`,
+  );
   if (report.mixed && (report.mixed.mismatches > 0 || report.mixed.errors > 0)) exitCode = 1;
 } catch (error) {
   if (interrupted) await cleanup().then(() => process.exit(130));

@@ -141,7 +141,11 @@ export function mixedWorkload(options: MixedOptions): { requests: autocannon.Req
           renames += 1;
           state.writes += 1;
           const name = `Bench kit ${id} rename ${options.seed}.${renames}`;
-          return { ...request, headers: headers({ authorization: admin }), body: body(RENAME_KIT_MUTATION, { id: String(id), name }) };
+          return {
+            ...request,
+            headers: headers({ authorization: admin }),
+            body: body(RENAME_KIT_MUTATION, { id: String(id), name }),
+          };
         }
         const share = u / readShare;
         let text: string;
@@ -169,7 +173,11 @@ export type PostResult = { status: number; text: string };
  * One POST. A connection-level failure (a keep-alive socket the server closed just as it was reused)
  * is retried twice; the error that remains names its cause.
  */
-export async function post(port: number, payload: string, extraHeaders: Record<string, string> = {}): Promise<PostResult> {
+export async function post(
+  port: number,
+  payload: string,
+  extraHeaders: Record<string, string> = {},
+): Promise<PostResult> {
   for (let attempt = 0; ; attempt++) {
     try {
       const response = await fetch(`http://127.0.0.1:${port}${GRAPHQL_PATH}`, {
@@ -182,9 +190,13 @@ export async function post(port: number, payload: string, extraHeaders: Record<s
     } catch (error) {
       if (attempt >= 2) {
         const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-        throw new Error(`POST :${port}${GRAPHQL_PATH} failed: ${(error as Error).message}${cause ? ` (${cause.code ?? ''} ${cause.message ?? ''})` : ''}`);
+        throw new Error(
+          `POST :${port}${GRAPHQL_PATH} failed: ${(error as Error).message}${cause ? ` (${cause.code ?? ''} ${cause.message ?? ''})` : ''}`,
+        );
       }
-      console.error(`[bench] POST :${port} failed (${(error as Error).message}; cause ${String((error as { cause?: unknown }).cause)}), retrying`);
+      console.error(
+        `[bench] POST :${port} failed (${(error as Error).message}; cause ${String((error as { cause?: unknown }).cause)}), retrying`,
+      );
       await new Promise((r) => setTimeout(r, 50));
     }
   }
@@ -230,7 +242,11 @@ export type CorrectnessReport = {
  * After the mixed workload: every distinct read is asked again of the cached server and of the
  * no-cache server; the answers must be equal (compared as parsed JSON, so formatting cannot matter).
  */
-export async function checkCorrectness(reads: Iterable<string>, cachedPort: number, truthPort: number): Promise<CorrectnessReport> {
+export async function checkCorrectness(
+  reads: Iterable<string>,
+  cachedPort: number,
+  truthPort: number,
+): Promise<CorrectnessReport> {
   const report: CorrectnessReport = { checked: 0, mismatches: 0, errors: 0, samples: [] };
   await pool([...reads], 16, async (payload) => {
     let cached: PostResult;
@@ -240,7 +256,8 @@ export async function checkCorrectness(reads: Iterable<string>, cachedPort: numb
     } catch (error) {
       report.checked += 1;
       report.errors += 1;
-      if (report.samples.length < 5) report.samples.push({ request: payload, cached: (error as Error).message, truth: '' });
+      if (report.samples.length < 5)
+        report.samples.push({ request: payload, cached: (error as Error).message, truth: '' });
       return;
     }
     report.checked += 1;
@@ -251,12 +268,14 @@ export async function checkCorrectness(reads: Iterable<string>, cachedPort: numb
       b = dataOf(truth, 'truth');
     } catch {
       report.errors += 1;
-      if (report.samples.length < 5) report.samples.push({ request: payload, cached: cached.text.slice(0, 400), truth: truth.text.slice(0, 400) });
+      if (report.samples.length < 5)
+        report.samples.push({ request: payload, cached: cached.text.slice(0, 400), truth: truth.text.slice(0, 400) });
       return;
     }
     if (JSON.stringify(a) !== JSON.stringify(b)) {
       report.mismatches += 1;
-      if (report.samples.length < 5) report.samples.push({ request: payload, cached: cached.text.slice(0, 400), truth: truth.text.slice(0, 400) });
+      if (report.samples.length < 5)
+        report.samples.push({ request: payload, cached: cached.text.slice(0, 400), truth: truth.text.slice(0, 400) });
     }
   });
   return report;

@@ -32,28 +32,42 @@ import { createSessionService } from './services/sessions.js';
 /** Where GraphQL is served (and the only path the response cache's lean hit answers on). */
 export const GRAPHQL_PATH = '/graphql';
 
-export const DEFAULT_QUERY = /* GraphQL */ `# Welcome to Kitvault. Press the play button to run this query.
-# Sign in with the login mutation (admin / kitvault) and send
-# the token as the header  Authorization: Bearer <token>
-query LatestKits {
-  kits(first: 5) {
-    totalCount
-    edges {
-      cursor
-      node {
-        id
-        name
-        type
-        primaryColour
-        club { id name country }
-        season { label }
-        brand { name }
-        competitions { name }
+export const DEFAULT_QUERY = /* GraphQL */ `
+  # Welcome to Kitvault. Press the play button to run this query.
+  # Sign in with the login mutation (admin / kitvault) and send
+  # the token as the header  Authorization: Bearer <token>
+  query LatestKits {
+    kits(first: 5) {
+      totalCount
+      edges {
+        cursor
+        node {
+          id
+          name
+          type
+          primaryColour
+          club {
+            id
+            name
+            country
+          }
+          season {
+            label
+          }
+          brand {
+            name
+          }
+          competitions {
+            name
+          }
+        }
+      }
+      pageInfo {
+        hasNextPage
+        endCursor
       }
     }
-    pageInfo { hasNextPage endCursor }
   }
-}
 `;
 
 export type AppDeps = {
@@ -91,7 +105,12 @@ export function createApp(deps: AppDeps): App {
   const repos: Repositories = { catalogue: catalogueRepository(database.db), users: userRepository(database.db) };
   const services: Services = {
     catalogue: createCatalogueService({ db: database.db, catalogue: repos.catalogue, invalidator }),
-    collection: createCollectionService({ db: database.db, users: repos.users, catalogue: repos.catalogue, invalidator }),
+    collection: createCollectionService({
+      db: database.db,
+      users: repos.users,
+      catalogue: repos.catalogue,
+      invalidator,
+    }),
     sessions: createSessionService({ users: repos.users, ...(deps.tokens ? { tokens: deps.tokens } : {}) }),
     cacheAdmin: createCacheAdminService(deps.cacheAdmin ?? noCacheAdmin),
   };

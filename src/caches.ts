@@ -34,7 +34,10 @@ import { createCacheInvalidator } from './invalidation/invalidator.js';
 import { fieldTags } from './invalidation/table.js';
 import type { Logger } from './observability/logger.js';
 
-export type CacheOptions = Pick<Config, 'redisUrl' | 'redisPrefix' | 'redisTimeoutMs' | 'responseCache' | 'entityCache' | 'cacheDebug'> &
+export type CacheOptions = Pick<
+  Config,
+  'redisUrl' | 'redisPrefix' | 'redisTimeoutMs' | 'responseCache' | 'entityCache' | 'cacheDebug'
+> &
   Partial<Pick<Config, 'entityTtlSeconds' | 'entityNegativeTtlSeconds' | 'responseGraceSeconds'>> & {
     /** An existing client (tests share one); otherwise one is made from redisUrl. */
     redis?: Redis;

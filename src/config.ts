@@ -40,7 +40,10 @@ const envSchema = z.object({
     .default('')
     .transform((v, ctx) => {
       const out: Partial<Record<Namespace, number>> = {};
-      for (const part of v.split(',').map((p) => p.trim()).filter(Boolean)) {
+      for (const part of v
+        .split(',')
+        .map((p) => p.trim())
+        .filter(Boolean)) {
         const m = /^([A-Za-z]+(?:\.[A-Za-z]+)?)=(\d{1,6})$/.exec(part);
         if (!m) {
           ctx.addIssue({ code: 'custom', message: `"${part}" is not Namespace=seconds` });

@@ -34,7 +34,12 @@ export type AppContext = {
 
 export type Context = YogaInitialContext & AppContext;
 
-export type ContextDeps = { repos: Repositories; entityCache: EntityCache<Namespace>; services: Services; tokens?: TokenCache };
+export type ContextDeps = {
+  repos: Repositories;
+  entityCache: EntityCache<Namespace>;
+  services: Services;
+  tokens?: TokenCache;
+};
 
 export function createContextFactory(deps: ContextDeps) {
   return ({ request }: YogaInitialContext): AppContext => {

@@ -20,7 +20,8 @@ export class AppError extends Error {
 export const unauthenticated = (message = 'sign in first: send Authorization: Bearer <token>') =>
   new AppError('UNAUTHENTICATED', message);
 export const forbidden = (message = 'this needs the ADMIN role') => new AppError('FORBIDDEN', message);
-export const notFound = (type: string, id: number | string) => new AppError('NOT_FOUND', `${type} ${id} does not exist`, { type, id: String(id) });
+export const notFound = (type: string, id: number | string) =>
+  new AppError('NOT_FOUND', `${type} ${id} does not exist`, { type, id: String(id) });
 export const badInput = (message: string, field?: string) =>
   new AppError('BAD_USER_INPUT', message, field ? { field } : {});
 

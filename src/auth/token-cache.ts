@@ -8,7 +8,10 @@ import { LRUCache } from 'lru-cache';
 
 export class TokenCache {
   private readonly users: LRUCache<string, number>;
-  constructor(readonly ttlMs = 10_000, max = 10_000) {
+  constructor(
+    readonly ttlMs = 10_000,
+    max = 10_000,
+  ) {
     this.users = new LRUCache({ max, ttl: ttlMs });
   }
   remember(tokenHash: string, userId: number): void {

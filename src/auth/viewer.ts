@@ -29,7 +29,8 @@ export function createAuth(authorization: string | null, users: UserRepository, 
       return resolved;
     },
     viewer() {
-      if (authorization && !token) return Promise.reject(unauthenticated('the Authorization header must be "Bearer <token>"'));
+      if (authorization && !token)
+        return Promise.reject(unauthenticated('the Authorization header must be "Bearer <token>"'));
       if (!token) return Promise.resolve(null);
       pending ??= (async () => {
         const tokenHash = hashToken(token);

@@ -3,29 +3,71 @@
  * in-memory caches as well as Redis). Each command takes a `graphql` function, so tests can hand
  * it an in-process app.
  */
+import { z } from 'zod';
+
 export type GraphQLCall = (
   query: string,
   variables?: Record<string, unknown>,
-) => Promise<{ data?: Record<string, any> | null; errors?: { message: string; extensions?: Record<string, unknown> }[] }>;
+) => Promise<{
+  data?: Record<string, unknown> | null;
+  errors?: { message: string; extensions?: Record<string, unknown> }[];
+}>;
 
 export type WarmOperation = { name: string; query: string; variables?: Record<string, unknown> };
 
-const STATS = /* GraphQL */ `{ cacheStats {
-  responseCache { enabled backend entries bytes hits misses hitRate writes refusedWrites invalidations }
-  entityCache { enabled backend entries hits misses hitRate writes refusedWrites invalidations }
-  redis { configured reachable usedMemoryBytes errors } } }`;
+const STATS = /* GraphQL */ `
+  {
+    cacheStats {
+      responseCache {
+        enabled
+        backend
+        entries
+        bytes
+        hits
+        misses
+        hitRate
+        writes
+        refusedWrites
+        invalidations
+      }
+      entityCache {
+        enabled
+        backend
+        entries
+        hits
+        misses
+        hitRate
+        writes
+        refusedWrites
+        invalidations
+      }
+      redis {
+        configured
+        reachable
+        usedMemoryBytes
+        errors
+      }
+    }
+  }
+`;
 
-async function must(call: GraphQLCall, query: string, variables?: Record<string, unknown>) {
+/** The answer's data, checked against the shape the command expects (the server may be another version). */
+async function must<T>(shape: z.ZodType<T>, call: GraphQLCall, query: string, variables?: Record<string, unknown>) {
   const result = await call(query, variables);
   if (result.errors?.length) {
     const e = result.errors[0]!;
     throw new Error(`${e.message}${e.extensions?.code ? ` (${e.extensions.code})` : ''}`);
   }
-  return result.data!;
+  const parsed = shape.safeParse(result.data);
+  if (!parsed.success) throw new Error(`unexpected answer from the server: ${parsed.error.message}`);
+  return parsed.data;
 }
 
+const level = z.record(z.string(), z.unknown());
+const statsShape = z.object({ cacheStats: z.object({ responseCache: level, entityCache: level, redis: level }) });
+
 export async function stats(call: GraphQLCall) {
-  return (await must(call, STATS)).cacheStats as Record<string, Record<string, unknown>>;
+  return (await must(statsShape, call, STATS)).cacheStats;
 }
 
 export function formatStats(s: Record<string, Record<string, unknown>>): string {
@@ -45,17 +87,33 @@ export function formatStats(s: Record<string, Record<string, unknown>>): string 
 }
 
 export async function purge(call: GraphQLCall, typename: string, id: string) {
-  return (await must(call, 'mutation($t: String!, $id: ID!) { purgeCache(typename: $t, id: $id) }', { t: typename, id })).purgeCache as boolean;
+  const shape = z.object({ purgeCache: z.boolean() });
+  return (
+    await must(shape, call, 'mutation($t: String!, $id: ID!) { purgeCache(typename: $t, id: $id) }', {
+      t: typename,
+      id,
+    })
+  ).purgeCache;
 }
 
 export async function purgeAll(call: GraphQLCall) {
-  return (await must(call, 'mutation { purgeAllCaches }')).purgeAllCaches as boolean;
+  return (await must(z.object({ purgeAllCaches: z.boolean() }), call, 'mutation { purgeAllCaches }')).purgeAllCaches;
 }
 
-export type WarmSummary = { total: number; ok: number; failed: { name: string; error: string }[]; entriesBefore: number | null; entriesAfter: number | null };
+export type WarmSummary = {
+  total: number;
+  ok: number;
+  failed: { name: string; error: string }[];
+  entriesBefore: number | null;
+  entriesAfter: number | null;
+};
 
 /** Replays the operations in order; `progress` is told after each one. */
-export async function warm(call: GraphQLCall, operations: WarmOperation[], progress: (done: number, name: string) => void = () => {}) {
+export async function warm(
+  call: GraphQLCall,
+  operations: WarmOperation[],
+  progress: (done: number, name: string) => void = () => {},
+) {
   const before = await stats(call).catch(() => null);
   const summary: WarmSummary = { total: operations.length, ok: 0, failed: [], entriesBefore: null, entriesAfter: null };
   for (const [i, op] of operations.entries()) {
@@ -79,7 +137,11 @@ export function parseWarmOperations(json: unknown): WarmOperation[] {
   if (!Array.isArray(json)) throw new Error('the warm file must hold a JSON array of { name, query, variables? }');
   return json.map((entry, i) => {
     const e = entry as Partial<WarmOperation>;
-    if (typeof e?.name !== 'string' || typeof e?.query !== 'string' || (e.variables !== undefined && typeof e.variables !== 'object')) {
+    if (
+      typeof e?.name !== 'string' ||
+      typeof e?.query !== 'string' ||
+      (e.variables !== undefined && typeof e.variables !== 'object')
+    ) {
       throw new Error(`entry ${i} of the warm file is not { name, query, variables? }`);
     }
     return { name: e.name, query: e.query, ...(e.variables ? { variables: e.variables } : {}) };

@@ -3,6 +3,7 @@
  * KITVAULT_URL (default http://localhost:$PORT/graphql); signs in as KITVAULT_ADMIN_USER /
  * KITVAULT_ADMIN_PASSWORD (default admin / $SEED_PASSWORD or kitvault), or uses KITVAULT_TOKEN.
  */
+import { z } from 'zod';
 import { SingleBar } from 'cli-progress';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -31,9 +32,14 @@ async function adminToken(): Promise<string> {
   if (process.env.KITVAULT_TOKEN) return process.env.KITVAULT_TOKEN;
   const username = process.env.KITVAULT_ADMIN_USER ?? 'admin';
   const password = process.env.KITVAULT_ADMIN_PASSWORD ?? process.env.SEED_PASSWORD ?? 'kitvault';
-  const r = await caller(null)('mutation($u: String!, $p: String!) { login(username: $u, password: $p) { token } }', { u: username, p: password });
-  if (r.errors?.length || !r.data) throw new Error(`cannot sign in as ${username}: ${r.errors?.[0]?.message ?? 'no answer'}`);
-  return r.data.login.token as string;
+  const r = await caller(null)('mutation($u: String!, $p: String!) { login(username: $u, password: $p) { token } }', {
+    u: username,
+    p: password,
+  });
+  const signedIn = z.object({ login: z.object({ token: z.string() }) }).safeParse(r.data);
+  if (r.errors?.length || !signedIn.success)
+    throw new Error(`cannot sign in as ${username}: ${r.errors?.[0]?.message ?? 'no answer'}`);
+  return signedIn.data.login.token;
 }
 
 async function main(): Promise<number> {
@@ -61,13 +67,17 @@ async function main(): Promise<number> {
     default: {
       const file = rest[0] ?? path.join(projectRoot, 'ops', 'warm-operations.json');
       const operations = parseWarmOperations(JSON.parse(readFileSync(file, 'utf8')));
-      const bar = process.stderr.isTTY ? new SingleBar({ format: 'warming [{bar}] {value}/{total} {name}', hideCursor: true }) : null;
+      const bar = process.stderr.isTTY
+        ? new SingleBar({ format: 'warming [{bar}] {value}/{total} {name}', hideCursor: true })
+        : null;
       bar?.start(operations.length, 0, { name: '' });
       const summary = await warm(call, operations, (done, name) => bar?.update(done, { name }));
       bar?.stop();
       console.log(
         `warmed ${summary.ok}/${summary.total} operations` +
-          (summary.entriesAfter !== null ? `; response entries ${summary.entriesBefore ?? '?'} → ${summary.entriesAfter}` : ''),
+          (summary.entriesAfter !== null
+            ? `; response entries ${summary.entriesBefore ?? '?'} → ${summary.entriesAfter}`
+            : ''),
       );
       for (const f of summary.failed) console.log(`  failed: ${f.name}: ${f.error}`);
       return summary.failed.length ? 1 : 0;
@@ -78,7 +88,9 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (error: Error) => {
-    console.error(`cache: ${error.message}${(error as { cause?: Error }).cause ? ` (${(error as { cause?: Error }).cause!.message})` : ''}`);
+    console.error(
+      `cache: ${error.message}${(error as { cause?: Error }).cause ? ` (${(error as { cause?: Error }).cause!.message})` : ''}`,
+    );
     process.exit(1);
   },
 );

@@ -42,7 +42,6 @@ export type Database = {
   close(): Promise<void>;
 };
 
-
 export type DatabaseOptions = {
   /** postgres:// URL; absent means embedded PGlite. */
   url?: string | undefined;

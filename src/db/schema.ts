@@ -3,17 +3,7 @@
  * migrations under drizzle/ from this file. One schema serves Postgres and PGlite.
  */
 import { sql } from 'drizzle-orm';
-import {
-  index,
-  integer,
-  pgEnum,
-  pgTable,
-  primaryKey,
-  serial,
-  text,
-  timestamp,
-  uniqueIndex,
-} from 'drizzle-orm/pg-core';
+import { index, integer, pgEnum, pgTable, primaryKey, serial, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
 
 export const kitType = pgEnum('kit_type', ['HOME', 'AWAY', 'THIRD', 'GOALKEEPER', 'SPECIAL']);
 export const kitCondition = pgEnum('kit_condition', ['MINT', 'EXCELLENT', 'GOOD', 'WORN']);

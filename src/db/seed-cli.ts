@@ -44,7 +44,11 @@ const options: SeedOptions = {
   password: config.seedPassword,
 };
 
-const database = await openDatabase({ url: config.databaseUrl, pgliteDataDir: config.pgliteDataDir, maxConnections: 1 });
+const database = await openDatabase({
+  url: config.databaseUrl,
+  pgliteDataDir: config.pgliteDataDir,
+  maxConnections: 1,
+});
 const started = performance.now();
 try {
   await database.migrate();

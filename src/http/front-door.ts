@@ -6,7 +6,12 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { GRAPHQL_PATH, type App } from '../app.js';
-import { isServed, type ResponseCache, type ResponseCacheServerContext, type ServeRequest } from '../cache/response/index.js';
+import {
+  isServed,
+  type ResponseCache,
+  type ResponseCacheServerContext,
+  type ServeRequest,
+} from '../cache/response/index.js';
 import { requestIdFrom } from './request-id.js';
 
 /** The part of the response cache the front door uses. */
@@ -63,7 +68,11 @@ export function createFrontDoor(app: App, cache: LeanHit | null): FrontDoor {
       if (value) headers.set(name, value);
     }
     const response = await app.fetch(
-      new Request(new URL(req.url, origin), { method: req.method, headers, ...(req.body ? { body: new Uint8Array(req.body) } : {}) }),
+      new Request(new URL(req.url, origin), {
+        method: req.method,
+        headers,
+        ...(req.body ? { body: new Uint8Array(req.body) } : {}),
+      }),
       context,
     );
     await response.arrayBuffer();
@@ -74,7 +83,13 @@ export function createFrontDoor(app: App, cache: LeanHit | null): FrontDoor {
     const seconds = (performance.now() - startedAt) / 1000;
     app.metrics.requestDuration.observe({ operation: answer.operation, cache: answer.cache }, seconds);
     app.logger.debug(
-      { reqId: requestId, operation: answer.operation, ms: Math.round(seconds * 10_000) / 10, cache: answer.cache, status: answer.status },
+      {
+        reqId: requestId,
+        operation: answer.operation,
+        ms: Math.round(seconds * 10_000) / 10,
+        cache: answer.cache,
+        status: answer.status,
+      },
       'graphql',
     );
   }
@@ -115,7 +130,13 @@ export function createFrontDoor(app: App, cache: LeanHit | null): FrontDoor {
       const read = await readBody(req);
       if (read === 'too large') {
         res.writeHead(413, { 'content-type': 'application/json; charset=utf-8', connection: 'close' });
-        res.end(JSON.stringify({ errors: [{ message: `request body larger than ${MAX_BODY_BYTES} bytes`, extensions: { code: 'BAD_REQUEST' } }] }));
+        res.end(
+          JSON.stringify({
+            errors: [
+              { message: `request body larger than ${MAX_BODY_BYTES} bytes`, extensions: { code: 'BAD_REQUEST' } },
+            ],
+          }),
+        );
         return;
       }
       body = read;
@@ -150,7 +171,11 @@ export function createFrontDoor(app: App, cache: LeanHit | null): FrontDoor {
         // Never a crash, never a stack to the client: the request fails alone, and the log says why.
         app.logger.error({ err: error, url: req.url }, 'front door failed');
         if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json; charset=utf-8' });
-        res.end(JSON.stringify({ errors: [{ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } }] }));
+        res.end(
+          JSON.stringify({
+            errors: [{ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } }],
+          }),
+        );
       });
     },
   };

@@ -10,8 +10,13 @@ import type { Logger } from '../observability/logger.js';
 function clientCode(error: GraphQLError): string {
   const message = error.message;
   if (message.startsWith('Syntax Error')) return 'GRAPHQL_PARSE_FAILED';
-  if (/^Variable "\$[^"]+" (got invalid value|of required type|of non-null type)/.test(message)) return 'BAD_USER_INPUT';
-  if (/^(Int|Float|String|Boolean|ID|Enum|DateTime) cannot represent|^Expected value of type|^Argument "[^"]+" of/.test(message))
+  if (/^Variable "\$[^"]+" (got invalid value|of required type|of non-null type)/.test(message))
+    return 'BAD_USER_INPUT';
+  if (
+    /^(Int|Float|String|Boolean|ID|Enum|DateTime) cannot represent|^Expected value of type|^Argument "[^"]+" of/.test(
+      message,
+    )
+  )
     return 'BAD_USER_INPUT';
   return 'GRAPHQL_VALIDATION_FAILED';
 }
@@ -27,7 +32,10 @@ export function createMaskError(logger: Logger) {
     const location = graphqlError ? { nodes: graphqlError.nodes, path: graphqlError.path } : {};
 
     if (original instanceof AppError) {
-      return new GraphQLError(original.message, { ...location, extensions: { ...original.details, code: original.code } });
+      return new GraphQLError(original.message, {
+        ...location,
+        extensions: { ...original.details, code: original.code },
+      });
     }
     // An error GraphQL itself raised about the request (no original error, or a GraphQLError thrown
     // by a scalar): the client's mistake, safe to show.

@@ -40,7 +40,9 @@ export const fieldTags: FieldTagTable = {
   'Query.brand': (_, a) => [`Brand:${a.id}`],
   'Query.competition': (_, a) => [`Competition:${a.id}`],
   'Query.kit': (_, a) => [`Kit:${a.id}`],
-  'Query.clubs': (_, a) => [present(a.search) ? 'Club.search' : present(a.country) ? `Club.country:${lower(a.country)}` : 'Club.list'],
+  'Query.clubs': (_, a) => [
+    present(a.search) ? 'Club.search' : present(a.country) ? `Club.country:${lower(a.country)}` : 'Club.list',
+  ],
   'Query.seasons': (_, a) => [present(a.clubId) ? `Kit.club:${a.clubId}` : 'Season.list'],
   'Query.brands': () => ['Brand.list'],
   'Query.competitions': () => ['Competition.list'],
@@ -105,7 +107,8 @@ export function invalidationFor(change: Change): Invalidation {
       break;
     case 'Brand':
     case 'Competition':
-      if (!change.before || !change.after || change.before.name !== change.after.name) tags.push(`${change.entity}.list`, `${change.entity}.search`);
+      if (!change.before || !change.after || change.before.name !== change.after.name)
+        tags.push(`${change.entity}.list`, `${change.entity}.search`);
       if (change.entity === 'Competition') {
         tags.push(`Kit.competition:${id}`);
         keys.push({ namespace: 'Competition.kitIds', id });

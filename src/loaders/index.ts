@@ -38,7 +38,9 @@ export function createLoaders(repos: Repositories, cache: EntityCache<Namespace>
   const entity = <V>(namespace: Namespace, fetch: EntityFetch<V>) =>
     new DataLoader<number, V | null>((ids) => cache.readThrough(namespace, ids, fetch));
 
-  const competition = entity<CompetitionRow>('Competition', async (ids) => byId(await catalogue.competitions.byIds(ids)));
+  const competition = entity<CompetitionRow>('Competition', async (ids) =>
+    byId(await catalogue.competitions.byIds(ids)),
+  );
 
   return {
     club: entity<ClubRow>('Club', async (ids) => byId(await catalogue.clubs.byIds(ids))),

@@ -17,8 +17,15 @@ export function createMetrics(deps: { counters: CacheCounters; sql: SqlCounter }
   const { counters } = deps;
 
   /** A counter whose value is CacheCounters' `source`, labelled by its label (if `label` is given). */
-  function mirror(name: string, help: string, sources: Partial<Record<CounterName, Record<string, string>>>, label?: string) {
-    const labelNames = [...new Set([...Object.values(sources).flatMap((l) => Object.keys(l ?? {})), ...(label ? [label] : [])])];
+  function mirror(
+    name: string,
+    help: string,
+    sources: Partial<Record<CounterName, Record<string, string>>>,
+    label?: string,
+  ) {
+    const labelNames = [
+      ...new Set([...Object.values(sources).flatMap((l) => Object.keys(l ?? {})), ...(label ? [label] : [])]),
+    ];
     new Counter({
       name,
       help,
@@ -40,12 +47,28 @@ export function createMetrics(deps: { counters: CacheCounters; sql: SqlCounter }
     response_miss: { result: 'miss' },
   });
   mirror('kitvault_response_cache_writes_total', 'Responses stored.', { response_write: {} });
-  mirror('kitvault_response_cache_coalesced_total', 'Misses answered by an identical request already executing (not executed).', {
-    response_coalesced: {},
+  mirror(
+    'kitvault_response_cache_coalesced_total',
+    'Misses answered by an identical request already executing (not executed).',
+    {
+      response_coalesced: {},
+    },
+  );
+  mirror('kitvault_response_cache_stale_served_total', 'Stale entries served while being refreshed.', {
+    response_stale_served: {},
   });
-  mirror('kitvault_response_cache_stale_served_total', 'Stale entries served while being refreshed.', { response_stale_served: {} });
-  mirror('kitvault_response_cache_refused_writes_total', 'Write-backs refused (stale or slow), by reason.', { response_write_refused: {} }, 'reason');
-  mirror('kitvault_response_cache_invalidations_total', 'Tags invalidated, by tag type.', { response_invalidation: {} }, 'type');
+  mirror(
+    'kitvault_response_cache_refused_writes_total',
+    'Write-backs refused (stale or slow), by reason.',
+    { response_write_refused: {} },
+    'reason',
+  );
+  mirror(
+    'kitvault_response_cache_invalidations_total',
+    'Tags invalidated, by tag type.',
+    { response_invalidation: {} },
+    'type',
+  );
   mirror('kitvault_response_cache_invalidation_failures_total', 'Invalidations that could not reach Redis.', {
     response_invalidation_failed: {},
   });
@@ -56,9 +79,24 @@ export function createMetrics(deps: { counters: CacheCounters; sql: SqlCounter }
     'type',
   );
   mirror('kitvault_entity_cache_fills_total', 'Entity-cache fills by type.', { entity_fill: {} }, 'type');
-  mirror('kitvault_entity_cache_refused_fills_total', 'Fills refused (lease voided by a write), by type.', { entity_fill_refused: {} }, 'type');
-  mirror('kitvault_entity_cache_invalidations_total', 'Entity keys invalidated, by type.', { entity_invalidation: {} }, 'type');
-  mirror('kitvault_redis_errors_total', 'Redis errors and timeouts (each one served from the database), by where.', { redis_error: {} }, 'where');
+  mirror(
+    'kitvault_entity_cache_refused_fills_total',
+    'Fills refused (lease voided by a write), by type.',
+    { entity_fill_refused: {} },
+    'type',
+  );
+  mirror(
+    'kitvault_entity_cache_invalidations_total',
+    'Entity keys invalidated, by type.',
+    { entity_invalidation: {} },
+    'type',
+  );
+  mirror(
+    'kitvault_redis_errors_total',
+    'Redis errors and timeouts (each one served from the database), by where.',
+    { redis_error: {} },
+    'where',
+  );
 
   new Counter({
     name: 'kitvault_sql_statements_total',

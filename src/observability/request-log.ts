@@ -22,11 +22,13 @@ export function requestLogPlugin(
       requestIds.set(context.request, context.requestId);
       return {
         onExecuteDone({ result }) {
-          const operation = args.operationName ?? getOperationAST(args.document, args.operationName)?.name?.value ?? 'anonymous';
+          const operation =
+            args.operationName ?? getOperationAST(args.document, args.operationName)?.name?.value ?? 'anonymous';
           const cache = cacheOutcome(context);
           const seconds = (performance.now() - context.startedAt) / 1000;
           metrics?.requestDuration.observe({ operation, cache }, seconds);
-          const errors = Symbol.asyncIterator in (result as object) ? 0 : ((result as ExecutionResult).errors?.length ?? 0);
+          const errors =
+            Symbol.asyncIterator in (result as object) ? 0 : ((result as ExecutionResult).errors?.length ?? 0);
           const line = { reqId: context.requestId, operation, ms: Math.round(seconds * 10_000) / 10, cache, errors };
           if (cache === 'hit') logger.debug(line, 'graphql');
           else logger.info(line, 'graphql');

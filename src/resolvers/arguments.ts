@@ -32,7 +32,10 @@ export function pageSize(first: number | null | undefined): number {
 export const encodeCursor = (parts: readonly (string | number)[]): string =>
   Buffer.from(JSON.stringify(parts)).toString('base64url');
 
-export function decodeCursor(raw: string | null | undefined, shape: readonly ('string' | 'number')[]): (string | number)[] | null {
+export function decodeCursor(
+  raw: string | null | undefined,
+  shape: readonly ('string' | 'number')[],
+): (string | number)[] | null {
   if (raw === null || raw === undefined) return null;
   let parts: unknown;
   try {

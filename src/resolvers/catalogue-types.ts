@@ -46,10 +46,12 @@ export const Competition = {
 } satisfies CompetitionResolvers;
 
 export const Kit = {
-  club: async (kit, _, ctx) => referenced(await ctx.loaders.club.load(kit.clubId), `Club ${kit.clubId} of Kit ${kit.id}`),
+  club: async (kit, _, ctx) =>
+    referenced(await ctx.loaders.club.load(kit.clubId), `Club ${kit.clubId} of Kit ${kit.id}`),
   season: async (kit, _, ctx) =>
     referenced(await ctx.loaders.season.load(kit.seasonId), `Season ${kit.seasonId} of Kit ${kit.id}`),
-  brand: async (kit, _, ctx) => referenced(await ctx.loaders.brand.load(kit.brandId), `Brand ${kit.brandId} of Kit ${kit.id}`),
+  brand: async (kit, _, ctx) =>
+    referenced(await ctx.loaders.brand.load(kit.brandId), `Brand ${kit.brandId} of Kit ${kit.id}`),
   // By name, then id, whichever way the ids arrived (a cached id list keeps no SQL order).
   competitions: async (kit, _, ctx) =>
     present(await ctx.loaders.competition.loadMany((await ctx.loaders.competitionIdsByKit.load(kit.id)) ?? [])).sort(

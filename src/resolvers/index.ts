@@ -10,6 +10,13 @@ import { CollectionItem, User } from './user-types.js';
 export const resolvers = (): Resolvers => ({
   Query: { ...Query, ...AdminQuery },
   Mutation: { ...Mutation, ...AdminMutation },
-  Club, Season, Brand, Competition, Kit, SearchResult, User, CollectionItem,
+  Club,
+  Season,
+  Brand,
+  Competition,
+  Kit,
+  SearchResult,
+  User,
+  CollectionItem,
   DateTime,
 });

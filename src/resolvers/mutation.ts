@@ -12,19 +12,23 @@ export const Mutation = {
   createClub: async (_, { input }, ctx) => ctx.services.catalogue.createClub(await ctx.auth.viewer(), input),
   updateClub: async (_, { input: { id, ...rest } }, ctx) =>
     ctx.services.catalogue.updateClub(await ctx.auth.viewer(), parseId(id, 'input.id'), rest),
-  deleteClub: async (_, { id }, ctx) => String(await ctx.services.catalogue.deleteClub(await ctx.auth.viewer(), parseId(id, 'id'))),
+  deleteClub: async (_, { id }, ctx) =>
+    String(await ctx.services.catalogue.deleteClub(await ctx.auth.viewer(), parseId(id, 'id'))),
 
   createSeason: async (_, { input }, ctx) => ctx.services.catalogue.createSeason(await ctx.auth.viewer(), input),
   updateSeason: async (_, { input: { id, ...rest } }, ctx) =>
     ctx.services.catalogue.updateSeason(await ctx.auth.viewer(), parseId(id, 'input.id'), rest),
-  deleteSeason: async (_, { id }, ctx) => String(await ctx.services.catalogue.deleteSeason(await ctx.auth.viewer(), parseId(id, 'id'))),
+  deleteSeason: async (_, { id }, ctx) =>
+    String(await ctx.services.catalogue.deleteSeason(await ctx.auth.viewer(), parseId(id, 'id'))),
 
   createBrand: async (_, { input }, ctx) => ctx.services.catalogue.createBrand(await ctx.auth.viewer(), input),
   updateBrand: async (_, { input: { id, ...rest } }, ctx) =>
     ctx.services.catalogue.updateBrand(await ctx.auth.viewer(), parseId(id, 'input.id'), rest),
-  deleteBrand: async (_, { id }, ctx) => String(await ctx.services.catalogue.deleteBrand(await ctx.auth.viewer(), parseId(id, 'id'))),
+  deleteBrand: async (_, { id }, ctx) =>
+    String(await ctx.services.catalogue.deleteBrand(await ctx.auth.viewer(), parseId(id, 'id'))),
 
-  createCompetition: async (_, { input }, ctx) => ctx.services.catalogue.createCompetition(await ctx.auth.viewer(), input),
+  createCompetition: async (_, { input }, ctx) =>
+    ctx.services.catalogue.createCompetition(await ctx.auth.viewer(), input),
   updateCompetition: async (_, { input: { id, ...rest } }, ctx) =>
     ctx.services.catalogue.updateCompetition(await ctx.auth.viewer(), parseId(id, 'input.id'), rest),
   deleteCompetition: async (_, { id }, ctx) =>
@@ -52,7 +56,8 @@ export const Mutation = {
     };
     return ctx.services.catalogue.updateKit(viewer, parseId(id, 'input.id'), refs, rest);
   },
-  deleteKit: async (_, { id }, ctx) => String(await ctx.services.catalogue.deleteKit(await ctx.auth.viewer(), parseId(id, 'id'))),
+  deleteKit: async (_, { id }, ctx) =>
+    String(await ctx.services.catalogue.deleteKit(await ctx.auth.viewer(), parseId(id, 'id'))),
 
   addToCollection: async (_, { input: { kitId, ...rest } }, ctx) =>
     ctx.services.collection.add(await ctx.auth.viewer(), parseId(kitId, 'input.kitId'), rest),

@@ -42,8 +42,17 @@ export const Query = {
     const filter = { search: optionalText(args.search, 'search'), country: optionalText(args.country, 'country', 56) };
     const limit = pageSize(args.first);
     const after = decodeCursor(args.after, ['string', 'number']);
-    const rows = limit === 0 ? [] : await ctx.reads.clubs(filter, after && { name: after[0] as string, id: after[1] as number }, limit);
-    return connectionFromRows(rows, limit, (c) => encodeCursor([c.name, c.id]), after !== null, () => ctx.reads.clubCount(filter));
+    const rows =
+      limit === 0
+        ? []
+        : await ctx.reads.clubs(filter, after && { name: after[0] as string, id: after[1] as number }, limit);
+    return connectionFromRows(
+      rows,
+      limit,
+      (c) => encodeCursor([c.name, c.id]),
+      after !== null,
+      () => ctx.reads.clubCount(filter),
+    );
   },
 
   seasons: async (_, { clubId }, ctx) => {
@@ -65,7 +74,13 @@ export const Query = {
     const after = decodeCursor(args.after, ['number']);
     const afterId = (after?.[0] as number | undefined) ?? null;
     const rows = limit === 0 ? [] : await ctx.reads.kits(filter, afterId, limit);
-    return connectionFromRows(rows, limit, (k) => encodeCursor([k.id]), after !== null, () => ctx.reads.kitCount(filter));
+    return connectionFromRows(
+      rows,
+      limit,
+      (k) => encodeCursor([k.id]),
+      after !== null,
+      () => ctx.reads.kitCount(filter),
+    );
   },
 
   search: async (_, { text, first }, ctx) => {

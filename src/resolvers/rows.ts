@@ -1,7 +1,8 @@
 /** Rows as loaders hand them over (`null` when absent), made to fit the fields that show them. */
 
 /** The rows of a `loadMany`, without those that are gone. */
-export const present = <T>(values: (T | null | Error)[]): T[] => values.filter((v): v is T => v !== null && !(v instanceof Error));
+export const present = <T>(values: (T | null | Error)[]): T[] =>
+  values.filter((v): v is T => v !== null && !(v instanceof Error));
 
 /**
  * The row a non-null reference field points at. Foreign keys keep it there; were it gone anyway,

@@ -14,5 +14,6 @@ export const User = {
 } satisfies UserResolvers;
 
 export const CollectionItem = {
-  kit: async (item, _, ctx) => referenced(await ctx.loaders.kit.load(item.kitId), `Kit ${item.kitId} of CollectionItem ${item.id}`),
+  kit: async (item, _, ctx) =>
+    referenced(await ctx.loaders.kit.load(item.kitId), `Kit ${item.kitId} of CollectionItem ${item.id}`),
 } satisfies CollectionItemResolvers;

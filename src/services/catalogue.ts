@@ -22,7 +22,12 @@ const slugify = (s: string) =>
     .slice(0, 100);
 
 const clubCreate = z.object({ name: text(100), country: text(56), founded, slug: slug.nullish() });
-const clubUpdate = z.object({ name: text(100).optional(), country: text(56).optional(), founded, slug: slug.optional() });
+const clubUpdate = z.object({
+  name: text(100).optional(),
+  country: text(56).optional(),
+  founded,
+  slug: slug.optional(),
+});
 const named = z.object({ name: text(100) });
 const namedUpdate = z.object({ name: text(100).optional() });
 const competitionCreate = z.object({ name: text(100), country: text(56) });
@@ -34,7 +39,11 @@ const kitFields = {
   secondaryColours: colours,
   description: optionalText(2000),
 };
-const kitCreate = z.object({ ...kitFields, secondaryColours: colours.nullish().transform((c) => c ?? []), type: kitType });
+const kitCreate = z.object({
+  ...kitFields,
+  secondaryColours: colours.nullish().transform((c) => c ?? []),
+  type: kitType,
+});
 const kitUpdate = z.object({
   name: kitFields.name.optional(),
   primaryColour: kitFields.primaryColour.optional(),

@@ -2,7 +2,8 @@
 import { z } from 'zod';
 import { AppError, badInput, sqlState } from '../errors.js';
 
-export const text = (max: number) => z.string().trim().min(1, 'must not be empty').max(max, `must be at most ${max} characters`);
+export const text = (max: number) =>
+  z.string().trim().min(1, 'must not be empty').max(max, `must be at most ${max} characters`);
 export const optionalText = (max: number) =>
   z
     .string()

@@ -5,7 +5,14 @@
 import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { formatStats, parseWarmOperations, purge, stats, warm, type GraphQLCall } from '../../src/cli/cache-commands.js';
+import {
+  formatStats,
+  parseWarmOperations,
+  purge,
+  stats,
+  warm,
+  type GraphQLCall,
+} from '../../src/cli/cache-commands.js';
 import type { Database } from '../../src/db/client.js';
 import { data, gql, tokensFor } from '../helpers/app.js';
 import { backends, cachedApp, dropPrefix, newPrefix, testRedis, type CachedApp } from '../helpers/caches.js';
@@ -17,7 +24,8 @@ beforeAll(async () => {
 });
 afterAll(() => database?.close());
 
-const STATS = '{ cacheStats { id responseCache { id enabled backend entries hits misses hitRate } entityCache { enabled backend } redis { configured reachable } } }';
+const STATS =
+  '{ cacheStats { id responseCache { id enabled backend entries hits misses hitRate } entityCache { enabled backend } redis { configured reachable } } }';
 
 describe.each(backends())('cache administration on $backend', ({ backend, skip }) => {
   let redis: Redis | undefined;
@@ -25,7 +33,10 @@ describe.each(backends())('cache administration on $backend', ({ backend, skip }
   let c: CachedApp;
   let admin = '';
   let user = '';
-  const call = (token: string): GraphQLCall => (query, variables) => gql(c.app, query, variables ?? {}, token);
+  const call =
+    (token: string): GraphQLCall =>
+    (query, variables) =>
+      gql(c.app, query, variables ?? {}, token);
 
   beforeAll(async () => {
     if (skip) return;
@@ -43,12 +54,15 @@ describe.each(backends())('cache administration on $backend', ({ backend, skip }
     }
   });
 
-  it.skipIf(skip)(`refuses every admin operation to USER (FORBIDDEN) and anonymous (UNAUTHENTICATED)${skip ? ` (skipped: ${skip})` : ''}`, async () => {
-    for (const op of [STATS, 'mutation { purgeCache(typename: "Kit", id: 1) }', 'mutation { purgeAllCaches }']) {
-      expect((await gql(c.app, op, {}, user)).errors?.[0]?.extensions?.code, op).toBe('FORBIDDEN');
-      expect((await gql(c.app, op)).errors?.[0]?.extensions?.code, op).toBe('UNAUTHENTICATED');
-    }
-  });
+  it.skipIf(skip)(
+    `refuses every admin operation to USER (FORBIDDEN) and anonymous (UNAUTHENTICATED)${skip ? ` (skipped: ${skip})` : ''}`,
+    async () => {
+      for (const op of [STATS, 'mutation { purgeCache(typename: "Kit", id: 1) }', 'mutation { purgeAllCaches }']) {
+        expect((await gql(c.app, op, {}, user)).errors?.[0]?.extensions?.code, op).toBe('FORBIDDEN');
+        expect((await gql(c.app, op)).errors?.[0]?.extensions?.code, op).toBe('UNAUTHENTICATED');
+      }
+    },
+  );
 
   it.skipIf(skip)('reports entries, hit rates and Redis reachability, and is never cached itself', async () => {
     await c.caches.admin.purgeAll();
@@ -83,8 +97,12 @@ describe.each(backends())('cache administration on $backend', ({ backend, skip }
   });
 
   it.skipIf(skip)('refuses an unknown typename or malformed id with BAD_USER_INPUT', async () => {
-    expect((await gql(c.app, 'mutation { purgeCache(typename: "Nope", id: 1) }', {}, admin)).errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
-    expect((await gql(c.app, 'mutation { purgeCache(typename: "Kit", id: "x") }', {}, admin)).errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(
+      (await gql(c.app, 'mutation { purgeCache(typename: "Nope", id: 1) }', {}, admin)).errors?.[0]?.extensions?.code,
+    ).toBe('BAD_USER_INPUT');
+    expect(
+      (await gql(c.app, 'mutation { purgeCache(typename: "Kit", id: "x") }', {}, admin)).errors?.[0]?.extensions?.code,
+    ).toBe('BAD_USER_INPUT');
   });
 
   it.skipIf(skip)('warms both levels from the operations kept in the repo, with a summary', async () => {
@@ -98,7 +116,8 @@ describe.each(backends())('cache administration on $backend', ({ backend, skip }
     expect(seen).toEqual(operations.map((_, i) => i + 1));
     const s = await stats(call(admin));
     expect(s.responseCache!.entries).toBe(operations.length);
-    for (const op of operations) expect((await gql(c.app, op.query, op.variables)).extensions?.responseCache?.hit, op.name).toBe(true);
+    for (const op of operations)
+      expect((await gql(c.app, op.query, op.variables)).extensions?.responseCache?.hit, op.name).toBe(true);
     expect(formatStats(s)).toMatch(/response cache\s+(redis|memory)\s+entries\s+\d+/);
     await expect(purge(call(user), 'Kit', '1')).rejects.toThrow(/FORBIDDEN/);
   });

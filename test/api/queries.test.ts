@@ -17,7 +17,28 @@ afterAll(() => database?.close());
 const NESTED_KITS = /* GraphQL */ `
   query Nested($first: Int) {
     kits(first: $first) {
-      edges { node { id name club { id name } season { id label } brand { id name } competitions { id name } } }
+      edges {
+        node {
+          id
+          name
+          club {
+            id
+            name
+          }
+          season {
+            id
+            label
+          }
+          brand {
+            id
+            name
+          }
+          competitions {
+            id
+            name
+          }
+        }
+      }
     }
   }
 `;
@@ -42,20 +63,26 @@ describe('queries by id', () => {
     expect(d.missing).toBeNull();
   });
 
-  it.each(['abc', '0', '-1', '1.5', '99999999999', ''])('answers BAD_USER_INPUT, not a 500, for the id %j', async (id) => {
-    const r = await gql(app, 'query($id: ID!) { kit(id: $id) { id } }', { id });
-    expect(r.status).toBe(200);
-    expect(r.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
-    expect(r.data?.kit).toBeNull();
-  });
+  it.each(['abc', '0', '-1', '1.5', '99999999999', ''])(
+    'answers BAD_USER_INPUT, not a 500, for the id %j',
+    async (id) => {
+      const r = await gql(app, 'query($id: ID!) { kit(id: $id) { id } }', { id });
+      expect(r.status).toBe(200);
+      expect(r.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+      expect(r.data?.kit).toBeNull();
+    },
+  );
 });
 
 describe('relations', () => {
   it('resolves every relation of a kit consistently with the lists they come from', async () => {
-    const d = await data(app, `{ kit(id: 5) { id club { id kits(first: 100) { totalCount edges { node { id } } } seasons { id startYear } }
+    const d = await data(
+      app,
+      `{ kit(id: 5) { id club { id kits(first: 100) { totalCount edges { node { id } } } seasons { id startYear } }
       season { id kits(first: 100) { totalCount edges { node { id } } } }
       brand { id kits(first: 100) { edges { node { id } } } }
-      competitions { id kits(first: 100) { edges { node { id } } } } } }`);
+      competitions { id kits(first: 100) { edges { node { id } } } } } }`,
+    );
     const kit = d.kit;
     const ids = (c: { edges: { node: { id: string } }[] }) => c.edges.map((e) => e.node.id);
     expect(kit.club.kits.totalCount).toBeGreaterThan(0);
@@ -71,8 +98,16 @@ describe('relations', () => {
   it('filters a club’s kits by season and agrees with the top-level kits query', async () => {
     const { club } = await data(app, '{ club(id: 2) { seasons { id } } }');
     const seasonId = club.seasons[0].id;
-    const nested = await data(app, 'query($s: ID) { club(id: 2) { kits(seasonId: $s, first: 100) { totalCount edges { node { id season { id } club { id } } } } } }', { s: seasonId });
-    const top = await data(app, 'query($s: ID) { kits(clubId: 2, seasonId: $s, first: 100) { totalCount edges { node { id } } } }', { s: seasonId });
+    const nested = await data(
+      app,
+      'query($s: ID) { club(id: 2) { kits(seasonId: $s, first: 100) { totalCount edges { node { id season { id } club { id } } } } } }',
+      { s: seasonId },
+    );
+    const top = await data(
+      app,
+      'query($s: ID) { kits(clubId: 2, seasonId: $s, first: 100) { totalCount edges { node { id } } } }',
+      { s: seasonId },
+    );
     expect(nested.club.kits.totalCount).toBe(top.kits.totalCount);
     expect(nested.club.kits.edges.map((e: any) => e.node.id)).toEqual(top.kits.edges.map((e: any) => e.node.id));
     for (const e of nested.club.kits.edges) {
@@ -82,7 +117,10 @@ describe('relations', () => {
   });
 
   it('lists seasons, brands and competitions, and seasons by club', async () => {
-    const d = await data(app, '{ seasons { id } brands { id name } competitions { id } byClub: seasons(clubId: 1) { id } }');
+    const d = await data(
+      app,
+      '{ seasons { id } brands { id name } competitions { id } byClub: seasons(clubId: 1) { id } }',
+    );
     expect(d.seasons).toHaveLength(TEST_SEED.seasons);
     expect(d.brands).toHaveLength(TEST_SEED.brands);
     expect(d.competitions).toHaveLength(TEST_SEED.competitions);
@@ -102,7 +140,11 @@ describe('pagination', () => {
     const seen: string[] = [];
     let after: string | null = null;
     for (let page = 0; page < 10; page++) {
-      const d: any = await data(app, 'query($a: String) { kits(first: 100, after: $a) { edges { node { id } } pageInfo { hasNextPage hasPreviousPage endCursor } } }', { a: after });
+      const d: any = await data(
+        app,
+        'query($a: String) { kits(first: 100, after: $a) { edges { node { id } } pageInfo { hasNextPage hasPreviousPage endCursor } } }',
+        { a: after },
+      );
       seen.push(...d.kits.edges.map((e: any) => e.node.id));
       expect(d.kits.pageInfo.hasPreviousPage).toBe(after !== null);
       after = d.kits.pageInfo.endCursor;
@@ -115,10 +157,19 @@ describe('pagination', () => {
   it('pages a relation with cursors and reports hasNextPage at the end correctly', async () => {
     const all = await data(app, '{ club(id: 3) { kits(first: 100) { totalCount edges { node { id } } } } }');
     const total = all.club.kits.totalCount;
-    const first = await data(app, '{ club(id: 3) { kits(first: 2) { edges { node { id } } pageInfo { hasNextPage endCursor } } } }');
+    const first = await data(
+      app,
+      '{ club(id: 3) { kits(first: 2) { edges { node { id } } pageInfo { hasNextPage endCursor } } } }',
+    );
     expect(first.club.kits.pageInfo.hasNextPage).toBe(total > 2);
-    const next = await data(app, 'query($a: String) { club(id: 3) { kits(first: 100, after: $a) { edges { node { id } } pageInfo { hasNextPage hasPreviousPage } } } }', { a: first.club.kits.pageInfo.endCursor });
-    expect(next.club.kits.edges.map((e: any) => e.node.id)).toEqual(all.club.kits.edges.slice(2).map((e: any) => e.node.id));
+    const next = await data(
+      app,
+      'query($a: String) { club(id: 3) { kits(first: 100, after: $a) { edges { node { id } } pageInfo { hasNextPage hasPreviousPage } } } }',
+      { a: first.club.kits.pageInfo.endCursor },
+    );
+    expect(next.club.kits.edges.map((e: any) => e.node.id)).toEqual(
+      all.club.kits.edges.slice(2).map((e: any) => e.node.id),
+    );
     expect(next.club.kits.pageInfo).toEqual({ hasNextPage: false, hasPreviousPage: true });
   });
 
@@ -128,14 +179,24 @@ describe('pagination', () => {
     expect(names).toEqual([...names].sort());
     expect(d.clubs.totalCount).toBe(TEST_SEED.clubs);
     const country = d.clubs.edges[0].node.country;
-    const byCountry = await data(app, 'query($c: String) { clubs(country: $c, first: 100) { totalCount edges { node { country } } } }', { c: country.toUpperCase() });
+    const byCountry = await data(
+      app,
+      'query($c: String) { clubs(country: $c, first: 100) { totalCount edges { node { country } } } }',
+      { c: country.toUpperCase() },
+    );
     expect(byCountry.clubs.totalCount).toBeGreaterThan(0);
     for (const e of byCountry.clubs.edges) expect(e.node.country).toBe(country);
     const word = names[0].split(' ')[1].toLowerCase();
-    const searched = await data(app, 'query($s: String) { clubs(search: $s, first: 100) { edges { node { name } } } }', { s: word });
+    const searched = await data(
+      app,
+      'query($s: String) { clubs(search: $s, first: 100) { edges { node { name } } } }',
+      { s: word },
+    );
     expect(searched.clubs.edges.length).toBeGreaterThan(0);
     for (const e of searched.clubs.edges) expect(e.node.name.toLowerCase()).toContain(word);
-    const paged = await data(app, 'query($a: String) { clubs(first: 2, after: $a) { edges { node { name } } } }', { a: d.clubs.edges[1].cursor });
+    const paged = await data(app, 'query($a: String) { clubs(first: 2, after: $a) { edges { node { name } } } }', {
+      a: d.clubs.edges[1].cursor,
+    });
     expect(paged.clubs.edges.map((e: any) => e.node.name)).toEqual(names.slice(2, 4));
   });
 
@@ -155,7 +216,11 @@ describe('search', () => {
   it('finds clubs, kits, brands and competitions case-insensitively, exact matches first', async () => {
     const { brands } = await data(app, '{ brands { name } }');
     const brand = brands[0].name as string;
-    const d = await data(app, 'query($t: String!) { search(text: $t, first: 10) { __typename ... on Brand { name } ... on Club { name } ... on Kit { name } ... on Competition { name } } }', { t: brand.toUpperCase() });
+    const d = await data(
+      app,
+      'query($t: String!) { search(text: $t, first: 10) { __typename ... on Brand { name } ... on Club { name } ... on Kit { name } ... on Competition { name } } }',
+      { t: brand.toUpperCase() },
+    );
     expect(d.search[0]).toEqual({ __typename: 'Brand', name: brand });
     const kits = await data(app, '{ search(text: "home", first: 5) { __typename ... on Kit { name } } }');
     expect(kits.search).toHaveLength(5);
@@ -189,7 +254,10 @@ describe('SQL statements', () => {
 
   it('keeps nested relation lists to one statement per level', async () => {
     const { statements } = await countSql(database, () =>
-      data(app, '{ clubs(first: 20) { edges { node { kits(first: 5) { edges { node { brand { name } season { label } } } } } } } }'),
+      data(
+        app,
+        '{ clubs(first: 20) { edges { node { kits(first: 5) { edges { node { brand { name } season { label } } } } } } } }',
+      ),
     );
     // clubs, kit ids by club, kits by id, brands, seasons
     expect(statements.length).toBeLessThanOrEqual(5);

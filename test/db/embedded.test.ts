@@ -14,12 +14,43 @@ import { isEmpty, seed, type SeedOptions } from '../../src/db/seed.js';
 import { migrationsFolder } from '../../src/paths.js';
 import { countSql, data, gql, login, testApp } from '../helpers/app.js';
 
-const SMALL: SeedOptions = { clubs: 10, seasons: 3, brands: 4, competitions: 5, kits: 120, users: 5, itemsPerUser: 3, password: 'embedded', seed: 11 };
+const SMALL: SeedOptions = {
+  clubs: 10,
+  seasons: 3,
+  brands: 4,
+  competitions: 5,
+  kits: 120,
+  users: 5,
+  itemsPerUser: 3,
+  password: 'embedded',
+  seed: 11,
+};
 
 const NESTED_KITS = /* GraphQL */ `
   query Nested($first: Int) {
     kits(first: $first) {
-      edges { node { id name club { id name } season { id label } brand { id name } competitions { id name } } }
+      edges {
+        node {
+          id
+          name
+          club {
+            id
+            name
+          }
+          season {
+            id
+            label
+          }
+          brand {
+            id
+            name
+          }
+          competitions {
+            id
+            name
+          }
+        }
+      }
     }
   }
 `;
@@ -30,8 +61,13 @@ let app: App;
 
 const rowsOf = <T>(result: unknown): T[] => (Array.isArray(result) ? result : (result as { rows: T[] }).rows);
 const appliedMigrations = async (db: Database) =>
-  Number(rowsOf<{ n: number | string }>(await db.db.execute(sql`select count(*) as n from drizzle.__drizzle_migrations`))[0]!.n);
-const journalEntries = () => (JSON.parse(readFileSync(path.join(migrationsFolder, 'meta', '_journal.json'), 'utf8')) as { entries: unknown[] }).entries.length;
+  Number(
+    rowsOf<{ n: number | string }>(await db.db.execute(sql`select count(*) as n from drizzle.__drizzle_migrations`))[0]!
+      .n,
+  );
+const journalEntries = () =>
+  (JSON.parse(readFileSync(path.join(migrationsFolder, 'meta', '_journal.json'), 'utf8')) as { entries: unknown[] })
+    .entries.length;
 const tally = async (db: Database) => ({
   clubs: (await db.db.select({ n: count() }).from(clubs))[0]!.n,
   kits: (await db.db.select({ n: count() }).from(kits))[0]!.n,
@@ -62,8 +98,11 @@ describe('the embedded PGlite default', () => {
   });
 
   it('answers a nested query through the app', async () => {
-    const d = await data(app, `{ club(id: 1) { id name kits(first: 100) { totalCount edges { node { id club { id } season { label } brand { name } competitions { id } } } } }
-      kits(first: 5) { totalCount } seasons { id } }`);
+    const d = await data(
+      app,
+      `{ club(id: 1) { id name kits(first: 100) { totalCount edges { node { id club { id } season { label } brand { name } competitions { id } } } } }
+      kits(first: 5) { totalCount } seasons { id } }`,
+    );
     expect(d.kits.totalCount).toBe(SMALL.kits);
     expect(d.seasons).toHaveLength(SMALL.seasons);
     expect(d.club.kits.totalCount).toBe(d.club.kits.edges.length);
@@ -77,16 +116,33 @@ describe('the embedded PGlite default', () => {
 
   it('signs in and runs an admin mutation, and refuses it to a user', async () => {
     const token = await login(app, 'admin', SMALL.password);
-    const { createClub } = await data(app, 'mutation { createClub(input: { name: "Embedded United", country: "Wales", founded: 1901 }) { id slug } }', {}, token);
+    const { createClub } = await data(
+      app,
+      'mutation { createClub(input: { name: "Embedded United", country: "Wales", founded: 1901 }) { id slug } }',
+      {},
+      token,
+    );
     expect(createClub.slug).toBe('embedded-united');
-    const { club } = await data(app, 'query($id: ID!) { club(id: $id) { name founded kits { totalCount } } }', { id: createClub.id });
+    const { club } = await data(app, 'query($id: ID!) { club(id: $id) { name founded kits { totalCount } } }', {
+      id: createClub.id,
+    });
     expect(club).toEqual({ name: 'Embedded United', founded: 1901, kits: { totalCount: 0 } });
 
     const userToken = await login(app, 'user1', SMALL.password);
-    const refused = await gql(app, 'mutation { createClub(input: { name: "Not Allowed", country: "Wales" }) { id } }', {}, userToken);
+    const refused = await gql(
+      app,
+      'mutation { createClub(input: { name: "Not Allowed", country: "Wales" }) { id } }',
+      {},
+      userToken,
+    );
     expect(refused.status).toBe(200);
     expect(refused.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
-    const { addToCollection } = await data(app, 'mutation { addToCollection(input: { kitId: 3, condition: MINT, note: "kept" }) { id kit { id } } }', {}, userToken);
+    const { addToCollection } = await data(
+      app,
+      'mutation { addToCollection(input: { kitId: 3, condition: MINT, note: "kept" }) { id kit { id } } }',
+      {},
+      userToken,
+    );
     expect(addToCollection.kit.id).toBe('3');
   });
 
@@ -118,12 +174,19 @@ describe('the embedded PGlite default', () => {
     expect(await tally(database)).toEqual(before);
 
     const again = await data(app, '{ clubs(search: "Embedded United") { edges { node { id name founded } } } }');
-    expect(again.clubs.edges).toEqual([{ node: { id: found.edges[0].node.id, name: 'Embedded United', founded: 1901 } }]);
+    expect(again.clubs.edges).toEqual([
+      { node: { id: found.edges[0].node.id, name: 'Embedded United', founded: 1901 } },
+    ]);
     // A token issued before the restart still signs in, and the user's collection kept its item.
     const { me } = await data(app, '{ me { username } }', {}, token);
     expect(me.username).toBe('admin');
     const userToken = await login(app, 'user1', SMALL.password);
-    const mine = await data(app, '{ me { collection(first: 100) { edges { node { note kit { id } } } } } }', {}, userToken);
+    const mine = await data(
+      app,
+      '{ me { collection(first: 100) { edges { node { note kit { id } } } } } }',
+      {},
+      userToken,
+    );
     expect(mine.me.collection.edges[0].node).toEqual({ note: 'kept', kit: { id: '3' } });
   });
 });

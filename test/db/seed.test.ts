@@ -3,11 +3,31 @@ import type { PgTable } from 'drizzle-orm/pg-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyPassword } from '../../src/auth/passwords.js';
 import { openDatabase, type Database } from '../../src/db/client.js';
-import { apiTokens, brands, clubs, collectionItems, competitions, kitCompetitions, kits, seasons, users } from '../../src/db/schema.js';
+import {
+  apiTokens,
+  brands,
+  clubs,
+  collectionItems,
+  competitions,
+  kitCompetitions,
+  kits,
+  seasons,
+  users,
+} from '../../src/db/schema.js';
 import { isEmpty, seed, type SeedOptions } from '../../src/db/seed.js';
 import { data, gql, login, testApp } from '../helpers/app.js';
 
-const SMALL: SeedOptions = { clubs: 15, seasons: 4, brands: 5, competitions: 6, kits: 200, users: 10, itemsPerUser: 4, password: 'x', seed: 3 };
+const SMALL: SeedOptions = {
+  clubs: 15,
+  seasons: 4,
+  brands: 5,
+  competitions: 6,
+  kits: 200,
+  users: 10,
+  itemsPerUser: 4,
+  password: 'x',
+  seed: 3,
+};
 
 const TABLES: [string, PgTable][] = [
   ['clubs', clubs],
@@ -24,8 +44,12 @@ const TABLES: [string, PgTable][] = [
 async function contents(database: Database): Promise<Record<string, Record<string, unknown>[]>> {
   const out: Record<string, Record<string, unknown>[]> = {};
   for (const [name, table] of TABLES) {
-    const columns = table === kitCompetitions ? [kitCompetitions.kitId, kitCompetitions.competitionId] : [getTableColumns(table).id!];
-    out[name] = (await database.db.select().from(table).orderBy(...columns.map((c) => asc(c)))) as Record<string, unknown>[];
+    const columns =
+      table === kitCompetitions ? [kitCompetitions.kitId, kitCompetitions.competitionId] : [getTableColumns(table).id!];
+    out[name] = (await database.db
+      .select()
+      .from(table)
+      .orderBy(...columns.map((c) => asc(c)))) as Record<string, unknown>[];
   }
   return out;
 }
@@ -40,7 +64,8 @@ async function comparable(database: Database) {
   return { ...all, users: all.users!.map(({ passwordHash: _hash, ...rest }) => rest) };
 }
 
-const rowCount = async (database: Database, table: PgTable) => (await database.db.select({ n: count() }).from(table))[0]!.n;
+const rowCount = async (database: Database, table: PgTable) =>
+  (await database.db.select({ n: count() }).from(table))[0]!.n;
 
 async function seeded(options: SeedOptions): Promise<Database> {
   const database = await openDatabase({ pgliteDataDir: 'memory://' });
@@ -104,7 +129,10 @@ describe('seed sizes and shape', () => {
     };
     for (const [name, n] of Object.entries(expected)) {
       expect(c[name], name).toHaveLength(n);
-      expect(c[name]!.map((r) => r.id), name).toEqual(Array.from({ length: n }, (_, i) => i + 1));
+      expect(
+        c[name]!.map((r) => r.id),
+        name,
+      ).toEqual(Array.from({ length: n }, (_, i) => i + 1));
     }
     // Each kit is in 1 to 3 competitions.
     const perKit = new Map<number, number>();
@@ -155,7 +183,10 @@ describe('seeding again', () => {
     try {
       const before = await comparable(database);
       // Leave traces a reseed must wipe: extra rows, a token, and advanced id sequences.
-      const [extra] = await database.db.insert(clubs).values({ name: 'Extra FC', slug: 'extra-fc', country: 'Wales' }).returning();
+      const [extra] = await database.db
+        .insert(clubs)
+        .values({ name: 'Extra FC', slug: 'extra-fc', country: 'Wales' })
+        .returning();
       expect(extra!.id).toBe(SMALL.clubs + 1);
       await database.db.insert(apiTokens).values({ userId: 1, tokenHash: 'not-a-real-hash' });
       await database.db.delete(collectionItems);
@@ -166,7 +197,10 @@ describe('seeding again', () => {
       expect(await rowCount(database, apiTokens)).toBe(0);
 
       // Sequences restarted: the next club gets the id after the seeded ones, not after "Extra FC".
-      const [next] = await database.db.insert(clubs).values({ name: 'Next FC', slug: 'next-fc', country: 'Wales' }).returning();
+      const [next] = await database.db
+        .insert(clubs)
+        .values({ name: 'Next FC', slug: 'next-fc', country: 'Wales' })
+        .returning();
       expect(next!.id).toBe(SMALL.clubs + 1);
     } finally {
       await database.close();

@@ -15,14 +15,25 @@ describe('the domain registry', () => {
   });
 
   it('refuses an ENTITY_TTL_SECONDS override naming no namespace (a typo would otherwise do nothing)', () => {
-    expect(loadConfig({ ENTITY_TTL_SECONDS: 'Kit=300,Club.kitIds=120' }).entityTtlSeconds).toEqual({ Kit: 300, 'Club.kitIds': 120 });
+    expect(loadConfig({ ENTITY_TTL_SECONDS: 'Kit=300,Club.kitIds=120' }).entityTtlSeconds).toEqual({
+      Kit: 300,
+      'Club.kitIds': 120,
+    });
     expect(() => loadConfig({ ENTITY_TTL_SECONDS: 'Kits=300' })).toThrow(ConfigError);
     expect(() => loadConfig({ ENTITY_TTL_SECONDS: 'Club.kitsIds=300' })).toThrow(/Club\.kitsIds/);
   });
 
   it('names only registered namespaces in what a write drops', () => {
     const kit = { id: 7, clubId: 1, seasonId: 2, brandId: 3, type: 'HOME', competitionIds: [4] } as const;
-    const row = { ...kit, name: 'k', primaryColour: 'red', secondaryColours: [], description: null, createdAt: new Date(), updatedAt: new Date() };
+    const row = {
+      ...kit,
+      name: 'k',
+      primaryColour: 'red',
+      secondaryColours: [],
+      description: null,
+      createdAt: new Date(),
+      updatedAt: new Date(),
+    };
     const { keys } = invalidationFor({ entity: 'Kit', after: { ...row, competitionIds: [4] }, collectorIds: [9] });
     for (const k of keys) expect(NAMESPACES).toContain(k.namespace);
     expect(keys.map((k) => k.namespace)).toContain('User.collectionItemIds');

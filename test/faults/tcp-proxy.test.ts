@@ -14,7 +14,14 @@ describe('the TCP proxy of the fault tests', () => {
     if (!url) return;
     const u = new URL(url);
     proxy = await startTcpProxy({ host: u.hostname, port: Number(u.port || 6379) });
-    redis = new Redis({ host: '127.0.0.1', port: proxy.port, lazyConnect: true, maxRetriesPerRequest: 0, commandTimeout: 300, retryStrategy: () => 50 });
+    redis = new Redis({
+      host: '127.0.0.1',
+      port: proxy.port,
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      commandTimeout: 300,
+      retryStrategy: () => 50,
+    });
     redis.on('error', () => {});
     await redis.connect();
   });
@@ -23,17 +30,20 @@ describe('the TCP proxy of the fault tests', () => {
     await proxy?.close();
   });
 
-  it.skipIf(skip)(`forwards, holds bytes without an error, delivers them on heal, and cuts${skip ? ` (skipped: ${skip})` : ''}`, async () => {
-    expect(await redis.ping()).toBe('PONG');
-    proxy.hold();
-    await expect(redis.ping()).rejects.toThrow(/timed out/i);
-    proxy.heal();
-    expect(await redis.ping()).toBe('PONG');
-    proxy.cut();
-    expect(proxy.connections).toBe(0);
-    await expect(redis.ping()).rejects.toThrow();
-    proxy.heal();
-    await new Promise((r) => setTimeout(r, 300)); // ioredis reconnects by itself
-    expect(await redis.ping()).toBe('PONG');
-  });
+  it.skipIf(skip)(
+    `forwards, holds bytes without an error, delivers them on heal, and cuts${skip ? ` (skipped: ${skip})` : ''}`,
+    async () => {
+      expect(await redis.ping()).toBe('PONG');
+      proxy.hold();
+      await expect(redis.ping()).rejects.toThrow(/timed out/i);
+      proxy.heal();
+      expect(await redis.ping()).toBe('PONG');
+      proxy.cut();
+      expect(proxy.connections).toBe(0);
+      await expect(redis.ping()).rejects.toThrow();
+      proxy.heal();
+      await new Promise((r) => setTimeout(r, 300)); // ioredis reconnects by itself
+      expect(await redis.ping()).toBe('PONG');
+    },
+  );
 });

@@ -68,7 +68,10 @@ export async function login(app: App, username: string, password = 'kitvault'): 
 }
 
 /** Counts SQL statements while `work` runs. */
-export async function countSql<T>(database: Database, work: () => Promise<T>): Promise<{ result: T; statements: string[] }> {
+export async function countSql<T>(
+  database: Database,
+  work: () => Promise<T>,
+): Promise<{ result: T; statements: string[] }> {
   const statements: string[] = [];
   const listener = (q: string) => statements.push(q);
   database.sql.listeners.add(listener);
@@ -80,7 +83,10 @@ export async function countSql<T>(database: Database, work: () => Promise<T>): P
 }
 
 /** Bearer tokens for seeded users, issued straight through the repository (login's scrypt is slow on purpose). */
-export async function tokensFor(app: App, usernames: string[]): Promise<Map<string, { token: string; userId: number }>> {
+export async function tokensFor(
+  app: App,
+  usernames: string[],
+): Promise<Map<string, { token: string; userId: number }>> {
   const { hashToken, newToken } = await import('../../src/auth/tokens.js');
   const out = new Map<string, { token: string; userId: number }>();
   for (const name of usernames) {

@@ -55,7 +55,9 @@ export default async function setup(project: TestProject) {
   project.provide('pgTemplate', templateUrl);
 
   return async () => {
-    const dbs = await admin<{ datname: string }[]>`select datname from pg_database where datname like ${`kitvault_test_${runId}_%`}`;
+    const dbs = await admin<
+      { datname: string }[]
+    >`select datname from pg_database where datname like ${`kitvault_test_${runId}_%`}`;
     for (const { datname } of dbs) await admin.unsafe(`drop database if exists "${datname}" with (force)`);
     await admin.end();
   };

@@ -9,7 +9,8 @@ import { connect, createServer } from 'node:net';
 const ci = process.env.CI === 'true' || process.env.CI === '1';
 const binary = spawnSync('redis-server', ['--version'], { encoding: 'utf8' });
 /** Why tests that need their own redis-server are skipped (never in CI, where its absence fails them). */
-export const ownRedisSkip: string | false = binary.error && !ci ? `no redis-server binary (${binary.error.message})` : false;
+export const ownRedisSkip: string | false =
+  binary.error && !ci ? `no redis-server binary (${binary.error.message})` : false;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -56,9 +57,13 @@ export async function ownRedis(port?: number): Promise<OwnRedis> {
     port: p,
     url: `redis://127.0.0.1:${p}`,
     async start() {
-      const started = spawn('redis-server', ['--port', String(p), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-        stdio: 'ignore',
-      });
+      const started = spawn(
+        'redis-server',
+        ['--port', String(p), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+        {
+          stdio: 'ignore',
+        },
+      );
       child = started;
       const deadline = Date.now() + 5_000;
       while (!(await pongs(p))) {

@@ -8,7 +8,16 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Database } from '../../src/db/client.js';
 import { Query } from '../../src/resolvers/query.js';
 import { gql } from '../helpers/app.js';
-import { cachedApp, dropPrefix, keysUnder, newPrefix, redisAvailable, redisSkipReason, testRedis, type CachedApp } from '../helpers/caches.js';
+import {
+  cachedApp,
+  dropPrefix,
+  keysUnder,
+  newPrefix,
+  redisAvailable,
+  redisSkipReason,
+  testRedis,
+  type CachedApp,
+} from '../helpers/caches.js';
 import { openTestDatabase } from '../helpers/database.js';
 
 function deferred() {
@@ -57,20 +66,23 @@ describe('coalescing across servers', () => {
     }
   });
 
-  it.skipIf(skip)(`lets the second server wait for the first one's fill instead of executing${skip ? ` (skipped: ${skip})` : ''}`, async () => {
-    const q = '{ brand(id: 4) { name } }';
-    brandResolver.mockClear();
-    arm();
-    const first = gql(one.app, q);
-    await gate.reached.promise; // server one missed, holds the lease and is executing
-    const second = gql(two.app, q);
-    await new Promise((r) => setTimeout(r, 60)); // server two is waiting for the fill
-    gate.release.resolve();
-    const [a, b] = await Promise.all([first, second]);
-    expect(b.data).toEqual(a.data);
-    expect(brandResolver).toHaveBeenCalledTimes(1);
-    expect(two.caches.counters.get('response_coalesced')).toBe(1);
-  });
+  it.skipIf(skip)(
+    `lets the second server wait for the first one's fill instead of executing${skip ? ` (skipped: ${skip})` : ''}`,
+    async () => {
+      const q = '{ brand(id: 4) { name } }';
+      brandResolver.mockClear();
+      arm();
+      const first = gql(one.app, q);
+      await gate.reached.promise; // server one missed, holds the lease and is executing
+      const second = gql(two.app, q);
+      await new Promise((r) => setTimeout(r, 60)); // server two is waiting for the fill
+      gate.release.resolve();
+      const [a, b] = await Promise.all([first, second]);
+      expect(b.data).toEqual(a.data);
+      expect(brandResolver).toHaveBeenCalledTimes(1);
+      expect(two.caches.counters.get('response_coalesced')).toBe(1);
+    },
+  );
 
   it.skipIf(skip)('executes without writing when the fill takes longer than the wait', async () => {
     const q = '{ brand(id: 5) { name } }';
@@ -91,10 +103,13 @@ describe('coalescing across servers', () => {
     expect((await gql(two.app, q)).extensions?.responseCache?.hit).toBe(true);
   });
 
-  it.skipIf(skip)('releases the lease with the write, so the next miss after an invalidation does not wait', async () => {
-    const q = '{ brand(id: 6) { name } }';
-    await gql(one.app, q);
-    await one.caches.settled();
-    expect((await keysUnder(redis!, prefix)).filter((k) => k.includes('}:l:'))).toEqual([]);
-  });
+  it.skipIf(skip)(
+    'releases the lease with the write, so the next miss after an invalidation does not wait',
+    async () => {
+      const q = '{ brand(id: 6) { name } }';
+      await gql(one.app, q);
+      await one.caches.settled();
+      expect((await keysUnder(redis!, prefix)).filter((k) => k.includes('}:l:'))).toEqual([]);
+    },
+  );
 });

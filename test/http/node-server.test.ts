@@ -27,13 +27,20 @@ afterAll(async () => {
 });
 
 const post = (body: string, headers: Record<string, string> = {}) =>
-  fetch(`${base}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body, signal: AbortSignal.timeout(5000) });
+  fetch(`${base}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body,
+    signal: AbortSignal.timeout(5000),
+  });
 
 describe('the node:http front door', () => {
   it('serves /health, /ready and /metrics through yoga', async () => {
     expect((await fetch(`${base}/health`, { signal: AbortSignal.timeout(5000) })).status).toBe(200);
     expect((await fetch(`${base}/ready`, { signal: AbortSignal.timeout(5000) })).status).toBe(200);
-    expect(await (await fetch(`${base}/metrics`, { signal: AbortSignal.timeout(5000) })).text()).toContain('kitvault_sql_statements_total');
+    expect(await (await fetch(`${base}/metrics`, { signal: AbortSignal.timeout(5000) })).text()).toContain(
+      'kitvault_sql_statements_total',
+    );
   });
 
   it('serves GraphiQL to a browser', async () => {
@@ -53,20 +60,27 @@ describe('the node:http front door', () => {
     expect(hit.headers.get('x-cache')).toBe('HIT');
     expect(hit.headers.get('content-type')).toBe(miss.headers.get('content-type'));
     expect(await hit.text()).toBe(missText);
-    const viaGet = await fetch(`${base}/graphql?query=${encodeURIComponent('{ kit(id: 8) { name brand { name } } }')}`, { signal: AbortSignal.timeout(5000) });
+    const viaGet = await fetch(
+      `${base}/graphql?query=${encodeURIComponent('{ kit(id: 8) { name brand { name } } }')}`,
+      { signal: AbortSignal.timeout(5000) },
+    );
     expect(viaGet.headers.get('x-cache')).toBe('HIT');
     expect(await viaGet.text()).toBe(missText);
     expect(hit.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
     // Fast-path hits never reach yoga's plugins, yet they are measured.
     const metrics = await (await fetch(`${base}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
-    expect(metrics).toMatch(/kitvault_graphql_request_duration_seconds_count\{operation="anonymous",cache="hit"\} [2-9]/);
+    expect(metrics).toMatch(
+      /kitvault_graphql_request_duration_seconds_count\{operation="anonymous",cache="hit"\} [2-9]/,
+    );
   });
 
   it('refuses a body over the limit with 413 and a mutation over GET with 405, and survives bad JSON', async () => {
     const big = await post(JSON.stringify({ query: `{ brands { id } } #${'x'.repeat(MAX_BODY_BYTES)}` }));
     expect(big.status).toBe(413);
     expect((await big.json()).errors[0].extensions.code).toBe('BAD_REQUEST');
-    const viaGet = await fetch(`${base}/graphql?query=${encodeURIComponent('mutation { logout }')}`, { signal: AbortSignal.timeout(5000) });
+    const viaGet = await fetch(`${base}/graphql?query=${encodeURIComponent('mutation { logout }')}`, {
+      signal: AbortSignal.timeout(5000),
+    });
     expect(viaGet.status).toBe(405);
     const garbage = await post('{not json');
     expect(garbage.status).toBe(400);

@@ -31,35 +31,41 @@ describe('operations endpoints', () => {
   const skip = redisAvailable() ? false : redisSkipReason();
   const prefix = newPrefix();
 
-  it.skipIf(skip)(`exposes counters at /metrics that move with requests${skip ? ` (skipped: ${skip})` : ''}`, async () => {
-    const redis = testRedis();
-    const { app, caches } = await cachedApp(database, { backend: 'redis', redis, prefix, entityCache: true });
-    const scrape = async () => {
-      const r = await app.fetch('http://kitvault.test/metrics');
-      expect(r.status).toBe(200);
-      expect(r.headers.get('content-type')).toContain('text/plain');
-      return r.text();
-    };
-    const before = await scrape();
-    const q = '{ kit(id: 7) { name club { name } } }';
-    await data(app, q);
-    await caches.settled();
-    await data(app, q);
-    await data(app, 'query Named { brands { name } }');
-    await caches.settled();
-    const after = await scrape();
-    const delta = (name: string, labels?: Record<string, string>) => sample(after, name, labels) - sample(before, name, labels);
-    expect(delta('kitvault_response_cache_requests_total', { result: 'hit' })).toBe(1);
-    expect(delta('kitvault_response_cache_requests_total', { result: 'miss' })).toBe(2);
-    expect(delta('kitvault_response_cache_writes_total')).toBe(2);
-    expect(delta('kitvault_sql_statements_total')).toBeGreaterThan(0);
-    expect(delta('kitvault_entity_cache_requests_total', { result: 'miss', type: 'Kit' })).toBe(1);
-    expect(delta('kitvault_entity_cache_fills_total', { type: 'Kit' })).toBe(1);
-    expect(sample(after, 'kitvault_graphql_request_duration_seconds_count', { operation: 'Named', cache: 'miss' })).toBe(1);
-    expect(after).toContain('kitvault_redis_errors_total');
-    await dropPrefix(redis, prefix);
-    redis.disconnect();
-  });
+  it.skipIf(skip)(
+    `exposes counters at /metrics that move with requests${skip ? ` (skipped: ${skip})` : ''}`,
+    async () => {
+      const redis = testRedis();
+      const { app, caches } = await cachedApp(database, { backend: 'redis', redis, prefix, entityCache: true });
+      const scrape = async () => {
+        const r = await app.fetch('http://kitvault.test/metrics');
+        expect(r.status).toBe(200);
+        expect(r.headers.get('content-type')).toContain('text/plain');
+        return r.text();
+      };
+      const before = await scrape();
+      const q = '{ kit(id: 7) { name club { name } } }';
+      await data(app, q);
+      await caches.settled();
+      await data(app, q);
+      await data(app, 'query Named { brands { name } }');
+      await caches.settled();
+      const after = await scrape();
+      const delta = (name: string, labels?: Record<string, string>) =>
+        sample(after, name, labels) - sample(before, name, labels);
+      expect(delta('kitvault_response_cache_requests_total', { result: 'hit' })).toBe(1);
+      expect(delta('kitvault_response_cache_requests_total', { result: 'miss' })).toBe(2);
+      expect(delta('kitvault_response_cache_writes_total')).toBe(2);
+      expect(delta('kitvault_sql_statements_total')).toBeGreaterThan(0);
+      expect(delta('kitvault_entity_cache_requests_total', { result: 'miss', type: 'Kit' })).toBe(1);
+      expect(delta('kitvault_entity_cache_fills_total', { type: 'Kit' })).toBe(1);
+      expect(
+        sample(after, 'kitvault_graphql_request_duration_seconds_count', { operation: 'Named', cache: 'miss' }),
+      ).toBe(1);
+      expect(after).toContain('kitvault_redis_errors_total');
+      await dropPrefix(redis, prefix);
+      redis.disconnect();
+    },
+  );
 
   it.skipIf(skip)('answers /ready 200 when Postgres and Redis answer, and caches the answer briefly', async () => {
     const redis = testRedis();

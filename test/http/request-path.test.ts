@@ -21,14 +21,21 @@ beforeAll(async () => {
 });
 afterAll(() => database?.close());
 
-const post = (c: CachedApp, query: string, variables: Record<string, unknown> = {}, headers: Record<string, string> = {}) =>
+const post = (
+  c: CachedApp,
+  query: string,
+  variables: Record<string, unknown> = {},
+  headers: Record<string, string> = {},
+) =>
   c.front.fetch('http://kitvault.test/graphql', {
     method: 'POST',
     headers: { 'content-type': 'application/json', accept: 'application/json', ...headers },
     body: JSON.stringify({ query, variables }),
   });
 const get = (c: CachedApp, query: string, headers: Record<string, string> = {}) =>
-  c.front.fetch(`http://kitvault.test/graphql?query=${encodeURIComponent(query)}`, { headers: { accept: 'application/json', ...headers } });
+  c.front.fetch(`http://kitvault.test/graphql?query=${encodeURIComponent(query)}`, {
+    headers: { accept: 'application/json', ...headers },
+  });
 
 describe.each(backends())('request path on $backend', ({ backend, skip }) => {
   let redis: Redis | undefined;
@@ -55,24 +62,27 @@ describe.each(backends())('request path on $backend', ({ backend, skip }) => {
     }
   });
 
-  it.skipIf(skip)(`answers a public hit with the stored bytes, the same over GET and POST${skip ? ` (skipped: ${skip})` : ''}`, async () => {
-    const q = '{ kit(id: 30) { name club { name } } }';
-    const miss = await post(one, q);
-    expect(miss.headers.get('x-cache')).toBe('MISS');
-    const missBody = await miss.text();
-    await one.caches.settled();
-    const viaPost = await post(one, q);
-    const viaGet = await get(one, q);
-    expect(viaPost.headers.get('x-cache')).toBe('HIT');
-    expect(viaGet.headers.get('x-cache')).toBe('HIT');
-    const a = Buffer.from(await viaPost.arrayBuffer());
-    const b = Buffer.from(await viaGet.arrayBuffer());
-    expect(a.equals(b)).toBe(true);
-    // Debug metadata aside, the hit is the miss's answer.
-    const strip = (s: string) => JSON.stringify({ ...JSON.parse(s), extensions: undefined });
-    expect(strip(a.toString())).toBe(strip(missBody));
-    expect(viaPost.headers.get('content-type')).toBe('application/json; charset=utf-8');
-  });
+  it.skipIf(skip)(
+    `answers a public hit with the stored bytes, the same over GET and POST${skip ? ` (skipped: ${skip})` : ''}`,
+    async () => {
+      const q = '{ kit(id: 30) { name club { name } } }';
+      const miss = await post(one, q);
+      expect(miss.headers.get('x-cache')).toBe('MISS');
+      const missBody = await miss.text();
+      await one.caches.settled();
+      const viaPost = await post(one, q);
+      const viaGet = await get(one, q);
+      expect(viaPost.headers.get('x-cache')).toBe('HIT');
+      expect(viaGet.headers.get('x-cache')).toBe('HIT');
+      const a = Buffer.from(await viaPost.arrayBuffer());
+      const b = Buffer.from(await viaGet.arrayBuffer());
+      expect(a.equals(b)).toBe(true);
+      // Debug metadata aside, the hit is the miss's answer.
+      const strip = (s: string) => JSON.stringify({ ...JSON.parse(s), extensions: undefined });
+      expect(strip(a.toString())).toBe(strip(missBody));
+      expect(viaPost.headers.get('content-type')).toBe('application/json; charset=utf-8');
+    },
+  );
 
   if (backend === 'redis') {
     it.skipIf(skip)('spends one Redis round trip on a hit, public or private, and one lookup on a miss', async () => {
@@ -127,7 +137,17 @@ describe.each(backends())('request path on $backend', ({ backend, skip }) => {
     expect((await get(one, q, { 'if-none-match': own })).status).toBe(304);
 
     const keyName = `${prefix}{rc:3}:s`;
-    for (const header of [foreign, `"${keyName}"`, keyName, `${foreign}, "x"`, '*', 'garbage', '"unterminated', `"${'x'.repeat(3000)}"`, `${own.slice(0, -2)}"`]) {
+    for (const header of [
+      foreign,
+      `"${keyName}"`,
+      keyName,
+      `${foreign}, "x"`,
+      '*',
+      'garbage',
+      '"unterminated',
+      `"${'x'.repeat(3000)}"`,
+      `${own.slice(0, -2)}"`,
+    ]) {
       const r = await post(one, q, {}, { 'if-none-match': header });
       expect(r.status, header.slice(0, 40)).toBe(200);
       expect((await r.json()).data.kit.name).toBeTruthy();
@@ -153,7 +173,12 @@ describe.each(backends())('request path on $backend', ({ backend, skip }) => {
       expect(r.headers.get('cache-control')).toBe('private, no-cache');
       expect(r.headers.get('vary')).toContain('Authorization');
     }
-    const mutation = await post(one, 'mutation { updateBrand(input: { id: 3 }) { id } }', {}, { authorization: `Bearer ${admin}` });
+    const mutation = await post(
+      one,
+      'mutation { updateBrand(input: { id: 3 }) { id } }',
+      {},
+      { authorization: `Bearer ${admin}` },
+    );
     expect(mutation.headers.get('cache-control')).toBe('no-store');
     const failed = await post(one, '{ kit(id: "x") { id } }');
     expect(failed.headers.get('cache-control')).toBe('no-store');
@@ -208,26 +233,29 @@ describe.each(backends())('stale-while-revalidate on $backend', ({ backend, skip
 
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-  it.skipIf(skip)(`serves an expired entry once, marked stale, while one request refreshes it${skip ? ` (skipped: ${skip})` : ''}`, async () => {
-    const q = '{ search(text: "rovers", first: 3) { __typename } }';
-    await post(c, q);
-    await c.caches.settled();
-    searchResolver.mockClear();
-    await sleep(200);
-    const writes = c.caches.counters.get('response_write');
-    const stale = await post(c, q);
-    expect(stale.headers.get('x-cache')).toBe('STALE');
-    expect((await stale.json()).extensions.responseCache).toMatchObject({ hit: true, stale: true });
-    expect(stale.headers.get('cache-control')).toBe('public, max-age=0');
-    // The refresh runs in the background, once, and writes the new entry.
-    for (let i = 0; i < 200 && c.caches.counters.get('response_write') === writes; i++) await sleep(10);
-    await c.caches.settled();
-    expect(c.caches.counters.get('response_write')).toBe(writes + 1);
-    expect(searchResolver).toHaveBeenCalledTimes(1);
-    const fresh = await post(c, q);
-    expect(fresh.headers.get('x-cache')).toBe('HIT');
-    expect(Number(fresh.headers.get('age'))).toBe(0);
-  });
+  it.skipIf(skip)(
+    `serves an expired entry once, marked stale, while one request refreshes it${skip ? ` (skipped: ${skip})` : ''}`,
+    async () => {
+      const q = '{ search(text: "rovers", first: 3) { __typename } }';
+      await post(c, q);
+      await c.caches.settled();
+      searchResolver.mockClear();
+      await sleep(200);
+      const writes = c.caches.counters.get('response_write');
+      const stale = await post(c, q);
+      expect(stale.headers.get('x-cache')).toBe('STALE');
+      expect((await stale.json()).extensions.responseCache).toMatchObject({ hit: true, stale: true });
+      expect(stale.headers.get('cache-control')).toBe('public, max-age=0');
+      // The refresh runs in the background, once, and writes the new entry.
+      for (let i = 0; i < 200 && c.caches.counters.get('response_write') === writes; i++) await sleep(10);
+      await c.caches.settled();
+      expect(c.caches.counters.get('response_write')).toBe(writes + 1);
+      expect(searchResolver).toHaveBeenCalledTimes(1);
+      const fresh = await post(c, q);
+      expect(fresh.headers.get('x-cache')).toBe('HIT');
+      expect(Number(fresh.headers.get('age'))).toBe(0);
+    },
+  );
 
   it.skipIf(skip)('never serves an invalidated entry stale', async () => {
     const q = '{ search(text: "wanderers", first: 3) { __typename ... on Club { id name } } }';
@@ -235,7 +263,12 @@ describe.each(backends())('stale-while-revalidate on $backend', ({ backend, skip
     await c.caches.settled();
     await sleep(200); // past max-age, within grace
     const club = first.data.search.find((r: { __typename: string }) => r.__typename === 'Club');
-    await post(c, 'mutation($i: UpdateClubInput!) { updateClub(input: $i) { id } }', { i: { id: club.id, name: `${club.name} Renamed` } }, { authorization: `Bearer ${admin}` });
+    await post(
+      c,
+      'mutation($i: UpdateClubInput!) { updateClub(input: $i) { id } }',
+      { i: { id: club.id, name: `${club.name} Renamed` } },
+      { authorization: `Bearer ${admin}` },
+    );
     const after = await post(c, q);
     expect(after.headers.get('x-cache')).toBe('MISS');
     const names = (await after.json()).data.search.map((r: { name?: string }) => r.name);

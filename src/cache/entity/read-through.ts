@@ -77,7 +77,8 @@ export function createReadThroughCache<N extends string = string>(options: Entit
         try {
           await readMine(namespace, [...mine.keys()], mine, fetch);
         } finally {
-          for (const [id, d] of mine) if (inflight.get(`${namespace}:${id}`) === d) inflight.delete(`${namespace}:${id}`);
+          for (const [id, d] of mine)
+            if (inflight.get(`${namespace}:${id}`) === d) inflight.delete(`${namespace}:${id}`);
         }
       }
       const values = await Promise.all(ids.map((id) => waits.get(id)!));

@@ -83,7 +83,11 @@ export function createRedisEntityStorage(client: Redis | Cluster): EntityStorage
           const replies = await redis.kvEntityReadBuffer(group.length, ...group.map((i) => keys[i]!), token, leaseMs);
           group.forEach((index, j) => {
             const reply = replies[j];
-            out[index] = Buffer.isBuffer(reply) ? { kind: 'hit', value: reply } : reply === 1 ? { kind: 'leased' } : { kind: 'busy' };
+            out[index] = Buffer.isBuffer(reply)
+              ? { kind: 'hit', value: reply }
+              : reply === 1
+                ? { kind: 'leased' }
+                : { kind: 'busy' };
           });
         }),
       );
@@ -124,7 +128,9 @@ export function createRedisEntityStorage(client: Redis | Cluster): EntityStorage
       return null;
     },
     async invalidate(keys) {
-      await Promise.all(bySlot(keys, cluster).map((group) => redis.kvEntityInvalidate(group.length, ...group.map((i) => keys[i]!))));
+      await Promise.all(
+        bySlot(keys, cluster).map((group) => redis.kvEntityInvalidate(group.length, ...group.map((i) => keys[i]!))),
+      );
     },
   };
 }

@@ -9,7 +9,11 @@ export type RedisErrorReporter = (where: string, error: unknown) => void;
 /** What the reporter needs of a logger (pino's shape), so the cache layer depends on no logging module. */
 export type WarningLogger = { warn(fields: Record<string, unknown>, message: string): void };
 
-export function createRedisErrorReporter(logger: WarningLogger, counters: CacheCounters, intervalMs = 10_000): RedisErrorReporter {
+export function createRedisErrorReporter(
+  logger: WarningLogger,
+  counters: CacheCounters,
+  intervalMs = 10_000,
+): RedisErrorReporter {
   let windowStart = 0;
   let suppressed = 0;
   return (where, error) => {

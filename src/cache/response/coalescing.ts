@@ -51,7 +51,10 @@ export class Flights {
 }
 
 /** Polls for the entry another server is filling, for at most WAIT_FOR_FILL_MS. */
-export async function waitForFill(store: ResponseStore, key: string): Promise<{ meta: EntryMeta; body: string } | null> {
+export async function waitForFill(
+  store: ResponseStore,
+  key: string,
+): Promise<{ meta: EntryMeta; body: string } | null> {
   for (let waited = 0; waited < WAIT_FOR_FILL_MS; waited += POLL_MS) {
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
     const found = await store.lookup(key);

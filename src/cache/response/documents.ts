@@ -19,7 +19,10 @@ export class DocumentIndex {
 
   constructor(options: DocumentIndexOptions = {}) {
     this.maxDocumentLength = options.maxDocumentLength ?? 20_000;
-    this.scopes = new LRUCache({ maxSize: options.maxTotalLength ?? 8 * 1024 * 1024, sizeCalculation: (_, query) => query.length + 1 });
+    this.scopes = new LRUCache({
+      maxSize: options.maxTotalLength ?? 8 * 1024 * 1024,
+      sizeCalculation: (_, query) => query.length + 1,
+    });
   }
 
   remember(query: string, scope: Scope): void {

@@ -18,7 +18,8 @@ export type EntryMeta = {
 };
 
 /** A strong validator: a digest of the body, quoted. */
-export const etagOf = (body: string): string => `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
+export const etagOf = (body: string): string =>
+  `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
 
 export function encodeEntry(m: EntryMeta, body: string): string {
   return `1 ${m.storedAt} ${m.maxAgeMs} ${m.graceMs} ${m.scope === 'PRIVATE' ? 'R' : 'P'} ${m.etag}\n${body}`;

@@ -12,7 +12,10 @@ import { mapSchema, MapperKind } from '@graphql-tools/utils';
 import { defaultFieldResolver, isObjectType, type GraphQLSchema } from 'graphql';
 
 /** `Type.field` → the tags that field adds, from its parent and arguments. */
-export type FieldTagTable = Record<string, (parent: Record<string, unknown>, args: Record<string, unknown>) => readonly string[]>;
+export type FieldTagTable = Record<
+  string,
+  (parent: Record<string, unknown>, args: Record<string, unknown>) => readonly string[]
+>;
 
 /** Throws when the table names a field the schema does not have: a misspelt row would tag nothing. */
 function checkTable(schema: GraphQLSchema, table: FieldTagTable): void {

@@ -12,7 +12,8 @@ export type CacheMark = 'HIT' | 'MISS' | 'STALE';
 
 export function entryHeaders(e: EntryMeta, f: Freshness, mark: CacheMark): Record<string, string> {
   const age = String(Math.floor(f.ageMs / 1000));
-  if (e.scope === 'PRIVATE') return { 'cache-control': 'private, no-cache', vary: 'Authorization', etag: e.etag, age, 'x-cache': mark };
+  if (e.scope === 'PRIVATE')
+    return { 'cache-control': 'private, no-cache', vary: 'Authorization', etag: e.etag, age, 'x-cache': mark };
   const remaining = f.state === 'fresh' ? Math.max(0, Math.floor((e.maxAgeMs - f.ageMs) / 1000)) : 0;
   return { 'cache-control': `public, max-age=${remaining}`, etag: e.etag, age, 'x-cache': mark };
 }

@@ -125,7 +125,8 @@ export function responseCachePlugins<Ctx extends object>(deps: PluginDeps<Ctx>):
       if (request.method !== 'GET' && request.method !== 'POST') return;
       const state = states.ofRequest(request);
       if (!state?.entry || response.status !== 200) {
-        if (!response.headers.has('cache-control')) response.headers.set('cache-control', NOT_CACHEABLE['cache-control']);
+        if (!response.headers.has('cache-control'))
+          response.headers.set('cache-control', NOT_CACHEABLE['cache-control']);
         return;
       }
       const headers = entryHeaders(state.entry, freshness(state.entry), state.outcome === 'hit' ? 'HIT' : 'MISS');

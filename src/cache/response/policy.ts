@@ -60,7 +60,8 @@ export function createPolicyAnalyzer(schema: GraphQLSchema) {
           const parent = typeInfo.getParentType();
           const field = typeInfo.getFieldDef();
           if (!parent || !field) return;
-          if (privates.has(`${parent.name}.${field.name}`) || privates.has(getNamedType(field.type).name)) scope = 'PRIVATE';
+          if (privates.has(`${parent.name}.${field.name}`) || privates.has(getNamedType(field.type).name))
+            scope = 'PRIVATE';
         },
       }),
     );

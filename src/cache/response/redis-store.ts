@@ -107,7 +107,11 @@ export function createRedisResponseStore(options: RedisResponseStoreOptions): Re
     if (!unique.length) return;
     await Promise.all(
       Array.from({ length: buckets }, (_, b) => {
-        const keys = [`${base(b)}s`, ...unique.map((t) => `${base(b)}t:${t}`), ...unique.map((t) => `${base(b)}i:${t}`)];
+        const keys = [
+          `${base(b)}s`,
+          ...unique.map((t) => `${base(b)}t:${t}`),
+          ...unique.map((t) => `${base(b)}i:${t}`),
+        ];
         return redis.kvResponseInvalidate(keys.length, ...keys, base(b), INVALIDATION_MEMORY_MS);
       }),
     );
@@ -130,7 +134,13 @@ export function createRedisResponseStore(options: RedisResponseStoreOptions): Re
       const b = base(bucketOf(h));
       const all = [...new Set([ALL_TAG, ...tags])];
       // The fill lease (if any) goes with the write, stored or refused.
-      const keys = [`${b}e:${h}`, `${b}x:${h}`, `${b}l:${h}`, ...all.map((t) => `${b}t:${t}`), ...all.map((t) => `${b}i:${t}`)];
+      const keys = [
+        `${b}e:${h}`,
+        `${b}x:${h}`,
+        `${b}l:${h}`,
+        ...all.map((t) => `${b}t:${t}`),
+        ...all.map((t) => `${b}i:${t}`),
+      ];
       const ttl = Math.max(1, Math.round(ttlMs));
       const ok = await redis.kvResponseWrite(keys.length, ...keys, value, ttl, generation, h, all.join('\n'));
       return ok === 1 ? 'stored' : 'refused';

@@ -111,7 +111,10 @@ const RAW_MEMO_MAX = 4096;
 export function createServe(deps: ServeDeps) {
   const refreshing = new Set<string>();
   // Bounded by bytes: each memo holds a client-chosen URL or body of up to RAW_MEMO_MAX characters.
-  const known = new LRUCache<string, Known>({ maxSize: 16 * 1024 * 1024, sizeCalculation: (_, raw) => raw.length + 256 });
+  const known = new LRUCache<string, Known>({
+    maxSize: 16 * 1024 * 1024,
+    sizeCalculation: (_, raw) => raw.length + 256,
+  });
 
   function recognise(req: ServeRequest): Known | null {
     // The raw request (URL for GET, body for POST) is the memo key; its content type is checked anyway.
@@ -170,7 +173,9 @@ export function createServe(deps: ServeDeps) {
     const f = decoded ? freshness(decoded.meta) : null;
     if (!decoded || !f || f.state === 'expired') {
       // Nothing servable: hand yoga the lookup as a miss, so it costs no second round trip.
-      return { context: { responseCacheHandoff: { lookup: { key, lookup: { value: null, generation: found.generation } } } } };
+      return {
+        context: { responseCacheHandoff: { lookup: { key, lookup: { value: null, generation: found.generation } } } },
+      };
     }
     const entry = decoded.meta;
 
@@ -194,7 +199,8 @@ export function createServe(deps: ServeDeps) {
     }
     const operation = params.operationName ?? 'anonymous';
     const cache = stale ? 'stale' : 'hit';
-    if (matchesIfNoneMatch(req.header('if-none-match'), entry.etag)) return { status: 304, headers, body: null, operation, cache };
+    if (matchesIfNoneMatch(req.header('if-none-match'), entry.etag))
+      return { status: 304, headers, body: null, operation, cache };
 
     let bytes = decoded.body;
     if (deps.debug && bytes[bytes.length - 1] === 0x7d) {

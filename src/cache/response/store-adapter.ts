@@ -23,7 +23,11 @@ export type StoreAdapterDeps = {
 
 const parse = (body: string) => JSON.parse(body) as ExecutionResult;
 
-export function storeAdapter(deps: StoreAdapterDeps, state: RequestState | undefined, handoff: Handoff | undefined): Cache {
+export function storeAdapter(
+  deps: StoreAdapterDeps,
+  state: RequestState | undefined,
+  handoff: Handoff | undefined,
+): Cache {
   const { store, counters, flights } = deps;
   /** The lean hit already looked this key up: a miss then costs no second round trip. */
   const lookup = (key: string): Promise<Lookup> =>
@@ -81,7 +85,13 @@ export function storeAdapter(deps: StoreAdapterDeps, state: RequestState | undef
       if (!state || state.generation === null) return;
       const body = JSON.stringify(result);
       const maxAgeMs = Math.min(ttl, MAX_ENTRY_TTL_MS);
-      const entry: EntryMeta = { etag: etagOf(body), storedAt: Date.now(), maxAgeMs, graceMs: deps.graceMs, scope: state.scope };
+      const entry: EntryMeta = {
+        etag: etagOf(body),
+        storedAt: Date.now(),
+        maxAgeMs,
+        graceMs: deps.graceMs,
+        scope: state.scope,
+      };
       state.entry = entry;
       if (state.leading?.key === key) state.leading.flight.settle(body);
       if (state.noWrite) return;
@@ -95,10 +105,12 @@ export function storeAdapter(deps: StoreAdapterDeps, state: RequestState | undef
         if (e.id !== undefined && e.id !== null) tags.add(`${e.typename}:${e.id}`);
       }
       const scope = state.scope;
-      const write = store.store(key, encodeEntry(entry, body), [...tags], maxAgeMs + deps.graceMs, state.generation).then((outcome) => {
-        if (outcome === 'stored') counters.inc('response_write', scope);
-        else if (outcome === 'refused') counters.inc('response_write_refused', 'stale');
-      });
+      const write = store
+        .store(key, encodeEntry(entry, body), [...tags], maxAgeMs + deps.graceMs, state.generation)
+        .then((outcome) => {
+          if (outcome === 'stored') counters.inc('response_write', scope);
+          else if (outcome === 'refused') counters.inc('response_write_refused', 'stale');
+        });
       state.write = write;
       deps.track(write);
     },

@@ -69,7 +69,10 @@ export function catalogueRepository(db: Db) {
     } satisfies typeof kitRows,
 
     allSeasons: (): Promise<SeasonRow[]> =>
-      db.select().from(seasons).orderBy(sql`${seasons.startYear} desc`, asc(seasons.id)),
+      db
+        .select()
+        .from(seasons)
+        .orderBy(sql`${seasons.startYear} desc`, asc(seasons.id)),
     allBrands: (): Promise<BrandRow[]> => db.select().from(brands).orderBy(asc(brands.name), asc(brands.id)),
     allCompetitions: (): Promise<CompetitionRow[]> =>
       db.select().from(competitions).orderBy(asc(competitions.name), asc(competitions.id)),
@@ -130,7 +133,11 @@ export function catalogueRepository(db: Db) {
     search: async (text: string, limit: number): Promise<SearchHit[]> => {
       const pattern = likePattern(text);
       const prefix = `${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-      const part = (type: string, order: number, table: typeof clubs | typeof kits | typeof brands | typeof competitions) =>
+      const part = (
+        type: string,
+        order: number,
+        table: typeof clubs | typeof kits | typeof brands | typeof competitions,
+      ) =>
         sql`(select ${type}::text as type, ${order}::int as type_order, id, name,
                case when lower(name) = lower(${text}) then 0 when name ilike ${prefix} then 1 else 2 end as rank
              from ${table} where name ilike ${pattern}
@@ -157,7 +164,14 @@ export function catalogueRepository(db: Db) {
     },
     existingIds: async (tx: Tx, table: 'clubs' | 'seasons' | 'brands' | 'competitions', ids: readonly number[]) => {
       const t = { clubs, seasons, brands, competitions }[table];
-      return new Set((await tx.select({ id: t.id }).from(t).where(inArray(t.id, [...ids]))).map((r) => r.id));
+      return new Set(
+        (
+          await tx
+            .select({ id: t.id })
+            .from(t)
+            .where(inArray(t.id, [...ids]))
+        ).map((r) => r.id),
+      );
     },
     kitCountOf: async (tx: Tx, column: 'clubId' | 'seasonId' | 'brandId', id: number): Promise<number> => {
       const [row] = await tx.select({ n: count() }).from(kits).where(eq(kits[column], id));
@@ -165,9 +179,12 @@ export function catalogueRepository(db: Db) {
     },
     /** Users whose collections hold a kit (a kit's deletion empties their collection entries). */
     collectorsOfKit: async (tx: Tx, kitId: number): Promise<number[]> =>
-      (await tx.selectDistinct({ id: collectionItems.userId }).from(collectionItems).where(eq(collectionItems.kitId, kitId))).map(
-        (r) => r.id,
-      ),
+      (
+        await tx
+          .selectDistinct({ id: collectionItems.userId })
+          .from(collectionItems)
+          .where(eq(collectionItems.kitId, kitId))
+      ).map((r) => r.id),
   };
 }
 

@@ -27,7 +27,10 @@ export interface TableOperations<Row, Insert> {
   forUpdate(tx: Tx, id: number): Promise<Row | undefined>;
 }
 
-export function tableOperations<T extends TableWithId>(db: Db, table: T): TableOperations<T['$inferSelect'], T['$inferInsert']> {
+export function tableOperations<T extends TableWithId>(
+  db: Db,
+  table: T,
+): TableOperations<T['$inferSelect'], T['$inferInsert']> {
   // The one cast. drizzle types the rows of a select or an update through conditional types (join
   // nullability, subquery detection) that TypeScript cannot resolve while the table is a type
   // parameter; for a plain table they come out as exactly `$inferSelect` (insert and delete below,
@@ -36,7 +39,13 @@ export function tableOperations<T extends TableWithId>(db: Db, table: T): TableO
   // Widened to the constraint, where drizzle's types resolve (see above).
   const from: TableWithId = table;
   return {
-    byIds: async (ids) => rows(await db.select().from(from).where(inArray(table.id, [...ids]))),
+    byIds: async (ids) =>
+      rows(
+        await db
+          .select()
+          .from(from)
+          .where(inArray(table.id, [...ids])),
+      ),
     insert: async (tx, values) => (await tx.insert(table).values(values).returning())[0]!,
     update: async (tx, id, values) => rows(await tx.update(from).set(values).where(eq(table.id, id)).returning())[0],
     delete: async (tx, id) => (await tx.delete(table).where(eq(table.id, id)).returning())[0],
@@ -56,12 +65,19 @@ export function childIds(
   order: typeof asc | typeof desc | null = asc,
 ): (ids: readonly number[]) => Promise<{ parent: number; id: number }[]> {
   return (ids) => {
-    const query = db.select({ parent, id: child }).from(table).where(inArray(parent, [...ids]));
+    const query = db
+      .select({ parent, id: child })
+      .from(table)
+      .where(inArray(parent, [...ids]));
     return order ? query.orderBy(order(child)) : query;
   };
 }
 
 /** The child ids of one parent, read inside the write's transaction. */
-export function childIdsOf(table: PgTable, parent: IntColumn, child: IntColumn): (tx: Tx, id: number) => Promise<number[]> {
+export function childIdsOf(
+  table: PgTable,
+  parent: IntColumn,
+  child: IntColumn,
+): (tx: Tx, id: number) => Promise<number[]> {
   return async (tx, id) => (await tx.select({ id: child }).from(table).where(eq(parent, id))).map((r) => r.id);
 }

@@ -19,8 +19,38 @@ beforeAll(async () => {
 });
 afterAll(() => database?.close());
 
-const NESTED = /* GraphQL */ `query($s: ID!) { season(id: $s) { label kits(first: 50) { totalCount edges { node {
-  id name club { id name } season { id label } brand { id name } competitions { id name } } } } } }`;
+const NESTED = /* GraphQL */ `
+  query ($s: ID!) {
+    season(id: $s) {
+      label
+      kits(first: 50) {
+        totalCount
+        edges {
+          node {
+            id
+            name
+            club {
+              id
+              name
+            }
+            season {
+              id
+              label
+            }
+            brand {
+              id
+              name
+            }
+            competitions {
+              id
+              name
+            }
+          }
+        }
+      }
+    }
+  }
+`;
 
 /** Kit ids no seeded kit has: the probes below hand the cache their own rows. */
 const PROBE = 900_001;
@@ -49,31 +79,35 @@ describe.each(backends())('entity cache on $backend', ({ backend, skip }) => {
     }
   });
 
-  it.skipIf(skip)(`runs a nested 50-kit query cold with one statement per entity type, and warm with none${skip ? ` (skipped: ${skip})` : ''}`, async () => {
-    const cold = await countSql(database, () => data(one.app, NESTED, { s: '2' }));
-    expect(cold.result.season.kits.edges).toHaveLength(50);
-    // One statement per entity type and relation list, whatever the page size: the season, its kit
-    // ids, the kits, their clubs, brands, competition ids and competitions.
-    const tables = cold.statements.map((q) => /from "(\w+)"/.exec(q)?.[1]);
-    expect(tables.sort()).toEqual(['brands', 'clubs', 'competitions', 'kit_competitions', 'kits', 'kits', 'seasons']);
+  it.skipIf(skip)(
+    `runs a nested 50-kit query cold with one statement per entity type, and warm with none${skip ? ` (skipped: ${skip})` : ''}`,
+    async () => {
+      const cold = await countSql(database, () => data(one.app, NESTED, { s: '2' }));
+      expect(cold.result.season.kits.edges).toHaveLength(50);
+      // One statement per entity type and relation list, whatever the page size: the season, its kit
+      // ids, the kits, their clubs, brands, competition ids and competitions.
+      const tables = cold.statements.map((q) => /from "(\w+)"/.exec(q)?.[1]);
+      expect(tables.sort()).toEqual(['brands', 'clubs', 'competitions', 'kit_competitions', 'kits', 'kits', 'seasons']);
 
-    const sendCommand = redis ? vi.spyOn(redis, 'sendCommand') : undefined;
-    const batches = vi.spyOn(one.caches.entityCache, 'readThrough');
-    const warm = await countSql(database, () => data(one.app, NESTED, { s: '2' }));
-    expect(warm.statements).toEqual([]);
-    expect(warm.result).toEqual(cold.result);
-    // …and both are exactly what the database says, lists in the same order.
-    expect(warm.result).toEqual(await data(testApp(database), NESTED, { s: '2' }));
-    if (sendCommand) {
-      // One script call (one round trip) per loader batch.
-      expect(sendCommand.mock.calls.length).toBe(batches.mock.calls.length);
-      sendCommand.mockRestore();
-    }
-    batches.mockRestore();
-  });
+      const sendCommand = redis ? vi.spyOn(redis, 'sendCommand') : undefined;
+      const batches = vi.spyOn(one.caches.entityCache, 'readThrough');
+      const warm = await countSql(database, () => data(one.app, NESTED, { s: '2' }));
+      expect(warm.statements).toEqual([]);
+      expect(warm.result).toEqual(cold.result);
+      // …and both are exactly what the database says, lists in the same order.
+      expect(warm.result).toEqual(await data(testApp(database), NESTED, { s: '2' }));
+      if (sendCommand) {
+        // One script call (one round trip) per loader batch.
+        expect(sendCommand.mock.calls.length).toBe(batches.mock.calls.length);
+        sendCommand.mockRestore();
+      }
+      batches.mockRestore();
+    },
+  );
 
   it.skipIf(skip)('serves club(id) { kits } warm with zero SQL (response cache off)', async () => {
-    const q = '{ club(id: 4) { name seasons { label } kits(first: 100) { totalCount edges { node { name brand { name } } } } } }';
+    const q =
+      '{ club(id: 4) { name seasons { label } kits(first: 100) { totalCount edges { node { name brand { name } } } } } }';
     await data(one.app, q);
     const warm = await countSql(database, () => data(one.app, q));
     expect(warm.statements).toEqual([]);
@@ -95,68 +129,78 @@ describe.each(backends())('entity cache on $backend', ({ backend, skip }) => {
 
   it.skipIf(skip)('turns 200 concurrent requests for one cold entity into one SQL read', async () => {
     const q = '{ kit(id: 333) { id name } }';
-    const { result, statements } = await countSql(database, () => Promise.all(Array.from({ length: 200 }, () => gql(one.app, q))));
+    const { result, statements } = await countSql(database, () =>
+      Promise.all(Array.from({ length: 200 }, () => gql(one.app, q))),
+    );
     for (const r of result) expect(r.data?.kit?.id).toBe('333');
     expect(statements).toHaveLength(1);
   });
 
-  it.skipIf(skip)('after update, delete and move, drops exactly the right keys and the next read is fresh on every server', async () => {
-    // Warm a kit and the lists around it on server one (each backend moves its own kit).
-    const id = backend === 'redis' ? '21' : '22';
-    const { kit } = await data(one.app, `{ kit(id: ${id}) { id name club { id } season { id } } }`);
-    const q = (club: string) => `{ club(id: ${club}) { kits(first: 100) { edges { node { id name } } } } }`;
-    const other = kit.club.id === '5' ? '6' : '5';
-    const third = ['7', '8'].find((c) => c !== kit.club.id && c !== other)!;
-    for (const c of [kit.club.id, other, third]) await data(one.app, q(c));
-    const hitsOnThird = async () => {
-      const { statements } = await countSql(database, () => data(one.app, q(third)));
-      return statements.length;
-    };
-    expect(await hitsOnThird()).toBe(0);
+  it.skipIf(skip)(
+    'after update, delete and move, drops exactly the right keys and the next read is fresh on every server',
+    async () => {
+      // Warm a kit and the lists around it on server one (each backend moves its own kit).
+      const id = backend === 'redis' ? '21' : '22';
+      const { kit } = await data(one.app, `{ kit(id: ${id}) { id name club { id } season { id } } }`);
+      const q = (club: string) => `{ club(id: ${club}) { kits(first: 100) { edges { node { id name } } } } }`;
+      const other = kit.club.id === '5' ? '6' : '5';
+      const third = ['7', '8'].find((c) => c !== kit.club.id && c !== other)!;
+      for (const c of [kit.club.id, other, third]) await data(one.app, q(c));
+      const hitsOnThird = async () => {
+        const { statements } = await countSql(database, () => data(one.app, q(third)));
+        return statements.length;
+      };
+      expect(await hitsOnThird()).toBe(0);
 
-    // Rename through server two: server one sees it.
-    await data(two.app, `mutation { updateKit(input: { id: ${id}, name: "Renamed kit" }) { id } }`, {}, admin);
-    expect((await data(one.app, `{ kit(id: ${id}) { name } }`)).kit.name).toBe('Renamed kit');
+      // Rename through server two: server one sees it.
+      await data(two.app, `mutation { updateKit(input: { id: ${id}, name: "Renamed kit" }) { id } }`, {}, admin);
+      expect((await data(one.app, `{ kit(id: ${id}) { name } }`)).kit.name).toBe('Renamed kit');
 
-    // Move it to `other`: both clubs' lists change, the third club's stays cached.
-    await data(two.app, `mutation { updateKit(input: { id: ${id}, clubId: ${other} }) { id } }`, {}, admin);
-    const from = await data(one.app, q(kit.club.id));
-    const to = await data(one.app, q(other));
-    expect(from.club.kits.edges.map((e: { node: { id: string } }) => e.node.id)).not.toContain(id);
-    expect(to.club.kits.edges.map((e: { node: { id: string } }) => e.node.id)).toContain(id);
-    expect(await hitsOnThird()).toBe(0);
+      // Move it to `other`: both clubs' lists change, the third club's stays cached.
+      await data(two.app, `mutation { updateKit(input: { id: ${id}, clubId: ${other} }) { id } }`, {}, admin);
+      const from = await data(one.app, q(kit.club.id));
+      const to = await data(one.app, q(other));
+      expect(from.club.kits.edges.map((e: { node: { id: string } }) => e.node.id)).not.toContain(id);
+      expect(to.club.kits.edges.map((e: { node: { id: string } }) => e.node.id)).toContain(id);
+      expect(await hitsOnThird()).toBe(0);
 
-    // Delete it: gone from its list and by id.
-    await data(two.app, `mutation { deleteKit(id: ${id}) }`, {}, admin);
-    expect((await data(one.app, `{ kit(id: ${id}) { id } }`)).kit).toBeNull();
-    expect((await data(one.app, q(other))).club.kits.edges.map((e: { node: { id: string } }) => e.node.id)).not.toContain(id);
-    expect(await hitsOnThird()).toBe(0);
-  });
+      // Delete it: gone from its list and by id.
+      await data(two.app, `mutation { deleteKit(id: ${id}) }`, {}, admin);
+      expect((await data(one.app, `{ kit(id: ${id}) { id } }`)).kit).toBeNull();
+      expect(
+        (await data(one.app, q(other))).club.kits.edges.map((e: { node: { id: string } }) => e.node.id),
+      ).not.toContain(id);
+      expect(await hitsOnThird()).toBe(0);
+    },
+  );
 
-  it.skipIf(skip)('refuses a stale fill: a row read before a write is not put back after its invalidation', async () => {
-    const cache = one.caches.entityCache;
-    let release!: () => void;
-    const gate = new Promise<void>((r) => (release = r));
-    let reached!: () => void;
-    const fetching = new Promise<void>((r) => (reached = r));
-    const refusedBefore = one.caches.counters.get('entity_fill_refused', 'Kit');
-    // A reader misses, takes the lease, reads "old" and is held before filling…
-    const reader = cache.readThrough('Kit', [PROBE], async () => {
-      reached();
-      await gate;
-      return new Map([[PROBE, { v: 'old' }]]);
-    });
-    await fetching;
-    // …a write commits and invalidates…
-    await cache.invalidate([{ namespace: 'Kit', id: PROBE }]);
-    release();
-    expect(await reader).toEqual([{ v: 'old' }]);
-    expect(one.caches.counters.get('entity_fill_refused', 'Kit') - refusedBefore).toBe(1);
-    // …so the next reader goes to the source and sees the new value.
-    const next = await cache.readThrough('Kit', [PROBE], async () => new Map([[PROBE, { v: 'new' }]]));
-    expect(next).toEqual([{ v: 'new' }]);
-    expect(await cache.readThrough('Kit', [PROBE], async () => new Map())).toEqual([{ v: 'new' }]);
-  });
+  it.skipIf(skip)(
+    'refuses a stale fill: a row read before a write is not put back after its invalidation',
+    async () => {
+      const cache = one.caches.entityCache;
+      let release!: () => void;
+      const gate = new Promise<void>((r) => (release = r));
+      let reached!: () => void;
+      const fetching = new Promise<void>((r) => (reached = r));
+      const refusedBefore = one.caches.counters.get('entity_fill_refused', 'Kit');
+      // A reader misses, takes the lease, reads "old" and is held before filling…
+      const reader = cache.readThrough('Kit', [PROBE], async () => {
+        reached();
+        await gate;
+        return new Map([[PROBE, { v: 'old' }]]);
+      });
+      await fetching;
+      // …a write commits and invalidates…
+      await cache.invalidate([{ namespace: 'Kit', id: PROBE }]);
+      release();
+      expect(await reader).toEqual([{ v: 'old' }]);
+      expect(one.caches.counters.get('entity_fill_refused', 'Kit') - refusedBefore).toBe(1);
+      // …so the next reader goes to the source and sees the new value.
+      const next = await cache.readThrough('Kit', [PROBE], async () => new Map([[PROBE, { v: 'new' }]]));
+      expect(next).toEqual([{ v: 'new' }]);
+      expect(await cache.readThrough('Kit', [PROBE], async () => new Map())).toEqual([{ v: 'new' }]);
+    },
+  );
 
   it.skipIf(skip)('does not let a read that started after an invalidation join one from before it', async () => {
     const cache = one.caches.entityCache;
@@ -177,22 +221,31 @@ describe.each(backends())('entity cache on $backend', ({ backend, skip }) => {
 
 describe('entity cache when Redis fails', () => {
   const url = inject('redisUrl');
-  it.skipIf(!url)(`falls back to Postgres for the batch and the request succeeds${url ? '' : ` (skipped: ${inject('redisAbsentReason')})`}`, async () => {
-    const redis = createRedis({ url: url!, timeoutMs: 200 });
-    await redis.connect();
-    const prefix = newPrefix();
-    const { app, caches } = await cachedApp(database, { backend: 'redis', redis, prefix, responseCache: false, entityCache: true });
-    const q = '{ club(id: 3) { name kits(first: 5) { edges { node { name } } } } }';
-    const before = await data(app, q);
-    redis.disconnect(); // mid-run: every later command fails at once
-    const errorsBefore = caches.counters.get('redis_error');
-    const { result, statements } = await countSql(database, () => gql(app, q));
-    expect(result.errors).toBeUndefined();
-    expect(result.data).toEqual(before);
-    expect(statements.length).toBeGreaterThan(0);
-    expect(caches.counters.get('redis_error') - errorsBefore).toBeGreaterThan(0);
-    const cleaner = testRedis();
-    await dropPrefix(cleaner, prefix);
-    cleaner.disconnect();
-  });
+  it.skipIf(!url)(
+    `falls back to Postgres for the batch and the request succeeds${url ? '' : ` (skipped: ${inject('redisAbsentReason')})`}`,
+    async () => {
+      const redis = createRedis({ url: url!, timeoutMs: 200 });
+      await redis.connect();
+      const prefix = newPrefix();
+      const { app, caches } = await cachedApp(database, {
+        backend: 'redis',
+        redis,
+        prefix,
+        responseCache: false,
+        entityCache: true,
+      });
+      const q = '{ club(id: 3) { name kits(first: 5) { edges { node { name } } } } }';
+      const before = await data(app, q);
+      redis.disconnect(); // mid-run: every later command fails at once
+      const errorsBefore = caches.counters.get('redis_error');
+      const { result, statements } = await countSql(database, () => gql(app, q));
+      expect(result.errors).toBeUndefined();
+      expect(result.data).toEqual(before);
+      expect(statements.length).toBeGreaterThan(0);
+      expect(caches.counters.get('redis_error') - errorsBefore).toBeGreaterThan(0);
+      const cleaner = testRedis();
+      await dropPrefix(cleaner, prefix);
+      cleaner.disconnect();
+    },
+  );
 });

@@ -27,14 +27,28 @@ describe.each(backends())('entity storage contract on $backend', ({ backend, ski
     }
   });
 
-  it.skipIf(skip)(`leases a miss to one reader; others are told it is busy${skip ? ` (skipped: ${skip})` : ''}`, async () => {
-    expect(await storage.readOrLease([k('a'), k('b')], 'tok1', 5000)).toEqual([{ kind: 'leased' }, { kind: 'leased' }]);
-    expect(await storage.readOrLease([k('a')], 'tok2', 5000)).toEqual([{ kind: 'busy' }]);
-  });
+  it.skipIf(skip)(
+    `leases a miss to one reader; others are told it is busy${skip ? ` (skipped: ${skip})` : ''}`,
+    async () => {
+      expect(await storage.readOrLease([k('a'), k('b')], 'tok1', 5000)).toEqual([
+        { kind: 'leased' },
+        { kind: 'leased' },
+      ]);
+      expect(await storage.readOrLease([k('a')], 'tok2', 5000)).toEqual([{ kind: 'busy' }]);
+    },
+  );
 
   it.skipIf(skip)('accepts a fill from the lease holder only, then serves it', async () => {
     expect(await storage.fill([{ key: k('a'), value: Buffer.from('A'), ttlMs: 10_000 }], 'tok2')).toEqual([false]);
-    expect(await storage.fill([{ key: k('a'), value: Buffer.from('A'), ttlMs: 10_000 }, { key: k('b'), value: Buffer.from('B'), ttlMs: 10_000 }], 'tok1')).toEqual([true, true]);
+    expect(
+      await storage.fill(
+        [
+          { key: k('a'), value: Buffer.from('A'), ttlMs: 10_000 },
+          { key: k('b'), value: Buffer.from('B'), ttlMs: 10_000 },
+        ],
+        'tok1',
+      ),
+    ).toEqual([true, true]);
     const read = await storage.readOrLease([k('a'), k('b')], 'tok3', 5000);
     expect(read.map((r) => (r.kind === 'hit' ? r.value.toString() : r.kind))).toEqual(['A', 'B']);
   });

@@ -38,7 +38,12 @@ describe.each(backends())('two response caches in one process on $backend', ({ b
     // Separate key prefixes: the two apps are two deployments, not two servers of one.
     prefixes.push(newPrefix(), newPrefix());
     domain = await cachedApp(database, { backend, redis, prefix: prefixes[0] });
-    custom = await cachedApp(database, { backend, redis, prefix: prefixes[1], fieldTags: { 'Query.brands': () => ['Custom.brands'] } });
+    custom = await cachedApp(database, {
+      backend,
+      redis,
+      prefix: prefixes[1],
+      fieldTags: { 'Query.brands': () => ['Custom.brands'] },
+    });
   });
   afterAll(async () => {
     if (redis) {
@@ -65,8 +70,8 @@ describe.each(backends())('two response caches in one process on $backend', ({ b
   });
 
   it.skipIf(skip)('refuses a table that names a field the schema does not have', async () => {
-    await expect(cachedApp(database, { backend, redis, prefix: prefixes[1], fieldTags: { 'Query.nope': () => ['x'] } })).rejects.toThrow(
-      /Query\.nope/,
-    );
+    await expect(
+      cachedApp(database, { backend, redis, prefix: prefixes[1], fieldTags: { 'Query.nope': () => ['x'] } }),
+    ).rejects.toThrow(/Query\.nope/);
   });
 });

@@ -6,7 +6,15 @@ import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../../src/db/client.js';
 import { data, gql, tokensFor } from '../../helpers/app.js';
-import { backends, cachedApp, dropPrefix, keysUnder, newPrefix, testRedis, type CachedApp } from '../../helpers/caches.js';
+import {
+  backends,
+  cachedApp,
+  dropPrefix,
+  keysUnder,
+  newPrefix,
+  testRedis,
+  type CachedApp,
+} from '../../helpers/caches.js';
 import { openTestDatabase } from '../../helpers/database.js';
 
 let database: Database;
@@ -16,8 +24,17 @@ beforeAll(async () => {
 afterAll(() => database?.close());
 
 type Fixture = {
-  A: string; B: string; C: string; S: string; S2: string; Br: string; C1: string; C2: string;
-  K: string; KB: string; word: string;
+  A: string;
+  B: string;
+  C: string;
+  S: string;
+  S2: string;
+  Br: string;
+  C1: string;
+  C2: string;
+  K: string;
+  KB: string;
+  word: string;
 };
 type Named = Record<string, [string, Record<string, unknown>?, string?]>;
 
@@ -51,29 +68,48 @@ describe.each(backends())('invalidation on $backend', ({ backend, skip }) => {
     }
   });
 
-  const mutate = (query: string, variables: Record<string, unknown> = {}, token = admin) => data(writer.app, query, variables, token);
+  const mutate = (query: string, variables: Record<string, unknown> = {}, token = admin) =>
+    data(writer.app, query, variables, token);
 
   /** Three clubs, two seasons, a brand, two competitions and a kit in each of A and B. */
   async function fixture(): Promise<Fixture> {
     const n = ++counter;
     const word = `zq${n}x${Date.now().toString(36)}`;
-    const club = async (name: string) => (await mutate('mutation($i: CreateClubInput!) { createClub(input: $i) { id } }', { i: { name, country: 'Wales' } })).createClub.id as string;
+    const club = async (name: string) =>
+      (
+        await mutate('mutation($i: CreateClubInput!) { createClub(input: $i) { id } }', {
+          i: { name, country: 'Wales' },
+        })
+      ).createClub.id as string;
     const A = await club(`${word} Alpha`);
     const B = await club(`${word} Beta`);
     const C = await club(`${word} Gamma`);
     const year = 1900 + n * 2;
     const season = async (y: number) =>
-      (await mutate('mutation($l: String!) { createSeason(input: { label: $l }) { id } }', { l: `${y}-${String((y + 1) % 100).padStart(2, '0')}` })).createSeason.id as string;
+      (
+        await mutate('mutation($l: String!) { createSeason(input: { label: $l }) { id } }', {
+          l: `${y}-${String((y + 1) % 100).padStart(2, '0')}`,
+        })
+      ).createSeason.id as string;
     const S = await season(year);
     const S2 = await season(year + 1);
-    const Br = (await mutate('mutation($n: String!) { createBrand(input: { name: $n }) { id } }', { n: `${word} Brand` })).createBrand.id as string;
-    const comp = async (name: string) => (await mutate('mutation($n: String!) { createCompetition(input: { name: $n, country: "Wales" }) { id } }', { n: name })).createCompetition.id as string;
+    const Br = (
+      await mutate('mutation($n: String!) { createBrand(input: { name: $n }) { id } }', { n: `${word} Brand` })
+    ).createBrand.id as string;
+    const comp = async (name: string) =>
+      (
+        await mutate('mutation($n: String!) { createCompetition(input: { name: $n, country: "Wales" }) { id } }', {
+          n: name,
+        })
+      ).createCompetition.id as string;
     const C1 = await comp(`${word} Cup`);
     const C2 = await comp(`${word} League`);
     const kit = async (clubId: string, name: string) =>
-      (await mutate('mutation($i: CreateKitInput!) { createKit(input: $i) { id } }', {
-        i: { clubId, seasonId: S, brandId: Br, type: 'HOME', name, primaryColour: 'red', competitionIds: [C1, C2] },
-      })).createKit.id as string;
+      (
+        await mutate('mutation($i: CreateKitInput!) { createKit(input: $i) { id } }', {
+          i: { clubId, seasonId: S, brandId: Br, type: 'HOME', name, primaryColour: 'red', competitionIds: [C1, C2] },
+        })
+      ).createKit.id as string;
     const K = await kit(A, `${word} Alpha Home`);
     const KB = await kit(B, `${word} Beta Home`);
     await kit(C, `${word} Gamma Home`);
@@ -107,8 +143,16 @@ describe.each(backends())('invalidation on $backend', ({ backend, skip }) => {
       brands: ['{ brands { name } }'],
       seasons: ['{ seasons { label } }'],
       competitions: ['{ competitions { name } }'],
-      collection1: ['{ me { collection(first: 100) { totalCount edges { node { id condition kit { id } } } } } }', {}, user1],
-      collection2: ['{ me { collection(first: 100) { totalCount edges { node { id condition kit { id } } } } } }', {}, user2],
+      collection1: [
+        '{ me { collection(first: 100) { totalCount edges { node { id condition kit { id } } } } } }',
+        {},
+        user1,
+      ],
+      collection2: [
+        '{ me { collection(first: 100) { totalCount edges { node { id condition kit { id } } } } } }',
+        {},
+        user2,
+      ],
     };
   }
 
@@ -139,7 +183,9 @@ describe.each(backends())('invalidation on $backend', ({ backend, skip }) => {
     for (const n of [...drops, ...keeps]) {
       const [q, v, t] = named[n]!;
       const r = await gql(reader.app, q, v, t);
-      expect(r.extensions?.responseCache?.hit, `${n} should be ${drops.includes(n) ? 'dropped' : 'kept'}`).toBe(keeps.includes(n));
+      expect(r.extensions?.responseCache?.hit, `${n} should be ${drops.includes(n) ? 'dropped' : 'kept'}`).toBe(
+        keeps.includes(n),
+      );
       if (drops.includes(n)) {
         // What the cache now serves is what the database says.
         const truth = await gql(uncached, q, v, t);
@@ -148,23 +194,48 @@ describe.each(backends())('invalidation on $backend', ({ backend, skip }) => {
     }
   }
 
-  it.skipIf(skip)(`createKit for club A drops A's, its season's, brand's, competitions' and unfiltered lists and searches, keeps B's${skip ? ` (skipped: ${skip})` : ''}`, async () => {
-    const f = await fixture();
-    await expectDropsAndKeeps(
-      f,
-      () => mutate('mutation($i: CreateKitInput!) { createKit(input: $i) { id } }', {
-        i: { clubId: f.A, seasonId: f.S, brandId: f.Br, type: 'AWAY', name: `${f.word} Alpha Away`, primaryColour: 'blue', competitionIds: [f.C1] },
-      }),
-      ['kitsA', 'clubAKits', 'clubASeasons', 'seasonKits', 'brandKits', 'compKits', 'allKits', 'awayKits', 'kitSearch'],
-      ['kitsB', 'clubBKits', 'kitsC', 'kitK', 'clubA', 'clubs', 'brands', 'seasons', 'competitions', 'collection1'],
-    );
-  });
+  it.skipIf(skip)(
+    `createKit for club A drops A's, its season's, brand's, competitions' and unfiltered lists and searches, keeps B's${skip ? ` (skipped: ${skip})` : ''}`,
+    async () => {
+      const f = await fixture();
+      await expectDropsAndKeeps(
+        f,
+        () =>
+          mutate('mutation($i: CreateKitInput!) { createKit(input: $i) { id } }', {
+            i: {
+              clubId: f.A,
+              seasonId: f.S,
+              brandId: f.Br,
+              type: 'AWAY',
+              name: `${f.word} Alpha Away`,
+              primaryColour: 'blue',
+              competitionIds: [f.C1],
+            },
+          }),
+        [
+          'kitsA',
+          'clubAKits',
+          'clubASeasons',
+          'seasonKits',
+          'brandKits',
+          'compKits',
+          'allKits',
+          'awayKits',
+          'kitSearch',
+        ],
+        ['kitsB', 'clubBKits', 'kitsC', 'kitK', 'clubA', 'clubs', 'brands', 'seasons', 'competitions', 'collection1'],
+      );
+    },
+  );
 
   it.skipIf(skip)('renaming a kit drops what shows it and kit searches, keeps other clubs’ lists', async () => {
     const f = await fixture();
     await expectDropsAndKeeps(
       f,
-      () => mutate('mutation($i: UpdateKitInput!) { updateKit(input: $i) { id } }', { i: { id: f.K, name: `${f.word} Alpha Home Renamed` } }),
+      () =>
+        mutate('mutation($i: UpdateKitInput!) { updateKit(input: $i) { id } }', {
+          i: { id: f.K, name: `${f.word} Alpha Home Renamed` },
+        }),
       ['kitK', 'kitsA', 'clubAKits', 'kitSearch'],
       ['kitsB', 'clubBKits', 'kitKB', 'allKits', 'clubA', 'brands'],
     );
@@ -174,89 +245,149 @@ describe.each(backends())('invalidation on $backend', ({ backend, skip }) => {
     const f = await fixture();
     await expectDropsAndKeeps(
       f,
-      () => mutate('mutation($i: UpdateKitInput!) { updateKit(input: $i) { id } }', { i: { id: f.K, clubId: f.B, seasonId: f.S2 } }),
+      () =>
+        mutate('mutation($i: UpdateKitInput!) { updateKit(input: $i) { id } }', {
+          i: { id: f.K, clubId: f.B, seasonId: f.S2 },
+        }),
       ['kitsA', 'kitsB', 'clubAKits', 'clubBKits', 'clubASeasons', 'seasonKits', 'kitK'],
       ['kitsC', 'clubCKits', 'kitKB', 'clubA', 'clubB', 'brands', 'competitions'],
     );
   });
 
-  it.skipIf(skip)('deleting a kit drops its lists and the collections that held it, keeps other collections', async () => {
-    const f = await fixture();
-    await data(reader.app, 'mutation($k: ID!) { addToCollection(input: { kitId: $k, condition: MINT }) { id } }', { k: f.K }, user1);
-    await expectDropsAndKeeps(
-      f,
-      () => mutate('mutation($k: ID!) { deleteKit(id: $k) }', { k: f.K }),
-      ['kitK', 'kitsA', 'clubAKits', 'seasonKits', 'brandKits', 'compKits', 'allKits', 'kitSearch', 'collection1'],
-      ['kitsB', 'clubBKits', 'kitKB', 'collection2', 'clubA', 'brands'],
-    );
-  });
+  it.skipIf(skip)(
+    'deleting a kit drops its lists and the collections that held it, keeps other collections',
+    async () => {
+      const f = await fixture();
+      await data(
+        reader.app,
+        'mutation($k: ID!) { addToCollection(input: { kitId: $k, condition: MINT }) { id } }',
+        { k: f.K },
+        user1,
+      );
+      await expectDropsAndKeeps(
+        f,
+        () => mutate('mutation($k: ID!) { deleteKit(id: $k) }', { k: f.K }),
+        ['kitK', 'kitsA', 'clubAKits', 'seasonKits', 'brandKits', 'compKits', 'allKits', 'kitSearch', 'collection1'],
+        ['kitsB', 'clubBKits', 'kitKB', 'collection2', 'clubA', 'brands'],
+      );
+    },
+  );
 
-  it.skipIf(skip)('renaming a club drops answers that showed it without selecting its id, keeps lists that did not show it', async () => {
-    const f = await fixture();
-    await expectDropsAndKeeps(
-      f,
-      () => mutate('mutation($i: UpdateClubInput!) { updateClub(input: $i) { id } }', { i: { id: f.A, name: `${f.word} Alpha Renamed` } }),
-      ['clubA', 'kitKClub', 'clubs', 'welshClubs', 'clubSearch'],
-      ['clubB', 'kitsA', 'kitsB', 'kitK', 'brands'],
-    );
-  });
+  it.skipIf(skip)(
+    'renaming a club drops answers that showed it without selecting its id, keeps lists that did not show it',
+    async () => {
+      const f = await fixture();
+      await expectDropsAndKeeps(
+        f,
+        () =>
+          mutate('mutation($i: UpdateClubInput!) { updateClub(input: $i) { id } }', {
+            i: { id: f.A, name: `${f.word} Alpha Renamed` },
+          }),
+        ['clubA', 'kitKClub', 'clubs', 'welshClubs', 'clubSearch'],
+        ['clubB', 'kitsA', 'kitsB', 'kitK', 'brands'],
+      );
+    },
+  );
 
   it.skipIf(skip)('creating and deleting a club drop the club lists only', async () => {
     const f = await fixture();
     let id = '';
     await expectDropsAndKeeps(
       f,
-      async () => (id = (await mutate('mutation($n: String!) { createClub(input: { name: $n, country: "Wales" }) { id } }', { n: `${f.word} Lone Rovers` })).createClub.id),
+      async () =>
+        (id = (
+          await mutate('mutation($n: String!) { createClub(input: { name: $n, country: "Wales" }) { id } }', {
+            n: `${f.word} Lone Rovers`,
+          })
+        ).createClub.id),
       ['clubs', 'welshClubs'],
       ['clubA', 'kitsA', 'brands', 'seasons'],
     );
-    await expectDropsAndKeeps(f, () => mutate('mutation($c: ID!) { deleteClub(id: $c) }', { c: id }), ['clubs', 'welshClubs'], ['clubA', 'kitsA']);
+    await expectDropsAndKeeps(
+      f,
+      () => mutate('mutation($c: ID!) { deleteClub(id: $c) }', { c: id }),
+      ['clubs', 'welshClubs'],
+      ['clubA', 'kitsA'],
+    );
   });
 
   it.skipIf(skip)('season writes drop the season list and what shows the season, keep brands', async () => {
     const f = await fixture();
     await expectDropsAndKeeps(
       f,
-      () => mutate('mutation($i: UpdateSeasonInput!) { updateSeason(input: $i) { id } }', { i: { id: f.S2, label: '1850-51' } }),
+      () =>
+        mutate('mutation($i: UpdateSeasonInput!) { updateSeason(input: $i) { id } }', {
+          i: { id: f.S2, label: '1850-51' },
+        }),
       ['seasons'],
       ['brands', 'seasonKits', 'kitsA'],
     );
-    await expectDropsAndKeeps(f, () => mutate('mutation($s: ID!) { deleteSeason(id: $s) }', { s: f.S2 }), ['seasons'], ['brands', 'seasonKits']);
+    await expectDropsAndKeeps(
+      f,
+      () => mutate('mutation($s: ID!) { deleteSeason(id: $s) }', { s: f.S2 }),
+      ['seasons'],
+      ['brands', 'seasonKits'],
+    );
   });
 
   it.skipIf(skip)('brand writes drop the brand list and what shows the brand, keep seasons', async () => {
     const f = await fixture();
     await expectDropsAndKeeps(
       f,
-      () => mutate('mutation($i: UpdateBrandInput!) { updateBrand(input: $i) { id } }', { i: { id: f.Br, name: `${f.word} Brand Renamed` } }),
+      () =>
+        mutate('mutation($i: UpdateBrandInput!) { updateBrand(input: $i) { id } }', {
+          i: { id: f.Br, name: `${f.word} Brand Renamed` },
+        }),
       ['brands', 'brandKits'],
       ['seasons', 'kitsA', 'competitions'],
     );
-    await expectDropsAndKeeps(f, () => mutate('mutation($n: String!) { createBrand(input: { name: $n }) { id } }', { n: `${f.word} New Brand` }), ['brands'], ['seasons', 'brandKits']);
-  });
-
-  it.skipIf(skip)('deleting a competition drops the competition list and its kits’ competitions, keeps seasons', async () => {
-    const f = await fixture();
     await expectDropsAndKeeps(
       f,
-      () => mutate('mutation($c: ID!) { deleteCompetition(id: $c) }', { c: f.C2 }),
-      ['competitions', 'kitKCompetitions'],
-      ['seasons', 'brands', 'compKits', 'kitK'],
+      () => mutate('mutation($n: String!) { createBrand(input: { name: $n }) { id } }', { n: `${f.word} New Brand` }),
+      ['brands'],
+      ['seasons', 'brandKits'],
     );
   });
+
+  it.skipIf(skip)(
+    'deleting a competition drops the competition list and its kits’ competitions, keeps seasons',
+    async () => {
+      const f = await fixture();
+      await expectDropsAndKeeps(
+        f,
+        () => mutate('mutation($c: ID!) { deleteCompetition(id: $c) }', { c: f.C2 }),
+        ['competitions', 'kitKCompetitions'],
+        ['seasons', 'brands', 'compKits', 'kitK'],
+      );
+    },
+  );
 
   it.skipIf(skip)('collection writes drop the owner’s collection only', async () => {
     const f = await fixture();
     let item = '';
     await expectDropsAndKeeps(
       f,
-      async () => (item = (await data(writer.app, 'mutation($k: ID!) { addToCollection(input: { kitId: $k, condition: GOOD }) { id } }', { k: f.K }, user1)).addToCollection.id),
+      async () =>
+        (item = (
+          await data(
+            writer.app,
+            'mutation($k: ID!) { addToCollection(input: { kitId: $k, condition: GOOD }) { id } }',
+            { k: f.K },
+            user1,
+          )
+        ).addToCollection.id),
       ['collection1'],
       ['collection2', 'kitK', 'kitsA'],
     );
     await expectDropsAndKeeps(
       f,
-      () => data(writer.app, 'mutation($i: ID!) { updateCollectionItem(input: { id: $i, condition: WORN }) { id } }', { i: item }, user1),
+      () =>
+        data(
+          writer.app,
+          'mutation($i: ID!) { updateCollectionItem(input: { id: $i, condition: WORN }) { id } }',
+          { i: item },
+          user1,
+        ),
       ['collection1'],
       ['collection2', 'kitK'],
     );
@@ -277,7 +408,14 @@ describe.each(backends())('invalidation on $backend', ({ backend, skip }) => {
     await reader.caches.settled();
     expect((await gql(reader.app, q, { k: upcoming })).extensions?.responseCache?.hit).toBe(true);
     const created = await mutate('mutation($i: CreateKitInput!) { createKit(input: $i) { id } }', {
-      i: { clubId: f.C, seasonId: f.S, brandId: f.Br, type: 'THIRD', name: `${f.word} Gamma Third`, primaryColour: 'green' },
+      i: {
+        clubId: f.C,
+        seasonId: f.S,
+        brandId: f.Br,
+        type: 'THIRD',
+        name: `${f.word} Gamma Third`,
+        primaryColour: 'green',
+      },
     });
     expect(created.createKit.id).toBe(upcoming);
     const after = await gql(reader.app, q, { k: upcoming });

@@ -46,7 +46,12 @@ afterAll(async () => {
 });
 
 /** Asks the cached app and the uncached one, and expects the same, complete, answer from both. */
-async function answersLikeTheDatabase(app: App, query: string, variables: Record<string, unknown> = {}, token?: string) {
+async function answersLikeTheDatabase(
+  app: App,
+  query: string,
+  variables: Record<string, unknown> = {},
+  token?: string,
+) {
   const started = Date.now();
   const r = await gql(app, query, variables, token);
   const took = Date.now() - started;

@@ -9,7 +9,15 @@ import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi, type MockInstance } from 'vitest';
 import type { Database } from '../../../src/db/client.js';
 import { data, gql, tokensFor } from '../../helpers/app.js';
-import { cachedApp, dropPrefix, newPrefix, redisAvailable, redisSkipReason, testRedis, type CachedApp } from '../../helpers/caches.js';
+import {
+  cachedApp,
+  dropPrefix,
+  newPrefix,
+  redisAvailable,
+  redisSkipReason,
+  testRedis,
+  type CachedApp,
+} from '../../helpers/caches.js';
 import { openTestDatabase } from '../../helpers/database.js';
 
 const skip = redisAvailable() ? false : redisSkipReason();
@@ -19,7 +27,8 @@ const SCRIPTS = ['eval', 'evalsha'];
 const PUBLIC = 'query($id: ID!) { kit(id: $id) { id name club { id name } brand { id name } } }';
 const PRIVATE = '{ me { id username collection(first: 5) { totalCount edges { node { id kit { id name } } } } } }';
 const RENAME_KIT = 'mutation($id: ID!, $name: String!) { updateKit(input: { id: $id, name: $name }) { id name } }';
-const MOVE_KIT = 'mutation($id: ID!, $clubId: ID!) { updateKit(input: { id: $id, clubId: $clubId }) { id club { id } } }';
+const MOVE_KIT =
+  'mutation($id: ID!, $clubId: ID!) { updateKit(input: { id: $id, clubId: $clubId }) { id club { id } } }';
 
 let database: Database;
 let redis: Redis;
@@ -101,44 +110,51 @@ describe('Redis commands per request', () => {
     expect(commands).toEqual(['mget']);
   });
 
-  it.skipIf(skip)(`an invalidating mutation costs ${BUCKETS} script calls, one per bucket, however many tags it drops`, async () => {
-    // Something to drop, so the scripts have work to do.
-    await data(server.app, PUBLIC, { id: '23' });
-    await data(server.app, PUBLIC, { id: '24' });
+  it.skipIf(skip)(
+    `an invalidating mutation costs ${BUCKETS} script calls, one per bucket, however many tags it drops`,
+    async () => {
+      // Something to drop, so the scripts have work to do.
+      await data(server.app, PUBLIC, { id: '23' });
+      await data(server.app, PUBLIC, { id: '24' });
 
-    // A rename drops the kit and the search lists: two tags.
-    const invalidationsBefore = server.caches.counters.get('response_invalidation');
-    const renamed = await commandsDuring(() => data(server.app, RENAME_KIT, { id: '23', name: 'Renamed for round trips' }, admin));
-    const renameTags = server.caches.counters.get('response_invalidation') - invalidationsBefore;
-    expect(renameTags).toBe(2);
-    expect(renamed).toHaveLength(BUCKETS);
-    for (const name of renamed) expect(SCRIPTS).toContain(name);
+      // A rename drops the kit and the search lists: two tags.
+      const invalidationsBefore = server.caches.counters.get('response_invalidation');
+      const renamed = await commandsDuring(() =>
+        data(server.app, RENAME_KIT, { id: '23', name: 'Renamed for round trips' }, admin),
+      );
+      const renameTags = server.caches.counters.get('response_invalidation') - invalidationsBefore;
+      expect(renameTags).toBe(2);
+      expect(renamed).toHaveLength(BUCKETS);
+      for (const name of renamed) expect(SCRIPTS).toContain(name);
 
-    // A move drops every list the kit leaves and joins: many more tags, the same sixteen scripts.
-    const { kit } = await data(server.app, 'query($id: ID!) { kit(id: $id) { club { id } } }', { id: '24' });
-    const otherClub = kit.club.id === '1' ? '2' : '1';
-    const movesBefore = server.caches.counters.get('response_invalidation');
-    const moved = await commandsDuring(() => data(server.app, MOVE_KIT, { id: '24', clubId: otherClub }, admin));
-    const moveTags = server.caches.counters.get('response_invalidation') - movesBefore;
-    expect(moveTags).toBeGreaterThan(renameTags + 4);
-    expect(moved).toHaveLength(BUCKETS);
-    for (const name of moved) expect(SCRIPTS).toContain(name);
+      // A move drops every list the kit leaves and joins: many more tags, the same sixteen scripts.
+      const { kit } = await data(server.app, 'query($id: ID!) { kit(id: $id) { club { id } } }', { id: '24' });
+      const otherClub = kit.club.id === '1' ? '2' : '1';
+      const movesBefore = server.caches.counters.get('response_invalidation');
+      const moved = await commandsDuring(() => data(server.app, MOVE_KIT, { id: '24', clubId: otherClub }, admin));
+      const moveTags = server.caches.counters.get('response_invalidation') - movesBefore;
+      expect(moveTags).toBeGreaterThan(renameTags + 4);
+      expect(moved).toHaveLength(BUCKETS);
+      for (const name of moved) expect(SCRIPTS).toContain(name);
 
-    // And the entries really went: both kits are misses again, with their new data.
-    const after23 = await gql(server.app, PUBLIC, { id: '23' });
-    const after24 = await gql(server.app, PUBLIC, { id: '24' });
-    expect(after23.extensions?.responseCache).toMatchObject({ hit: false });
-    expect(after23.data?.kit.name).toBe('Renamed for round trips');
-    expect(after24.extensions?.responseCache).toMatchObject({ hit: false });
-    expect(after24.data?.kit.club.id).toBe(otherClub);
-    await server.caches.settled();
-  });
+      // And the entries really went: both kits are misses again, with their new data.
+      const after23 = await gql(server.app, PUBLIC, { id: '23' });
+      const after24 = await gql(server.app, PUBLIC, { id: '24' });
+      expect(after23.extensions?.responseCache).toMatchObject({ hit: false });
+      expect(after23.data?.kit.name).toBe('Renamed for round trips');
+      expect(after24.extensions?.responseCache).toMatchObject({ hit: false });
+      expect(after24.data?.kit.club.id).toBe(otherClub);
+      await server.caches.settled();
+    },
+  );
 
   it.skipIf(skip)('sends the sixteen invalidation scripts in one round trip', async () => {
     await server.caches.settled(); // no write of an earlier request still on its way
     const writes = vi.spyOn(redis.stream, 'write');
     try {
-      const commands = await commandsDuring(() => data(server.app, RENAME_KIT, { id: '25', name: 'One round trip' }, admin));
+      const commands = await commandsDuring(() =>
+        data(server.app, RENAME_KIT, { id: '25', name: 'One round trip' }, admin),
+      );
       expect(commands).toHaveLength(BUCKETS);
       expect(writes).toHaveBeenCalledTimes(1);
     } finally {

@@ -7,7 +7,15 @@ import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../../src/db/client.js';
 import { data, gql } from '../../helpers/app.js';
-import { backends, cachedApp, dropPrefix, keysUnder, newPrefix, testRedis, type CachedApp } from '../../helpers/caches.js';
+import {
+  backends,
+  cachedApp,
+  dropPrefix,
+  keysUnder,
+  newPrefix,
+  testRedis,
+  type CachedApp,
+} from '../../helpers/caches.js';
 import { openTestDatabase } from '../../helpers/database.js';
 
 const SCALE = 0.02;
@@ -22,7 +30,8 @@ const SEARCH_AND_KIT = `query SearchAndKit($text: String!, $id: ID!) {
   kit(id: $id) { id name }
 }`;
 const KIT_ONLY = 'query KitOnly($id: ID!) { kit(id: $id) { id name primaryColour } }';
-const KIT_WITH_BRAND = 'query KitWithBrand($id: ID!) { kit(id: $id) { id name brand { id name } season { id label } } }';
+const KIT_WITH_BRAND =
+  'query KitWithBrand($id: ID!) { kit(id: $id) { id name brand { id name } season { id label } } }';
 const BRANDS = '{ brands { id name } }';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -65,7 +74,12 @@ describe.each(backends())('response cache TTL on $backend', ({ backend, skip }) 
     expect(both.errors).toBeUndefined();
     expect(both.data?.search.length).toBeGreaterThan(0);
     expect(both.data?.kit.id).toBe('2');
-    expect(both.extensions?.responseCache).toMatchObject({ hit: false, didCache: true, ttl: SEARCH_TTL, scope: 'PUBLIC' });
+    expect(both.extensions?.responseCache).toMatchObject({
+      hit: false,
+      didCache: true,
+      ttl: SEARCH_TTL,
+      scope: 'PUBLIC',
+    });
 
     const kitOnly = await gql(a.app, KIT_ONLY, { id: '2' });
     expect(kitOnly.extensions?.responseCache).toMatchObject({ hit: false, didCache: true, ttl: KIT_TTL });
@@ -105,30 +119,33 @@ describe.each(backends())('response cache TTL on $backend', ({ backend, skip }) 
   });
 
   if (backend === 'redis') {
-    it.skipIf(skip)('sets the Redis entry to expire within the scaled TTL, and nothing it wrote outlives it', async () => {
-      for (const [query, variables, ttl] of [
-        [SEARCH_AND_KIT, { text: searchText, id: '4' }, SEARCH_TTL],
-        [KIT_ONLY, { id: '4' }, KIT_TTL],
-      ] as const) {
-        // One app per operation, under its own prefix: the one entry key there is this operation's.
-        const own = await appWithOwnPrefix();
-        const r = await gql(own.app, query, variables);
-        expect(r.extensions?.responseCache).toMatchObject({ hit: false, didCache: true, ttl });
-        await own.caches.settled();
+    it.skipIf(skip)(
+      'sets the Redis entry to expire within the scaled TTL, and nothing it wrote outlives it',
+      async () => {
+        for (const [query, variables, ttl] of [
+          [SEARCH_AND_KIT, { text: searchText, id: '4' }, SEARCH_TTL],
+          [KIT_ONLY, { id: '4' }, KIT_TTL],
+        ] as const) {
+          // One app per operation, under its own prefix: the one entry key there is this operation's.
+          const own = await appWithOwnPrefix();
+          const r = await gql(own.app, query, variables);
+          expect(r.extensions?.responseCache).toMatchObject({ hit: false, didCache: true, ttl });
+          await own.caches.settled();
 
-        const keys = await keysUnder(redis!, own.prefix);
-        const entries = keys.filter((k) => k.includes('}:e:'));
-        expect(entries).toHaveLength(1);
-        const entryTtl = await redis!.pttl(entries[0]!);
-        expect(entryTtl).toBeGreaterThan(0);
-        expect(entryTtl).toBeLessThanOrEqual(ttl);
-        // The entry's tag list and the index sets naming it go no later than the entry itself.
-        for (const key of keys) {
-          const pttl = await redis!.pttl(key);
-          expect(pttl, key).toBeGreaterThan(0);
-          expect(pttl, key).toBeLessThanOrEqual(ttl);
+          const keys = await keysUnder(redis!, own.prefix);
+          const entries = keys.filter((k) => k.includes('}:e:'));
+          expect(entries).toHaveLength(1);
+          const entryTtl = await redis!.pttl(entries[0]!);
+          expect(entryTtl).toBeGreaterThan(0);
+          expect(entryTtl).toBeLessThanOrEqual(ttl);
+          // The entry's tag list and the index sets naming it go no later than the entry itself.
+          for (const key of keys) {
+            const pttl = await redis!.pttl(key);
+            expect(pttl, key).toBeGreaterThan(0);
+            expect(pttl, key).toBeLessThanOrEqual(ttl);
+          }
         }
-      }
-    });
+      },
+    );
   }
 });
