@@ -179,6 +179,46 @@ export function summarise(runs: readonly RunResult[]): Summary[] {
 
 export type Ratio = { name: string; value: number | null };
 
+export type Correctness = { checked: number; mismatches: number; errors: number };
+
+/** The mixed workload over all rounds (null when it did not run). */
+export function mixedTotals(runs: readonly RunResult[], summary: readonly Summary[], correctness: readonly Correctness[]): Report['mixed'] {
+  const mixedRuns = runs.filter((r) => r.key === 'mixed');
+  if (!mixedRuns.length) return null;
+  return {
+    mismatches: correctness.reduce((n, c) => n + c.mismatches, 0),
+    checked: correctness.reduce((n, c) => n + c.checked, 0),
+    errors: correctness.reduce((n, c) => n + c.errors, 0) + mixedRuns.reduce((n, r) => n + (r.mixed?.graphqlErrors ?? 0), 0),
+    hitRate: summary.find((s) => s.key === 'mixed')?.hitRate ?? null,
+    writes: mixedRuns.reduce((n, r) => n + (r.mixed?.writes ?? 0), 0),
+    reads: mixedRuns.reduce((n, r) => n + (r.mixed?.reads ?? 0), 0),
+  };
+}
+
+/** Notes on things worth a second look in the results (noise, failed checks, errors, a saturated load generator). */
+export function noteFindings(runs: readonly RunResult[], summary: readonly Summary[], notes: string[]): void {
+  const noisy = runs.filter((r) => (r.otherCpuPercent ?? 0) > 25);
+  if (noisy.length) {
+    const other = (r: RunResult) => r.otherCpuPercent ?? 0;
+    notes.push(
+      `other processes on the machine used CPU during ${noisy.length} of ${runs.length} runs (up to ${Math.max(...noisy.map(other)).toFixed(0)}% of a core: ` +
+        `${noisy.map((r) => `r${r.round}/s${r.scenario} ${other(r).toFixed(0)}%`).join(', ')}): those numbers are disturbed.`,
+    );
+  }
+  for (const r of runs) {
+    if (r.answer === 'different') notes.push(`round ${r.round} scenario ${r.scenario}: the answer check after the run failed.`);
+  }
+  for (const s of summary) {
+    if (s.errors + s.non2xx > 0) notes.push(`scenario ${s.scenario}: ${s.errors} errors (of which ${s.timeouts} timeouts), ${s.non2xx} non-2xx answers.`);
+    if (s.loadgenCpuPercent > 90) {
+      notes.push(`scenario ${s.scenario}: the load generator used ${s.loadgenCpuPercent.toFixed(0)}% of a core: it (not the server) may be the limit.`);
+    }
+  }
+  notes.push(
+    'Redis commands and Redis CPU are read from the whole Redis server: other clients of the same Redis during the run would be counted too.',
+  );
+}
+
 /** Each ratio's median over rounds (the scenarios of a round ran side by side, so a round's ratio is a fair pair). */
 export function medianRatios(rounds: readonly { ratios: Ratio[] }[]): Ratio[] {
   return RATIOS.map(({ name }, i) => ({ name, value: medianOrNull(rounds.map((r) => r.ratios[i]?.value ?? null)) }));
@@ -246,6 +286,27 @@ export function markdownTable(summary: readonly Summary[]): string {
     );
   }
   return lines.join('\n');
+}
+
+/** The end of a run on the console: the table, the ratios, the checks, the notes, the files written. */
+export function printReport(report: Report, files: readonly string[]): void {
+  console.log('');
+  console.log(markdownTable(report.summary));
+  console.log('');
+  for (const r of report.ratios) console.log(`${r.name} (median of rounds): ${r.value === null ? 'null' : `${r.value.toFixed(2)}×`}`);
+  if (report.mixed) {
+    console.log(
+      `mixed workload: ${report.mixed.mismatches} mismatches in ${report.mixed.checked} checks (${report.mixed.errors} errors), hit rate ${report.mixed.hitRate === null ? 'null' : (report.mixed.hitRate * 100).toFixed(1) + '%'}`,
+    );
+  }
+  if (report.stampede) {
+    console.log(
+      `stampede (${report.stampede.concurrent} cold requests): SQL statements ${report.stampede.sqlStatements ?? 'null'}, response-cache misses ${report.stampede.responseCacheMisses ?? 'null'} ` +
+        `(coalesced ${report.stampede.responseCacheCoalesced ?? 'null'}, executions ${report.stampede.executions ?? 'null'})`,
+    );
+  }
+  for (const note of report.notes) console.log(`note: ${note}`);
+  console.log(`\nwrote ${files.join(', ')}`);
 }
 
 export function markdown(report: Report): string {
