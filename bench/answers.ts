@@ -54,6 +54,8 @@ export async function checkCatalogues(servers: Servers, catalogue: string, sameD
     ['scenario-2 server', servers.main],
     ['entity-cache server', servers.entity],
     ['stock server', servers.stock],
+    ['baseline-build scenario-2 server', servers.mainBaseline],
+    ['baseline-build entity-cache server', servers.entityBaseline],
   ];
   for (const [name, server] of cached) {
     if (server) await sameData(server.port, catalogue, {}, `catalogue on the ${name}`);

@@ -11,6 +11,12 @@ export type Keys = {
   floor: string;
   /** The stock server's ioredis keyPrefix. */
   stock: string;
+  /**
+   * The baseline build's servers: a prefix each, so neither build reads the other's entries (their
+   * layouts may differ) and a baseline server's cache can be emptied without touching ours.
+   */
+  mainBaseline: string;
+  entityBaseline: string;
 };
 
 export function benchKeys(pid: number = process.pid): Keys {
@@ -19,6 +25,8 @@ export function benchKeys(pid: number = process.pid): Keys {
     prefix,
     floor: `${prefix}floor`,
     stock: `${prefix}stock:`,
+    mainBaseline: `${prefix}baseline-main:`,
+    entityBaseline: `${prefix}baseline-entity:`,
   };
 }
 

@@ -8,7 +8,7 @@ import { log, sleep } from './log.js';
 import type { Settings } from './options.js';
 import { delta, snapshot, type Deltas } from './probes.js';
 import { rssMiB, type Server } from './processes.js';
-import { ratios, SCENARIOS, type Ratio, type RunResult, type ScenarioKey } from './report.js';
+import { ratios, SCENARIOS, type Ratio, type RatioDefinition, type RunResult, type ScenarioKey } from './report.js';
 import { GRAPHQL_PATH, headers } from './scenarios.js';
 
 /** Pause before and after each measured run (in-flight requests finish, sockets close). */
@@ -126,19 +126,28 @@ export async function measure(target: Target, round: number, settings: MeasureSe
   return run;
 }
 
+/**
+ * A round's order. Targets come in groups: a scenario alone, or a scenario and its baseline-build
+ * twin, run back to back so that both see the same machine. Within a pair the order alternates
+ * from round to round, so that neither side always runs right after the other's load.
+ */
+export function roundOrder(groups: readonly (readonly Target[])[], round: number): Target[] {
+  return groups.flatMap((group) => (round % 2 === 0 ? [...group].reverse() : [...group]));
+}
+
 export type Rounds = { runs: RunResult[]; roundRatios: { round: number; ratios: Ratio[] }[] };
 
 /** Every scenario once per round, interleaved, and each round's ratios (its scenarios ran side by side). */
-export async function runRounds(targets: readonly Target[], rounds: number, settings: MeasureSettings): Promise<Rounds> {
+export async function runRounds(groups: readonly (readonly Target[])[], rounds: number, definitions: readonly RatioDefinition[], settings: MeasureSettings): Promise<Rounds> {
   const runs: RunResult[] = [];
   const roundRatios: Rounds['roundRatios'] = [];
   for (let round = 1; round <= rounds; round++) {
     const mine: RunResult[] = [];
-    for (const target of targets) {
+    for (const target of roundOrder(groups, round)) {
       mine.push(await measure(target, round, settings));
     }
     runs.push(...mine);
-    const rs = ratios(Object.fromEntries(mine.map((r) => [r.key, r.requestsPerSecond])));
+    const rs = ratios(Object.fromEntries(mine.map((r) => [r.key, r.requestsPerSecond])), definitions);
     roundRatios.push({ round, ratios: rs });
     log(`round ${round} ratios: ${rs.map((r) => `${r.name} ${r.value === null ? 'null' : r.value.toFixed(2)}`).join(' · ')}`);
   }

@@ -3,6 +3,7 @@
  * environment (where Postgres and Redis are, which builds to measure). Bad values stop the run with
  * exit code 2 before anything is created.
  */
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -36,6 +37,8 @@ export type Options = {
   redisUrl: string;
   /** BENCH_SERVER_MAIN, resolved; null: this checkout's dist/src/main.js (checked after the build). */
   serverMain: string | null;
+  /** BENCH_BASELINE_MAIN, resolved and checked to exist; null: no baseline scenarios. */
+  baselineMain: string | null;
 };
 
 function fail(message: string): never {
@@ -90,6 +93,10 @@ export function readOptions(argv: string[] = process.argv.slice(2), env: NodeJS.
   const bench = new URL(adminUrl);
   bench.pathname = `/${databaseName}`;
 
+  // The baseline is never built here, so a wrong path is known now, before a database is made.
+  const baselineMain = env.BENCH_BASELINE_MAIN ? path.resolve(env.BENCH_BASELINE_MAIN) : null;
+  if (baselineMain !== null && !existsSync(baselineMain)) fail(`BENCH_BASELINE_MAIN: ${baselineMain} is missing (build that checkout first)`);
+
   return {
     settings,
     build: !flags['no-build'],
@@ -99,6 +106,7 @@ export function readOptions(argv: string[] = process.argv.slice(2), env: NodeJS.
     benchDatabaseUrl: bench.toString(),
     redisUrl,
     serverMain: env.BENCH_SERVER_MAIN ? path.resolve(env.BENCH_SERVER_MAIN) : null,
+    baselineMain,
   };
 }
 

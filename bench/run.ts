@@ -15,7 +15,8 @@
  * --warmup S, --connections N, --kits N, --no-build (use the existing dist/), --keep-db.
  * Env: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres), BENCH_DATABASE_NAME,
  * BENCH_REDIS_URL (default redis://127.0.0.1:6379), BENCH_SERVER_MAIN (another built main.js to measure,
- * e.g. an older build; default dist/src/main.js).
+ * e.g. an older build; default dist/src/main.js), BENCH_BASELINE_MAIN (another built main.js measured
+ * beside ours as scenarios 2b and 4b, with ratios (2)/(2b) and (4)/(4b); cwd: its checkout).
  *
  * The steps live in options.ts, dataset.ts, servers.ts, answers.ts, targets.ts, measure.ts,
  * stampede.ts and report.ts; this file runs them in order and owns the cleanup.
@@ -32,7 +33,18 @@ import { log } from './log.js';
 import { runRounds, stopLoad } from './measure.js';
 import { isLoopback, readOptions, resultsDir, root } from './options.js';
 import { killAllSync, rssMiB, stopAll } from './processes.js';
-import { describeMachine, medianRatios, mixedTotals, noteFindings, printReport, summarise, writeReport, type Report } from './report.js';
+import {
+  BASELINE_RATIOS,
+  describeMachine,
+  medianRatios,
+  mixedTotals,
+  noteFindings,
+  printReport,
+  RATIOS,
+  summarise,
+  writeReport,
+  type Report,
+} from './report.js';
 import { body, CATALOGUE_QUERY } from './scenarios.js';
 import { buildServer, checkMetrics, fetchCatalogueHit, listening, serverMain, startFloor, startServers } from './servers.js';
 import { runStampede } from './stampede.js';
@@ -123,6 +135,7 @@ async function main(): Promise<Report> {
   const { servers, ourReadyEndpoint } = await startServers({
     root,
     mainJs,
+    baselineMain: options.baselineMain,
     databaseUrl: options.benchDatabaseUrl,
     redisUrl: options.redisUrl,
     keys,
@@ -140,8 +153,9 @@ async function main(): Promise<Report> {
   const sameData = answerCheck(servers.none.port, notes);
   await checkCatalogues(servers, catalogue, sameData);
 
-  const { targets, correctness } = buildTargets({ servers: all, catalogue, hit, dataset, tokens, settings, sameData });
-  const { runs, roundRatios } = await runRounds(targets, settings.rounds, { ...settings, redis: client });
+  const { groups, correctness } = buildTargets({ servers: all, catalogue, hit, dataset, tokens, settings, sameData, redis: client, keys });
+  const ratioDefinitions = options.baselineMain !== null ? [...RATIOS, ...BASELINE_RATIOS] : RATIOS;
+  const { runs, roundRatios } = await runRounds(groups, settings.rounds, ratioDefinitions, { ...settings, redis: client });
   const stampede = await runStampede({ redis: client, prefix: keys.prefix, server: servers.main, catalogue, concurrency: settings.stampedeConcurrency });
 
   const summary = summarise(runs);
@@ -152,14 +166,20 @@ async function main(): Promise<Report> {
     finishedAt: new Date().toISOString(),
     command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
     machine,
-    settings: { ...settings, database: options.databaseName, redisPrefix: keys.prefix },
+    settings: {
+      ...settings,
+      database: options.databaseName,
+      redisPrefix: keys.prefix,
+      // Which build was compared with which; absent without a baseline, as before it existed.
+      ...(options.baselineMain !== null ? { serverMain: mainJs, baselineMain: options.baselineMain } : {}),
+    },
     dataset: dataset.counts,
     servers: Object.fromEntries(listening(all).map(([k, s]) => [k, { port: s.port, pid: s.pid, rssMiBAtEnd: rssMiB(s.pid) }])),
     metricsEndpoint,
     runs,
     roundRatios,
     summary,
-    ratios: medianRatios(roundRatios),
+    ratios: medianRatios(roundRatios, ratioDefinitions),
     mixed,
     stampede,
     notes,

@@ -1,7 +1,7 @@
 /**
  * The servers under test, each its own process on a loopback port: our build in three cache
- * configurations, the stock configuration and the floor. Also the build itself and what each
- * server's /metrics offers.
+ * configurations, the stock configuration, the floor, and (with BENCH_BASELINE_MAIN) another
+ * build in two configurations. Also the build itself and what each server's /metrics offers.
  */
 import type { Redis } from 'ioredis';
 import { existsSync } from 'node:fs';
@@ -40,21 +40,29 @@ export type Servers = {
   /** No caches: scenario 5, and the truth every answer is checked against. */
   none: Server;
   stock: Server;
+  /** The baseline build as `main`: scenario 2b. */
+  mainBaseline?: Server;
+  /** The baseline build as `entity`: scenario 4b. */
+  entityBaseline?: Server;
   floor?: Server;
 };
 
 export type ServerSetup = {
   root: string;
   mainJs: string;
+  baselineMain: string | null;
   databaseUrl: string;
   redisUrl: string;
   keys: Keys;
   logDir: string;
 };
 
-/** Starts our three configurations and the stock server; resolves when all answer. Says whether our server had GET /ready (older builds may not). */
+/**
+ * Starts our three configurations, the stock server and, when there is a baseline build, its two;
+ * resolves when all answer. Says whether our server had GET /ready (older builds may not).
+ */
 export async function startServers(setup: ServerSetup): Promise<{ servers: Servers; ourReadyEndpoint: boolean }> {
-  const { root, mainJs, databaseUrl, redisUrl, keys, logDir } = setup;
+  const { root, mainJs, baselineMain, databaseUrl, redisUrl, keys, logDir } = setup;
   const [pMain, pEntity, pNone, pStock] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
   const serverEnv = (port: number, responseCache: 'on' | 'off', entityCache: 'on' | 'off', prefix: string) =>
     childEnv({
@@ -92,6 +100,30 @@ export async function startServers(setup: ServerSetup): Promise<{ servers: Serve
       port: pStock,
     }),
   };
+  if (baselineMain !== null) {
+    // The same environment as its counterpart but its own prefix; its cwd is its own checkout
+    // (dist/src/main.js → two levels up), where that build finds its migrations and schema.
+    const baselineRoot = path.resolve(path.dirname(baselineMain), '..', '..');
+    const [pMainBaseline, pEntityBaseline] = await Promise.all([freePort(), freePort()]);
+    servers.mainBaseline = start({
+      name: 'baseline-server-both-caches',
+      command: node,
+      args: [baselineMain],
+      env: serverEnv(pMainBaseline, 'on', 'on', keys.mainBaseline),
+      cwd: baselineRoot,
+      logDir,
+      port: pMainBaseline,
+    });
+    servers.entityBaseline = start({
+      name: 'baseline-server-entity-cache',
+      command: node,
+      args: [baselineMain],
+      env: serverEnv(pEntityBaseline, 'off', 'on', keys.entityBaseline),
+      cwd: baselineRoot,
+      logDir,
+      port: pEntityBaseline,
+    });
+  }
   const ready = new Map(await Promise.all(listening(servers).map(async ([name, s]) => [name, (await waitReady(s)).ready] as const)));
   const ourReadyEndpoint = ['main', 'entity', 'none'].every((name) => ready.get(name) === 'ready-endpoint');
   return { servers, ourReadyEndpoint };

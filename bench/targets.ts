@@ -2,8 +2,10 @@
  * The scenarios as measurable targets: which server, what load, what to prime before the warm-up,
  * and how to check the answer after the run.
  */
+import type { Redis } from 'ioredis';
 import type { SameData } from './answers.js';
 import type { Dataset, Tokens } from './dataset.js';
+import { deletePrefixKeys, type Keys } from './keys.js';
 import { log } from './log.js';
 import type { Target } from './measure.js';
 import type { Settings } from './options.js';
@@ -19,11 +21,16 @@ export type TargetSetup = {
   tokens: Tokens;
   settings: Pick<Settings, 'mixedWriteShare' | 'zipfS'>;
   sameData: SameData;
+  redis: Redis;
+  keys: Keys;
 };
 
-/** The targets in round order, and the mixed workload's correctness checks as the rounds add them. */
-export function buildTargets(setup: TargetSetup): { targets: Target[]; correctness: Correctness[] } {
-  const { servers, catalogue, hit, dataset, tokens, settings, sameData } = setup;
+/**
+ * The targets in round order, grouped (see roundOrder), and the mixed workload's correctness
+ * checks as the rounds add them.
+ */
+export function buildTargets(setup: TargetSetup): { groups: Target[][]; correctness: Correctness[] } {
+  const { servers, catalogue, hit, dataset, tokens, settings, sameData, redis, keys } = setup;
   const { main, entity, none, stock, floor } = servers;
   const { userTokens, adminToken } = tokens;
   const mixedStates: MixedState[] = [];
@@ -113,7 +120,36 @@ export function buildTargets(setup: TargetSetup): { targets: Target[]; correctne
     },
   };
 
-  return { targets: [floorTarget, hitPublic, hitPrivate, missEntity, noCache, mixed, stockTarget], correctness };
+  // The baseline build's twins of 2 and 4. Its servers have their own prefixes, which the renames
+  // of the mixed workload (on the scenario-2 server) do not invalidate: its caches are emptied
+  // before each run so they cannot serve a stale catalogue, and the warm-up fills them again.
+  const twin = (key: Target['key'], server: Servers['mainBaseline'], prefix: string, what: string): Target[] =>
+    server === undefined
+      ? []
+      : [
+          {
+            key,
+            server,
+            load: () => ({ port: server.port, body: catalogue }),
+            prime: async () => {
+              await deletePrefixKeys(redis, prefix);
+            },
+            after: async (run) => {
+              run.answer = await sameData(server.port, catalogue, {}, what);
+            },
+          },
+        ];
+
+  const groups: Target[][] = [
+    [floorTarget],
+    [hitPublic, ...twin('hitPublicBaseline', servers.mainBaseline, keys.mainBaseline, 'catalogue on the baseline-build scenario-2 server')],
+    [hitPrivate],
+    [missEntity, ...twin('missEntityBaseline', servers.entityBaseline, keys.entityBaseline, 'catalogue on the baseline-build entity-cache server')],
+    [noCache],
+    [mixed],
+    [stockTarget],
+  ];
+  return { groups, correctness };
 }
 
 /** After a mixed run: every distinct read asked again of the cached and the no-cache server. */
