@@ -92,13 +92,22 @@ function cleanup(): Promise<void> {
 }
 
 let interrupted = false;
+let interruptedAt = 0;
+/**
+ * A second signal this soon after the first is the same Ctrl-C passed on by a wrapper: tsx sends
+ * its child the signal again when the child has not acknowledged it within 30 ms, as happens while
+ * autocannon keeps this process busy. Only a later one means "force".
+ */
+const RELAYED_SIGNAL_MS = 2000;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
     if (interrupted) {
+      if (performance.now() - interruptedAt < RELAYED_SIGNAL_MS) return;
       killAllSync();
       process.exit(130);
     }
     interrupted = true;
+    interruptedAt = performance.now();
     console.error(`\n${signal}: stopping the servers and cleaning up (again to force)`);
     void cleanup().finally(() => process.exit(130));
   });
