@@ -17,7 +17,28 @@ export type Child = {
   exited: Promise<number | null>;
 };
 
+/** A child started with a port: a server. */
+export type Server = Child & { port: number };
+
 const children = new Set<Child>();
+
+/**
+ * The environment of a child: ours, less what could change how the servers cache (nothing from the
+ * caller's shell may tilt the numbers), plus `extra`.
+ */
+export function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const key of [
+    'CACHE_DEBUG',
+    'ENTITY_TTL_SECONDS',
+    'ENTITY_NEGATIVE_TTL_SECONDS',
+    'REDIS_TIMEOUT_MS',
+    'PGLITE_DATA_DIR',
+    'SEED_PASSWORD',
+  ])
+    delete env[key];
+  return { ...env, ...extra };
+}
 
 /** A port the kernel considers free on 127.0.0.1 right now. */
 export function freePort(): Promise<number> {
@@ -44,6 +65,8 @@ export type SpawnOptions = {
 };
 
 /** Starts a child in its own process group (so its own children go with it), output to a log file. */
+export function start(options: SpawnOptions & { port: number }): Server;
+export function start(options: SpawnOptions): Child;
 export function start(options: SpawnOptions): Child {
   const logFile = path.join(options.logDir, `${options.name}.log`);
   const log = createWriteStream(logFile, { flags: 'a' });
@@ -219,7 +242,7 @@ export function machineBusySeconds(): number | null {
 /** utime + stime of every process with this command name (e.g. all Postgres backends), in seconds. */
 export function cpuSecondsOfCommand(command: string): number {
   let total = 0;
-  let entries: string[] = [];
+  let entries: string[];
   try {
     entries = readdirSync('/proc');
   } catch {

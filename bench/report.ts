@@ -33,13 +33,28 @@ export function describeMachine(): Machine {
   };
 }
 
-export type ScenarioKey = 'floor' | 'hitPublic' | 'hitPrivate' | 'missEntity' | 'noCache' | 'mixed' | 'stock';
+export type ScenarioKey =
+  | 'floor'
+  | 'hitPublic'
+  | 'hitPublicBaseline'
+  | 'hitPrivate'
+  | 'missEntity'
+  | 'missEntityBaseline'
+  | 'noCache'
+  | 'mixed'
+  | 'stock';
 
-export const SCENARIOS: { n: number; key: ScenarioKey; label: string }[] = [
+/** A scenario's number; "2b" and "4b" are 2 and 4 on the baseline build (BENCH_BASELINE_MAIN). */
+export type ScenarioNumber = number | '2b' | '4b';
+
+/** In table order: a baseline scenario right under its counterpart. */
+export const SCENARIOS: { n: ScenarioNumber; key: ScenarioKey; label: string }[] = [
   { n: 1, key: 'floor', label: 'floor: node:http + one Redis GET' },
   { n: 2, key: 'hitPublic', label: 'response-cache hit, public catalogue' },
+  { n: '2b', key: 'hitPublicBaseline', label: 'response-cache hit, public catalogue (baseline build)' },
   { n: 3, key: 'hitPrivate', label: 'response-cache hit, private, 200 users' },
   { n: 4, key: 'missEntity', label: 'response cache off, entity cache warm' },
+  { n: '4b', key: 'missEntityBaseline', label: 'response cache off, entity cache warm (baseline build)' },
   { n: 5, key: 'noCache', label: 'no caches' },
   { n: 6, key: 'mixed', label: 'mixed 95% reads (Zipf) / 5% renames' },
   { n: 7, key: 'stock', label: 'stock yoga response cache (Redis), hit' },
@@ -48,7 +63,7 @@ export const SCENARIOS: { n: number; key: ScenarioKey; label: string }[] = [
 export type Answer = 'ok' | 'list-order' | 'different';
 
 export type RunResult = {
-  scenario: number;
+  scenario: ScenarioNumber;
   key: ScenarioKey;
   round: number;
   durationS: number;
@@ -91,7 +106,7 @@ export type RunResult = {
 };
 
 export type Summary = {
-  scenario: number;
+  scenario: ScenarioNumber;
   key: ScenarioKey;
   label: string;
   rounds: number;
@@ -118,11 +133,19 @@ export type Summary = {
   answer: Answer | null;
 };
 
-export const RATIOS: { name: string; over: ScenarioKey; under: ScenarioKey }[] = [
+export type RatioDefinition = { name: string; over: ScenarioKey; under: ScenarioKey };
+
+export const RATIOS: RatioDefinition[] = [
   { name: '(2)/(1) hit vs floor', over: 'hitPublic', under: 'floor' },
   { name: '(2)/(7) hit vs stock', over: 'hitPublic', under: 'stock' },
   { name: '(2)/(5) hit vs no caches', over: 'hitPublic', under: 'noCache' },
   { name: '(4)/(5) entity cache vs none', over: 'missEntity', under: 'noCache' },
+];
+
+/** With BENCH_BASELINE_MAIN: this build over the baseline build (above 1: this build is faster). */
+export const BASELINE_RATIOS: RatioDefinition[] = [
+  { name: '(2)/(2b) hit vs baseline build', over: 'hitPublic', under: 'hitPublicBaseline' },
+  { name: '(4)/(4b) entity cache vs baseline build', over: 'missEntity', under: 'missEntityBaseline' },
 ];
 
 export function median(values: readonly number[]): number {
@@ -179,13 +202,73 @@ export function summarise(runs: readonly RunResult[]): Summary[] {
 
 export type Ratio = { name: string; value: number | null };
 
-/** Each ratio's median over rounds (the scenarios of a round ran side by side, so a round's ratio is a fair pair). */
-export function medianRatios(rounds: readonly { ratios: Ratio[] }[]): Ratio[] {
-  return RATIOS.map(({ name }, i) => ({ name, value: medianOrNull(rounds.map((r) => r.ratios[i]?.value ?? null)) }));
+export type Correctness = { checked: number; mismatches: number; errors: number };
+
+/** The mixed workload over all rounds (null when it did not run). */
+export function mixedTotals(
+  runs: readonly RunResult[],
+  summary: readonly Summary[],
+  correctness: readonly Correctness[],
+): Report['mixed'] {
+  const mixedRuns = runs.filter((r) => r.key === 'mixed');
+  if (!mixedRuns.length) return null;
+  return {
+    mismatches: correctness.reduce((n, c) => n + c.mismatches, 0),
+    checked: correctness.reduce((n, c) => n + c.checked, 0),
+    errors:
+      correctness.reduce((n, c) => n + c.errors, 0) + mixedRuns.reduce((n, r) => n + (r.mixed?.graphqlErrors ?? 0), 0),
+    hitRate: summary.find((s) => s.key === 'mixed')?.hitRate ?? null,
+    writes: mixedRuns.reduce((n, r) => n + (r.mixed?.writes ?? 0), 0),
+    reads: mixedRuns.reduce((n, r) => n + (r.mixed?.reads ?? 0), 0),
+  };
 }
 
-export function ratios(rps: Partial<Record<ScenarioKey, number>>): Ratio[] {
-  return RATIOS.map(({ name, over, under }) => {
+/** Notes on things worth a second look in the results (noise, failed checks, errors, a saturated load generator). */
+export function noteFindings(runs: readonly RunResult[], summary: readonly Summary[], notes: string[]): void {
+  const noisy = runs.filter((r) => (r.otherCpuPercent ?? 0) > 25);
+  if (noisy.length) {
+    const other = (r: RunResult) => r.otherCpuPercent ?? 0;
+    notes.push(
+      `other processes on the machine used CPU during ${noisy.length} of ${runs.length} runs (up to ${Math.max(...noisy.map(other)).toFixed(0)}% of a core: ` +
+        `${noisy.map((r) => `r${r.round}/s${r.scenario} ${other(r).toFixed(0)}%`).join(', ')}): those numbers are disturbed.`,
+    );
+  }
+  for (const r of runs) {
+    if (r.answer === 'different')
+      notes.push(`round ${r.round} scenario ${r.scenario}: the answer check after the run failed.`);
+  }
+  for (const s of summary) {
+    if (s.errors + s.non2xx > 0)
+      notes.push(
+        `scenario ${s.scenario}: ${s.errors} errors (of which ${s.timeouts} timeouts), ${s.non2xx} non-2xx answers.`,
+      );
+    if (s.loadgenCpuPercent > 90) {
+      notes.push(
+        `scenario ${s.scenario}: the load generator used ${s.loadgenCpuPercent.toFixed(0)}% of a core: it (not the server) may be the limit.`,
+      );
+    }
+  }
+  notes.push(
+    'Redis commands and Redis CPU are read from the whole Redis server: other clients of the same Redis during the run would be counted too.',
+  );
+}
+
+/** Each ratio's median over rounds (the scenarios of a round ran side by side, so a round's ratio is a fair pair). */
+export function medianRatios(
+  rounds: readonly { ratios: Ratio[] }[],
+  definitions: readonly RatioDefinition[] = RATIOS,
+): Ratio[] {
+  return definitions.map(({ name }, i) => ({
+    name,
+    value: medianOrNull(rounds.map((r) => r.ratios[i]?.value ?? null)),
+  }));
+}
+
+export function ratios(
+  rps: Partial<Record<ScenarioKey, number>>,
+  definitions: readonly RatioDefinition[] = RATIOS,
+): Ratio[] {
+  return definitions.map(({ name, over, under }) => {
     const a = rps[over];
     const b = rps[under];
     return { name, value: a !== undefined && b !== undefined && b > 0 ? a / b : null };
@@ -255,6 +338,28 @@ export function markdownTable(summary: readonly Summary[]): string {
   return lines.join('\n');
 }
 
+/** The end of a run on the console: the table, the ratios, the checks, the notes, the files written. */
+export function printReport(report: Report, files: readonly string[]): void {
+  console.log('');
+  console.log(markdownTable(report.summary));
+  console.log('');
+  for (const r of report.ratios)
+    console.log(`${r.name} (median of rounds): ${r.value === null ? 'null' : `${r.value.toFixed(2)}×`}`);
+  if (report.mixed) {
+    console.log(
+      `mixed workload: ${report.mixed.mismatches} mismatches in ${report.mixed.checked} checks (${report.mixed.errors} errors), hit rate ${report.mixed.hitRate === null ? 'null' : (report.mixed.hitRate * 100).toFixed(1) + '%'}`,
+    );
+  }
+  if (report.stampede) {
+    console.log(
+      `stampede (${report.stampede.concurrent} cold requests): SQL statements ${report.stampede.sqlStatements ?? 'null'}, response-cache misses ${report.stampede.responseCacheMisses ?? 'null'} ` +
+        `(coalesced ${report.stampede.responseCacheCoalesced ?? 'null'}, executions ${report.stampede.executions ?? 'null'})`,
+    );
+  }
+  for (const note of report.notes) console.log(`note: ${note}`);
+  console.log(`\nwrote ${files.join(', ')}`);
+}
+
 export function markdown(report: Report): string {
   const m = report.machine;
   const out: string[] = [];
@@ -272,6 +377,14 @@ export function markdown(report: Report): string {
       `scenarios interleaved in each round. Data set: ${JSON.stringify(report.dataset)}.`,
   );
   out.push('');
+  if (typeof st.baselineMain === 'string') {
+    out.push(
+      `Baseline build (2b, 4b): \`${st.baselineMain}\`, against \`${String(st.serverMain)}\`; started as 2 and 4 with the same environment ` +
+        "but its own Redis prefixes. The mixed workload's renames do not reach its caches, so they are emptied before each of its runs " +
+        '(the warm-up fills them again). In each round a scenario and its baseline run back to back, the order alternating between rounds.',
+    );
+    out.push('');
+  }
   out.push(markdownTable(report.summary));
   out.push('');
   out.push(

@@ -192,6 +192,7 @@ export async function post(
         const cause = (error as { cause?: { code?: string; message?: string } }).cause;
         throw new Error(
           `POST :${port}${GRAPHQL_PATH} failed: ${(error as Error).message}${cause ? ` (${cause.code ?? ''} ${cause.message ?? ''})` : ''}`,
+          { cause: error },
         );
       }
       console.error(

@@ -1,0 +1,70 @@
+/**
+ * Answer checks: a cached server's answer against the no-cache server's, so a fast wrong answer
+ * cannot pass for a result.
+ */
+import { log } from './log.js';
+import type { Answer } from './report.js';
+import { dataOf, post } from './scenarios.js';
+import type { Servers } from './servers.js';
+
+/** Arrays sorted by their elements' JSON, recursively: equal canonical forms differ at most in list order. */
+export function canonical(value: unknown): unknown {
+  if (Array.isArray(value))
+    return value.map(canonical).sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1));
+  if (value && typeof value === 'object')
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, canonical(v)]));
+  return value;
+}
+
+/**
+ * Whether `port` answers `payload` with the same data as the no-cache server: 'ok', 'list-order'
+ * (equal but for the order of some list) or 'different'.
+ */
+export type SameData = (
+  port: number,
+  payload: string,
+  extra?: Record<string, string>,
+  what?: string,
+) => Promise<Answer>;
+
+/** A SameData against the server on `truthPort`; a difference is logged and noted once per `what`. */
+export function answerCheck(truthPort: number, notes: string[]): SameData {
+  const seen = new Set<string>();
+  return async (port, payload, extra = {}, what = 'answer') => {
+    const [a, b] = await Promise.all([post(port, payload, extra), post(truthPort, payload, extra)]);
+    const da = dataOf(a, what);
+    const db = dataOf(b, `${what} (no-cache server)`);
+    const x = JSON.stringify(da);
+    const y = JSON.stringify(db);
+    if (x === y) return 'ok';
+    const orderOnly = JSON.stringify(canonical(da)) === JSON.stringify(canonical(db));
+    let i = 0;
+    while (i < x.length && x[i] === y[i]) i++;
+    const message =
+      `${what}: the answer differs from the no-cache server's${orderOnly ? ' only in the order of a list' : ''}, ` +
+      `first at character ${i}: …${x.slice(Math.max(0, i - 80), i + 80)}… vs …${y.slice(Math.max(0, i - 80), i + 80)}…`;
+    if (!seen.has(what)) {
+      seen.add(what);
+      log(message);
+      notes.push(message);
+    }
+    return orderOnly ? 'list-order' : 'different';
+  };
+}
+
+/**
+ * Before any measuring: every cached server answers the catalogue as the no-cache server does.
+ * The descriptions are the ones the scenarios' own checks use, so a difference is noted once.
+ */
+export async function checkCatalogues(servers: Servers, catalogue: string, sameData: SameData): Promise<void> {
+  const cached: [string, Servers[keyof Servers]][] = [
+    ['scenario-2 server', servers.main],
+    ['entity-cache server', servers.entity],
+    ['stock server', servers.stock],
+    ['baseline-build scenario-2 server', servers.mainBaseline],
+    ['baseline-build entity-cache server', servers.entityBaseline],
+  ];
+  for (const [name, server] of cached) {
+    if (server) await sameData(server.port, catalogue, {}, `catalogue on the ${name}`);
+  }
+}
