@@ -30,8 +30,8 @@ const below = (folder, allowed) => ({
 module.exports = {
   forbidden: [
     below('cache', ['timeout\\.ts$']),
-    below('domain', ['db/schema\\.ts$']),
-    below('invalidation', ['cache/', 'domain/', 'observability/']),
+    below('domain', ['db/schema\\.ts$', 'db/client\\.ts$']),
+    below('invalidation', ['cache/', 'domain/', 'observability/', 'db/repositories/invalidation-log\\.ts$']),
     below('db', ['paths\\.ts$', 'auth/passwords\\.ts$']),
     below('auth', ['db/', 'errors\\.ts$']),
     below('loaders', ['cache/entity/', 'db/', 'domain/']),

@@ -15,6 +15,7 @@ import { noEntityCache, type EntityCache } from './cache/entity/entity-cache.js'
 import { createMemoryEntityStorage } from './cache/entity/memory-storage.js';
 import { createReadThroughCache } from './cache/entity/read-through.js';
 import { createRedisEntityStorage } from './cache/entity/redis-storage.js';
+import { CircuitBreaker } from './cache/redis/circuit-breaker.js';
 import { connectRedis, createRedis } from './cache/redis/client.js';
 import { createRedisErrorReporter } from './cache/redis/error-reporter.js';
 import {
@@ -22,15 +23,16 @@ import {
   createRedisResponseStore,
   createResponseCache,
   failOpen,
+  type FailOpenStore,
   type FieldTagTable,
   type ResponseCache,
-  type ResponseStore,
 } from './cache/response/index.js';
 import type { Config } from './config.js';
 import type { AppContext } from './context.js';
-import type { Invalidator } from './domain/changes.js';
+import type { Database } from './db/client.js';
+import { invalidationLogRepository } from './db/repositories/invalidation-log.js';
 import { entityTtlMs, type Namespace } from './domain/registry.js';
-import { createCacheInvalidator } from './invalidation/invalidator.js';
+import { createCacheInvalidator, type CacheInvalidator } from './invalidation/invalidator.js';
 import { fieldTags } from './invalidation/table.js';
 import type { Logger } from './observability/logger.js';
 
@@ -45,22 +47,30 @@ export type CacheOptions = Pick<
     ttlScale?: number;
     /** Another field tag table than the domain's (tests of the cache's independence). */
     fieldTags?: FieldTagTable;
+    /** Where invalidations are recorded durably when the caches are shared (Redis). */
+    database?: Database;
+    /** How often an open circuit breaker probes Redis. Default 1,000 ms. */
+    redisProbeIntervalMs?: number;
   };
 
 export type Caches = {
   counters: CacheCounters;
   redis: Redis | null;
-  responseStore: ResponseStore | null;
+  responseStore: FailOpenStore | null;
   /** The response cache (null when it is off): plugins for yoga, the lean hit for the front door. */
   responseCache: ResponseCache<AppContext> | null;
   entityCache: EntityCache<Namespace>;
-  invalidator: Invalidator;
+  invalidator: CacheInvalidator;
+  /** Stops asking Redis after a failure until a probe says it is back (null without Redis). */
+  breaker: CircuitBreaker | null;
   admin: CacheAdmin;
   /** Verified tokens, remembered for the lean hit's private answers. */
   tokens: TokenCache;
   /** Resolves when every response write started so far has landed (tests, shutdown). */
   settled(): Promise<void>;
   description: string;
+  /** Starts applying the invalidations other instances recorded but could not deliver (main.ts). */
+  followInvalidations(intervalMs?: number): void;
   close(): Promise<void>;
 };
 
@@ -91,12 +101,22 @@ export async function buildCaches(options: CacheOptions, logger: Logger): Promis
     if (error) logger.warn({ err: error.message }, 'redis is not reachable yet: serving from the database meanwhile');
   }
 
+  // Recovery (applying what could not be delivered meanwhile) comes before any cached answer.
+  const breaker = redis
+    ? new CircuitBreaker({
+        probe: () => redis.ping(),
+        recover: () => invalidator.catchUp(),
+        ...(options.redisProbeIntervalMs !== undefined ? { probeIntervalMs: options.redisProbeIntervalMs } : {}),
+        onStateChange: (state) => logger.warn({ state }, `redis circuit ${state}`),
+      })
+    : null;
+
   const tokens = new TokenCache();
-  let responseStore: ResponseStore | null = null;
+  let responseStore: FailOpenStore | null = null;
   let responseCache: ResponseCache<AppContext> | null = null;
   if (options.responseCache) {
     const raw = redis ? createRedisResponseStore({ redis, prefix: options.redisPrefix }) : createMemoryResponseStore();
-    responseStore = failOpen(raw, report, counters);
+    responseStore = failOpen(raw, report, counters, breaker ?? undefined);
     responseCache = createResponseCache<AppContext>({
       store: responseStore,
       counters,
@@ -117,9 +137,21 @@ export async function buildCaches(options: CacheOptions, logger: Logger): Promis
         negativeTtlMs: (options.entityNegativeTtlSeconds ?? 30) * 1000,
         counters,
         report,
+        ...(breaker ? { breaker } : {}),
       })
     : noEntityCache;
-  const invalidator = createCacheInvalidator({ entityCache, responseStore, counters, logger });
+  const invalidator = createCacheInvalidator({
+    entityCache,
+    responseStore,
+    counters,
+    logger,
+    // Only shared caches need a durable record: an in-process cache cannot miss an invalidation.
+    log: redis && options.database ? invalidationLogRepository(options.database.db) : null,
+    onUndelivered: () => breaker?.trip(),
+  });
+  // Nothing recorded while this instance was away may be served: catch up before the first request.
+  if (breaker) await breaker.start();
+  let stopFollowing = () => {};
   const where = redis ? `redis (prefix "${options.redisPrefix}")` : 'memory';
   const settled = async () => {
     await responseCache?.settled();
@@ -134,8 +166,15 @@ export async function buildCaches(options: CacheOptions, logger: Logger): Promis
     admin: createCacheAdmin({ counters, redis, responseStore, entityCache, timeoutMs: options.redisTimeoutMs }),
     tokens,
     settled,
+    breaker,
+    followInvalidations(intervalMs) {
+      stopFollowing();
+      stopFollowing = invalidator.follow(intervalMs);
+    },
     description: `response cache: ${options.responseCache ? where : 'off'} · entity cache: ${options.entityCache ? where : 'off'}`,
     async close() {
+      stopFollowing();
+      breaker?.close();
       await settled();
       if (ownsRedis && redis) await redis.quit().catch(() => redis.disconnect());
     },

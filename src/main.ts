@@ -30,7 +30,9 @@ if (database.kind === 'pglite' && (await isEmpty(database.db))) {
   await seed(database.db, { ...EMBEDDED_SEED, password: config.seedPassword });
 }
 
-const caches = await buildCaches(config, logger);
+const caches = await buildCaches({ ...config, database }, logger);
+// Invalidations another instance recorded but could not deliver are applied here too.
+caches.followInvalidations();
 const app = createApp({
   database,
   logger,

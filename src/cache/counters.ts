@@ -19,7 +19,10 @@ export type CounterName =
   | 'entity_fill_refused'
   | 'entity_invalidation'
   | 'entity_invalidation_failed'
-  | 'redis_error';
+  | 'redis_error'
+  | 'redis_short_circuit'
+  | 'invalidation_recorded'
+  | 'invalidation_replayed';
 
 export class CacheCounters {
   private readonly values = new Map<string, number>();

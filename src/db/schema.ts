@@ -3,7 +3,18 @@
  * migrations under drizzle/ from this file. One schema serves Postgres and PGlite.
  */
 import { sql } from 'drizzle-orm';
-import { index, integer, pgEnum, pgTable, primaryKey, serial, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+import {
+  bigserial,
+  index,
+  integer,
+  pgEnum,
+  pgTable,
+  primaryKey,
+  serial,
+  text,
+  timestamp,
+  uniqueIndex,
+} from 'drizzle-orm/pg-core';
 
 export const kitType = pgEnum('kit_type', ['HOME', 'AWAY', 'THIRD', 'GOALKEEPER', 'SPECIAL']);
 export const kitCondition = pgEnum('kit_condition', ['MINT', 'EXCELLENT', 'GOOD', 'WORN']);
@@ -156,6 +167,20 @@ export const collectionItems = pgTable(
   },
   (t) => [index('collection_items_user_id_idx').on(t.userId, t.id), index('collection_items_kit_id_idx').on(t.kitId)],
 );
+
+/**
+ * Cache invalidations not yet known to be delivered: written in the mutation's transaction, deleted
+ * once applied to the shared caches. A row outlives a Redis that could not be reached, and every
+ * instance applies what it finds here (src/invalidation/), so a lost invalidation is retried, never forgotten.
+ */
+export const cacheInvalidations = pgTable('cache_invalidations', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  /** Response-cache tags to drop. */
+  tags: text('tags').array().notNull(),
+  /** Entity-cache keys to drop, as `Namespace:id`. */
+  entityKeys: text('entity_keys').array().notNull(),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+});
 
 export type ClubRow = typeof clubs.$inferSelect;
 export type SeasonRow = typeof seasons.$inferSelect;

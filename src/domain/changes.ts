@@ -2,6 +2,7 @@
  * What a committed write changed, described in domain terms. Mutations produce these; the cache
  * layers turn them into entity keys and response-cache tags (src/invalidation/table.ts).
  */
+import type { Tx } from '../db/client.js';
 import type { BrandRow, ClubRow, CollectionItemRow, CompetitionRow, KitRow, SeasonRow } from '../db/schema.js';
 
 export type KitSnapshot = KitRow & { competitionIds: number[] };
@@ -15,9 +16,22 @@ export type Change =
   | { entity: 'Kit'; before?: KitSnapshot; after?: KitSnapshot; collectorIds: number[] }
   | { entity: 'CollectionItem'; before?: CollectionItemRow; after?: CollectionItemRow };
 
-/** Runs after a write's transaction commits and before the mutation answers. */
+/** What a write's transaction recorded for invalidation, handed back after commit. */
+export type InvalidationReceipt = {
+  changes: readonly Change[];
+  /** The durable record written in the transaction (null where the caches live in this process only). */
+  recordId: number | null;
+};
+
+/** How a write has the caches invalidated: recorded inside its transaction, applied after commit. */
 export interface Invalidator {
-  afterCommit(changes: readonly Change[]): Promise<void>;
+  /** Inside the write's transaction: makes the invalidation durable, so it commits with the write. */
+  beforeCommit(tx: Tx, changes: readonly Change[]): Promise<InvalidationReceipt>;
+  /** After commit and before the mutation answers: drops what changed from every cache level. */
+  afterCommit(receipt: InvalidationReceipt): Promise<void>;
 }
 
-export const noInvalidation: Invalidator = { afterCommit: async () => {} };
+export const noInvalidation: Invalidator = {
+  beforeCommit: async (_tx, changes) => ({ changes, recordId: null }),
+  afterCommit: async () => {},
+};

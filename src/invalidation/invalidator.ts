@@ -1,32 +1,154 @@
 /**
- * Runs after a write commits and before the mutation answers: turns the domain changes into entity
- * keys and response tags (table.ts) and drops them from both levels, for every server that
- * shares the store. Entity keys go first, so a response recomputed after its tags drop cannot read
- * an old row from the entity level.
+ * Turns the domain changes of a write into entity keys and response tags (table.ts) and drops them
+ * from both cache levels, for every server that shares them. Entity keys go first, so a response
+ * recomputed after its tags drop cannot read an old row from the entity level.
+ *
+ * Where the caches are shared (Redis), an invalidation is never forgotten:
+ *  - it is recorded in Postgres inside the write's transaction (so it exists iff the write committed);
+ *  - after commit this instance applies it and deletes the record;
+ *  - if it could not be delivered (Redis unreachable from here), this instance stops trusting the
+ *    shared caches (`onUndelivered` opens its circuit breaker, whose recovery runs `catchUp` before
+ *    any cached answer is served again), and the mutation waits a moment (`handOverMs`) for another
+ *    instance to apply the record: every instance `follow`s the records, applying those their writer
+ *    did not delete within `graceMs`. Applying is idempotent, so two instances applying one record is harmless.
  */
 import type { CacheCounters } from '../cache/counters.js';
 import type { EntityCache } from '../cache/entity/entity-cache.js';
-import type { ResponseStore } from '../cache/response/index.js';
-import type { Change, Invalidator } from '../domain/changes.js';
-import type { Namespace } from '../domain/registry.js';
+import type { FailOpenStore } from '../cache/response/index.js';
+import type { InvalidationLogRepository, LoggedInvalidation } from '../db/repositories/invalidation-log.js';
+import type { Invalidator } from '../domain/changes.js';
+import { isNamespace, type DomainKey, type Namespace } from '../domain/registry.js';
 import type { Logger } from '../observability/logger.js';
 import { invalidationForAll } from './table.js';
 
-export function createCacheInvalidator(deps: {
+export type CacheInvalidatorDeps = {
   entityCache: EntityCache<Namespace>;
-  responseStore: ResponseStore | null;
+  responseStore: FailOpenStore | null;
   counters: CacheCounters;
   logger: Logger;
-}): Invalidator {
+  /** Where invalidations are made durable; null when the caches live in this process only. */
+  log: InvalidationLogRepository | null;
+  /** Told when an invalidation could not be delivered: stop trusting the shared caches until caught up. */
+  onUndelivered?(): void;
+  /** How long a mutation whose invalidation could not be delivered waits for another instance to apply it. Default 1,000 ms. */
+  handOverMs?: number;
+  /** How long a record's writer has to deliver it before followers apply it. Default 250 ms. */
+  graceMs?: number;
+};
+
+export type CacheInvalidator = Invalidator & {
+  /** Applies every recorded invalidation, whatever its age; throws if one cannot be delivered. */
+  catchUp(): Promise<void>;
+  /** Applies records their writers did not deliver, every `intervalMs`; answers a function that stops it. */
+  follow(intervalMs?: number): () => void;
+};
+
+const keyText = (k: DomainKey) => `${k.namespace}:${k.id}`;
+
+function keysOf(texts: readonly string[]): DomainKey[] {
+  return texts.flatMap((text) => {
+    const at = text.lastIndexOf(':');
+    const namespace = text.slice(0, at);
+    const id = Number(text.slice(at + 1));
+    return isNamespace(namespace) && Number.isSafeInteger(id) ? [{ namespace, id }] : [];
+  });
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export function createCacheInvalidator(deps: CacheInvalidatorDeps): CacheInvalidator {
+  const { counters, logger, log } = deps;
+  const handOverMs = deps.handOverMs ?? 1000;
+  const graceMs = deps.graceMs ?? 250;
+
+  /** Drops keys and tags from both levels; answers whether every part reached the shared caches. */
+  async function apply(tags: readonly string[], keys: readonly DomainKey[]): Promise<boolean> {
+    const entities = await deps.entityCache.invalidate(keys);
+    let responses = true;
+    if (deps.responseStore && tags.length) {
+      responses = await deps.responseStore.tryInvalidate(tags);
+      for (const tag of tags) counters.inc('response_invalidation', tag.split(/[:.]/)[0]);
+      logger.debug({ tags }, 'response cache invalidated');
+    }
+    return entities && responses;
+  }
+
+  /** Applies records and deletes those delivered; answers whether all were. */
+  async function applyRecords(records: readonly LoggedInvalidation[]): Promise<boolean> {
+    const delivered: number[] = [];
+    for (const r of records) if (await apply(r.tags, keysOf(r.entityKeys))) delivered.push(r.id);
+    counters.inc('invalidation_replayed', '', delivered.length);
+    await log?.forget(delivered);
+    return delivered.length === records.length;
+  }
+
+  /** Waits until nobody needs to apply the record any more, for at most handOverMs. */
+  async function handOver(id: number): Promise<void> {
+    const deadline = Date.now() + handOverMs;
+    while (Date.now() < deadline) {
+      await sleep(50);
+      if (!(await log!.isPending(id))) return;
+    }
+    logger.warn(
+      { record: id },
+      'no instance could deliver an invalidation yet: it stays recorded and is applied when Redis is back',
+    );
+  }
+
   return {
-    async afterCommit(changes: readonly Change[]) {
+    async beforeCommit(tx, changes) {
+      if (!log) return { changes, recordId: null };
       const { tags, keys } = invalidationForAll(changes);
-      await deps.entityCache.invalidate(keys);
-      if (deps.responseStore && tags.length) {
-        await deps.responseStore.invalidate(tags);
-        for (const tag of tags) deps.counters.inc('response_invalidation', tag.split(/[:.]/)[0]);
-        deps.logger.debug({ tags }, 'response cache invalidated');
+      if (!tags.length && !keys.length) return { changes, recordId: null };
+      counters.inc('invalidation_recorded');
+      return { changes, recordId: await log.record(tx, tags, keys.map(keyText)) };
+    },
+
+    async afterCommit({ changes, recordId }) {
+      const { tags, keys } = invalidationForAll(changes);
+      const delivered = await apply(tags, keys);
+      if (recordId === null) return;
+      try {
+        if (delivered) await log!.forget([recordId]);
+        else {
+          deps.onUndelivered?.();
+          await handOver(recordId);
+        }
+      } catch (error) {
+        // The write committed and its record stays: followers will apply it. Never fail the mutation for this.
+        logger.warn({ err: error, record: recordId }, 'could not settle an invalidation record');
       }
+    },
+
+    async catchUp() {
+      if (!log) return;
+      for (;;) {
+        const records = await log.pending(0, 500);
+        if (!records.length) return;
+        if (!(await applyRecords(records))) throw new Error('an invalidation could not be delivered while catching up');
+        if (records.length < 500) return;
+      }
+    },
+
+    follow(intervalMs = 250) {
+      if (!log) return () => {};
+      let busy = false;
+      let failing = false;
+      const timer = setInterval(() => {
+        if (busy) return;
+        busy = true;
+        log
+          .pending(graceMs, 200)
+          .then((records) => applyRecords(records))
+          .then(() => (failing = false))
+          .catch((error: unknown) => {
+            if (!failing) logger.warn({ err: error }, 'cannot follow the invalidation records (retrying)');
+            failing = true;
+          })
+          .finally(() => (busy = false));
+      }, intervalMs);
+      timer.unref();
+      return () => clearInterval(timer);
     },
   };
 }

@@ -92,6 +92,20 @@ export function createMetrics(deps: { counters: CacheCounters; sql: SqlCounter }
     'type',
   );
   mirror(
+    'kitvault_redis_short_circuits_total',
+    'Redis commands not sent because the circuit breaker was open (each served from the database), by where.',
+    { redis_short_circuit: {} },
+    'where',
+  );
+  mirror('kitvault_invalidations_recorded_total', 'Invalidations recorded in Postgres with their write.', {
+    invalidation_recorded: {},
+  });
+  mirror(
+    'kitvault_invalidations_replayed_total',
+    'Recorded invalidations applied by a follower or a catch-up (their writer could not deliver them).',
+    { invalidation_replayed: {} },
+  );
+  mirror(
     'kitvault_redis_errors_total',
     'Redis errors and timeouts (each one served from the database), by where.',
     { redis_error: {} },

@@ -1,9 +1,10 @@
 /**
- * How every write runs: its work in one transaction, constraint violations turned into client errors,
- * the caches invalidated after commit and before the mutation answers.
+ * How every write runs: its work in one transaction, which also records the invalidation it causes;
+ * constraint violations turned into client errors; the caches invalidated after commit and before
+ * the mutation answers.
  */
 import type { Db, Tx } from '../db/client.js';
-import type { Change, Invalidator } from '../domain/changes.js';
+import type { Change, InvalidationReceipt, Invalidator } from '../domain/changes.js';
 import { mapConstraintError, type ConstraintMessages } from './validation.js';
 
 /** A write's work: what it answers and what it changed. */
@@ -13,13 +14,16 @@ export function createWriter(deps: { db: Db; invalidator: Invalidator }) {
   const { db, invalidator } = deps;
   /** Runs `work` in a transaction, then invalidates what it reports, then answers. */
   return async function write<T>(work: Work<T>, errors: ConstraintMessages = {}): Promise<T> {
-    let outcome: { result: T; changes: Change[] };
+    let outcome: { result: T; receipt: InvalidationReceipt };
     try {
-      outcome = await db.transaction(work);
+      outcome = await db.transaction(async (tx) => {
+        const done = await work(tx);
+        return { result: done.result, receipt: await invalidator.beforeCommit(tx, done.changes) };
+      });
     } catch (error) {
       mapConstraintError(error, errors);
     }
-    await invalidator.afterCommit(outcome.changes);
+    await invalidator.afterCommit(outcome.receipt);
     return outcome.result;
   };
 }

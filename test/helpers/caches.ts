@@ -66,6 +66,7 @@ export async function cachedApp(
       entityCache: false,
       cacheDebug: true,
       responseGraceSeconds: 0,
+      database,
       ...rest,
       ...(backend === 'redis' ? { redis: options.redis ?? testRedis() } : { redis: undefined }),
     },

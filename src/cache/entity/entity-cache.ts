@@ -14,7 +14,8 @@ export interface EntityCache<N extends string = string> {
   /** True when values outlive the request (then every value must arrive through readThrough). */
   readonly shared: boolean;
   readThrough<V>(namespace: N, ids: readonly number[], fetch: EntityFetch<V>): Promise<(V | null)[]>;
-  invalidate(keys: readonly EntityKey<N>[]): Promise<void>;
+  /** Answers whether the invalidation reached the storage (false: it could not be delivered). */
+  invalidate(keys: readonly EntityKey<N>[]): Promise<boolean>;
   /** Drops everything (admin purge); answers how many values went. */
   clear(): Promise<number>;
   entries(): Promise<number | null>;
@@ -27,7 +28,9 @@ export const noEntityCache: EntityCache = {
     const found = await fetch(ids);
     return ids.map((id) => found.get(id) ?? null);
   },
-  async invalidate() {},
+  async invalidate() {
+    return true;
+  },
   async clear() {
     return 0;
   },

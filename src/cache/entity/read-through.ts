@@ -10,6 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import { decode, encode } from '@msgpack/msgpack';
 import type { CacheCounters } from '../counters.js';
+import { CircuitOpenError, type CircuitBreaker } from '../redis/circuit-breaker.js';
 import type { RedisErrorReporter } from '../redis/error-reporter.js';
 import type { EntityCache, EntityFetch, EntityKey } from './entity-cache.js';
 import type { EntityStorage } from './storage.js';
@@ -35,6 +36,8 @@ export type EntityCacheOptions<N extends string> = {
   leaseMs?: number;
   counters: CacheCounters;
   report: RedisErrorReporter;
+  /** Stops asking a storage that failed until it is back (see CircuitBreaker). Default: none. */
+  breaker?: CircuitBreaker;
 };
 
 type Deferred = { promise: Promise<unknown>; resolve(v: unknown): void; reject(e: unknown): void };
@@ -55,6 +58,13 @@ export function createReadThroughCache<N extends string = string>(options: Entit
   const leaseMs = options.leaseMs ?? 2000;
   const inflight = new Map<string, Deferred>();
   const keyOf = (namespace: string, id: number) => `${options.prefix}{e:${ENTITY_FORMAT_VERSION}:${namespace}:${id}}`;
+  const run = <T>(call: () => Promise<T>, kind: 'command' | 'invalidation' = 'command') =>
+    options.breaker ? options.breaker.run(call, kind) : call();
+  /** Short-circuited calls are counted, not reported: the failure that opened the breaker was. */
+  const failed = (where: string, error: unknown) => {
+    if (error instanceof CircuitOpenError) counters.inc('redis_short_circuit', where);
+    else report(where, error);
+  };
 
   return {
     shared: true,
@@ -76,6 +86,9 @@ export function createReadThroughCache<N extends string = string>(options: Entit
       if (mine.size) {
         try {
           await readMine(namespace, [...mine.keys()], mine, fetch);
+        } catch (error) {
+          // Whatever went wrong, every key settles (DataLoader's rule): nobody who joined waits forever.
+          for (const d of mine.values()) d.reject(error);
         } finally {
           for (const [id, d] of mine)
             if (inflight.get(`${namespace}:${id}`) === d) inflight.delete(`${namespace}:${id}`);
@@ -92,16 +105,18 @@ export function createReadThroughCache<N extends string = string>(options: Entit
     entries: () => storage.entries(),
 
     async invalidate(keys: readonly EntityKey<N>[]) {
-      if (!keys.length) return;
+      if (!keys.length) return true;
       for (const { namespace, id } of keys) {
         inflight.delete(`${namespace}:${id}`);
         counters.inc('entity_invalidation', namespace);
       }
       try {
-        await storage.invalidate(keys.map((k) => keyOf(k.namespace, k.id)));
+        await run(() => storage.invalidate(keys.map((k) => keyOf(k.namespace, k.id))), 'invalidation');
+        return true;
       } catch (error) {
         counters.inc('entity_invalidation_failed');
-        report('entity.invalidate', error);
+        failed('entity.invalidate', error);
+        return false;
       }
     },
   };
@@ -111,9 +126,9 @@ export function createReadThroughCache<N extends string = string>(options: Entit
     const token = randomBytes(9).toString('base64url');
     let outcomes: Awaited<ReturnType<EntityStorage['readOrLease']>> | null = null;
     try {
-      outcomes = await storage.readOrLease(keys, token, leaseMs);
+      outcomes = await run(() => storage.readOrLease(keys, token, leaseMs));
     } catch (error) {
-      report('entity.read', error);
+      failed('entity.read', error);
     }
 
     const missing: number[] = [];
@@ -124,11 +139,15 @@ export function createReadThroughCache<N extends string = string>(options: Entit
         if (outcome.value.equals(ABSENT)) {
           counters.inc('entity_negative_hit', namespace);
           mine.get(id)!.resolve(null);
-        } else {
-          counters.inc('entity_hit', namespace);
-          mine.get(id)!.resolve(decode(outcome.value));
+          return;
         }
-        return;
+        const value = decodeOrUndefined(outcome.value);
+        if (value !== undefined) {
+          counters.inc('entity_hit', namespace);
+          mine.get(id)!.resolve(value);
+          return;
+        }
+        // Bytes this version cannot read: a miss (read the database; the holder of no lease does not fill).
       }
       counters.inc('entity_miss', namespace);
       missing.push(id);
@@ -155,12 +174,20 @@ export function createReadThroughCache<N extends string = string>(options: Entit
       });
     if (!fills.length) return;
     try {
-      const stored = await storage.fill(fills, token);
+      const stored = await run(() => storage.fill(fills, token));
       const accepted = stored.filter(Boolean).length;
       counters.inc('entity_fill', namespace, accepted);
       if (accepted < stored.length) counters.inc('entity_fill_refused', namespace, stored.length - accepted);
     } catch (error) {
-      report('entity.fill', error);
+      failed('entity.fill', error);
     }
+  }
+}
+
+function decodeOrUndefined(bytes: Buffer): unknown {
+  try {
+    return decode(bytes);
+  } catch {
+    return undefined;
   }
 }

@@ -13,6 +13,23 @@ export const LEASE_MS = 2_000;
 /** How long another server waits for that fill before executing itself (without writing). */
 export const WAIT_FOR_FILL_MS = 250;
 const POLL_MS = 25;
+/**
+ * How long a request waits for the identical miss it joined. The leader's execution is bounded
+ * (database timeouts) and settles its flight whatever happens, but a waiter never relies on that
+ * alone: past this it executes by itself.
+ */
+export const JOIN_WAIT_MS = 5_000;
+
+/** The leader's body, or null when it produced none within `ms` (then execute alone). */
+export async function awaitFlight(flight: Flight, ms = JOIN_WAIT_MS): Promise<string | null> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), ms)));
+  try {
+    return await Promise.race([flight.body, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 export type Flight = {
   generation: string;

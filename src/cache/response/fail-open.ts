@@ -1,57 +1,83 @@
 /**
  * Wraps a store so that it never fails a request: a lookup error is a miss, a write error is a
- * skipped write, an invalidation error is counted and logged (the mutation still answers; entries it
- * should have dropped live until their TTL, which is why every entry has a short one).
+ * skipped write, an invalidation error is counted and reported to the caller (the mutation still
+ * answers; the caller makes the invalidation durable elsewhere). With a circuit breaker, a store
+ * that failed is not asked again until the breaker's probe says it is back: an outage costs one
+ * timeout per probe interval, not one per command.
  */
 import type { CacheCounters } from '../counters.js';
+import { CircuitOpenError, type CircuitBreaker } from '../redis/circuit-breaker.js';
 import type { RedisErrorReporter } from '../redis/error-reporter.js';
 import type { ResponseStore } from './store.js';
 
 /** A lookup that failed cannot vouch for a later write. */
 const UNAVAILABLE = 'unavailable';
 
-export function failOpen(store: ResponseStore, report: RedisErrorReporter, counters: CacheCounters): ResponseStore {
+/** A store that never throws (but `clear`); `tryInvalidate` answers whether the invalidation reached the store. */
+export type FailOpenStore = ResponseStore & {
+  tryInvalidate(tags: readonly string[]): Promise<boolean>;
+};
+
+export function failOpen(
+  store: ResponseStore,
+  report: RedisErrorReporter,
+  counters: CacheCounters,
+  breaker?: CircuitBreaker,
+): FailOpenStore {
+  const run = <T>(call: () => Promise<T>, kind: 'command' | 'invalidation' = 'command') =>
+    breaker ? breaker.run(call, kind) : call();
+  /** Short-circuited calls are counted, not reported: the failure that opened the breaker was. */
+  const failed = (where: string, error: unknown) => {
+    if (error instanceof CircuitOpenError) counters.inc('redis_short_circuit', where);
+    else report(where, error);
+  };
+  async function tryInvalidate(tags: readonly string[]): Promise<boolean> {
+    try {
+      await run(() => store.invalidate(tags), 'invalidation');
+      return true;
+    } catch (error) {
+      counters.inc('response_invalidation_failed');
+      failed('response.invalidate', error);
+      return false;
+    }
+  }
   return {
     async lookup(key) {
       try {
-        return await store.lookup(key);
+        return await run(() => store.lookup(key));
       } catch (error) {
-        report('response.lookup', error);
+        failed('response.lookup', error);
         return { value: null, generation: UNAVAILABLE };
       }
     },
     async lease(key, ms) {
       try {
-        return await store.lease(key, ms);
+        return await run(() => store.lease(key, ms));
       } catch (error) {
-        report('response.lease', error);
+        failed('response.lease', error);
         return 'acquired'; // nobody to coordinate with: behave as a single server
       }
     },
     async store(key, value, tags, ttlMs, generation) {
       if (generation === UNAVAILABLE) return 'failed';
       try {
-        return await store.store(key, value, tags, ttlMs, generation);
+        return await run(() => store.store(key, value, tags, ttlMs, generation));
       } catch (error) {
-        report('response.store', error);
+        failed('response.store', error);
         return 'failed';
       }
     },
+    tryInvalidate,
     async invalidate(tags) {
-      try {
-        await store.invalidate(tags);
-      } catch (error) {
-        counters.inc('response_invalidation_failed');
-        report('response.invalidate', error);
-      }
+      await tryInvalidate(tags);
     },
     stats: () => store.stats(),
     async clear() {
       try {
-        await store.clear();
+        await run(() => store.clear(), 'invalidation');
       } catch (error) {
         counters.inc('response_invalidation_failed');
-        report('response.clear', error);
+        failed('response.clear', error);
         throw error;
       }
     },

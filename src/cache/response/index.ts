@@ -101,7 +101,7 @@ export function createResponseCache<Ctx extends object>(options: ResponseCacheOp
   };
 }
 
-export { failOpen } from './fail-open.js';
+export { failOpen, type FailOpenStore } from './fail-open.js';
 export { createMemoryResponseStore } from './memory-store.js';
 export { createRedisResponseStore } from './redis-store.js';
 export { isServed } from './serve.js';

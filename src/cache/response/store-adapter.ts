@@ -6,7 +6,7 @@
 import type { Cache, CacheEntityRecord } from '@envelop/response-cache';
 import type { ExecutionResult } from 'graphql';
 import type { CacheCounters } from '../counters.js';
-import { LEASE_MS, waitForFill, type Flights } from './coalescing.js';
+import { awaitFlight, LEASE_MS, waitForFill, type Flights } from './coalescing.js';
 import { decodeEntry, encodeEntry, etagOf, freshness, type EntryMeta } from './entry.js';
 import type { Handoff } from './handoff.js';
 import type { RequestState } from './request-state.js';
@@ -58,7 +58,7 @@ export function storeAdapter(
 
       const joined = flights.joinable(key, found.generation);
       if (joined) {
-        const body = await joined.body;
+        const body = await awaitFlight(joined);
         if (body === null) return null;
         counters.inc('response_coalesced', state.scope);
         return parse(body);
