@@ -49,6 +49,8 @@ export type CacheOptions = Pick<
     fieldTags?: FieldTagTable;
     /** Where invalidations are recorded durably when the caches are shared (Redis). */
     database?: Database;
+    /** How long a coalesced miss is waited for (tests shorten it). Default 5,000 ms. */
+    joinWaitMs?: number;
     /** How often an open circuit breaker probes Redis. Default 1,000 ms. */
     redisProbeIntervalMs?: number;
   };
@@ -127,6 +129,7 @@ export async function buildCaches(options: CacheOptions, logger: Logger): Promis
       graphqlPath: GRAPHQL_PATH,
       graceMs: (options.responseGraceSeconds ?? 30) * 1000,
       ...(options.ttlScale !== undefined ? { ttlScale: options.ttlScale } : {}),
+      ...(options.joinWaitMs !== undefined ? { joinWaitMs: options.joinWaitMs } : {}),
     });
   }
   const entityCache: EntityCache<Namespace> = options.entityCache

@@ -21,7 +21,7 @@ const POLL_MS = 25;
 export const JOIN_WAIT_MS = 5_000;
 
 /** The leader's body, or null when it produced none within `ms` (then execute alone). */
-export async function awaitFlight(flight: Flight, ms = JOIN_WAIT_MS): Promise<string | null> {
+export async function awaitFlight(flight: Flight, ms: number): Promise<string | null> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), ms)));
   try {

@@ -13,7 +13,7 @@
  */
 import type { Plugin } from 'graphql-yoga';
 import type { CacheCounters } from '../counters.js';
-import { Flights } from './coalescing.js';
+import { Flights, JOIN_WAIT_MS } from './coalescing.js';
 import { DocumentIndex } from './documents.js';
 import type { FieldTagTable } from './field-tags.js';
 import { responseCachePlugins } from './plugins.js';
@@ -42,6 +42,11 @@ export type ResponseCacheOptions<Ctx extends object> = {
   debug?: boolean;
   /** Multiplies every TTL (tests shrink them to milliseconds instead of sleeping for minutes). Default 1. */
   ttlScale?: number;
+  /**
+   * How long a request waits for an identical miss it joined before executing by itself (the
+   * leader settles its flight whatever happens; this bounds the wait even if it did not). Default 5,000 ms.
+   */
+  joinWaitMs?: number;
   /** The path serve answers on. Default `/graphql`. */
   graphqlPath?: string;
   /** Larger POST bodies go to yoga (it has the full rules for them). Default 64 KiB. */
@@ -77,6 +82,7 @@ export function createResponseCache<Ctx extends object>(options: ResponseCacheOp
     states,
     flights: new Flights(),
     graceMs: options.graceMs ?? 0,
+    joinWaitMs: options.joinWaitMs ?? JOIN_WAIT_MS,
     defaultTtlMs: options.defaultTtlMs ?? 60_000,
     debug,
     ttlScale: options.ttlScale,

@@ -33,6 +33,7 @@ export type PluginDeps<Ctx> = {
   states: RequestStates;
   flights: Flights;
   graceMs: number;
+  joinWaitMs: number;
   defaultTtlMs: number;
   debug: boolean;
   ttlScale: number | undefined;

@@ -17,6 +17,8 @@ export type StoreAdapterDeps = {
   counters: CacheCounters;
   flights: Flights;
   graceMs: number;
+  /** How long a joined miss is waited for. */
+  joinWaitMs: number;
   /** Keeps a write until it lands, for `settled()`. */
   track(write: Promise<unknown>): void;
 };
@@ -58,7 +60,7 @@ export function storeAdapter(
 
       const joined = flights.joinable(key, found.generation);
       if (joined) {
-        const body = await awaitFlight(joined);
+        const body = await awaitFlight(joined, deps.joinWaitMs);
         if (body === null) return null;
         counters.inc('response_coalesced', state.scope);
         return parse(body);
