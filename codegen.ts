@@ -39,7 +39,8 @@ const config: CodegenConfig = {
           Brand: `${rows}#BrandRow`,
           Competition: `${rows}#CompetitionRow`,
           Kit: `${rows}#KitRow`,
-          User: `${rows}#UserRow`,
+          // The public projection: what the loaders (and the entity cache) hold, never the password hash.
+          User: `${rows}#PublicUserRow`,
           CollectionItem: `${rows}#CollectionItemRow`,
           ClubConnection: `${connection}#Connection<ClubRow>`,
           ClubEdge: `${connection}#Edge<ClubRow>`,

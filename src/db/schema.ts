@@ -137,6 +137,13 @@ export const users = pgTable(
   (t) => [uniqueIndex('users_username_key').on(t.username)],
 );
 
+/**
+ * What of a user may be shown and cached: the columns the SDL's `User` shows. The loaders (and so
+ * the entity cache under them) and the token lookup read only these; the password hash is read
+ * only by login, uncached.
+ */
+export const publicUserColumns = { id: users.id, username: users.username, role: users.role };
+
 export const apiTokens = pgTable(
   'api_tokens',
   {
@@ -188,6 +195,8 @@ export type BrandRow = typeof brands.$inferSelect;
 export type CompetitionRow = typeof competitions.$inferSelect;
 export type KitRow = typeof kits.$inferSelect;
 export type UserRow = typeof users.$inferSelect;
+/** A user without secrets (see publicUserColumns): what `User` resolves from and the entity cache holds. */
+export type PublicUserRow = Pick<UserRow, keyof typeof publicUserColumns>;
 export type CollectionItemRow = typeof collectionItems.$inferSelect;
 export type KitTypeValue = (typeof kitType.enumValues)[number];
 export type KitConditionValue = (typeof kitCondition.enumValues)[number];

@@ -8,7 +8,15 @@ import DataLoader from 'dataloader';
 import type { EntityCache, EntityFetch } from '../cache/entity/entity-cache.js';
 import type { CatalogueRepository, KitFilter } from '../db/repositories/catalogue.js';
 import type { UserRepository } from '../db/repositories/users.js';
-import type { BrandRow, ClubRow, CollectionItemRow, CompetitionRow, KitRow, SeasonRow, UserRow } from '../db/schema.js';
+import type {
+  BrandRow,
+  ClubRow,
+  CollectionItemRow,
+  CompetitionRow,
+  KitRow,
+  PublicUserRow,
+  SeasonRow,
+} from '../db/schema.js';
 import type { Namespace } from '../domain/registry.js';
 
 export type Repositories = { catalogue: CatalogueRepository; users: UserRepository };
@@ -48,7 +56,9 @@ export function createLoaders(repos: Repositories, cache: EntityCache<Namespace>
     brand: entity<BrandRow>('Brand', async (ids) => byId(await catalogue.brands.byIds(ids))),
     competition,
     kit: entity<KitRow>('Kit', async (ids) => byId(await catalogue.kits.byIds(ids))),
-    user: entity<UserRow>('User', async (ids) => byId(await users.usersByIds(ids))),
+    // The public projection only: what is cached here is shared across requests and servers, so
+    // it never holds the password hash.
+    user: entity<PublicUserRow>('User', async (ids) => byId(await users.publicUsersByIds(ids))),
     collectionItem: entity<CollectionItemRow>('CollectionItem', async (ids) =>
       byId(await users.collectionItems.byIds(ids)),
     ),

@@ -16,7 +16,8 @@ import type { EntityCache, EntityFetch, EntityKey } from './entity-cache.js';
 import type { EntityStorage } from './storage.js';
 
 /** Bump when the shape of a cached row changes: old values are then never read (new keys). */
-export const ENTITY_FORMAT_VERSION = 1;
+// 2: User values are the public projection (no password hash); values under 1 may still hold one.
+export const ENTITY_FORMAT_VERSION = 2;
 
 /** msgpack never emits 0xc1, so it cannot collide with an encoded value. */
 const ABSENT = Buffer.from([0xc1]);

@@ -1,19 +1,33 @@
 /** Users, their API tokens and their collections. */
-import { asc, desc, eq } from 'drizzle-orm';
+import { asc, desc, eq, inArray } from 'drizzle-orm';
 import type { Db, Tx } from '../client.js';
-import { apiTokens, collectionItems, users, type CollectionItemRow, type UserRow } from '../schema.js';
+import {
+  apiTokens,
+  collectionItems,
+  publicUserColumns,
+  users,
+  type CollectionItemRow,
+  type PublicUserRow,
+  type UserRow,
+} from '../schema.js';
 import { childIds, tableOperations } from './table-operations.js';
 
 export function userRepository(db: Db) {
   return {
-    usersByIds: tableOperations(db, users).byIds,
+    /** Users by id without their secrets: what the loaders (and the entity cache) get. */
+    publicUsersByIds: async (ids: readonly number[]): Promise<PublicUserRow[]> =>
+      db
+        .select(publicUserColumns)
+        .from(users)
+        .where(inArray(users.id, [...ids])),
+    /** The whole row, password hash included: for login to verify, never cached. */
     userByUsername: async (username: string): Promise<UserRow | undefined> =>
       (await db.select().from(users).where(eq(users.username, username)).limit(1))[0],
-    /** The user a token belongs to, in one statement. */
-    userByTokenHash: async (tokenHash: string): Promise<UserRow | undefined> =>
+    /** The user a token belongs to, in one statement (no password hash: nothing to verify here). */
+    userByTokenHash: async (tokenHash: string): Promise<PublicUserRow | undefined> =>
       (
         await db
-          .select({ user: users })
+          .select({ user: publicUserColumns })
           .from(apiTokens)
           .innerJoin(users, eq(users.id, apiTokens.userId))
           .where(eq(apiTokens.tokenHash, tokenHash))

@@ -1,5 +1,5 @@
 import type { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } from 'graphql';
-import type { ClubRow, SeasonRow, BrandRow, CompetitionRow, KitRow, UserRow, CollectionItemRow } from '../../db/schema.js';
+import type { ClubRow, SeasonRow, BrandRow, CompetitionRow, KitRow, PublicUserRow, CollectionItemRow } from '../../db/schema.js';
 import type { Connection, Edge } from '../connection.js';
 import type { Context } from '../../context.js';
 export type Maybe<T> = T | null;
@@ -650,7 +650,7 @@ export type ResolversTypes = {
   UpdateCompetitionInput: UpdateCompetitionInput;
   UpdateKitInput: UpdateKitInput;
   UpdateSeasonInput: UpdateSeasonInput;
-  User: ResolverTypeWrapper<UserRow>;
+  User: ResolverTypeWrapper<PublicUserRow>;
 };
 
 /** Mapping between all available schema types and the resolvers parents */
@@ -693,7 +693,7 @@ export type ResolversParentTypes = {
   UpdateCompetitionInput: UpdateCompetitionInput;
   UpdateKitInput: UpdateKitInput;
   UpdateSeasonInput: UpdateSeasonInput;
-  User: UserRow;
+  User: PublicUserRow;
 };
 
 export type CacheControlDirectiveArgs = {
