@@ -388,7 +388,8 @@ export async function runFaults(setup: FaultSetup): Promise<Faults> {
       const cpu = minus(after.cpu, before.cpu);
       const seconds = (after.at - before.at) / 1000;
       const sent = result.requests.sent ?? answered + result.errors;
-      const served = Math.max(answered, 1);
+      // Requests that ended (answered or failed): a request that timed out may have run SQL too.
+      const ended = answered + result.errors;
       const record: FaultPhase = {
         n: i + 1,
         key: phase.key,
@@ -406,13 +407,13 @@ export async function runFaults(setup: FaultSetup): Promise<Faults> {
         timeouts: result.timeouts,
         connectionErrors: result.errors - result.timeouts,
         inFlightAtEnd: Math.max(0, sent - answered - result.errors),
-        errorRate: rate(non2xx + graphqlErrors + result.errors, answered + result.errors),
+        errorRate: rate(non2xx + graphqlErrors + result.errors, ended),
         byQuery: { zipfReads, neverSeen },
         errorCodes: tally.errorCodes,
         errorSamples: tally.errorSamples,
         xCache: tally.xCache,
         hitRate: hits !== null && misses !== null && hits + misses > 0 ? hits / (hits + misses) : null,
-        sqlPerRequest: sql === null ? null : sql / served,
+        sqlPerRequest: sql === null || ended === 0 ? null : sql / ended,
         redisErrors: minus(after.redisErrors, before.redisErrors),
         redisShortCircuits: minus(after.shortCircuits, before.shortCircuits),
         serverCpuPercent: cpu === null || seconds <= 0 ? null : (100 * cpu) / seconds,

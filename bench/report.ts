@@ -343,6 +343,7 @@ export type FaultPhase = {
   xCache: Record<string, number>;
   /** From the server's /metrics: response-cache hits / (hits + misses); null without the metric. */
   hitRate: number | null;
+  /** SQL statements over the requests that ended (answered, timed out or failed to connect). */
   sqlPerRequest: number | null;
   /** kitvault_redis_errors_total and kitvault_redis_short_circuits_total over the phase. */
   redisErrors: number | null;
@@ -578,7 +579,7 @@ export function markdown(report: Report): string {
         'error rate (`inFlightAtEnd` in the JSON: at most one per connection). ' +
         'error rate = (non-2xx + 2xx with errors + timeouts + connection errors) / (answered + timeouts + connection errors). ' +
         'never-seen and Zipf reads: the requests of each kind answered 200 with data, of those sent (sent also counts those in flight ' +
-        'at the end; autocannon does not say which kind timed out). Hit rate, SQL/req and the Redis error and short-circuit counts ' +
+        'at the end; autocannon does not say which kind timed out). Hit rate, SQL/req (per request answered or failed) and the Redis error and short-circuit counts ' +
         "come from the server's /metrics over the phase. After each fault was healed, the bench polled (every 50 ms) until a repeated query " +
         'answered `x-cache: HIT` (caching again) and a never-seen query was answered with data (Postgres again): seconds from the heal. ' +
         "Every phase's traffic to Redis and Postgres crosses the proxies: compare the faults with phase 1, not with the scenarios above " +
