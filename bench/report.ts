@@ -583,7 +583,9 @@ export function markdown(report: Report): string {
         "come from the server's /metrics over the phase. After each fault was healed, the bench polled (every 50 ms) until a repeated query " +
         'answered `x-cache: HIT` (caching again) and a never-seen query was answered with data (Postgres again): seconds from the heal. ' +
         "Every phase's traffic to Redis and Postgres crosses the proxies: compare the faults with phase 1, not with the scenarios above " +
-        '(scenario 6 is the nearest load, without proxies and never-seen queries, with renames).',
+        '(scenario 6 is the nearest load, without proxies and never-seen queries, with renames); phase 6 starts from a cache phases 1–5 ' +
+        'warmed further. The load is closed-loop (each connection waits for its answer): when misses hang, every connection soon waits ' +
+        'on one, so req/s then tells how long the server makes them wait more than how much it could serve.',
     );
     out.push('');
     const codes = faultCodes(f);
