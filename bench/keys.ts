@@ -17,6 +17,8 @@ export type Keys = {
    */
   mainBaseline: string;
   entityBaseline: string;
+  /** The fault scenario's server (its own caches, so the outages start from its own warm-up). */
+  faults: string;
 };
 
 export function benchKeys(pid: number = process.pid): Keys {
@@ -27,6 +29,7 @@ export function benchKeys(pid: number = process.pid): Keys {
     stock: `${prefix}stock:`,
     mainBaseline: `${prefix}baseline-main:`,
     entityBaseline: `${prefix}baseline-entity:`,
+    faults: `${prefix}faults:`,
   };
 }
 

@@ -44,7 +44,8 @@ export function stopLoad(): void {
   }
 }
 
-function cannon(load: Load, seconds: number, connections: number): Promise<autocannon.Result> {
+/** autocannon for `seconds` (stoppable by stopLoad); `timeoutS`: how long one request may go unanswered. */
+export function cannon(load: Load, seconds: number, connections: number, timeoutS = 10): Promise<autocannon.Result> {
   return new Promise((resolve, reject) => {
     const options: autocannon.Options = {
       url: `http://127.0.0.1:${load.port}${GRAPHQL_PATH}`,
@@ -53,7 +54,7 @@ function cannon(load: Load, seconds: number, connections: number): Promise<autoc
       connections,
       pipelining: 1,
       duration: seconds,
-      timeout: 10,
+      timeout: timeoutS,
     };
     if (load.body !== undefined) options.body = load.body;
     if (load.requests) options.requests = load.requests;

@@ -24,12 +24,16 @@ export type Settings = {
   mixedWriteShare: number;
   zipfS: number;
   stampedeConcurrency: number;
+  /** Length of each phase of the fault scenario (all phases equally long). */
+  faultPhaseS: number;
 };
 
 export type Options = {
   settings: Settings;
   build: boolean;
   keepDb: boolean;
+  /** The fault scenario (a Redis and a Postgres outage through TCP proxies); off with --no-faults. */
+  faults: boolean;
   adminUrl: string;
   databaseName: string;
   /** The bench database on the server of adminUrl. */
@@ -58,12 +62,14 @@ export function readOptions(argv: string[] = process.argv.slice(2), env: NodeJS.
       kits: { type: 'string' },
       'no-build': { type: 'boolean', default: false },
       'keep-db': { type: 'boolean', default: false },
+      'no-faults': { type: 'boolean', default: false },
+      'fault-phase': { type: 'string' },
     },
     allowPositionals: false,
   });
 
   const numberFlag = (
-    name: 'rounds' | 'duration' | 'warmup' | 'connections' | 'kits',
+    name: 'rounds' | 'duration' | 'warmup' | 'connections' | 'kits' | 'fault-phase',
     fallback: number,
     min: number,
   ): number => {
@@ -87,6 +93,7 @@ export function readOptions(argv: string[] = process.argv.slice(2), env: NodeJS.
     mixedWriteShare: 0.05,
     zipfS: 1.0,
     stampedeConcurrency: 500,
+    faultPhaseS: numberFlag('fault-phase', quick ? 6 : 10, 1),
   };
 
   const adminUrl = env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -107,6 +114,7 @@ export function readOptions(argv: string[] = process.argv.slice(2), env: NodeJS.
     settings,
     build: !flags['no-build'],
     keepDb: flags['keep-db'] === true,
+    faults: flags['no-faults'] !== true,
     adminUrl,
     databaseName,
     benchDatabaseUrl: bench.toString(),

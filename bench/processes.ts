@@ -33,6 +33,7 @@ export function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
     'ENTITY_TTL_SECONDS',
     'ENTITY_NEGATIVE_TTL_SECONDS',
     'REDIS_TIMEOUT_MS',
+    'DATABASE_TIMEOUT_MS',
     'PGLITE_DATA_DIR',
     'SEED_PASSWORD',
   ])

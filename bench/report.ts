@@ -293,6 +293,81 @@ export type Stampede = {
   redisCalls: number;
 };
 
+export type FaultLink = 'redis' | 'postgres';
+export type FaultPhaseKey = 'healthy' | 'redisCut' | 'redisHeld' | 'postgresCut' | 'postgresHeld' | 'recovered';
+
+/**
+ * One kind of query in a fault phase: requests sent; answers, of which 2xx with data, non-2xx and
+ * 2xx with `errors`; errorRate over its answers. Sent less answered: timed out, failed to connect, or
+ * still in flight when the phase ended (autocannon does not say which kind of request timed out).
+ */
+export type QueryTally = {
+  sent: number;
+  answered: number;
+  ok: number;
+  non2xx: number;
+  graphqlErrors: number;
+  errorRate: number | null;
+};
+
+export type FaultPhase = {
+  n: number;
+  key: FaultPhaseKey;
+  label: string;
+  /** What was broken during the phase; null: nothing (healthy, recovered). */
+  fault: { link: FaultLink; mode: 'cut' | 'hold' } | null;
+  durationS: number;
+  /** Requests autocannon sent: answered + timeouts + connection errors + in flight at the end. */
+  sent: number;
+  answered: number;
+  /** Answers (any status) per second. */
+  requestsPerSecond: number;
+  /** Over the answered requests only (null: none answered); timeouts are counted apart. */
+  latencyP50Ms: number | null;
+  latencyP99Ms: number | null;
+  latencyMaxMs: number | null;
+  non2xx: number;
+  /** 2xx answers whose JSON has `errors`. */
+  graphqlErrors: number;
+  timeouts: number;
+  connectionErrors: number;
+  /** Sent but neither answered nor failed when the phase ended: at most one per connection. */
+  inFlightAtEnd: number;
+  /** (non-2xx + 2xx with errors + timeouts + connection errors) / (answered + timeouts + connection errors). */
+  errorRate: number | null;
+  byQuery: { zipfReads: QueryTally; neverSeen: QueryTally };
+  /** `extensions.code` of the errors in failed answers (or "HTTP <status>" when there is none), with counts. */
+  errorCodes: Record<string, number>;
+  errorSamples: string[];
+  /** The answers' `x-cache` header (HIT, MISS, STALE, none), with counts. */
+  xCache: Record<string, number>;
+  /** From the server's /metrics: response-cache hits / (hits + misses); null without the metric. */
+  hitRate: number | null;
+  /** SQL statements over the requests that ended (answered, timed out or failed to connect). */
+  sqlPerRequest: number | null;
+  /** kitvault_redis_errors_total and kitvault_redis_short_circuits_total over the phase. */
+  redisErrors: number | null;
+  redisShortCircuits: number | null;
+  serverCpuPercent: number | null;
+  /**
+   * After the fault was healed: seconds until a repeated query answered `x-cache: HIT` again, and
+   * until a never-seen query was answered with data (null: not within the limit, or no x-cache header).
+   */
+  recovery: { cachingAgainS: number | null; databaseAgainS: number | null } | null;
+};
+
+export type Faults = {
+  phaseS: number;
+  warmupS: number;
+  requestTimeoutS: number;
+  connections: number;
+  neverSeenShare: number;
+  server: { pid: number; port: number; redisProxyPort: number; postgresProxyPort: number } | null;
+  phases: FaultPhase[];
+  /** Why the step stopped early; null when every phase ran. */
+  error: string | null;
+};
+
 export type Report = {
   startedAt: string;
   finishedAt: string;
@@ -315,6 +390,8 @@ export type Report = {
     reads: number;
   } | null;
   stampede: Stampede | null;
+  /** The fault scenario; null with --no-faults. */
+  faults: Faults | null;
   notes: string[];
 };
 
@@ -338,6 +415,37 @@ export function markdownTable(summary: readonly Summary[]): string {
   return lines.join('\n');
 }
 
+const seconds = (value: number | null) => (value === null ? 'null' : value.toFixed(2));
+
+export function faultsTable(faults: Faults): string {
+  const lines = [
+    '| # | phase | req/s | p50 ms | p99 ms | non-2xx | 2xx with errors | timeouts + conn. errors | error rate | never-seen: with data / sent | Zipf reads: with data / sent | hit rate | SQL/req | Redis errors / short circuits | after the heal: caching / Postgres again (s) |',
+    '| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ];
+  for (const p of faults.phases) {
+    lines.push(
+      `| ${p.n} | ${p.label} | ${fmt(p.requestsPerSecond)} | ${fmt(p.latencyP50Ms, 1)} | ${fmt(p.latencyP99Ms, 1)} | ${fmt(p.non2xx)} | ${fmt(p.graphqlErrors)} | ` +
+        `${fmt(p.timeouts + p.connectionErrors)} | ${pct(p.errorRate)} | ${fmt(p.byQuery.neverSeen.ok)} / ${fmt(p.byQuery.neverSeen.sent)} | ${fmt(p.byQuery.zipfReads.ok)} / ${fmt(p.byQuery.zipfReads.sent)} | ` +
+        `${pct(p.hitRate)} | ${fmt(p.sqlPerRequest, 3)} | ${fmt(p.redisErrors)} / ${fmt(p.redisShortCircuits)} | ` +
+        `${p.recovery ? `${seconds(p.recovery.cachingAgainS)} / ${seconds(p.recovery.databaseAgainS)}` : '—'} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+/** The phases' error codes, one line each (phases without failed answers left out). */
+function faultCodes(faults: Faults): string[] {
+  return faults.phases
+    .filter((p) => Object.keys(p.errorCodes).length > 0)
+    .map(
+      (p) =>
+        `(${p.n}) ${p.label}: ${Object.entries(p.errorCodes)
+          .sort((a, b) => b[1] - a[1])
+          .map(([code, n]) => `${code} ×${fmt(n)}`)
+          .join(', ')}`,
+    );
+}
+
 /** The end of a run on the console: the table, the ratios, the checks, the notes, the files written. */
 export function printReport(report: Report, files: readonly string[]): void {
   console.log('');
@@ -355,6 +463,13 @@ export function printReport(report: Report, files: readonly string[]): void {
       `stampede (${report.stampede.concurrent} cold requests): SQL statements ${report.stampede.sqlStatements ?? 'null'}, response-cache misses ${report.stampede.responseCacheMisses ?? 'null'} ` +
         `(coalesced ${report.stampede.responseCacheCoalesced ?? 'null'}, executions ${report.stampede.executions ?? 'null'})`,
     );
+  }
+  if (report.faults) {
+    console.log('');
+    console.log(`Faults (${report.faults.phaseS} s per phase):`);
+    console.log(faultsTable(report.faults));
+    for (const line of faultCodes(report.faults)) console.log(`errors ${line}`);
+    if (report.faults.error) console.log(`the fault step FAILED: ${report.faults.error}`);
   }
   for (const note of report.notes) console.log(`note: ${note}`);
   console.log(`\nwrote ${files.join(', ')}`);
@@ -443,6 +558,47 @@ export function markdown(report: Report): string {
         '(executions are null when it does not export how many it coalesced: the SQL statements tell how much work was done).',
     );
     out.push('');
+  }
+  if (report.faults) {
+    const f = report.faults;
+    out.push('## Faults');
+    out.push('');
+    out.push(
+      `A server of the measured build with both caches on (its own Redis prefix), whose links to Redis and to Postgres go through TCP proxies ` +
+        `the bench starts (a cut closes every connection and resets new ones; a hold keeps them open but delivers no byte). Load: ` +
+        `${f.connections} connections, the mixed workload's reads over the same Zipf spread plus ${(f.neverSeenShare * 100).toFixed(0)}% club searches ` +
+        `for words never asked before (only Postgres can answer them); ${f.warmupS} s warm-up, then ${f.phases.length} phases of ${f.phaseS} s in this order, ` +
+        `each fault healed right after its phase.`,
+    );
+    out.push('');
+    if (f.phases.length) out.push(faultsTable(f));
+    out.push('');
+    out.push(
+      `req/s counts answers of any kind; p50 and p99 are over the answered requests only. A request unanswered after ${f.requestTimeoutS} s ` +
+        'is a timeout (autocannon drops it and reconnects); one still waiting when the phase ended is in neither the latencies nor the ' +
+        'error rate (`inFlightAtEnd` in the JSON: at most one per connection). ' +
+        'error rate = (non-2xx + 2xx with errors + timeouts + connection errors) / (answered + timeouts + connection errors). ' +
+        'never-seen and Zipf reads: the requests of each kind answered 200 with data, of those sent (sent also counts those in flight ' +
+        'at the end; autocannon does not say which kind timed out). Hit rate, SQL/req (per request answered or failed) and the Redis error and short-circuit counts ' +
+        "come from the server's /metrics over the phase. After each fault was healed, the bench polled (every 50 ms) until a repeated query " +
+        'answered `x-cache: HIT` (caching again) and a never-seen query was answered with data (Postgres again): seconds from the heal. ' +
+        "Every phase's traffic to Redis and Postgres crosses the proxies: compare the faults with phase 1, not with the scenarios above " +
+        '(scenario 6 is the nearest load, without proxies and never-seen queries, with renames); phase 6 starts from a cache phases 1–5 ' +
+        'warmed further. The load is closed-loop (each connection waits for its answer): when misses hang, every connection soon waits ' +
+        'on one, so req/s then tells how long the server makes them wait more than how much it could serve.',
+    );
+    out.push('');
+    const codes = faultCodes(f);
+    if (codes.length) {
+      out.push('Error codes in failed answers:');
+      out.push('');
+      for (const line of codes) out.push(`- ${line}`);
+      out.push('');
+    }
+    if (f.error) {
+      out.push(`**The fault step stopped early:** ${f.error.split('\n')[0]}`);
+      out.push('');
+    }
   }
   if (report.notes.length) {
     out.push('## Notes');

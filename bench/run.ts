@@ -7,19 +7,21 @@
  * the servers as child processes on free loopback ports (our server three times with different
  * cache settings, the floor and the stock configuration), measures the scenarios with autocannon,
  * interleaved over rounds, checks the mixed workload's answers against the no-cache server, runs
- * a stampede, writes bench/results/latest.{json,md} plus a timestamped JSON, prints the table,
- * and removes its Redis keys (prefix kvbench:<pid>:), its database (unless --keep-db) and every
- * child process, also on errors and Ctrl-C.
+ * a stampede, then the fault scenario (faults.ts: a Redis and a Postgres outage staged through TCP
+ * proxies, on a server of its own), writes bench/results/latest.{json,md} plus a timestamped JSON,
+ * prints the tables, and removes its Redis keys (prefix kvbench:<pid>:), its database (unless
+ * --keep-db) and every child process, also on errors and Ctrl-C.
  *
  * Flags: --quick (1 round of 3 s after 1 s warm-up, 5,000 kits), --rounds N, --duration S,
- * --warmup S, --connections N, --kits N, --no-build (use the existing dist/), --keep-db.
+ * --warmup S, --connections N, --kits N, --no-build (use the existing dist/), --keep-db,
+ * --no-faults (skip the fault scenario), --fault-phase S (its phase length; 10 s, 6 s with --quick).
  * Env: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres), BENCH_DATABASE_NAME,
  * BENCH_REDIS_URL (default redis://127.0.0.1:6379), BENCH_SERVER_MAIN (another built main.js to measure,
  * e.g. an older build; default dist/src/main.js), BENCH_BASELINE_MAIN (another built main.js measured
  * beside ours as scenarios 2b and 4b, with ratios (2)/(2b) and (4)/(4b); cwd: its checkout).
  *
  * The steps live in options.ts, dataset.ts, servers.ts, answers.ts, targets.ts, measure.ts,
- * stampede.ts and report.ts; this file runs them in order and owns the cleanup.
+ * stampede.ts, faults.ts and report.ts; this file runs them in order and owns the cleanup.
  */
 import { Redis } from 'ioredis';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -28,6 +30,7 @@ import path from 'node:path';
 import postgres from 'postgres';
 import { answerCheck, checkCatalogues } from './answers.js';
 import { createDatabase, mintTokens, readDataset, seedDatabase } from './dataset.js';
+import { runFaults } from './faults.js';
 import { benchKeys, deletePrefixKeys } from './keys.js';
 import { log } from './log.js';
 import { runRounds, stopLoad } from './measure.js';
@@ -213,6 +216,21 @@ async function main(): Promise<Report> {
     catalogue,
     concurrency: settings.stampedeConcurrency,
   });
+  const faults = options.faults
+    ? await runFaults({
+        root,
+        mainJs,
+        databaseUrl: options.benchDatabaseUrl,
+        redisUrl: options.redisUrl,
+        keys,
+        logDir,
+        dataset,
+        phaseS: settings.faultPhaseS,
+        connections: settings.connections,
+        zipfS: settings.zipfS,
+      })
+    : null;
+  if (faults?.error) notes.push(`the fault scenario stopped early: ${faults.error.split('\n')[0]}`);
 
   const summary = summarise(runs);
   const mixed = mixedTotals(runs, summary, correctness);
@@ -240,6 +258,7 @@ async function main(): Promise<Report> {
     ratios: medianRatios(roundRatios, ratioDefinitions),
     mixed,
     stampede,
+    faults,
     notes,
   };
 }
@@ -253,6 +272,7 @@ try {
     [files.json, files.stamped, files.md].map((file) => path.relative(root, file)),
   );
   if (report.mixed && (report.mixed.mismatches > 0 || report.mixed.errors > 0)) exitCode = 1;
+  if (report.faults?.error) exitCode = 1;
 } catch (error) {
   if (interrupted) await cleanup().then(() => process.exit(130));
   console.error(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);

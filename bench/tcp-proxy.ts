@@ -1,0 +1,99 @@
+/**
+ * A TCP proxy on a loopback port in front of a real server (Redis, Postgres), to stage network
+ * faults for the fault benchmark while the server behind keeps its data. The approach of
+ * test/helpers/tcp-proxy.ts, less what the bench does not use, plus TCP_NODELAY on both legs (a
+ * proxy that lets Nagle's algorithm hold back small writes would add latency of its own):
+ *   cut()   closes every connection through it and resets new ones on accept;
+ *   hold()  keeps connections open (and accepts new ones) but delivers no byte either way (a black
+ *           hole), buffering them;
+ *   heal()  forwards again, delivering what hold() buffered, and accepts new connections.
+ * Everything it opens, it closes in close().
+ */
+import { once } from 'node:events';
+import { connect, createServer, type Server, type Socket } from 'node:net';
+
+export type ProxyMode = 'open' | 'cut' | 'hold';
+
+export type TcpProxy = {
+  readonly port: number;
+  readonly mode: ProxyMode;
+  /** Connections currently open through the proxy. */
+  readonly connections: number;
+  cut(): void;
+  hold(): void;
+  heal(): void;
+  close(): Promise<void>;
+};
+
+type Link = { client: Socket; upstream: Socket; held: { toUpstream: Buffer[]; toClient: Buffer[] } };
+
+export async function startTcpProxy(target: { host: string; port: number }, port = 0): Promise<TcpProxy> {
+  let mode: ProxyMode = 'open';
+  const links = new Set<Link>();
+
+  const drop = (link: Link) => {
+    link.client.destroy();
+    link.upstream.destroy();
+    links.delete(link);
+  };
+
+  const server: Server = createServer((client) => {
+    if (mode === 'cut') {
+      client.resetAndDestroy();
+      return;
+    }
+    client.setNoDelay(true);
+    const upstream = connect(target);
+    upstream.setNoDelay(true);
+    const link: Link = { client, upstream, held: { toUpstream: [], toClient: [] } };
+    links.add(link);
+    client.on('data', (chunk: Buffer) => {
+      if (mode === 'hold') link.held.toUpstream.push(chunk);
+      else upstream.write(chunk);
+    });
+    upstream.on('data', (chunk: Buffer) => {
+      if (mode === 'hold') link.held.toClient.push(chunk);
+      else client.write(chunk);
+    });
+    const end = () => drop(link);
+    client.on('error', end).on('close', end);
+    upstream.on('error', end).on('close', end);
+  });
+  server.listen(port, '127.0.0.1');
+  await once(server, 'listening');
+  const address = server.address();
+  if (!address || typeof address === 'string') throw new Error('the proxy has no port');
+
+  return {
+    port: address.port,
+    get mode() {
+      return mode;
+    },
+    get connections() {
+      return links.size;
+    },
+    cut() {
+      mode = 'cut';
+      for (const link of [...links]) {
+        link.client.resetAndDestroy();
+        drop(link);
+      }
+    },
+    hold() {
+      mode = 'hold';
+    },
+    heal() {
+      mode = 'open';
+      for (const link of links) {
+        for (const chunk of link.held.toUpstream.splice(0)) link.upstream.write(chunk);
+        for (const chunk of link.held.toClient.splice(0)) link.client.write(chunk);
+      }
+    },
+    async close() {
+      for (const link of [...links]) drop(link);
+      const closed = once(server, 'close');
+      server.close();
+      await closed;
+    },
+  };
+}
