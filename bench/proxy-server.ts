@@ -12,7 +12,7 @@
  * and exit; the bench stops this process by its process group like every other child.
  */
 import { createServer } from 'node:http';
-import { startTcpProxy, type TcpProxy } from './tcp-proxy.js';
+import { startTcpProxy, type TcpProxy } from '../test/helpers/tcp-proxy.js';
 
 function target(name: string): { host: string; port: number } {
   const value = process.env[name];

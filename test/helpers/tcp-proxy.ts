@@ -5,7 +5,8 @@
  *   hold()  keeps connections open but delivers no byte either way (a black hole), buffering them;
  *   reset() closes the current connections once, then forwards new ones as usual;
  *   heal()  forwards again, delivering what hold() buffered, and accepts new connections.
- * Everything it opens, it closes in close().
+ * Everything it opens, it closes in close(). TCP_NODELAY on both legs: a proxy that let Nagle's
+ * algorithm hold back small writes would add latency of its own (the fault benchmark uses it too).
  */
 import { once } from 'node:events';
 import { createServer, connect, type Server, type Socket } from 'node:net';
@@ -26,7 +27,7 @@ export type TcpProxy = {
 
 type Link = { client: Socket; upstream: Socket; held: { toUpstream: Buffer[]; toClient: Buffer[] } };
 
-export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
+export async function startTcpProxy(target: { host: string; port: number }, port = 0): Promise<TcpProxy> {
   let mode: ProxyMode = 'open';
   const links = new Set<Link>();
 
@@ -41,7 +42,9 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
       client.resetAndDestroy();
       return;
     }
+    client.setNoDelay(true);
     const upstream = connect(target);
+    upstream.setNoDelay(true);
     const link: Link = { client, upstream, held: { toUpstream: [], toClient: [] } };
     links.add(link);
     client.on('data', (chunk: Buffer) => {
@@ -56,7 +59,7 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     client.on('error', end).on('close', end);
     upstream.on('error', end).on('close', end);
   });
-  server.listen(0, '127.0.0.1');
+  server.listen(port, '127.0.0.1');
   await once(server, 'listening');
   const address = server.address();
   if (!address || typeof address === 'string') throw new Error('the proxy has no port');
