@@ -63,13 +63,15 @@ export function boundedOptions(ms: number): Options<Record<string, never>> & { s
   };
 }
 
-type SocketOptions = { host: string[]; port: number[]; path: string | false };
+type SocketOptions = { host: string[]; port: number[]; path: string | false; ssl?: unknown };
 
 /**
  * Guard 3: the sockets postgres-js connects through (its documented `socket` option). A socket is
  * returned at once, still connecting (writes are buffered meanwhile; errors arrive as events, as
  * with postgres-js's own sockets). Each one drops itself when it has written and then received
- * nothing for `silenceMs`.
+ * nothing for `silenceMs`. Not under TLS: postgres-js then hands the socket to a TLS layer that
+ * reads and writes it below what we can watch (guard 2 still bounds every wait; TCP keepalive
+ * drops the connection eventually).
  */
 export function watchedSockets(silenceMs: number): (options: SocketOptions) => Socket {
   let next = 0;
@@ -83,7 +85,7 @@ export function watchedSockets(silenceMs: number): (options: SocketOptions) => S
       // postgres-js names the address in its connection errors from these.
       Object.assign(socket, { host: options.host[i], port: options.port[i] ?? options.port[0] });
     }
-    watch(socket, silenceMs);
+    if (!options.ssl) watch(socket, silenceMs);
     return socket;
   };
 }
