@@ -24,6 +24,8 @@ const envSchema = z.object({
   HOST: z.string().default('0.0.0.0'),
   DATABASE_URL: optionalUrl(['postgres://', 'postgresql://']),
   PGLITE_DATA_DIR: z.string().min(1).default('.data/pglite'),
+  // The most a statement (or connecting, BEGIN, COMMIT) may take before the field fails with DATABASE_UNAVAILABLE.
+  DATABASE_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(2000),
   REDIS_URL: optionalUrl(['redis://', 'rediss://']),
   REDIS_PREFIX: z
     .string()
@@ -69,6 +71,7 @@ export type Config = {
   host: string;
   databaseUrl: string | undefined;
   pgliteDataDir: string;
+  databaseTimeoutMs: number;
   redisUrl: string | undefined;
   redisPrefix: string;
   redisTimeoutMs: number;
@@ -99,6 +102,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     host: e.HOST,
     databaseUrl: e.DATABASE_URL,
     pgliteDataDir: e.PGLITE_DATA_DIR,
+    databaseTimeoutMs: e.DATABASE_TIMEOUT_MS,
     redisUrl: e.REDIS_URL,
     redisPrefix: e.REDIS_PREFIX,
     redisTimeoutMs: e.REDIS_TIMEOUT_MS,

@@ -3,7 +3,7 @@
  * HTTP edge (src/http/mask-error.ts) turns them into GraphQL errors once. Anything else that escapes
  * is an internal error and is masked there. This module knows nothing of GraphQL on purpose.
  */
-export type ErrorCode = 'UNAUTHENTICATED' | 'FORBIDDEN' | 'NOT_FOUND' | 'BAD_USER_INPUT';
+export type ErrorCode = 'UNAUTHENTICATED' | 'FORBIDDEN' | 'NOT_FOUND' | 'BAD_USER_INPUT' | 'DATABASE_UNAVAILABLE';
 
 export class AppError extends Error {
   override name = 'AppError';
@@ -25,9 +25,67 @@ export const notFound = (type: string, id: number | string) =>
 export const badInput = (message: string, field?: string) =>
   new AppError('BAD_USER_INPUT', message, field ? { field } : {});
 
+export const DATABASE_UNAVAILABLE_MESSAGE = 'The database is unavailable; try again shortly';
+
+/**
+ * The errors of `e` and its causes, outermost first: drizzle wraps driver errors in `.cause`,
+ * GraphQL wraps resolver errors in `.originalError`.
+ */
+export function* causes(error: unknown): Generator<object> {
+  for (let e: unknown = error, depth = 0; e && typeof e === 'object' && depth < 8; depth++) {
+    yield e;
+    const { cause, originalError } = e as { cause?: unknown; originalError?: unknown };
+    e = cause ?? originalError;
+  }
+}
+
+/**
+ * Codes that mean "the database could not be reached or did not answer in time", as opposed to a
+ * fault of the statement or of our code:
+ * - postgres-js: CONNECT_TIMEOUT, CONNECTION_CLOSED, CONNECTION_ENDED, CONNECTION_DESTROYED;
+ * - the socket: ECONNREFUSED, ECONNRESET, ECONNABORTED, EPIPE, ETIMEDOUT, EHOSTUNREACH, EHOSTDOWN,
+ *   ENETUNREACH, ENETDOWN, EAI_AGAIN (DNS, temporarily);
+ * - ours: DATABASE_TIMEOUT (src/db/bounded.ts: no answer within DATABASE_TIMEOUT_MS);
+ * - SQLSTATE: class 08 (connection exception), 57P01 admin shutdown, 57P02 crash shutdown,
+ *   57P03 cannot connect now, 57014 query canceled (statement_timeout), 53300 too many
+ *   connections, 25P03 idle-in-transaction timeout (the server ended a session whose client fell silent).
+ */
+const UNAVAILABLE = new Set([
+  'CONNECT_TIMEOUT',
+  'CONNECTION_CLOSED',
+  'CONNECTION_ENDED',
+  'CONNECTION_DESTROYED',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'EHOSTDOWN',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'EAI_AGAIN',
+  'DATABASE_TIMEOUT',
+  '57P01',
+  '57P02',
+  '57P03',
+  '57014',
+  '53300',
+  '25P03',
+]);
+
+/** True when `error` (or one of its causes) says the database is unreachable or too slow. */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  for (const e of causes(error)) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && (UNAVAILABLE.has(code) || /^08[0-9A-Z]{3}$/.test(code))) return true;
+  }
+  return false;
+}
+
 /** The SQLSTATE of a database error, looking through drizzle's wrapper. */
 export function sqlState(error: unknown): string | undefined {
-  for (let e: unknown = error, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+  for (const e of causes(error)) {
     const code = (e as { code?: unknown }).code;
     if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return code;
   }

@@ -23,7 +23,11 @@ try {
 }
 
 const logger = createLogger(config.logLevel, !config.production && process.stdout.isTTY === true);
-const database = await openDatabase({ url: config.databaseUrl, pgliteDataDir: config.pgliteDataDir });
+const database = await openDatabase({
+  url: config.databaseUrl,
+  pgliteDataDir: config.pgliteDataDir,
+  timeoutMs: config.databaseTimeoutMs,
+});
 await database.migrate();
 if (database.kind === 'pglite' && (await isEmpty(database.db))) {
   logger.info('empty embedded database: seeding a small data set (first start only)');

@@ -2,6 +2,8 @@
  * Opens the database: Postgres through postgres-js when a URL is given, PGlite (embedded, on disk
  * or in memory) otherwise. Both speak the same drizzle schema and migrations. Every statement drizzle
  * sends is counted, so tests and metrics can prove how many SQL statements a request cost.
+ * With `timeoutMs`, everything the API asks of Postgres answers (or fails, DATABASE_UNAVAILABLE)
+ * within that bound: see bounded.ts. PGlite runs in-process and needs no bound.
  */
 import { PGlite } from '@electric-sql/pglite';
 import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
@@ -15,6 +17,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import postgres from 'postgres';
 import { migrationsFolder } from '../paths.js';
+import { boundedOptions, boundedSql } from './bounded.js';
 import * as schema from './schema.js';
 
 export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
@@ -48,29 +51,52 @@ export type DatabaseOptions = {
   /** PGlite data directory; `memory://` keeps it in memory (tests). */
   pgliteDataDir?: string;
   maxConnections?: number;
+  /**
+   * DATABASE_TIMEOUT_MS: the most any statement, BEGIN or COMMIT may take, enforced by the server
+   * (statement_timeout) and by the client (for a link that cannot deliver the server's answer);
+   * also the connect timeout. Absent: no bound (tools such as the seed, whose statements are long).
+   * Migrations never run under it.
+   */
+  timeoutMs?: number;
 };
 
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
   const counter = new SqlCounter();
   if (options.url) {
-    const client = postgres(options.url, {
-      max: options.maxConnections ?? 10,
+    const url = options.url;
+    const base = {
       onnotice: () => {},
       // Migrations and our own queries never need the type-fetch round trip on connect.
       fetch_types: false,
+    };
+    const max = options.maxConnections ?? 10;
+    const raw = postgres(url, {
+      ...base,
+      max,
+      ...(options.timeoutMs !== undefined ? boundedOptions(options.timeoutMs) : {}),
     });
+    const client =
+      options.timeoutMs !== undefined ? boundedSql(raw, options.timeoutMs, { maxAbandoned: 10 * max }) : raw;
     const db = drizzlePostgres(client, { schema, logger: counter }) as unknown as Db;
-    const u = new URL(options.url);
+    const u = new URL(url);
     return {
       db,
       kind: 'postgres',
       description: `postgres ${u.hostname}:${u.port || 5432}${u.pathname}`,
       sql: counter,
-      migrate: () => migratePostgres(drizzlePostgres(client), { migrationsFolder }),
+      // On a connection of its own, without the statement bound: building an index may take long.
+      migrate: async () => {
+        const own = postgres(url, { ...base, max: 1 });
+        try {
+          await migratePostgres(drizzlePostgres(own), { migrationsFolder });
+        } finally {
+          await own.end({ timeout: 5 });
+        }
+      },
       ping: async () => {
         await client`select 1`;
       },
-      close: () => client.end({ timeout: 5 }),
+      close: () => raw.end({ timeout: 5 }),
     };
   }
   const dir = options.pgliteDataDir ?? 'memory://';

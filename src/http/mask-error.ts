@@ -1,10 +1,12 @@
 /**
  * The one place errors become what a client sees. Domain errors keep their code and message;
- * GraphQL's own errors (syntax, validation, variable coercion) get a stable code; everything else
- * is logged and masked as INTERNAL_SERVER_ERROR with no stack or SQL text.
+ * GraphQL's own errors (syntax, validation, variable coercion) get a stable code; a database that
+ * cannot be reached or does not answer in time is DATABASE_UNAVAILABLE (logged as a warning once
+ * per burst: an outage fails many fields); everything else is logged and masked as
+ * INTERNAL_SERVER_ERROR with no stack or SQL text.
  */
 import { GraphQLError } from 'graphql';
-import { AppError } from '../errors.js';
+import { AppError, causes, DATABASE_UNAVAILABLE_MESSAGE, isDatabaseUnavailable } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
 
 function clientCode(error: GraphQLError): string {
@@ -25,7 +27,37 @@ function clientCode(error: GraphQLError): string {
 const isGraphQLError = (e: unknown): e is GraphQLError =>
   e instanceof GraphQLError || (e instanceof Error && e.name === 'GraphQLError' && 'extensions' in e);
 
-export function createMaskError(logger: Logger) {
+/** What is logged of a database error: its code and message, never the SQL or its parameters. */
+function describeDatabaseError(error: unknown): { code?: string; message: string } {
+  const innermost = [...causes(error)].at(-1) ?? error;
+  const code = (innermost as { code?: unknown }).code;
+  return {
+    ...(typeof code === 'string' ? { code } : {}),
+    message: innermost instanceof Error ? innermost.message : String(innermost),
+  };
+}
+
+/**
+ * Logs database unavailability once per burst: the first with its cause, then at most one line per
+ * `intervalMs` saying how many more there were.
+ */
+function databaseUnavailableLog(logger: Logger, intervalMs: number) {
+  let windowStart = -Infinity;
+  let suppressed = 0;
+  return (error: unknown, path: readonly (string | number)[] | undefined) => {
+    const now = Date.now();
+    if (now - windowStart >= intervalMs) {
+      logger.warn({ cause: describeDatabaseError(error), path, suppressed }, 'database unavailable');
+      windowStart = now;
+      suppressed = 0;
+    } else {
+      suppressed += 1;
+    }
+  };
+}
+
+export function createMaskError(logger: Logger, options: { burstIntervalMs?: number } = {}) {
+  const logUnavailable = databaseUnavailableLog(logger, options.burstIntervalMs ?? 10_000);
   return (error: unknown): Error => {
     const graphqlError = isGraphQLError(error) ? error : undefined;
     const original = graphqlError ? graphqlError.originalError : error;
@@ -35,6 +67,13 @@ export function createMaskError(logger: Logger) {
       return new GraphQLError(original.message, {
         ...location,
         extensions: { ...original.details, code: original.code },
+      });
+    }
+    if (isDatabaseUnavailable(original ?? error)) {
+      logUnavailable(original ?? error, graphqlError?.path);
+      return new GraphQLError(DATABASE_UNAVAILABLE_MESSAGE, {
+        ...location,
+        extensions: { code: 'DATABASE_UNAVAILABLE' },
       });
     }
     // An error GraphQL itself raised about the request (no original error, or a GraphQLError thrown

@@ -3,6 +3,7 @@
  * and a keyset page of rows (top-level filtered lists, paged in SQL).
  */
 import { decodeCursor, encodeCursor, pageSize } from './arguments.js';
+import { readOrThrow } from './rows.js';
 
 export type Edge<T> = { cursor: string; node: T };
 export type Connection<T> = {
@@ -24,7 +25,8 @@ function pageInfo<T>(edges: Edge<T>[], hasNextPage: boolean, hasPreviousPage: bo
 
 /**
  * Pages over an id list sorted ascending (or descending). The cursor is the last id seen, so a page
- * stays correct when items before it are added or removed.
+ * stays correct when items before it are added or removed. A node that could not be read (an
+ * `Error` from the loader) fails the whole connection: a page with holes is not a page.
  */
 export async function connectionFromIds<T>(
   ids: readonly number[],
@@ -40,11 +42,11 @@ export async function connectionFromIds<T>(
     if (start < 0) start = ids.length;
   }
   const slice = ids.slice(start, start + limit);
-  const nodes = slice.length ? await load(slice) : [];
+  const nodes = readOrThrow(slice.length ? await load(slice) : []);
   const edges: Edge<T>[] = [];
   nodes.forEach((node, i) => {
     // An id whose row vanished between the list and the lookup is skipped, not an error.
-    if (node !== null && !(node instanceof Error)) edges.push({ cursor: idCursor(slice[i]!), node });
+    if (node !== null) edges.push({ cursor: idCursor(slice[i]!), node });
   });
   return { edges, pageInfo: pageInfo(edges, start + limit < ids.length, start > 0), totalCount: ids.length };
 }

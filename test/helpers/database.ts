@@ -10,13 +10,16 @@ import { seed } from '../../src/db/seed.js';
 import { withDatabase } from './services.js';
 import { TEST_SEED } from './test-seed.js';
 
-export async function openTestDatabase(kind: 'default' | 'pglite' = 'default'): Promise<Database> {
+/** A test file's database; `url` is its postgres:// address (null on PGlite). */
+export type TestDatabase = Database & { url: string | null };
+
+export async function openTestDatabase(kind: 'default' | 'pglite' = 'default'): Promise<TestDatabase> {
   const template = inject('pgTemplate');
   if (kind === 'pglite' || !template) {
     const database = await openDatabase({ pgliteDataDir: 'memory://' });
     await database.migrate();
     await seed(database.db, TEST_SEED);
-    return database;
+    return Object.assign(database, { url: null });
   }
   const name = `kitvault_test_${inject('runId')}_${randomBytes(4).toString('hex')}`;
   // Connect to the maintenance database: a connection to the template would block the clone.
@@ -35,8 +38,23 @@ export async function openTestDatabase(kind: 'default' | 'pglite' = 'default'): 
   } finally {
     await admin.end();
   }
-  const database = await openDatabase({ url: withDatabase(template, name), maxConnections: 5 });
-  return database;
+  const url = withDatabase(template, name);
+  const database = await openDatabase({ url, maxConnections: 5 });
+  return Object.assign(database, { url });
+}
+
+/** The same database's URL, reached through `port` on 127.0.0.1 (a fault-staging TCP proxy). */
+export function throughPort(url: string, port: number): string {
+  const u = new URL(url);
+  u.hostname = '127.0.0.1';
+  u.port = String(port);
+  return u.toString();
+}
+
+/** Host and port of a postgres:// URL (what a TCP proxy forwards to). */
+export function addressOf(url: string): { host: string; port: number } {
+  const u = new URL(url);
+  return { host: u.hostname, port: Number(u.port || 5432) };
 }
 
 export const usingRealPostgres = () => inject('pgTemplate') !== null;

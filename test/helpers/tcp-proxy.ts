@@ -3,6 +3,8 @@
  * faults for real while the server behind keeps its data:
  *   cut()   closes every connection through it and refuses new ones (reset on accept);
  *   hold()  keeps connections open but delivers no byte either way (a black hole), buffering them;
+ *   holdExisting() does that to the connections open now only, and forwards new ones as usual
+ *           (a flow lost by a NAT or load balancer while the server itself is fine);
  *   reset() closes the current connections once, then forwards new ones as usual;
  *   heal()  forwards again, delivering what hold() buffered, and accepts new connections.
  * Everything it opens, it closes in close(). TCP_NODELAY on both legs: a proxy that let Nagle's
@@ -20,12 +22,19 @@ export type TcpProxy = {
   readonly connections: number;
   cut(): void;
   hold(): void;
+  holdExisting(): void;
   reset(): void;
   heal(): void;
   close(): Promise<void>;
 };
 
-type Link = { client: Socket; upstream: Socket; held: { toUpstream: Buffer[]; toClient: Buffer[] } };
+type Link = {
+  client: Socket;
+  upstream: Socket;
+  held: { toUpstream: Buffer[]; toClient: Buffer[] };
+  /** Held by holdExisting(), whatever the mode. */
+  lost: boolean;
+};
 
 export async function startTcpProxy(target: { host: string; port: number }, port = 0): Promise<TcpProxy> {
   let mode: ProxyMode = 'open';
@@ -45,14 +54,14 @@ export async function startTcpProxy(target: { host: string; port: number }, port
     client.setNoDelay(true);
     const upstream = connect(target);
     upstream.setNoDelay(true);
-    const link: Link = { client, upstream, held: { toUpstream: [], toClient: [] } };
+    const link: Link = { client, upstream, held: { toUpstream: [], toClient: [] }, lost: false };
     links.add(link);
     client.on('data', (chunk: Buffer) => {
-      if (mode === 'hold') link.held.toUpstream.push(chunk);
+      if (mode === 'hold' || link.lost) link.held.toUpstream.push(chunk);
       else upstream.write(chunk);
     });
     upstream.on('data', (chunk: Buffer) => {
-      if (mode === 'hold') link.held.toClient.push(chunk);
+      if (mode === 'hold' || link.lost) link.held.toClient.push(chunk);
       else client.write(chunk);
     });
     const end = () => drop(link);
@@ -82,6 +91,9 @@ export async function startTcpProxy(target: { host: string; port: number }, port
     hold() {
       mode = 'hold';
     },
+    holdExisting() {
+      for (const link of links) link.lost = true;
+    },
     reset() {
       for (const link of [...links]) {
         link.client.resetAndDestroy();
@@ -91,6 +103,7 @@ export async function startTcpProxy(target: { host: string; port: number }, port
     heal() {
       mode = 'open';
       for (const link of links) {
+        link.lost = false;
         for (const chunk of link.held.toUpstream.splice(0)) link.upstream.write(chunk);
         for (const chunk of link.held.toClient.splice(0)) link.client.write(chunk);
       }
