@@ -89,6 +89,8 @@ export type AppDeps = {
   /** Extra envelop plugins (the benchmark's stock cache), applied after the response cache's. */
   plugins?: Plugin<AppContext>[];
   graphiql?: boolean;
+  /** /metrics: which operation names label the duration histogram (a bounded set). */
+  metrics?: { operationNames?: readonly string[]; maxOperations?: number };
 };
 
 export type App = YogaServerInstance<ResponseCacheServerContext, AppContext> & {
@@ -118,7 +120,11 @@ export function createApp(deps: AppDeps): App {
   // between apps in one process (tests build many).
   sharedSchema ??= buildSchema();
   const schema = sharedSchema;
-  const metrics = createMetrics({ counters: deps.counters ?? new CacheCounters(), sql: database.sql });
+  const metrics = createMetrics({
+    counters: deps.counters ?? new CacheCounters(),
+    sql: database.sql,
+    operations: { names: deps.metrics?.operationNames, max: deps.metrics?.maxOperations },
+  });
   const readiness = createReadiness({
     pingDatabase: () => database.ping(),
     redis: deps.redis ?? null,

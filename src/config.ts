@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { isNamespace, NAMESPACES, type Namespace } from './domain/registry.js';
+import { DEFAULT_MAX_OPERATIONS, isLabelName, MAX_OPERATIONS_LIMIT } from './observability/operation-labels.js';
 
 const onOff = z
   .enum(['on', 'off', 'true', 'false', '1', '0'])
@@ -62,6 +63,26 @@ const envSchema = z.object({
   SEED_PASSWORD: z.string().min(1).default('kitvault'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   NODE_ENV: z.string().default('development'),
+  // Operation names that always get their own series in the duration histogram ("KitPage,Search").
+  METRICS_OPERATION_NAMES: z
+    .string()
+    .default('')
+    .transform((v, ctx) => {
+      const names = v
+        .split(',')
+        .map((n) => n.trim())
+        .filter(Boolean);
+      const bad = names.find((n) => !isLabelName(n));
+      if (bad !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `"${bad.slice(0, 40)}" is not a GraphQL name of at most 100 characters`,
+        });
+        return z.NEVER;
+      }
+      return names;
+    }),
+  METRICS_MAX_OPERATIONS: z.coerce.number().int().min(0).max(MAX_OPERATIONS_LIMIT).default(DEFAULT_MAX_OPERATIONS),
 });
 
 export type Config = {
@@ -81,6 +102,8 @@ export type Config = {
   seedPassword: string;
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
   production: boolean;
+  metricsOperationNames: string[];
+  metricsMaxOperations: number;
 };
 
 export class ConfigError extends Error {
@@ -111,5 +134,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     seedPassword: e.SEED_PASSWORD,
     logLevel: e.LOG_LEVEL,
     production: e.NODE_ENV === 'production',
+    metricsOperationNames: e.METRICS_OPERATION_NAMES,
+    metricsMaxOperations: e.METRICS_MAX_OPERATIONS,
   };
 }

@@ -44,6 +44,7 @@ const app = createApp({
   redisTimeoutMs: config.redisTimeoutMs,
   tokens: caches.tokens,
   responseCache: caches.responseCache,
+  metrics: { operationNames: config.metricsOperationNames, maxOperations: config.metricsMaxOperations },
 });
 
 // The response cache's lean hit answers cached queries in front of yoga; everything else goes to yoga.
