@@ -34,8 +34,9 @@ export const GRAPHQL_PATH = '/graphql';
 
 export const DEFAULT_QUERY = /* GraphQL */ `
   # Welcome to Kitvault. Press the play button to run this query.
-  # Sign in with the login mutation (admin / kitvault) and send
-  # the token as the header  Authorization: Bearer <token>
+  # To sign in, run the login mutation with one of the seeded logins
+  # (see "Seeded logins" in the README) and send the token as the
+  # header  Authorization: Bearer <token>
   query LatestKits {
     kits(first: 5) {
       totalCount
