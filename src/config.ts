@@ -3,6 +3,7 @@
  * variable; everything else receives a typed Config and never touches process.env.
  */
 import { z } from 'zod';
+import { DEFAULT_SEED_PASSWORD } from './db/seed.js';
 import { isNamespace, NAMESPACES, type Namespace } from './domain/registry.js';
 import { DEFAULT_MAX_OPERATIONS, isLabelName, MAX_OPERATIONS_LIMIT } from './observability/operation-labels.js';
 
@@ -60,7 +61,7 @@ const envSchema = z.object({
       return out;
     }),
   ENTITY_NEGATIVE_TTL_SECONDS: z.coerce.number().int().min(0).max(3600).default(30),
-  SEED_PASSWORD: z.string().min(1).default('kitvault'),
+  SEED_PASSWORD: z.string().min(1).default(DEFAULT_SEED_PASSWORD),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   NODE_ENV: z.string().default('development'),
   // Operation names that always get their own series in the duration histogram ("KitPage,Search").

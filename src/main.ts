@@ -7,7 +7,7 @@ import { createFrontDoor } from './http/front-door.js';
 import { createApp } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { openDatabase } from './db/client.js';
-import { EMBEDDED_SEED, isEmpty, seed } from './db/seed.js';
+import { seedFirstStart } from './db/seed.js';
 import { createLogger } from './observability/logger.js';
 import { buildCaches } from './caches.js';
 
@@ -25,9 +25,14 @@ try {
 const logger = createLogger(config.logLevel, !config.production && process.stdout.isTTY === true);
 const database = await openDatabase({ url: config.databaseUrl, pgliteDataDir: config.pgliteDataDir });
 await database.migrate();
-if (database.kind === 'pglite' && (await isEmpty(database.db))) {
-  logger.info('empty embedded database: seeding a small data set (first start only)');
-  await seed(database.db, { ...EMBEDDED_SEED, password: config.seedPassword });
+if (database.kind === 'pglite') {
+  const seeded = await seedFirstStart(database.db, { password: config.seedPassword, production: config.production });
+  if (seeded === 'seeded') logger.info('empty embedded database: seeded a small data set (first start only)');
+  if (seeded === 'seeded without logins')
+    logger.warn(
+      'empty embedded database: seeded a small catalogue WITHOUT logins (first start only): in production the ' +
+        'published default SEED_PASSWORD is refused; to add logins, set SEED_PASSWORD and run npm run db:seed (it replaces the data)',
+    );
 }
 
 const caches = await buildCaches({ ...config, database }, logger);
