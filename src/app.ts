@@ -17,7 +17,7 @@ import type { Database } from './db/client.js';
 import { catalogueRepository } from './db/repositories/catalogue.js';
 import { userRepository } from './db/repositories/users.js';
 import { createMaskError } from './http/mask-error.js';
-import { createReadiness, operationsPlugin } from './http/operations.js';
+import { createReadiness, operationsPlugin, type MetricsAccess } from './http/operations.js';
 import type { Repositories } from './loaders/index.js';
 import type { Logger } from './observability/logger.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
@@ -90,8 +90,8 @@ export type AppDeps = {
   /** Extra envelop plugins (the benchmark's stock cache), applied after the response cache's. */
   plugins?: Plugin<AppContext>[];
   graphiql?: boolean;
-  /** /metrics: which operation names label the duration histogram (a bounded set). */
-  metrics?: { operationNames?: readonly string[]; maxOperations?: number };
+  /** /metrics: which operation names label the duration histogram (a bounded set), and who may read it. */
+  metrics?: { operationNames?: readonly string[]; maxOperations?: number } & MetricsAccess;
 };
 
 export type App = YogaServerInstance<ResponseCacheServerContext, AppContext> & {
@@ -146,7 +146,7 @@ export function createApp(deps: AppDeps): App {
       error: (...args) => logger.error(args.map(String).join(' ')),
     },
     plugins: [
-      operationsPlugin(metrics, readiness),
+      operationsPlugin(metrics, readiness, { token: deps.metrics?.token, ownListener: deps.metrics?.ownListener }),
       EnvelopArmorPlugin({
         maxDepth: { n: 12 },
         maxAliases: { n: 30 },

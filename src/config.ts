@@ -84,6 +84,24 @@ const envSchema = z.object({
       return names;
     }),
   METRICS_MAX_OPERATIONS: z.coerce.number().int().min(0).max(MAX_OPERATIONS_LIMIT).default(DEFAULT_MAX_OPERATIONS),
+  // When set, GET /metrics requires `Authorization: Bearer <METRICS_TOKEN>`.
+  METRICS_TOKEN: z
+    .string()
+    .trim()
+    .optional()
+    .transform((v) => (v === '' ? undefined : v))
+    .refine((v) => v === undefined || /^[\x21-\x7e]{16,512}$/.test(v), {
+      message: 'must be 16 to 512 printable characters without spaces',
+    }),
+  // When set, /metrics is served only on this port (the main port answers 404 for it).
+  METRICS_PORT: z
+    .string()
+    .trim()
+    .optional()
+    .transform((v) => (v === '' || v === undefined ? undefined : Number(v)))
+    .refine((v) => v === undefined || (Number.isInteger(v) && v >= 1 && v <= 65535), {
+      message: 'must be a port from 1 to 65535',
+    }),
 });
 
 export type Config = {
@@ -105,6 +123,8 @@ export type Config = {
   production: boolean;
   metricsOperationNames: string[];
   metricsMaxOperations: number;
+  metricsToken: string | undefined;
+  metricsPort: number | undefined;
 };
 
 export class ConfigError extends Error {
@@ -118,6 +138,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
   }
   const e = parsed.data;
+  if (e.METRICS_PORT !== undefined && e.METRICS_PORT === e.PORT)
+    throw new ConfigError('invalid configuration:\n  METRICS_PORT: must differ from PORT');
   return {
     port: e.PORT,
     host: e.HOST,
@@ -137,5 +159,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     production: e.NODE_ENV === 'production',
     metricsOperationNames: e.METRICS_OPERATION_NAMES,
     metricsMaxOperations: e.METRICS_MAX_OPERATIONS,
+    metricsToken: e.METRICS_TOKEN,
+    metricsPort: e.METRICS_PORT,
   };
 }

@@ -4,6 +4,7 @@
  */
 import { createServer } from 'node:http';
 import { createFrontDoor } from './http/front-door.js';
+import { metricsListener } from './http/operations.js';
 import { createApp } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { openDatabase } from './db/client.js';
@@ -49,7 +50,12 @@ const app = createApp({
   redisTimeoutMs: config.redisTimeoutMs,
   tokens: caches.tokens,
   responseCache: caches.responseCache,
-  metrics: { operationNames: config.metricsOperationNames, maxOperations: config.metricsMaxOperations },
+  metrics: {
+    operationNames: config.metricsOperationNames,
+    maxOperations: config.metricsMaxOperations,
+    token: config.metricsToken,
+    ownListener: config.metricsPort !== undefined,
+  },
 });
 
 // The response cache's lean hit answers cached queries in front of yoga; everything else goes to yoga.
@@ -62,6 +68,13 @@ server.listen(config.port, config.host, () => {
   );
 });
 
+// METRICS_PORT: /metrics on a listener of its own (the main port answers 404 for it).
+const metricsServer =
+  config.metricsPort === undefined ? null : createServer(metricsListener(app.metrics, config.metricsToken));
+metricsServer?.listen(config.metricsPort, config.host, () =>
+  logger.info(`metrics on http://localhost:${config.metricsPort}/metrics`),
+);
+
 let stopping = false;
 async function shutdown(signal: string) {
   if (stopping) return;
@@ -70,6 +83,8 @@ async function shutdown(signal: string) {
   const force = setTimeout(() => process.exit(1), 10_000).unref();
   server.closeIdleConnections();
   await new Promise<void>((resolve) => server.close(() => resolve()));
+  metricsServer?.closeAllConnections();
+  await new Promise<void>((resolve) => (metricsServer ? metricsServer.close(() => resolve()) : resolve()));
   await caches.close();
   await database.close();
   clearTimeout(force);
