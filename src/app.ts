@@ -130,6 +130,7 @@ export function createApp(deps: AppDeps): App {
     pingDatabase: () => database.ping(),
     redis: deps.redis ?? null,
     timeoutMs: deps.redisTimeoutMs ?? 1000,
+    onFailure: (part, error) => logger.warn({ err: error, part }, `readiness: ${part} failing`),
   });
 
   const yoga = createYoga<ResponseCacheServerContext, AppContext>({

@@ -1,7 +1,8 @@
 /**
  * Operational endpoints beside /graphql: GET /metrics (Prometheus text) and GET /ready (readiness:
  * Postgres and Redis answer). Readiness is cached for a couple of seconds so probes cannot load
- * them; a failing part is named in a 503. Liveness is yoga's own /health.
+ * them; a failing part is named in a 503 (`"redis":"failing"`: the cause goes to the log, never to
+ * the client). Liveness is yoga's own /health.
  *
  * /metrics can be protected: with a token (METRICS_TOKEN) it answers only `Authorization: Bearer
  * <token>` (compared in constant time), 401 otherwise; with a listener of its own (METRICS_PORT,
@@ -80,6 +81,8 @@ export type ReadinessDeps = {
   redis: Redis | null;
   timeoutMs: number;
   cacheMs?: number;
+  /** Where a failing check's cause goes (the log): the answer names the part only, never the error's text. */
+  onFailure?: (part: string, error: unknown) => void;
 };
 
 type Readiness = { ready: boolean; checks: Record<string, string> };
@@ -93,14 +96,15 @@ export function createReadiness(deps: ReadinessDeps) {
         await withTimeout(fn(), deps.timeoutMs);
         checks[name] = 'ok';
       } catch (error) {
-        checks[name] = `failing: ${(error as Error).message}`;
+        checks[name] = 'failing';
+        deps.onFailure?.(name, error);
       }
     };
     await Promise.all([
       probe('postgres', deps.pingDatabase),
       deps.redis ? probe('redis', () => deps.redis!.ping()) : Promise.resolve((checks.redis = 'not configured')),
     ]);
-    return { ready: Object.values(checks).every((v) => !v.startsWith('failing')), checks };
+    return { ready: Object.values(checks).every((v) => v !== 'failing'), checks };
   }
   return (): Promise<Readiness> => {
     const now = Date.now();
