@@ -7,18 +7,22 @@ import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, type Config } from '../config.js';
-import { openDatabase } from './client.js';
+import { openDatabase, type Database, type DatabaseOptions } from './client.js';
 import { DEFAULT_SEED, seed, seedPasswordRefusal, type SeedOptions } from './seed.js';
 
 class UsageError extends Error {}
 
-type Output = { log(line: string): void; error(line: string): void };
+export type SeedCommandIo = {
+  out?: { log(line: string): void; error(line: string): void };
+  /** How the database is opened (tests hand in one they keep). */
+  open?: (options: DatabaseOptions) => Promise<Database>;
+};
 
 /** Runs the command; resolves to its exit code (0 done, 2 refused or bad arguments). */
 export async function seedCommand(
   args: string[],
   env: NodeJS.ProcessEnv = process.env,
-  out: Output = console,
+  { out = console, open = openDatabase }: SeedCommandIo = {},
 ): Promise<number> {
   let options: SeedOptions;
   let config: Config;
@@ -77,7 +81,7 @@ export async function seedCommand(
     throw error;
   }
 
-  const database = await openDatabase({
+  const database = await open({
     url: config.databaseUrl,
     pgliteDataDir: config.pgliteDataDir,
     maxConnections: 1,

@@ -4,13 +4,10 @@
  * default's first start seeds the catalogue without logins.
  */
 import { count, sql } from 'drizzle-orm';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyPassword } from '../../src/auth/passwords.js';
-import { openDatabase, type Database } from '../../src/db/client.js';
-import { seedCommand } from '../../src/db/seed-cli.js';
+import { openDatabase, type Database, type DatabaseOptions } from '../../src/db/client.js';
+import { seedCommand, type SeedCommandIo } from '../../src/db/seed-cli.js';
 import { collectionItems, kits, users } from '../../src/db/schema.js';
 import { DEFAULT_SEED_PASSWORD, seedFirstStart, type SeedOptions } from '../../src/db/seed.js';
 
@@ -26,67 +23,64 @@ const SIZES: Omit<SeedOptions, 'password'> = {
 };
 const ARGS = ['--clubs', '5', '--seasons', '2', '--brands', '3', '--competitions', '3', '--kits', '30', '--users', '3'];
 
-const dirs: string[] = [];
-const tempDir = () => {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'kitvault-seed-prod-'));
-  dirs.push(dir);
-  return dir;
-};
-afterAll(() => {
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
-
-const output = () => {
+/** The command's output, and a database it may open: one in-memory PGlite, kept across runs. */
+function harness(database: Database) {
   const lines: string[] = [];
-  return { lines, out: { log: (l: string) => lines.push(l), error: (l: string) => lines.push(l) } };
-};
+  const opened: DatabaseOptions[] = [];
+  const io: SeedCommandIo = {
+    out: { log: (l) => lines.push(l), error: (l) => lines.push(l) },
+    open: async (options) => {
+      opened.push(options);
+      return { ...database, close: async () => {} };
+    },
+  };
+  return { lines, opened, io };
+}
 
-async function adminHash(dataDir: string): Promise<string | undefined> {
-  const database = await openDatabase({ pgliteDataDir: dataDir });
-  try {
-    return (await database.db.select().from(users)).find((u) => u.username === 'admin')?.passwordHash;
-  } finally {
-    await database.close();
-  }
+async function adminHash(database: Database): Promise<string | undefined> {
+  return (await database.db.select().from(users)).find((u) => u.username === 'admin')?.passwordHash;
 }
 
 describe('npm run db:seed in production', () => {
-  it('refuses the published default password, given or defaulted, before touching the database', async () => {
-    const dataDir = path.join(tempDir(), 'db');
-    for (const env of [
-      { NODE_ENV: 'production', PGLITE_DATA_DIR: dataDir },
-      { NODE_ENV: 'production', PGLITE_DATA_DIR: dataDir, SEED_PASSWORD: DEFAULT_SEED_PASSWORD },
-    ]) {
-      const { lines, out } = output();
-      expect(await seedCommand(ARGS, env, out)).toBe(2);
+  let database: Database;
+  beforeAll(async () => {
+    database = await openDatabase({ pgliteDataDir: 'memory://' });
+  });
+  afterAll(() => database?.close());
+
+  it('refuses the published default password, given or defaulted, before opening the database', async () => {
+    for (const env of [{ NODE_ENV: 'production' }, { NODE_ENV: 'production', SEED_PASSWORD: DEFAULT_SEED_PASSWORD }]) {
+      const { lines, opened, io } = harness(database);
+      expect(await seedCommand(ARGS, env, io)).toBe(2);
       expect(lines.join('\n')).toMatch(/refusing to seed.*SEED_PASSWORD.*--allow-default-password/s);
+      expect(opened).toEqual([]);
     }
-    expect(existsSync(dataDir)).toBe(false);
   });
 
   it('seeds with a password of its own, or the default when explicitly allowed', async () => {
-    const dataDir = path.join(tempDir(), 'db');
-    const own = output();
-    expect(
-      await seedCommand(
-        ARGS,
-        { NODE_ENV: 'production', PGLITE_DATA_DIR: dataDir, SEED_PASSWORD: 'not-in-the-readme' },
-        own.out,
-      ),
-    ).toBe(0);
-    expect(own.lines.join('\n')).toMatch(/^seeded /);
-    expect(await verifyPassword('not-in-the-readme', (await adminHash(dataDir))!)).toBe(true);
+    const own = harness(database);
+    const env = { NODE_ENV: 'production', PGLITE_DATA_DIR: '/somewhere/else' };
+    expect(await seedCommand(ARGS, { ...env, SEED_PASSWORD: 'not-in-the-readme' }, own.io)).toBe(0);
+    expect(own.opened).toMatchObject([{ url: undefined, pgliteDataDir: '/somewhere/else' }]);
+    expect(own.lines.join('\n')).toMatch(/^seeded .*30 kits, 3 users/);
+    expect(await verifyPassword('not-in-the-readme', (await adminHash(database))!)).toBe(true);
 
-    const allowed = output();
-    expect(
-      await seedCommand(
-        [...ARGS, '--allow-default-password'],
-        { NODE_ENV: 'production', PGLITE_DATA_DIR: dataDir },
-        allowed.out,
-      ),
-    ).toBe(0);
-    expect(await verifyPassword(DEFAULT_SEED_PASSWORD, (await adminHash(dataDir))!)).toBe(true);
+    const allowed = harness(database);
+    expect(await seedCommand([...ARGS, '--allow-default-password'], env, allowed.io)).toBe(0);
+    expect(await verifyPassword(DEFAULT_SEED_PASSWORD, (await adminHash(database))!)).toBe(true);
+
+    // Outside production the default is what it always was.
+    expect(await seedCommand(ARGS, {}, harness(database).io)).toBe(0);
+    expect(await verifyPassword(DEFAULT_SEED_PASSWORD, (await adminHash(database))!)).toBe(true);
   }, 120_000);
+
+  it('still refuses bad arguments', async () => {
+    const { lines, opened, io } = harness(database);
+    expect(await seedCommand(['--kits', 'many'], {}, io)).toBe(2);
+    expect(await seedCommand(['--bogus'], {}, io)).toBe(2);
+    expect(lines).toEqual(['--kits must be a whole number from 0 to 10000000, got "many"', "Unknown option '--bogus'"]);
+    expect(opened).toEqual([]);
+  });
 });
 
 describe("the embedded default's first start", () => {
