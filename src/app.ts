@@ -17,7 +17,7 @@ import type { Database } from './db/client.js';
 import { catalogueRepository } from './db/repositories/catalogue.js';
 import { userRepository } from './db/repositories/users.js';
 import { createMaskError } from './http/mask-error.js';
-import { createReadiness, operationsPlugin } from './http/operations.js';
+import { createReadiness, operationsPlugin, type MetricsAccess } from './http/operations.js';
 import type { Repositories } from './loaders/index.js';
 import type { Logger } from './observability/logger.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
@@ -34,8 +34,9 @@ export const GRAPHQL_PATH = '/graphql';
 
 export const DEFAULT_QUERY = /* GraphQL */ `
   # Welcome to Kitvault. Press the play button to run this query.
-  # Sign in with the login mutation (admin / kitvault) and send
-  # the token as the header  Authorization: Bearer <token>
+  # To sign in, run the login mutation with one of the seeded logins
+  # (see "Seeded logins" in the README) and send the token as the
+  # header  Authorization: Bearer <token>
   query LatestKits {
     kits(first: 5) {
       totalCount
@@ -89,6 +90,8 @@ export type AppDeps = {
   /** Extra envelop plugins (the benchmark's stock cache), applied after the response cache's. */
   plugins?: Plugin<AppContext>[];
   graphiql?: boolean;
+  /** /metrics: which operation names label the duration histogram (a bounded set), and who may read it. */
+  metrics?: { operationNames?: readonly string[]; maxOperations?: number } & MetricsAccess;
 };
 
 export type App = YogaServerInstance<ResponseCacheServerContext, AppContext> & {
@@ -118,11 +121,16 @@ export function createApp(deps: AppDeps): App {
   // between apps in one process (tests build many).
   sharedSchema ??= buildSchema();
   const schema = sharedSchema;
-  const metrics = createMetrics({ counters: deps.counters ?? new CacheCounters(), sql: database.sql });
+  const metrics = createMetrics({
+    counters: deps.counters ?? new CacheCounters(),
+    sql: database.sql,
+    operations: { names: deps.metrics?.operationNames, max: deps.metrics?.maxOperations },
+  });
   const readiness = createReadiness({
     pingDatabase: () => database.ping(),
     redis: deps.redis ?? null,
     timeoutMs: deps.redisTimeoutMs ?? 1000,
+    onFailure: (part, error) => logger.warn({ err: error, part }, `readiness: ${part} failing`),
   });
 
   const yoga = createYoga<ResponseCacheServerContext, AppContext>({
@@ -139,7 +147,7 @@ export function createApp(deps: AppDeps): App {
       error: (...args) => logger.error(args.map(String).join(' ')),
     },
     plugins: [
-      operationsPlugin(metrics, readiness),
+      operationsPlugin(metrics, readiness, { token: deps.metrics?.token, ownListener: deps.metrics?.ownListener }),
       EnvelopArmorPlugin({
         maxDepth: { n: 12 },
         maxAliases: { n: 30 },

@@ -3,7 +3,9 @@
  * variable; everything else receives a typed Config and never touches process.env.
  */
 import { z } from 'zod';
+import { DEFAULT_SEED_PASSWORD } from './db/seed.js';
 import { isNamespace, NAMESPACES, type Namespace } from './domain/registry.js';
+import { DEFAULT_MAX_OPERATIONS, isLabelName, MAX_OPERATIONS_LIMIT } from './observability/operation-labels.js';
 
 const onOff = z
   .enum(['on', 'off', 'true', 'false', '1', '0'])
@@ -61,9 +63,47 @@ const envSchema = z.object({
       return out;
     }),
   ENTITY_NEGATIVE_TTL_SECONDS: z.coerce.number().int().min(0).max(3600).default(30),
-  SEED_PASSWORD: z.string().min(1).default('kitvault'),
+  SEED_PASSWORD: z.string().min(1).default(DEFAULT_SEED_PASSWORD),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   NODE_ENV: z.string().default('development'),
+  // Operation names that always get their own series in the duration histogram ("KitPage,Search").
+  METRICS_OPERATION_NAMES: z
+    .string()
+    .default('')
+    .transform((v, ctx) => {
+      const names = v
+        .split(',')
+        .map((n) => n.trim())
+        .filter(Boolean);
+      const bad = names.find((n) => !isLabelName(n));
+      if (bad !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `"${bad.slice(0, 40)}" is not a GraphQL name of at most 100 characters`,
+        });
+        return z.NEVER;
+      }
+      return names;
+    }),
+  METRICS_MAX_OPERATIONS: z.coerce.number().int().min(0).max(MAX_OPERATIONS_LIMIT).default(DEFAULT_MAX_OPERATIONS),
+  // When set, GET /metrics requires `Authorization: Bearer <METRICS_TOKEN>`.
+  METRICS_TOKEN: z
+    .string()
+    .trim()
+    .optional()
+    .transform((v) => (v === '' ? undefined : v))
+    .refine((v) => v === undefined || /^[\x21-\x7e]{16,512}$/.test(v), {
+      message: 'must be 16 to 512 printable characters without spaces',
+    }),
+  // When set, /metrics is served only on this port (the main port answers 404 for it).
+  METRICS_PORT: z
+    .string()
+    .trim()
+    .optional()
+    .transform((v) => (v === '' || v === undefined ? undefined : Number(v)))
+    .refine((v) => v === undefined || (Number.isInteger(v) && v >= 1 && v <= 65535), {
+      message: 'must be a port from 1 to 65535',
+    }),
 });
 
 export type Config = {
@@ -84,6 +124,10 @@ export type Config = {
   seedPassword: string;
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
   production: boolean;
+  metricsOperationNames: string[];
+  metricsMaxOperations: number;
+  metricsToken: string | undefined;
+  metricsPort: number | undefined;
 };
 
 export class ConfigError extends Error {
@@ -97,6 +141,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
   }
   const e = parsed.data;
+  if (e.METRICS_PORT !== undefined && e.METRICS_PORT === e.PORT)
+    throw new ConfigError('invalid configuration:\n  METRICS_PORT: must differ from PORT');
   return {
     port: e.PORT,
     host: e.HOST,
@@ -115,5 +161,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     seedPassword: e.SEED_PASSWORD,
     logLevel: e.LOG_LEVEL,
     production: e.NODE_ENV === 'production',
+    metricsOperationNames: e.METRICS_OPERATION_NAMES,
+    metricsMaxOperations: e.METRICS_MAX_OPERATIONS,
+    metricsToken: e.METRICS_TOKEN,
+    metricsPort: e.METRICS_PORT,
   };
 }

@@ -4,10 +4,11 @@
  */
 import { createServer } from 'node:http';
 import { createFrontDoor } from './http/front-door.js';
+import { metricsListener } from './http/operations.js';
 import { createApp } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { openDatabase } from './db/client.js';
-import { EMBEDDED_SEED, isEmpty, seed } from './db/seed.js';
+import { seedFirstStart } from './db/seed.js';
 import { createLogger } from './observability/logger.js';
 import { buildCaches } from './caches.js';
 
@@ -29,9 +30,14 @@ const database = await openDatabase({
   timeoutMs: config.databaseTimeoutMs,
 });
 await database.migrate();
-if (database.kind === 'pglite' && (await isEmpty(database.db))) {
-  logger.info('empty embedded database: seeding a small data set (first start only)');
-  await seed(database.db, { ...EMBEDDED_SEED, password: config.seedPassword });
+if (database.kind === 'pglite') {
+  const seeded = await seedFirstStart(database.db, { password: config.seedPassword, production: config.production });
+  if (seeded === 'seeded') logger.info('empty embedded database: seeded a small data set (first start only)');
+  if (seeded === 'seeded without logins')
+    logger.warn(
+      'empty embedded database: seeded a small catalogue WITHOUT logins (first start only): in production the ' +
+        'published default SEED_PASSWORD is refused; to add logins, set SEED_PASSWORD and run npm run db:seed (it replaces the data)',
+    );
 }
 
 const caches = await buildCaches({ ...config, database }, logger);
@@ -48,6 +54,12 @@ const app = createApp({
   redisTimeoutMs: config.redisTimeoutMs,
   tokens: caches.tokens,
   responseCache: caches.responseCache,
+  metrics: {
+    operationNames: config.metricsOperationNames,
+    maxOperations: config.metricsMaxOperations,
+    token: config.metricsToken,
+    ownListener: config.metricsPort !== undefined,
+  },
 });
 
 // The response cache's lean hit answers cached queries in front of yoga; everything else goes to yoga.
@@ -60,6 +72,13 @@ server.listen(config.port, config.host, () => {
   );
 });
 
+// METRICS_PORT: /metrics on a listener of its own (the main port answers 404 for it).
+const metricsServer =
+  config.metricsPort === undefined ? null : createServer(metricsListener(app.metrics, config.metricsToken));
+metricsServer?.listen(config.metricsPort, config.host, () =>
+  logger.info(`metrics on http://localhost:${config.metricsPort}/metrics`),
+);
+
 let stopping = false;
 async function shutdown(signal: string) {
   if (stopping) return;
@@ -68,6 +87,8 @@ async function shutdown(signal: string) {
   const force = setTimeout(() => process.exit(1), 10_000).unref();
   server.closeIdleConnections();
   await new Promise<void>((resolve) => server.close(() => resolve()));
+  metricsServer?.closeAllConnections();
+  await new Promise<void>((resolve) => (metricsServer ? metricsServer.close(() => resolve()) : resolve()));
   await caches.close();
   await database.close();
   clearTimeout(force);

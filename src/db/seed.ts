@@ -18,6 +18,8 @@ export type SeedOptions = {
   users: number;
   itemsPerUser: number;
   password: string;
+  /** false: no logins at all (no users, so no collections either), and `password` is not used. Default true. */
+  logins?: boolean;
   /** PRNG seed: change it for a different (still deterministic) data set. */
   seed: number;
 };
@@ -32,6 +34,22 @@ export const DEFAULT_SEED: Omit<SeedOptions, 'password'> = {
   itemsPerUser: 20,
   seed: 42,
 };
+
+/** The password seeded logins get unless SEED_PASSWORD says otherwise: published, so never for production. */
+export const DEFAULT_SEED_PASSWORD = 'kitvault';
+
+/**
+ * Why seeding logins with this password is refused, or null when it is not: in production the
+ * published default password is refused (however it was given) unless explicitly allowed.
+ */
+export function seedPasswordRefusal(options: {
+  password: string;
+  production: boolean;
+  allowDefault?: boolean;
+}): string | null {
+  if (!options.production || options.allowDefault || options.password !== DEFAULT_SEED_PASSWORD) return null;
+  return 'NODE_ENV=production and SEED_PASSWORD is the published default password';
+}
 
 /** What the embedded default seeds on its first start: small, so that start takes seconds. */
 export const EMBEDDED_SEED: Omit<SeedOptions, 'password'> = {
@@ -211,7 +229,8 @@ export async function seed(db: Db, options: SeedOptions): Promise<void> {
   // One hash for every seeded login (scrypt is slow on purpose, and they all share one password),
   // salted from the seed so that the same options give byte-identical data.
   const salt = createHash('sha256').update(`kitvault-seed:${options.seed}`).digest().subarray(0, 16);
-  const passwordHash = await hashPassword(options.password, salt);
+  const logins = options.logins !== false;
+  const passwordHash = logins ? await hashPassword(options.password, salt) : '';
 
   const clubRows: (typeof clubs.$inferInsert)[] = [];
   const usedNames = new Set<string>();
@@ -265,15 +284,17 @@ export async function seed(db: Db, options: SeedOptions): Promise<void> {
     for (const competitionId of comps) kitCompetitionRows.push({ kitId: i + 1, competitionId });
   }
 
-  const userRows = [
-    { username: 'admin', passwordHash, role: 'ADMIN' as const, createdAt: new Date(EPOCH) },
-    ...Array.from({ length: options.users }, (_, i) => ({
-      username: `user${i + 1}`,
-      passwordHash,
-      role: 'USER' as const,
-      createdAt: new Date(EPOCH),
-    })),
-  ];
+  const userRows = logins
+    ? [
+        { username: 'admin', passwordHash, role: 'ADMIN' as const, createdAt: new Date(EPOCH) },
+        ...Array.from({ length: options.users }, (_, i) => ({
+          username: `user${i + 1}`,
+          passwordHash,
+          role: 'USER' as const,
+          createdAt: new Date(EPOCH),
+        })),
+      ]
+    : [];
   const itemRows: (typeof collectionItems.$inferInsert)[] = [];
   if (kitRows.length) {
     for (let u = 2; u <= userRows.length; u++) {
@@ -309,4 +330,19 @@ export async function seed(db: Db, options: SeedOptions): Promise<void> {
 export async function isEmpty(db: Db): Promise<boolean> {
   const rows = await db.select({ id: clubs.id }).from(clubs).limit(1);
   return rows.length === 0;
+}
+
+/**
+ * The embedded default's first start: when the catalogue is empty, seed the small set. In
+ * production with the published default password it seeds the catalogue only, no logins (nobody can
+ * sign in with a password the README prints); `npm run db:seed` with a SEED_PASSWORD adds them.
+ */
+export async function seedFirstStart(
+  db: Db,
+  options: { password: string; production: boolean; sizes?: Omit<SeedOptions, 'password'> },
+): Promise<'not empty' | 'seeded' | 'seeded without logins'> {
+  if (!(await isEmpty(db))) return 'not empty';
+  const refused = seedPasswordRefusal(options) !== null;
+  await seed(db, { ...(options.sizes ?? EMBEDDED_SEED), password: options.password, logins: !refused });
+  return refused ? 'seeded without logins' : 'seeded';
 }

@@ -12,6 +12,7 @@ import {
   type ResponseCacheServerContext,
   type ServeRequest,
 } from '../cache/response/index.js';
+import { logName } from '../observability/operation-labels.js';
 import { requestIdFrom } from './request-id.js';
 
 /** The part of the response cache the front door uses. */
@@ -78,14 +79,18 @@ export function createFrontDoor(app: App, cache: LeanHit | null): FrontDoor {
     await response.arrayBuffer();
   };
 
-  /** Lean hits never reach yoga's plugins: log and measure them here (hits at debug level). */
+  /**
+   * Lean hits never reach yoga's plugins: log and measure them here (hits at debug level), the
+   * operation labelled from the same bounded set as the request log's.
+   */
   function record(answer: { operation: string; cache: string; status: number }, startedAt: number, requestId: string) {
     const seconds = (performance.now() - startedAt) / 1000;
-    app.metrics.requestDuration.observe({ operation: answer.operation, cache: answer.cache }, seconds);
+    const operation = app.metrics.operations.label(answer.operation);
+    app.metrics.requestDuration.observe({ operation, cache: answer.cache }, seconds);
     app.logger.debug(
       {
         reqId: requestId,
-        operation: answer.operation,
+        operation: logName(answer.operation),
         ms: Math.round(seconds * 10_000) / 10,
         cache: answer.cache,
         status: answer.status,

@@ -5,13 +5,21 @@
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { CacheCounters, CounterName } from '../cache/counters.js';
 import type { SqlCounter } from '../db/client.js';
+import { createOperationLabels, type OperationLabelOptions, type OperationLabels } from './operation-labels.js';
 
 export type Metrics = {
   registry: Registry;
+  /** Observe with `operation: operations.label(name)`, never the client's name itself. */
   requestDuration: Histogram<'operation' | 'cache'>;
+  /** The bounded set of `operation` label values (src/observability/operation-labels.ts). */
+  operations: OperationLabels;
 };
 
-export function createMetrics(deps: { counters: CacheCounters; sql: SqlCounter }): Metrics {
+export function createMetrics(deps: {
+  counters: CacheCounters;
+  sql: SqlCounter;
+  operations?: OperationLabelOptions;
+}): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'kitvault_' });
   const { counters } = deps;
@@ -124,11 +132,11 @@ export function createMetrics(deps: { counters: CacheCounters; sql: SqlCounter }
 
   const requestDuration = new Histogram({
     name: 'kitvault_graphql_request_duration_seconds',
-    help: 'GraphQL operation duration, from the context being built to the result, by operation name and cache result.',
+    help: 'GraphQL operation duration, from the context being built to the result, by operation name (a bounded set: see METRICS_MAX_OPERATIONS) and cache result.',
     labelNames: ['operation', 'cache'] as const,
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [registry],
   });
 
-  return { registry, requestDuration };
+  return { registry, requestDuration, operations: createOperationLabels(deps.operations) };
 }

@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { inject } from 'vitest';
-import { createApp, type App } from '../../src/app.js';
+import { createApp, type App, type AppDeps } from '../../src/app.js';
 import { buildCaches, type Caches, type CacheOptions } from '../../src/caches.js';
 import { createFrontDoor, type FrontDoor } from '../../src/http/front-door.js';
 import type { Database } from '../../src/db/client.js';
@@ -54,9 +54,9 @@ export type CachedApp = { app: App; caches: Caches; front: FrontDoor };
 
 export async function cachedApp(
   database: Database,
-  options: Partial<CacheOptions> & { backend: CacheBackend; redis?: Redis; prefix?: string },
+  options: Partial<CacheOptions> & { backend: CacheBackend; redis?: Redis; prefix?: string; app?: Partial<AppDeps> },
 ): Promise<CachedApp> {
-  const { backend, ...rest } = options;
+  const { backend, app: appDeps, ...rest } = options;
   const caches = await buildCaches(
     {
       redisUrl: undefined,
@@ -82,6 +82,7 @@ export async function cachedApp(
     redis: caches.redis,
     tokens: caches.tokens,
     responseCache: caches.responseCache,
+    ...appDeps,
   });
   return { app, caches, front: createFrontDoor(app, caches.responseCache) };
 }

@@ -1,18 +1,28 @@
 /**
- * Operations endpoints: /metrics moves with the traffic, /ready names what is failing, /health lives.
+ * Operations endpoints: /metrics moves with the traffic, /ready names what is failing (and nothing
+ * of why: that is logged), /health lives.
  */
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createRedis } from '../../src/cache/redis/client.js';
 import type { Database } from '../../src/db/client.js';
 import { data, gql } from '../helpers/app.js';
 import { cachedApp, dropPrefix, newPrefix, redisAvailable, redisSkipReason, testRedis } from '../helpers/caches.js';
 import { openTestDatabase } from '../helpers/database.js';
+import { ownRedis, ownRedisSkip } from '../helpers/redis-server.js';
 
 let database: Database;
 beforeAll(async () => {
   database = await openTestDatabase();
 });
 afterAll(() => database?.close());
+
+/** A debug-level logger whose lines land in `logged`, parsed. */
+function capturingLogger() {
+  const logged: { msg?: string; err?: { message?: string } }[] = [];
+  const logger = pino({ level: 'debug' }, { write: (line: string) => void logged.push(JSON.parse(line)) });
+  return { logger, logged };
+}
 
 /** The value of one sample line of the Prometheus text format. */
 function sample(text: string, name: string, labels: Record<string, string> = {}): number {
@@ -80,20 +90,42 @@ describe('operations endpoints', () => {
     redis.disconnect();
   });
 
-  it('answers /ready 503 naming Redis when it is down, while queries still work', async () => {
+  it('answers /ready 503 naming Redis when it is down, without its error text (logged), while queries still work', async () => {
     const dead = createRedis({ url: 'redis://127.0.0.1:1', timeoutMs: 100 });
-    const { app } = await cachedApp(database, { backend: 'redis', redis: dead, prefix });
+    const { logger, logged } = capturingLogger();
+    const { app } = await cachedApp(database, { backend: 'redis', redis: dead, prefix, app: { logger } });
     const r = await app.fetch('http://kitvault.test/ready');
     expect(r.status).toBe(503);
-    const body = (await r.json()) as { ready: boolean; checks: Record<string, string> };
-    expect(body.ready).toBe(false);
-    expect(body.checks.postgres).toBe('ok');
-    expect(body.checks.redis).toMatch(/^failing: /);
+    const text = await r.text();
+    expect(JSON.parse(text)).toEqual({ ready: false, checks: { postgres: 'ok', redis: 'failing' } });
+    const cause = logged.find((l) => l.msg === 'readiness: redis failing')?.err?.message;
+    expect(cause).toBeTruthy();
+    expect(text).not.toContain(cause!);
     const q = await gql(app, '{ kit(id: 1) { id } }');
     expect(q.status).toBe(200);
     expect(q.data?.kit).toEqual({ id: '1' });
     dead.disconnect();
   });
+
+  it.skipIf(ownRedisSkip)(
+    `answers /ready 503 with no error text when its own Redis stops${ownRedisSkip ? ` (skipped: ${ownRedisSkip})` : ''}`,
+    async () => {
+      const own = await ownRedis();
+      await own.start();
+      const redis = createRedis({ url: own.url, timeoutMs: 200 });
+      const { logger, logged } = capturingLogger();
+      const { app } = await cachedApp(database, { backend: 'redis', redis, prefix, app: { logger } });
+      await own.stop();
+      const r = await app.fetch('http://kitvault.test/ready');
+      expect(r.status).toBe(503);
+      const text = await r.text();
+      expect(JSON.parse(text)).toEqual({ ready: false, checks: { postgres: 'ok', redis: 'failing' } });
+      const cause = logged.find((l) => l.msg === 'readiness: redis failing')?.err?.message;
+      expect(cause).toBeTruthy();
+      expect(text).not.toContain(cause!);
+      redis.disconnect();
+    },
+  );
 
   it('serves /health and echoes a request id', async () => {
     const { app } = await cachedApp(database, { backend: 'memory' });
