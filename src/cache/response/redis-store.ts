@@ -6,10 +6,11 @@
  *   P{rc:b}:x:h      the entry's tags, newline-separated                    (PXAT entry expiry)
  *   P{rc:b}:t:TAG    sorted set: h scored by its expiry time                 (PXAT its manifest due time)
  *   P{rc:b}:s        "<sequence>.<epoch>": the bucket's invalidation sequence and epoch
- *   P{rc:b}:m        the bucket's manifest, bound to the epoch (sorted set, same expiry as s):
- *                      @<epoch>  +inf    the epoch it belongs to
- *                      t:TAG     until when P{rc:b}:t:TAG must exist (µs)
- *                      i:TAG     the sequence at which TAG was last invalidated
+ *   P{rc:b}:m        the bucket's manifest, bound to the epoch (a sorted set, expiring with s),
+ *                    each member scored by the time (µs) until which it matters:
+ *                      @<epoch>  +inf                the epoch it belongs to
+ *                      t:TAG     until when P{rc:b}:t:TAG must exist (its members' latest expiry)
+ *                      i:TAG     sequence + memory   TAG's last invalidation, remembered that long
  *   P{rc:b}:l:h      which server is filling entry h after a miss             (PX = lease time)
  * Everything about one entry lives in one bucket, and every key of a bucket shares the hash tag
  * {rc:b}, so each script touches a single slot. Invalidating a tag runs one script per bucket
@@ -35,8 +36,10 @@ import type { Redis } from 'ioredis';
 import { INVALIDATION_MEMORY_MS, type Lookup, type ResponseStore, type StoreOutcome } from './store.js';
 
 /**
- * Shared by both scripts. `fence(seq)` starts a new epoch (ARGV candidate `EPOCH`) with a fresh
- * manifest; `prune(k)` drops up to k manifest fields that no longer mean anything.
+ * Shared by both scripts. `fence` starts a new epoch (the caller's random candidate: scripts stay
+ * deterministic) with a fresh manifest; `prune` drops at most k manifest members whose time is
+ * past (a bounded batch per call, never a scan); `extend` keeps s and m expiring together, no
+ * earlier than anything the manifest vouches for.
  */
 const COMMON = `
 local t = redis.call('TIME')
@@ -49,8 +52,8 @@ local function fence(S, M, epoch, seq, untilMs)
   redis.call('ZADD', M, '+inf', '@' .. epoch)
   redis.call('PEXPIREAT', M, seqText(untilMs))
 end
-local function prune(M, memoryMs, k)
-  local dead = redis.call('ZRANGEBYSCORE', M, '-inf', '(' .. seqText(nowUs - memoryMs * 1000), 'LIMIT', 0, k)
+local function prune(M, k)
+  local dead = redis.call('ZRANGEBYSCORE', M, '-inf', '(' .. seqText(nowUs), 'LIMIT', 0, k)
   if #dead > 0 then redis.call('ZREM', M, unpack(dead)) end
 end
 local function extend(S, M, untilMs)
@@ -92,7 +95,7 @@ end
 if gepoch ~= epoch then return 0 end
 for i = 1, n do
   local mark = redis.call('ZSCORE', M, 'i:' .. ARGV[7 + i])
-  if mark and tonumber(mark) > tonumber(gseq) then return 0 end
+  if mark and tonumber(mark) - memory * 1000 > tonumber(gseq) then return 0 end
 end
 for i = 1, n do
   if redis.call('EXISTS', KEYS[5 + i]) == 0 then
@@ -117,7 +120,7 @@ for i = 1, n do
   redis.call('ZADD', M, 'GT', seqText(keep * 1000), field)
   bucketUntil = math.max(bucketUntil, keep)
 end
-prune(M, memory, n + 16)
+prune(M, n + 16)
 extend(S, M, bucketUntil)
 return 1
 `;
@@ -135,6 +138,8 @@ local memory = tonumber(ARGV[2])
 local s = redis.call('GET', S)
 local seq, epoch
 if s then seq, epoch = string.match(s, '^(%d+)%.(%d+)$') end
+-- Without s nor m the bucket holds nothing servable: a new epoch, but nothing was lost.
+local fresh = not s and redis.call('EXISTS', M) == 0
 local lost = not epoch or not redis.call('ZSCORE', M, '@' .. epoch)
 if not lost then
   for i = 1, n do
@@ -175,12 +180,12 @@ for i = 1, n do
   end
   redis.call('DEL', idx)
   redis.call('ZREM', M, 't:' .. ARGV[3 + i])
-  redis.call('ZADD', M, 'GT', seqText(nextSeq), 'i:' .. ARGV[3 + i])
+  redis.call('ZADD', M, 'GT', seqText(nextSeq + memory * 1000), 'i:' .. ARGV[3 + i])
 end
-prune(M, memory, n + 16)
+prune(M, n + 16)
 redis.call('SET', S, seqText(nextSeq) .. '.' .. epoch, 'KEEPTTL')
 extend(S, M, keep)
-if lost then return -1 - dropped end
+if lost and not fresh then return -1 - dropped end
 return dropped
 `;
 
