@@ -36,6 +36,13 @@ import type { Redis } from 'ioredis';
 import { INVALIDATION_MEMORY_MS, type Lookup, type ResponseStore, type StoreOutcome } from './store.js';
 
 /**
+ * The longest a write may live when its lookup found no sequence key in its bucket: stored into a
+ * bucket without s nor m, it cannot be told from one whose s and m were both lost after an
+ * invalidation that followed the lookup (a flush, or two evictions within one query).
+ */
+export const FIRST_WRITE_TTL_MS = 5_000;
+
+/**
  * Shared by both scripts. `fence` starts a new epoch (the caller's random candidate: scripts stay
  * deterministic) with a fresh manifest; `prune` drops at most k manifest members whose time is
  * past (a bounded batch per call, never a scan); `extend` keeps s and m expiring together, no
@@ -85,8 +92,11 @@ if not s then
     fence(S, M, ARGV[6], nowUs, nowMs + memory)
     return -1
   end
-  -- A bucket nobody has touched (or whose entries all expired): its first epoch.
+  -- A bucket nobody has touched (or whose entries all expired): its first epoch. Or one whose s
+  -- and m were both lost since this write's lookup, after an invalidation: nothing here can tell.
+  -- So such a write lives briefly (FIRST_WRITE_TTL_MS); the next lookups see s and write normally.
   epoch, gepoch, gseq = ARGV[6], ARGV[6], '0'
+  untilMs = math.min(untilMs, nowMs + ${FIRST_WRITE_TTL_MS})
   fence(S, M, epoch, nowUs, untilMs)
 elseif not epoch or not redis.call('ZSCORE', M, '@' .. epoch) then
   fence(S, M, ARGV[6], math.max(tonumber(seq or '0') + 1, nowUs), nowMs + memory)
