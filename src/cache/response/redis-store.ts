@@ -55,7 +55,7 @@ local nowUs = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local function seqText(n) return string.format('%.0f', n) end
 local function fence(S, M, epoch, seq, untilMs)
   redis.call('SET', S, seqText(seq) .. '.' .. epoch, 'PXAT', seqText(untilMs))
-  redis.call('DEL', M)
+  redis.call('UNLINK', M) -- freed in the background, however large
   redis.call('ZADD', M, '+inf', '@' .. epoch)
   redis.call('PEXPIREAT', M, seqText(untilMs))
 end
