@@ -2,74 +2,200 @@
  * The response store on Redis, built for Redis Cluster from the start.
  *
  * Key layout (P = REDIS_PREFIX, b = bucket of the entry, h = the entry's key hash):
- *   P{rc:b}:e:h      the serialised response                       (PX = entry TTL)
- *   P{rc:b}:x:h      the entry's tags, newline-separated            (PX = entry TTL)
- *   P{rc:b}:t:TAG    sorted set: h scored by its expiry time         (PX = longest member TTL)
- *   P{rc:b}:i:TAG    sequence at which TAG was last invalidated      (PX = INVALIDATION_MEMORY_MS)
- *   P{rc:b}:s        the bucket's invalidation sequence              (PX = 1 day, refreshed)
- *   P{rc:b}:l:h      which server is filling entry h after a miss     (PX = lease time)
+ *   P{rc:b}:e:h      "<epoch>\n" + the serialised response                 (PXAT entry expiry)
+ *   P{rc:b}:x:h      the entry's tags, newline-separated                    (PXAT entry expiry)
+ *   P{rc:b}:t:TAG    sorted set: h scored by its expiry time                 (PXAT its manifest due time)
+ *   P{rc:b}:s        "<sequence>.<epoch>": the bucket's invalidation sequence and epoch
+ *   P{rc:b}:m        the bucket's manifest, bound to the epoch (a sorted set, expiring with s),
+ *                    each member scored by the time (µs) until which it matters:
+ *                      @<epoch>  +inf                the epoch it belongs to
+ *                      t:TAG     until when P{rc:b}:t:TAG must exist (its members' latest expiry)
+ *                      i:TAG     sequence + memory   TAG's last invalidation, remembered that long
+ *   P{rc:b}:l:h      which server is filling entry h after a miss             (PX = lease time)
  * Everything about one entry lives in one bucket, and every key of a bucket shares the hash tag
  * {rc:b}, so each script touches a single slot. Invalidating a tag runs one script per bucket
  * (concurrently; auto-pipelined into one round trip on a single Redis). No KEYS, no SCAN, and every
- * key has a TTL. Index sets drop expired members on every write, so they stay as small as the live
- * entries they point to, and an invalidated entry leaves every index that named it.
+ * key has a TTL. Index sets drop expired members on every write, and an invalidated entry leaves
+ * every index that named it; manifests shed expired fields a bounded batch at a time.
  *
- * Stale write-back: `lookup` reads the entry and its bucket's sequence in one MGET. `store` refuses
- * the write when any of its tags was invalidated at a later sequence. Sequences are floored to the
- * Redis server's clock in microseconds, so a counter lost to eviction restarts above its old values.
+ * Losing any key (Redis evicts with allkeys-lru) costs misses, never a stale answer. A hit reads
+ * the entry and `s` in one MGET and is served only when the entry was written under the epoch `s`
+ * holds now. The scripts that need the keys a hit never reads (indexes, marks) first check them
+ * against the manifest: a missing manifest, a manifest of another epoch, or a missing index the
+ * manifest says must exist is evidence lost, and the script fences the bucket: a new epoch in `s`
+ * (every entry of the bucket becomes a miss at once) and a fresh manifest. A lost `s` is a new
+ * epoch by itself. A lost entry is a miss, a lost tag list (x) or lease only less tidy or less
+ * coalesced.
+ *
+ * Stale write-back: `lookup` hands out the `s` it read as the generation. `store` refuses the write
+ * when the epoch changed since, or when any of its tags was invalidated at a later sequence.
+ * Sequences are floored to the Redis server's clock in microseconds, so they never run backwards.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { INVALIDATION_MEMORY_MS, type Lookup, type ResponseStore, type StoreOutcome } from './store.js';
 
-const WRITE = `
-local n = (#KEYS - 3) / 2
-local seen = tonumber(ARGV[3])
-redis.call('DEL', KEYS[3])
-for i = 1, n do
-  local mark = redis.call('GET', KEYS[3 + n + i])
-  if mark and tonumber(mark) > seen then return 0 end
-end
-local ttl = tonumber(ARGV[2])
+/**
+ * The longest a write may live when its lookup found no sequence key in its bucket: stored into a
+ * bucket without s nor m, it cannot be told from one whose s and m were both lost after an
+ * invalidation that followed the lookup (a flush, or two evictions within one query).
+ */
+export const FIRST_WRITE_TTL_MS = 5_000;
+
+/**
+ * Shared by both scripts. `fence` starts a new epoch (the caller's random candidate: scripts stay
+ * deterministic) with a fresh manifest; `prune` drops at most k manifest members whose time is
+ * past (a bounded batch per call, never a scan); `extend` keeps s and m expiring together, no
+ * earlier than anything the manifest vouches for.
+ */
+const COMMON = `
 local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ttl)
-redis.call('SET', KEYS[2], ARGV[5], 'PX', ttl)
-for i = 1, n do
-  local idx = KEYS[3 + i]
-  redis.call('ZREMRANGEBYSCORE', idx, '-inf', now)
-  redis.call('ZADD', idx, now + ttl, ARGV[4])
-  if redis.call('PTTL', idx) < ttl then redis.call('PEXPIRE', idx, ttl) end
+local nowMs = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local nowUs = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local function seqText(n) return string.format('%.0f', n) end
+local function fence(S, M, epoch, seq, untilMs)
+  redis.call('SET', S, seqText(seq) .. '.' .. epoch, 'PXAT', seqText(untilMs))
+  redis.call('UNLINK', M) -- freed in the background, however large
+  redis.call('ZADD', M, '+inf', '@' .. epoch)
+  redis.call('PEXPIREAT', M, seqText(untilMs))
 end
+local function prune(M, k)
+  local dead = redis.call('ZRANGEBYSCORE', M, '-inf', '(' .. seqText(nowUs), 'LIMIT', 0, k)
+  if #dead > 0 then redis.call('ZREM', M, unpack(dead)) end
+end
+local function extend(S, M, untilMs)
+  if redis.call('PEXPIRETIME', S) < untilMs then
+    redis.call('PEXPIREAT', S, seqText(untilMs))
+    redis.call('PEXPIREAT', M, seqText(untilMs))
+  end
+end
+`;
+
+/**
+ * KEYS: e, x, l, s, m, then t:TAG for each tag.
+ * ARGV: value, ttl ms, generation, h, tags (newline-joined), candidate epoch, memory ms, then each TAG.
+ * Answers 1 (stored), 0 (refused) or -1 (refused, and the bucket was fenced).
+ */
+const WRITE = `${COMMON}
+local E, X, L, S, M = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local n = #KEYS - 5
+local memory = tonumber(ARGV[7])
+local untilMs = nowMs + tonumber(ARGV[2])
+redis.call('DEL', L)
+local s = redis.call('GET', S)
+local seq, epoch
+if s then seq, epoch = string.match(s, '^(%d+)%.(%d+)$') end
+local gseq, gepoch = string.match(ARGV[3], '^(%d+)%.(%d+)$')
+if not s then
+  -- s and m expire together: m without s means s was lost. So was s if the lookup saw one.
+  if ARGV[3] ~= '0' or redis.call('EXISTS', M) == 1 then
+    fence(S, M, ARGV[6], nowUs, nowMs + memory)
+    return -1
+  end
+  -- A bucket nobody has touched (or whose entries all expired): its first epoch. Or one whose s
+  -- and m were both lost since this write's lookup, after an invalidation: nothing here can tell.
+  -- So such a write lives briefly (FIRST_WRITE_TTL_MS); the next lookups see s and write normally.
+  epoch, gepoch, gseq = ARGV[6], ARGV[6], '0'
+  untilMs = math.min(untilMs, nowMs + ${FIRST_WRITE_TTL_MS})
+  fence(S, M, epoch, nowUs, untilMs)
+elseif not epoch or not redis.call('ZSCORE', M, '@' .. epoch) then
+  fence(S, M, ARGV[6], math.max(tonumber(seq or '0') + 1, nowUs), nowMs + memory)
+  return -1
+end
+if gepoch ~= epoch then return 0 end
+for i = 1, n do
+  local mark = redis.call('ZSCORE', M, 'i:' .. ARGV[7 + i])
+  if mark and tonumber(mark) - memory * 1000 > tonumber(gseq) then return 0 end
+end
+for i = 1, n do
+  if redis.call('EXISTS', KEYS[5 + i]) == 0 then
+    local due = redis.call('ZSCORE', M, 't:' .. ARGV[7 + i])
+    if due and tonumber(due) > nowUs then
+      fence(S, M, ARGV[6], math.max(tonumber(seq) + 1, nowUs), nowMs + memory)
+      return -1
+    end
+  end
+end
+redis.call('SET', E, epoch .. '\\n' .. ARGV[1], 'PXAT', seqText(untilMs))
+redis.call('SET', X, ARGV[5], 'PXAT', seqText(untilMs))
+local bucketUntil = untilMs
+for i = 1, n do
+  local idx, field = KEYS[5 + i], 't:' .. ARGV[7 + i]
+  redis.call('ZREMRANGEBYSCORE', idx, '-inf', seqText(nowMs))
+  redis.call('ZADD', idx, seqText(untilMs), ARGV[4])
+  -- The index lives at least as long as the manifest says it must, whatever it held before.
+  local due = math.ceil(tonumber(redis.call('ZSCORE', M, field) or '0') / 1000)
+  local keep = math.max(untilMs, due)
+  if redis.call('PEXPIRETIME', idx) < keep then redis.call('PEXPIREAT', idx, seqText(keep)) end
+  redis.call('ZADD', M, 'GT', seqText(keep * 1000), field)
+  bucketUntil = math.max(bucketUntil, keep)
+end
+prune(M, n + 16)
+extend(S, M, bucketUntil)
 return 1
 `;
 
-const INVALIDATE = `
-local n = (#KEYS - 1) / 2
+/**
+ * KEYS: s, m, then t:TAG for each tag.
+ * ARGV: the bucket's key prefix, memory ms, candidate epoch, then each TAG.
+ * Answers the number of entries dropped; negative when the bucket was fenced (-1 - dropped).
+ */
+const INVALIDATE = `${COMMON}
+local S, M = KEYS[1], KEYS[2]
+local n = #KEYS - 2
 local base = ARGV[1]
-local t = redis.call('TIME')
-local nowUs = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local seq = math.max(tonumber(redis.call('GET', KEYS[1]) or '0') + 1, nowUs)
-local seqText = string.format('%.0f', seq)
-redis.call('SET', KEYS[1], seqText, 'PX', 86400000)
+local memory = tonumber(ARGV[2])
+local s = redis.call('GET', S)
+local seq, epoch
+if s then seq, epoch = string.match(s, '^(%d+)%.(%d+)$') end
+-- Without s nor m the bucket holds nothing servable: a new epoch, but nothing was lost.
+local fresh = not s and redis.call('EXISTS', M) == 0
+local lost = not epoch or not redis.call('ZSCORE', M, '@' .. epoch)
+if not lost then
+  for i = 1, n do
+    if redis.call('EXISTS', KEYS[2 + i]) == 0 then
+      local due = redis.call('ZSCORE', M, 't:' .. ARGV[3 + i])
+      if due and tonumber(due) > nowUs then
+        lost = true
+        break
+      end
+    end
+  end
+end
+local nextSeq = math.max(tonumber(seq or '0') + 1, nowUs)
+local keep = nowMs + memory
+if lost then
+  -- No evidence, or not all of it: no entry of this bucket is served again. (A bucket without s
+  -- is the same case: lookups already miss there.)
+  epoch = ARGV[3]
+  fence(S, M, epoch, nextSeq, keep)
+end
 local dropped = 0
 for i = 1, n do
-  local idx = KEYS[1 + i]
+  local idx = KEYS[2 + i]
   for _, h in ipairs(redis.call('ZRANGE', idx, 0, -1)) do
     local tagsKey = base .. 'x:' .. h
     local tags = redis.call('GET', tagsKey)
     if tags then
       for tag in string.gmatch(tags, '[^\\n]+') do
         local other = base .. 't:' .. tag
-        if other ~= idx then redis.call('ZREM', other, h) end
+        -- An index emptied here is gone for good: it need not exist any more.
+        if other ~= idx and redis.call('ZREM', other, h) == 1 and redis.call('EXISTS', other) == 0 then
+          redis.call('ZREM', M, 't:' .. tag)
+        end
       end
     end
     dropped = dropped + redis.call('DEL', base .. 'e:' .. h)
     redis.call('DEL', tagsKey)
   end
   redis.call('DEL', idx)
-  redis.call('SET', KEYS[1 + n + i], seqText, 'PX', tonumber(ARGV[2]))
+  redis.call('ZREM', M, 't:' .. ARGV[3 + i])
+  redis.call('ZADD', M, 'GT', seqText(nextSeq + memory * 1000), 'i:' .. ARGV[3 + i])
 end
+prune(M, n + 16)
+redis.call('SET', S, seqText(nextSeq) .. '.' .. epoch, 'KEEPTTL')
+extend(S, M, keep)
+if lost and not fresh then return -1 - dropped end
 return dropped
 `;
 
@@ -87,10 +213,31 @@ export type RedisResponseStoreOptions = {
   prefix: string;
   /** Buckets spread entries (and so invalidation work) over cluster slots. Fixed for a deployment. */
   buckets?: number;
+  /**
+   * Told when a script found a bucket's evidence lost (an evicted index, manifest or sequence) and
+   * fenced it: every entry of that bucket became a miss. For a counter; must not throw.
+   */
+  onFence?(bucket: number, by: 'write' | 'invalidate'): void;
 };
 
+/** A fresh epoch candidate: digits only, so that `s` still reads as a number to older scripts. */
+const newEpoch = () => String(randomBytes(6).readUIntBE(0, 6)).padStart(15, '0');
+
+/**
+ * The entry as served: the stored bytes without their epoch line, or null when `stored` was written
+ * under another epoch than `seq` ("<sequence>.<epoch>") names, or `seq` is gone.
+ */
+function servable(stored: Buffer | null, seq: Buffer | null): Buffer | null {
+  if (!stored || !seq) return null;
+  const dot = seq.indexOf(0x2e);
+  if (dot < 0) return null;
+  const n = seq.length - dot - 1;
+  if (n <= 0 || stored.length <= n || stored[n] !== 0x0a) return null;
+  return stored.compare(seq, dot + 1, seq.length, 0, n) === 0 ? stored.subarray(n + 1) : null;
+}
+
 export function createRedisResponseStore(options: RedisResponseStoreOptions): ResponseStore {
-  const { prefix } = options;
+  const { prefix, onFence } = options;
   const buckets = options.buckets ?? 16;
   const redis = options.redis as ScriptedRedis;
   if (typeof (options.redis as unknown as Partial<ScriptedRedis>).kvResponseWrite !== 'function') {
@@ -106,13 +253,17 @@ export function createRedisResponseStore(options: RedisResponseStoreOptions): Re
     const unique = [...new Set(tags)];
     if (!unique.length) return;
     await Promise.all(
-      Array.from({ length: buckets }, (_, b) => {
-        const keys = [
-          `${base(b)}s`,
-          ...unique.map((t) => `${base(b)}t:${t}`),
-          ...unique.map((t) => `${base(b)}i:${t}`),
-        ];
-        return redis.kvResponseInvalidate(keys.length, ...keys, base(b), INVALIDATION_MEMORY_MS);
+      Array.from({ length: buckets }, async (_, b) => {
+        const keys = [`${base(b)}s`, `${base(b)}m`, ...unique.map((t) => `${base(b)}t:${t}`)];
+        const dropped = await redis.kvResponseInvalidate(
+          keys.length,
+          ...keys,
+          base(b),
+          INVALIDATION_MEMORY_MS,
+          newEpoch(),
+          ...unique,
+        );
+        if (dropped < 0) onFence?.(b, 'invalidate');
       }),
     );
   }
@@ -122,7 +273,7 @@ export function createRedisResponseStore(options: RedisResponseStoreOptions): Re
       const h = hashOf(key);
       const b = base(bucketOf(h));
       const [value, seq] = await redis.mgetBuffer(`${b}e:${h}`, `${b}s`);
-      return { value: value ?? null, generation: seq ? seq.toString() : '0' };
+      return { value: servable(value ?? null, seq ?? null), generation: seq ? seq.toString('latin1') : '0' };
     },
     async lease(key, ms) {
       const h = hashOf(key);
@@ -131,18 +282,25 @@ export function createRedisResponseStore(options: RedisResponseStoreOptions): Re
     },
     async store(key, value, tags, ttlMs, generation): Promise<StoreOutcome> {
       const h = hashOf(key);
-      const b = base(bucketOf(h));
+      const bucket = bucketOf(h);
+      const b = base(bucket);
       const all = [...new Set([ALL_TAG, ...tags])];
       // The fill lease (if any) goes with the write, stored or refused.
-      const keys = [
-        `${b}e:${h}`,
-        `${b}x:${h}`,
-        `${b}l:${h}`,
-        ...all.map((t) => `${b}t:${t}`),
-        ...all.map((t) => `${b}i:${t}`),
-      ];
+      const keys = [`${b}e:${h}`, `${b}x:${h}`, `${b}l:${h}`, `${b}s`, `${b}m`, ...all.map((t) => `${b}t:${t}`)];
       const ttl = Math.max(1, Math.round(ttlMs));
-      const ok = await redis.kvResponseWrite(keys.length, ...keys, value, ttl, generation, h, all.join('\n'));
+      const ok = await redis.kvResponseWrite(
+        keys.length,
+        ...keys,
+        value,
+        ttl,
+        generation,
+        h,
+        all.join('\n'),
+        newEpoch(),
+        INVALIDATION_MEMORY_MS,
+        ...all,
+      );
+      if (ok < 0) onFence?.(bucket, 'write');
       return ok === 1 ? 'stored' : 'refused';
     },
     invalidate: invalidateAll,

@@ -5,11 +5,14 @@
  * entry that carries it. Writes are guarded against stale write-back: `lookup` hands out a
  * `generation` along with the miss, and `store` refuses the write if any of the entry's tags was
  * invalidated after that generation was read (the query may have read pre-mutation data).
+ *
+ * A store that can lose part of its state (Redis evicts any key) fails closed: what it cannot
+ * vouch for is a miss on `lookup` and a refusal on `store`, never an entry an invalidation missed.
  */
 export type Lookup = {
-  /** The stored bytes, or null on a miss. */
+  /** The stored bytes (as given to `store`), or null on a miss. */
   value: Buffer | null;
-  /** The write guard to pass back to `store` for this key. */
+  /** The write guard to pass back to `store` for this key: opaque, compared for equality only. */
   generation: string;
 };
 
