@@ -117,7 +117,14 @@ export async function buildCaches(options: CacheOptions, logger: Logger): Promis
   let responseStore: FailOpenStore | null = null;
   let responseCache: ResponseCache<AppContext> | null = null;
   if (options.responseCache) {
-    const raw = redis ? createRedisResponseStore({ redis, prefix: options.redisPrefix }) : createMemoryResponseStore();
+    const raw = redis
+      ? createRedisResponseStore({
+          redis,
+          prefix: options.redisPrefix,
+          // A fence means Redis lost evidence (eviction, flush): a bucket's entries became misses.
+          onFence: (_bucket, by) => counters.inc('response_fence', by),
+        })
+      : createMemoryResponseStore();
     responseStore = failOpen(raw, report, counters, breaker ?? undefined);
     responseCache = createResponseCache<AppContext>({
       store: responseStore,

@@ -12,6 +12,7 @@ export type CounterName =
   | 'response_write_refused'
   | 'response_invalidation'
   | 'response_invalidation_failed'
+  | 'response_fence'
   | 'entity_hit'
   | 'entity_miss'
   | 'entity_negative_hit'

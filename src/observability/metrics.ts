@@ -100,6 +100,12 @@ export function createMetrics(deps: {
     'type',
   );
   mirror(
+    'kitvault_response_cache_fences_total',
+    'Buckets fenced because Redis lost a key they depend on (eviction, flush): their entries became misses. Many: maxmemory is too small.',
+    { response_fence: {} },
+    'by',
+  );
+  mirror(
     'kitvault_redis_short_circuits_total',
     'Redis commands not sent because the circuit breaker was open (each served from the database), by where.',
     { redis_short_circuit: {} },
