@@ -9,6 +9,27 @@ import { GraphQLError } from 'graphql';
 import { AppError, causes, DATABASE_UNAVAILABLE_MESSAGE, isDatabaseUnavailable } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
 
+/**
+ * graphql-armor words every limit as "Syntax Error: <limit> limit of N exceeded…", yet the document
+ * parsed (or, for tokens, would): it is refused for its size or shape, which is validation. Clients
+ * get GRAPHQL_VALIDATION_FAILED, the limit as `reason`, and the message without the false prefix.
+ */
+const ARMOR_LIMITS: readonly (readonly [RegExp, string])[] = [
+  [/^Syntax Error: (Query depth limit of \d+ exceeded.*)$/s, 'MAX_DEPTH'],
+  [/^Syntax Error: (Aliases limit of \d+ exceeded.*)$/s, 'MAX_ALIASES'],
+  [/^Syntax Error: (Directives limit of \d+ exceeded.*)$/s, 'MAX_DIRECTIVES'],
+  [/^Syntax Error: (Token limit of \d+ exceeded.*)$/s, 'MAX_TOKENS'],
+  [/^Syntax Error: (Query Cost limit of \d+ exceeded.*)$/s, 'MAX_COST'],
+];
+
+function armorLimit(message: string): { message: string; reason: string } | undefined {
+  for (const [pattern, reason] of ARMOR_LIMITS) {
+    const match = pattern.exec(message);
+    if (match) return { message: match[1]!, reason };
+  }
+  return undefined;
+}
+
 function clientCode(error: GraphQLError): string {
   const message = error.message;
   if (message.startsWith('Syntax Error')) return 'GRAPHQL_PARSE_FAILED';
@@ -79,6 +100,20 @@ export function createMaskError(logger: Logger, options: { burstIntervalMs?: num
     // An error GraphQL itself raised about the request (no original error, or a GraphQLError thrown
     // by a scalar): the client's mistake, safe to show.
     if (graphqlError && (!original || isGraphQLError(original))) {
+      const limit = armorLimit(graphqlError.message);
+      if (limit) {
+        return new GraphQLError(limit.message, {
+          ...location,
+          // `http` as yoga gives any validation error: 400 for graphql-response+json, 200 for
+          // plain JSON (yoga strips it from the answer).
+          extensions: {
+            ...graphqlError.extensions,
+            code: 'GRAPHQL_VALIDATION_FAILED',
+            reason: limit.reason,
+            http: { spec: true, status: 400 },
+          },
+        });
+      }
       const code = (original as GraphQLError | undefined)?.extensions?.code ?? graphqlError.extensions?.code;
       if (typeof code === 'string' && code !== 'INTERNAL_SERVER_ERROR') return graphqlError;
       if (!graphqlError.path) {
