@@ -18,6 +18,7 @@ import { catalogueRepository } from './db/repositories/catalogue.js';
 import { userRepository } from './db/repositories/users.js';
 import { createMaskError } from './http/mask-error.js';
 import { createReadiness, operationsPlugin, type MetricsAccess } from './http/operations.js';
+import { requestParamsPlugin } from './http/request-params.js';
 import type { Repositories } from './loaders/index.js';
 import type { Logger } from './observability/logger.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
@@ -147,6 +148,7 @@ export function createApp(deps: AppDeps): App {
       error: (...args) => logger.error(args.map(String).join(' ')),
     },
     plugins: [
+      requestParamsPlugin(),
       operationsPlugin(metrics, readiness, { token: deps.metrics?.token, ownListener: deps.metrics?.ownListener }),
       EnvelopArmorPlugin({
         maxDepth: { n: 12 },

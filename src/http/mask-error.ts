@@ -6,7 +6,7 @@
  * INTERNAL_SERVER_ERROR with no stack or SQL text.
  */
 import { GraphQLError } from 'graphql';
-import { AppError, causes, DATABASE_UNAVAILABLE_MESSAGE, isDatabaseUnavailable } from '../errors.js';
+import { AppError, causes, DATABASE_UNAVAILABLE_MESSAGE, isDatabaseUnavailable, sqlState } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
 
 /**
@@ -88,6 +88,13 @@ export function createMaskError(logger: Logger, options: { burstIntervalMs?: num
       return new GraphQLError(original.message, {
         ...location,
         extensions: { ...original.details, code: original.code },
+      });
+    }
+    // Postgres refuses text it cannot store (a NUL byte, SQLSTATE 22021): the client's input, not our fault.
+    if (sqlState(original ?? error) === '22021') {
+      return new GraphQLError('text arguments must not contain NUL (U+0000) characters', {
+        ...location,
+        extensions: { code: 'BAD_USER_INPUT' },
       });
     }
     if (isDatabaseUnavailable(original ?? error)) {

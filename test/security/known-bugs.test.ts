@@ -51,26 +51,26 @@ const postJson = (query: string, token?: string) =>
 
 const codes = (body: Body) => body.errors?.map((e) => e.extensions?.code);
 
-describe('KNOWN BUG get-params-not-json: GET variables/extensions that are not JSON', () => {
+describe('FIXED BUG get-params-not-json: GET variables/extensions that are not JSON', () => {
   // Today: 200 {"errors":[{"message":"Internal server error","extensions":{"code":"INTERNAL_SERVER_ERROR"}}]},
   // and the server logs a SyntaxError with its stack as an internal error, for any anonymous client.
   // Cause: yoga's GET (and urlencoded POST) parser JSON.parses them bare (no BAD_REQUEST wrapper,
   // unlike its POST JSON parser), and mask-error masks what is not a GraphQLError.
   const query = encodeURIComponent('{ brands { id } }');
 
-  it.fails('GET ?variables=abc should be 400 BAD_REQUEST', async () => {
+  it('GET ?variables=abc should be 400 BAD_REQUEST', async () => {
     const answer = await viaFront({ url: `http://kitvault.test/graphql?query=${query}&variables=abc` });
     expect(answer.status).toBe(400);
     expect(codes(answer.body)).toEqual(['BAD_REQUEST']);
   });
 
-  it.fails('GET ?extensions=x should be 400 BAD_REQUEST', async () => {
+  it('GET ?extensions=x should be 400 BAD_REQUEST', async () => {
     const answer = await viaFront({ url: `http://kitvault.test/graphql?query=${query}&extensions=x` });
     expect(answer.status).toBe(400);
     expect(codes(answer.body)).toEqual(['BAD_REQUEST']);
   });
 
-  it.fails('urlencoded POST variables=abc should be 400 BAD_REQUEST', async () => {
+  it('urlencoded POST variables=abc should be 400 BAD_REQUEST', async () => {
     const answer = await viaFront({
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
@@ -81,7 +81,7 @@ describe('KNOWN BUG get-params-not-json: GET variables/extensions that are not J
   });
 });
 
-describe('KNOWN BUG deep-variables: variables nested thousands of levels deep', () => {
+describe('FIXED BUG deep-variables: variables nested thousands of levels deep', () => {
   // Today (this machine, vitest's worker stack): from ~8,000 levels (a ~50 KB body, anonymous) the
   // response cache key (fast-json-stable-stringify, recursive) overflows the stack: on a document the
   // lean hit knows, the front door itself throws — node:http answers 500 ("front door failed"),
@@ -90,7 +90,7 @@ describe('KNOWN BUG deep-variables: variables nested thousands of levels deep', 
   const deepBody = (depth: number) =>
     `{"query":"{ brands { id } }","variables":${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}}`;
 
-  it.fails('should be a client error (4xx BAD_REQUEST / BAD_USER_INPUT), never 500, over node:http', async () => {
+  it('should be a client error (4xx BAD_REQUEST / BAD_USER_INPUT), never 500, over node:http', async () => {
     // The document must be one the lean hit knows: run it once.
     await fetch(`${base}/graphql`, {
       method: 'POST',
@@ -112,7 +112,7 @@ describe('KNOWN BUG deep-variables: variables nested thousands of levels deep', 
     }
   });
 
-  it.fails('front.fetch should answer (not throw) with a client error', async () => {
+  it('front.fetch should answer (not throw) with a client error', async () => {
     await postJson('{ brands { id } }');
     await c.caches.settled();
     for (const depth of depths) {
@@ -127,26 +127,26 @@ describe('KNOWN BUG deep-variables: variables nested thousands of levels deep', 
   });
 });
 
-describe('KNOWN BUG nul-in-sql-string: U+0000 in a string argument that reaches SQL', () => {
+describe('FIXED BUG nul-in-sql-string: U+0000 in a string argument that reaches SQL', () => {
   // Today: 200 with INTERNAL_SERVER_ERROR at the field's path; the log shows the whole SQL statement
   // and its parameters ("invalid byte sequence for encoding \"UTF8\": 0x00"). Postgres text cannot
   // hold NUL; the argument checks (zod, resolvers) let it through.
-  it.fails('search(text: "a\\u0000b") should be BAD_USER_INPUT', async () => {
+  it('search(text: "a\\u0000b") should be BAD_USER_INPUT', async () => {
     const answer = await postJson('{ search(text: "a\\u0000b") { __typename } }');
     expect(codes(answer.body)).toEqual(['BAD_USER_INPUT']);
   });
 
-  it.fails('clubs(search: "a\\u0000b") should be BAD_USER_INPUT', async () => {
+  it('clubs(search: "a\\u0000b") should be BAD_USER_INPUT', async () => {
     const answer = await postJson('{ clubs(search: "a\\u0000b") { totalCount } }');
     expect(codes(answer.body)).toEqual(['BAD_USER_INPUT']);
   });
 
-  it.fails('login(username: "a\\u0000b") should be UNAUTHENTICATED (or BAD_USER_INPUT), anonymous', async () => {
+  it('login(username: "a\\u0000b") should be UNAUTHENTICATED (or BAD_USER_INPUT), anonymous', async () => {
     const answer = await postJson('mutation { login(username: "a\\u0000b", password: "x") { token } }');
     expect(['UNAUTHENTICATED', 'BAD_USER_INPUT']).toContain(codes(answer.body)?.[0]);
   });
 
-  it.fails('createBrand(input: { name: "a\\u0000b" }) should be BAD_USER_INPUT', async () => {
+  it('createBrand(input: { name: "a\\u0000b" }) should be BAD_USER_INPUT', async () => {
     const answer = await postJson('mutation { createBrand(input: { name: "a\\u0000b" }) { id } }', admin);
     expect(codes(answer.body)).toEqual(['BAD_USER_INPUT']);
   });

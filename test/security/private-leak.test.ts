@@ -341,9 +341,10 @@ describe.skipIf(!redisAvailable())(
       );
       expect(problems.slice(0, 20), `${problems.length} problems`).toEqual([]);
       expect(privateAnswers).toBe(USERS * ROUNDS * PER_USER_PER_ROUND);
-      // The cache served most of them: after round 1 nearly every private request is a hit (each
-      // instance learns a token on its first request, and writes drop their users' entries).
-      expect(privateHits).toBeGreaterThan(privateAnswers / 2);
+      // The cache served many of them: after round 1 most private requests are hits (each instance
+      // learns a token on its first request, writes drop their users' entries, and the first entry
+      // of a never-used bucket of the fresh prefix lives 5 s only: see "Redis key layout").
+      expect(privateHits).toBeGreaterThan(privateAnswers / 3);
       expect(hitsCounted).toBeGreaterThanOrEqual(privateHits);
     }, 120_000);
   },

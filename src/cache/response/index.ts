@@ -110,7 +110,8 @@ export function createResponseCache<Ctx extends object>(options: ResponseCacheOp
 export { failOpen, type FailOpenStore } from './fail-open.js';
 export { createMemoryResponseStore } from './memory-store.js';
 export { createRedisResponseStore } from './redis-store.js';
-export { isServed } from './serve.js';
+export { jsonDepthExceeds } from './json-depth.js';
+export { isServed, MAX_VARIABLES_DEPTH } from './serve.js';
 export type { CacheOutcome } from './request-state.js';
 export type { FieldTagTable } from './field-tags.js';
 export type { Handoff } from './handoff.js';

@@ -19,6 +19,7 @@ import type { DocumentIndex } from './documents.js';
 import { decodeEntry, freshness } from './entry.js';
 import type { ResponseCacheServerContext } from './handoff.js';
 import { entryHeaders, matchesIfNoneMatch } from './headers.js';
+import { jsonDepthExceeds } from './json-depth.js';
 import { responseCacheKey } from './key.js';
 import type { Scope } from './policy.js';
 import type { Lookup, ResponseStore } from './store.js';
@@ -60,8 +61,12 @@ export type ServeDeps = {
 type Params = { query: string; variables: Record<string, unknown> | undefined; operationName: string | undefined };
 
 const isJsonBody = (req: ServeRequest) => /^application\/json\s*(;|$)/i.test(req.header('content-type') ?? '');
+/** Deeper variables go to yoga, which refuses them (the key of such a request is never computed). */
+export const MAX_VARIABLES_DEPTH = 64;
+
 const isVariables = (v: unknown): v is Record<string, unknown> | undefined =>
-  v === undefined || (v !== null && typeof v === 'object' && !Array.isArray(v));
+  v === undefined ||
+  (v !== null && typeof v === 'object' && !Array.isArray(v) && !jsonDepthExceeds(v, MAX_VARIABLES_DEPTH));
 
 function paramsOf(req: ServeRequest, maxBodyBytes: number): Params | null {
   if (req.method === 'GET') {
