@@ -6,6 +6,7 @@ import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import type { GraphQLSchema } from 'graphql';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type { Redis } from 'ioredis';
+import type { LoginThrottle } from './auth/login-throttle.js';
 import type { TokenCache } from './auth/token-cache.js';
 import { noCacheAdmin, type CacheAdmin } from './cache/admin.js';
 import { CacheCounters } from './cache/counters.js';
@@ -14,10 +15,12 @@ import type { EntityCache } from './cache/entity/entity-cache.js';
 import type { Namespace } from './domain/registry.js';
 import { createContextFactory, type AppContext, type Services } from './context.js';
 import type { Database } from './db/client.js';
+import type { TokenLifetime } from './db/repositories/users.js';
 import { catalogueRepository } from './db/repositories/catalogue.js';
 import { userRepository } from './db/repositories/users.js';
 import { createMaskError } from './http/mask-error.js';
 import { createReadiness, operationsPlugin } from './http/operations.js';
+import { retryAfterPlugin } from './http/retry-after.js';
 import type { Repositories } from './loaders/index.js';
 import type { Logger } from './observability/logger.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
@@ -86,6 +89,10 @@ export type AppDeps = {
   tokens?: TokenCache;
   /** The response cache, whose plugins run after the built-in ones (limits) and before the request log. */
   responseCache?: ResponseCache<AppContext> | null;
+  /** Token lifetime and idle timeout (default 30 days / 7 days), failed-login limits (default: in memory), proxies trusted for X-Forwarded-For (default 0). */
+  tokenLifetime?: TokenLifetime;
+  loginThrottle?: LoginThrottle;
+  trustProxy?: number;
   /** Extra envelop plugins (the benchmark's stock cache), applied after the response cache's. */
   plugins?: Plugin<AppContext>[];
   graphiql?: boolean;
@@ -111,7 +118,12 @@ export function createApp(deps: AppDeps): App {
       catalogue: repos.catalogue,
       invalidator,
     }),
-    sessions: createSessionService({ users: repos.users, ...(deps.tokens ? { tokens: deps.tokens } : {}) }),
+    sessions: createSessionService({
+      users: repos.users,
+      ...(deps.tokens ? { tokens: deps.tokens } : {}),
+      ...(deps.loginThrottle ? { throttle: deps.loginThrottle } : {}),
+      ...(deps.tokenLifetime ? { lifetime: deps.tokenLifetime } : {}),
+    }),
     cacheAdmin: createCacheAdminService(deps.cacheAdmin ?? noCacheAdmin),
   };
   // Costly to build and never modified (a response cache tags fields in a copy of its own): shared
@@ -127,7 +139,14 @@ export function createApp(deps: AppDeps): App {
 
   const yoga = createYoga<ResponseCacheServerContext, AppContext>({
     schema,
-    context: createContextFactory({ repos, entityCache, services, ...(deps.tokens ? { tokens: deps.tokens } : {}) }),
+    context: createContextFactory({
+      repos,
+      entityCache,
+      services,
+      ...(deps.tokens ? { tokens: deps.tokens } : {}),
+      ...(deps.tokenLifetime ? { tokenLifetime: deps.tokenLifetime } : {}),
+      ...(deps.trustProxy ? { trustProxy: deps.trustProxy } : {}),
+    }),
     graphqlEndpoint: GRAPHQL_PATH,
     landingPage: false,
     graphiql: deps.graphiql === false ? false : { title: 'Kitvault', defaultQuery: DEFAULT_QUERY },
@@ -140,6 +159,7 @@ export function createApp(deps: AppDeps): App {
     },
     plugins: [
       operationsPlugin(metrics, readiness),
+      retryAfterPlugin(),
       EnvelopArmorPlugin({
         maxDepth: { n: 12 },
         maxAliases: { n: 30 },

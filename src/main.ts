@@ -44,6 +44,9 @@ const app = createApp({
   redisTimeoutMs: config.redisTimeoutMs,
   tokens: caches.tokens,
   responseCache: caches.responseCache,
+  tokenLifetime: { ttlSeconds: config.tokenTtlSeconds, idleSeconds: config.tokenIdleSeconds },
+  loginThrottle: caches.loginThrottle,
+  trustProxy: config.trustProxy,
 });
 
 // The response cache's lean hit answers cached queries in front of yoga; everything else goes to yoga.
