@@ -17,7 +17,7 @@ import { noEntityCache, type EntityCache } from './cache/entity/entity-cache.js'
 import { createMemoryEntityStorage } from './cache/entity/memory-storage.js';
 import { createReadThroughCache } from './cache/entity/read-through.js';
 import { createRedisEntityStorage } from './cache/entity/redis-storage.js';
-import { CircuitBreaker } from './cache/redis/circuit-breaker.js';
+import { CircuitBreaker, CircuitOpenError } from './cache/redis/circuit-breaker.js';
 import { connectRedis, createRedis } from './cache/redis/client.js';
 import { createRedisErrorReporter } from './cache/redis/error-reporter.js';
 import {
@@ -118,6 +118,9 @@ export async function buildCaches(options: CacheOptions, logger: Logger): Promis
       })
     : null;
 
+  /** Failures of the auth side's Redis calls (publish, login counters), counted like the caches' own. */
+  const reportAuth = (where: string, error: unknown) =>
+    error instanceof CircuitOpenError ? counters.inc('redis_short_circuit', where) : report(where, error);
   // With Redis there may be other instances: until revocations from them arrive, entries live 1 s only.
   const tokens = new TokenCache({ degraded: !!redis });
   const revocations = redis
@@ -125,7 +128,9 @@ export async function buildCaches(options: CacheOptions, logger: Logger): Promis
         redis,
         prefix: options.redisPrefix,
         tokens,
-        report,
+        report: reportAuth,
+        warn: (message, error) => logger.warn({ err: error instanceof Error ? error.message : String(error) }, message),
+        readyTimeoutMs: Math.max(options.redisTimeoutMs, 1000),
         ...(breaker ? { run: <T>(call: () => Promise<T>) => breaker.run(call) } : {}),
       })
     : null;
@@ -138,7 +143,7 @@ export async function buildCaches(options: CacheOptions, logger: Logger): Promis
     redis
       ? redisAttemptCounters(redis, options.redisPrefix, (call) => (breaker ? breaker.run(call) : call()))
       : undefined,
-    (error) => report('login_throttle', error),
+    (error) => reportAuth('login_throttle', error),
   );
   let responseStore: FailOpenStore | null = null;
   let responseCache: ResponseCache<AppContext> | null = null;
@@ -180,7 +185,8 @@ export async function buildCaches(options: CacheOptions, logger: Logger): Promis
   });
   // Nothing recorded while this instance was away may be served: catch up before the first request.
   if (breaker) await breaker.start();
-  await revocations?.ready;
+  // Subscribed before the first request, unless Redis is down (the token cache then stays degraded).
+  if (breaker?.current === 'closed') await revocations?.ready;
   let stopFollowing = () => {};
   const where = redis ? `redis (prefix "${options.redisPrefix}")` : 'memory';
   const settled = async () => {

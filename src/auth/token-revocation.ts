@@ -25,15 +25,17 @@ export type RevocationOptions = {
   tokens: TokenCache;
   /** How publishing reaches Redis (the circuit breaker). */
   run?: <T>(call: () => Promise<T>) => Promise<T>;
-  /** Told about every Redis failure (counted, logged once per burst). */
+  /** Told about a failed publish (counted, logged once per burst). */
   report(where: string, error: unknown): void;
+  /** Told once per outage that the subscription is down (reconnection attempts are not failed commands). */
+  warn(message: string, error: unknown): void;
   readyTimeoutMs?: number;
 };
 
 const TOKEN_HASH = /^[0-9a-f]{64}$/;
 
 export function shareRevocations(options: RevocationOptions): RevocationSharing {
-  const { redis, tokens, report } = options;
+  const { redis, tokens, report, warn } = options;
   const run = options.run ?? ((call) => call());
   const channel = `${options.prefix}tokens:revoked`;
 
@@ -56,6 +58,12 @@ export function shareRevocations(options: RevocationOptions): RevocationSharing 
   });
   let up = false;
   let closed = false;
+  let warned = false;
+  const down = (error: unknown) => {
+    if (warned || closed) return;
+    warned = true;
+    warn('token revocations from other instances cannot be received: token cache entries live 1 s meanwhile', error);
+  };
   let markReady = () => {};
   const ready = new Promise<void>((resolve) => {
     markReady = resolve;
@@ -69,17 +77,18 @@ export function shareRevocations(options: RevocationOptions): RevocationSharing 
       () => {
         if (closed) return;
         up = true;
+        warned = false;
         tokens.subscribed(true);
         markReady();
       },
-      (error: unknown) => report('token_revocation_subscribe', error),
+      (error: unknown) => down(error),
     );
   });
   subscriber.on('close', () => {
     if (up) tokens.subscribed(false);
     up = false;
   });
-  subscriber.on('error', (error: unknown) => report('token_revocation_subscribe', error));
+  subscriber.on('error', (error: unknown) => down(error));
   subscriber.connect().catch(() => {}); // reported through 'error'; it keeps retrying
 
   return {

@@ -105,7 +105,7 @@ describe('per client address, over node:http', () => {
   let server: Server;
   let base = '';
   let c: CachedApp;
-  const start = async (trustProxy: number) => {
+  const start = async (trustProxy: number, lean = true) => {
     c = await cachedApp(database, { backend: 'memory' });
     // The app the front door serves, with a throttle of 3 failures per address (and many per name).
     const throttled = testApp(database, {
@@ -115,7 +115,7 @@ describe('per client address, over node:http', () => {
       responseCache: c.caches.responseCache,
     });
     const { createFrontDoor } = await import('../../src/http/front-door.js');
-    server = createServer(createFrontDoor(throttled, c.caches.responseCache).listener);
+    server = createServer(createFrontDoor(throttled, lean ? c.caches.responseCache : null).listener);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   };
@@ -138,6 +138,16 @@ describe('per client address, over node:http', () => {
       const refused = await attempt('spray-3', { 'x-forwarded-for': '203.0.113.9' });
       expect(refused.code).toBe('RATE_LIMITED');
       expect(Number(refused.retryAfter)).toBeGreaterThanOrEqual(1);
+    } finally {
+      await stop();
+    }
+  });
+
+  it('also without the lean hit in front (yoga’s own node adapter)', async () => {
+    await start(0, false);
+    try {
+      for (let i = 0; i < 3; i++) expect((await attempt(`plain-${i}`)).code).toBe('UNAUTHENTICATED');
+      expect((await attempt('plain-3')).code).toBe('RATE_LIMITED');
     } finally {
       await stop();
     }
