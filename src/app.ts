@@ -89,9 +89,11 @@ export type AppDeps = {
   tokens?: TokenCache;
   /** The response cache, whose plugins run after the built-in ones (limits) and before the request log. */
   responseCache?: ResponseCache<AppContext> | null;
-  /** Token lifetime and idle timeout (default 30 days / 7 days), failed-login limits (default: in memory), proxies trusted for X-Forwarded-For (default 0). */
+  /** Token lifetime and idle timeout (default 30 days / 7 days). */
   tokenLifetime?: TokenLifetime;
+  /** Failed sign-ins per username and address (default: in memory, 10 / 50 per 5 minutes). */
   loginThrottle?: LoginThrottle;
+  /** Proxies in front whose X-Forwarded-For is believed (default 0: the socket's address). */
   trustProxy?: number;
   /** Extra envelop plugins (the benchmark's stock cache), applied after the response cache's. */
   plugins?: Plugin<AppContext>[];

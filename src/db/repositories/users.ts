@@ -55,7 +55,8 @@ export function userRepository(db: Db) {
       const rows = await db
         .with(found, touched)
         .select({
-          user: users,
+          // Only what a viewer is made of (never the password hash).
+          user: { id: users.id, username: users.username, role: users.role },
           live: found.live,
           remainingMs:
             sql<number>`(extract(epoch from least(${found.createdAt} + ${ttl}, greatest(${found.lastUsedAt}, ${touched.touchedAt}) + ${idle}) - now()) * 1000)::float8`.mapWith(
@@ -107,7 +108,10 @@ export type UserRepository = ReturnType<typeof userRepository>;
 export type TokenLifetime = { ttlSeconds: number; idleSeconds: number };
 
 /** A live token's user and how long it stays alive unused; or a token that exists but has expired. */
-export type TokenLookup = { user: UserRow; remainingMs: number } | { expired: true };
+export type TokenLookup = { user: TokenUser; remainingMs: number } | { expired: true };
+
+/** What a token lookup tells about its user. */
+export type TokenUser = Pick<UserRow, 'id' | 'username' | 'role'>;
 
 /** `last_used_at` is moved forward only when older than this, so a token in use costs one write a minute. */
 export const TOUCH_SECONDS = 60;
