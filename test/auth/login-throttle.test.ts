@@ -17,7 +17,7 @@ import {
 import { loadConfig } from '../../src/config.js';
 import type { Database } from '../../src/db/client.js';
 import { clientAddressOf } from '../../src/http/client-address.js';
-import { gql, testApp } from '../helpers/app.js';
+import { countSql, gql, testApp } from '../helpers/app.js';
 import {
   cachedApp,
   dropPrefix,
@@ -81,6 +81,28 @@ describe('per username', () => {
     const unknown = await answers('nobody-called-this');
     expect(unknown).toEqual(known);
     expect(known[2]).toMatch(/^RATE_LIMITED/);
+  });
+
+  it('spends the same work on an unknown name as on a wrong password (the dummy scrypt verify stays)', async () => {
+    const app = testApp(database, { loginThrottle: new LoginThrottle(limits({ maxPerUsername: 1000 })) });
+    const timed = async (u: string) => {
+      const times: number[] = [];
+      const statements: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        const started = performance.now();
+        const { statements: s } = await countSql(database, () => gql(app, LOGIN, { u, p: 'wrong' }));
+        times.push(performance.now() - started);
+        statements.push(s.length);
+      }
+      return { median: times.sort((x, y) => x - y)[2]!, statements };
+    };
+    const wrong = await timed('user38');
+    const unknown = await timed('nobody-at-all');
+    expect(unknown.statements).toEqual(wrong.statements);
+    // Lenient (a shared machine): without the dummy verify an unknown name answers some 50 times faster.
+    const ratio = unknown.median / wrong.median;
+    expect(ratio).toBeGreaterThan(0.4);
+    expect(ratio).toBeLessThan(2.5);
   });
 
   it('gives a successful sign-in back: only failures count', async () => {

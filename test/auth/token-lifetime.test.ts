@@ -103,6 +103,17 @@ describe('token lifetime (defaults: 30 days from login, 7 days unused)', () => {
     expect(await lastUsedAgoSeconds(token)).toBeLessThan(5);
   });
 
+  it('writes last_used_at sooner when the idle timeout is short (a tenth of it), so a token in use never idles out', async () => {
+    const app = testApp(database, { tokenLifetime: { ttlSeconds: 3600, idleSeconds: 100 } });
+    const { token } = (await tokensFor(app, ['user18'])).get('user18')!;
+    await age(token, 200, 5);
+    expect((await gql(app, ME, {}, token)).data?.me?.username).toBe('user18');
+    expect(await lastUsedAgoSeconds(token)).toBeGreaterThanOrEqual(4);
+    await age(token, 200, 15);
+    expect((await gql(app, ME, {}, token)).data?.me?.username).toBe('user18');
+    expect(await lastUsedAgoSeconds(token)).toBeLessThan(3);
+  });
+
   it("deletes a user's expired tokens when they log in (the table does not grow)", async () => {
     const app = testApp(database);
     const t = (await tokensFor(app, ['user16'])).get('user16')!;

@@ -13,8 +13,8 @@ export function userRepository(db: Db) {
      * The user a token belongs to, and whether the token is still alive, in one statement: a token
      * lives `ttlSeconds` from its creation and `idleSeconds` from its last use. A live token's
      * `last_used_at` is moved to now in the same statement, but only when it is older than
-     * TOUCH_SECONDS, so a busy token costs a write once a minute, not once a request (the idle
-     * timeout is therefore exact to the minute: it may end up to a minute early). `remainingMs` is
+     * `touchSeconds` (a minute, less for short idle timeouts), so a busy token costs a write once a
+     * minute, not once a request (the idle timeout may therefore end up to that much early). `remainingMs` is
      * how long the token stays alive if unused from now, by the database's clock.
      */
     userByTokenHash: async (tokenHash: string, lifetime: TokenLifetime): Promise<TokenLookup | undefined> => {
@@ -47,7 +47,7 @@ export function userRepository(db: Db) {
                   .from(found)
                   .where(sql`${found.live}`),
               ),
-              lt(apiTokens.lastUsedAt, sql`now() - make_interval(secs => ${TOUCH_SECONDS}::integer)`),
+              lt(apiTokens.lastUsedAt, sql`now() - make_interval(secs => ${touchSeconds(lifetime)}::float8)`),
             ),
           )
           .returning({ id: apiTokens.id, touchedAt: apiTokens.lastUsedAt }),
@@ -113,5 +113,6 @@ export type TokenLookup = { user: TokenUser; remainingMs: number } | { expired: 
 /** What a token lookup tells about its user. */
 export type TokenUser = Pick<UserRow, 'id' | 'username' | 'role'>;
 
-/** `last_used_at` is moved forward only when older than this, so a token in use costs one write a minute. */
+/** `last_used_at` is moved forward only when older than a minute (a tenth of the idle timeout when that is shorter). */
 export const TOUCH_SECONDS = 60;
+export const touchSeconds = (lifetime: TokenLifetime) => Math.min(TOUCH_SECONDS, lifetime.idleSeconds / 10);
