@@ -6,6 +6,7 @@ import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import type { GraphQLSchema } from 'graphql';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type { Redis } from 'ioredis';
+import type { LoginThrottle } from './auth/login-throttle.js';
 import type { TokenCache } from './auth/token-cache.js';
 import { noCacheAdmin, type CacheAdmin } from './cache/admin.js';
 import { CacheCounters } from './cache/counters.js';
@@ -14,11 +15,13 @@ import type { EntityCache } from './cache/entity/entity-cache.js';
 import type { Namespace } from './domain/registry.js';
 import { createContextFactory, type AppContext, type Services } from './context.js';
 import type { Database } from './db/client.js';
+import type { TokenLifetime } from './db/repositories/users.js';
 import { catalogueRepository } from './db/repositories/catalogue.js';
 import { userRepository } from './db/repositories/users.js';
 import { createMaskError } from './http/mask-error.js';
 import { createReadiness, operationsPlugin, type MetricsAccess } from './http/operations.js';
 import { requestParamsPlugin } from './http/request-params.js';
+import { retryAfterPlugin } from './http/retry-after.js';
 import type { Repositories } from './loaders/index.js';
 import type { Logger } from './observability/logger.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
@@ -88,6 +91,12 @@ export type AppDeps = {
   tokens?: TokenCache;
   /** The response cache, whose plugins run after the built-in ones (limits) and before the request log. */
   responseCache?: ResponseCache<AppContext> | null;
+  /** Token lifetime and idle timeout (default 30 days / 7 days). */
+  tokenLifetime?: TokenLifetime;
+  /** Failed sign-ins per username and address (default: in memory, 10 / 50 per 5 minutes). */
+  loginThrottle?: LoginThrottle;
+  /** Proxies in front whose X-Forwarded-For is believed (default 0: the socket's address). */
+  trustProxy?: number;
   /** Extra envelop plugins (the benchmark's stock cache), applied after the response cache's. */
   plugins?: Plugin<AppContext>[];
   graphiql?: boolean;
@@ -115,7 +124,12 @@ export function createApp(deps: AppDeps): App {
       catalogue: repos.catalogue,
       invalidator,
     }),
-    sessions: createSessionService({ users: repos.users, ...(deps.tokens ? { tokens: deps.tokens } : {}) }),
+    sessions: createSessionService({
+      users: repos.users,
+      ...(deps.tokens ? { tokens: deps.tokens } : {}),
+      ...(deps.loginThrottle ? { throttle: deps.loginThrottle } : {}),
+      ...(deps.tokenLifetime ? { lifetime: deps.tokenLifetime } : {}),
+    }),
     cacheAdmin: createCacheAdminService(deps.cacheAdmin ?? noCacheAdmin),
   };
   // Costly to build and never modified (a response cache tags fields in a copy of its own): shared
@@ -136,7 +150,14 @@ export function createApp(deps: AppDeps): App {
 
   const yoga = createYoga<ResponseCacheServerContext, AppContext>({
     schema,
-    context: createContextFactory({ repos, entityCache, services, ...(deps.tokens ? { tokens: deps.tokens } : {}) }),
+    context: createContextFactory({
+      repos,
+      entityCache,
+      services,
+      ...(deps.tokens ? { tokens: deps.tokens } : {}),
+      ...(deps.tokenLifetime ? { tokenLifetime: deps.tokenLifetime } : {}),
+      ...(deps.trustProxy ? { trustProxy: deps.trustProxy } : {}),
+    }),
     graphqlEndpoint: GRAPHQL_PATH,
     landingPage: false,
     graphiql: deps.graphiql === false ? false : { title: 'Kitvault', defaultQuery: DEFAULT_QUERY },
@@ -150,6 +171,7 @@ export function createApp(deps: AppDeps): App {
     plugins: [
       requestParamsPlugin(),
       operationsPlugin(metrics, readiness, { token: deps.metrics?.token, ownListener: deps.metrics?.ownListener }),
+      retryAfterPlugin(),
       EnvelopArmorPlugin({
         maxDepth: { n: 12 },
         maxAliases: { n: 30 },

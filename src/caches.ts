@@ -7,7 +7,9 @@
  */
 import type { Redis } from 'ioredis';
 import { GRAPHQL_PATH } from './app.js';
+import { DEFAULT_LOGIN_LIMITS, LoginThrottle, redisAttemptCounters } from './auth/login-throttle.js';
 import { TokenCache } from './auth/token-cache.js';
+import { shareRevocations } from './auth/token-revocation.js';
 import { bearerToken, hashToken } from './auth/tokens.js';
 import { createCacheAdmin, type CacheAdmin } from './cache/admin.js';
 import { CacheCounters } from './cache/counters.js';
@@ -15,7 +17,7 @@ import { noEntityCache, type EntityCache } from './cache/entity/entity-cache.js'
 import { createMemoryEntityStorage } from './cache/entity/memory-storage.js';
 import { createReadThroughCache } from './cache/entity/read-through.js';
 import { createRedisEntityStorage } from './cache/entity/redis-storage.js';
-import { CircuitBreaker } from './cache/redis/circuit-breaker.js';
+import { CircuitBreaker, CircuitOpenError } from './cache/redis/circuit-breaker.js';
 import { connectRedis, createRedis } from './cache/redis/client.js';
 import { createRedisErrorReporter } from './cache/redis/error-reporter.js';
 import {
@@ -40,7 +42,8 @@ export type CacheOptions = Pick<
   Config,
   'redisUrl' | 'redisPrefix' | 'redisTimeoutMs' | 'responseCache' | 'entityCache' | 'cacheDebug'
 > &
-  Partial<Pick<Config, 'entityTtlSeconds' | 'entityNegativeTtlSeconds' | 'responseGraceSeconds'>> & {
+  Partial<Pick<Config, 'entityTtlSeconds' | 'entityNegativeTtlSeconds' | 'responseGraceSeconds'>> &
+  Partial<Pick<Config, 'loginMaxAttempts' | 'loginMaxAttemptsPerAddress' | 'loginWindowSeconds'>> & {
     /** An existing client (tests share one); otherwise one is made from redisUrl. */
     redis?: Redis;
     /** Multiplies response TTLs (tests only). */
@@ -66,8 +69,10 @@ export type Caches = {
   /** Stops asking Redis after a failure until a probe says it is back (null without Redis). */
   breaker: CircuitBreaker | null;
   admin: CacheAdmin;
-  /** Verified tokens, remembered for the lean hit's private answers. */
+  /** Verified tokens, remembered for the lean hit's private answers; with Redis, logout on any instance evicts here. */
   tokens: TokenCache;
+  /** Failed sign-ins per username and address: in Redis when there is one (in memory when it fails), else in memory. */
+  loginThrottle: LoginThrottle;
   /** Resolves when every response write started so far has landed (tests, shutdown). */
   settled(): Promise<void>;
   description: string;
@@ -113,7 +118,33 @@ export async function buildCaches(options: CacheOptions, logger: Logger): Promis
       })
     : null;
 
-  const tokens = new TokenCache();
+  /** Failures of the auth side's Redis calls (publish, login counters), counted like the caches' own. */
+  const reportAuth = (where: string, error: unknown) =>
+    error instanceof CircuitOpenError ? counters.inc('redis_short_circuit', where) : report(where, error);
+  // With Redis there may be other instances: until revocations from them arrive, entries live 1 s only.
+  const tokens = new TokenCache({ degraded: !!redis });
+  const revocations = redis
+    ? shareRevocations({
+        redis,
+        prefix: options.redisPrefix,
+        tokens,
+        report: reportAuth,
+        warn: (message, error) => logger.warn({ err: error instanceof Error ? error.message : String(error) }, message),
+        readyTimeoutMs: Math.max(options.redisTimeoutMs, 1000),
+        ...(breaker ? { run: <T>(call: () => Promise<T>) => breaker.run(call) } : {}),
+      })
+    : null;
+  const loginThrottle = new LoginThrottle(
+    {
+      maxPerUsername: options.loginMaxAttempts ?? DEFAULT_LOGIN_LIMITS.maxPerUsername,
+      maxPerAddress: options.loginMaxAttemptsPerAddress ?? DEFAULT_LOGIN_LIMITS.maxPerAddress,
+      windowSeconds: options.loginWindowSeconds ?? DEFAULT_LOGIN_LIMITS.windowSeconds,
+    },
+    redis
+      ? redisAttemptCounters(redis, options.redisPrefix, (call) => (breaker ? breaker.run(call) : call()))
+      : undefined,
+    (error) => reportAuth('login_throttle', error),
+  );
   let responseStore: FailOpenStore | null = null;
   let responseCache: ResponseCache<AppContext> | null = null;
   if (options.responseCache) {
@@ -161,6 +192,8 @@ export async function buildCaches(options: CacheOptions, logger: Logger): Promis
   });
   // Nothing recorded while this instance was away may be served: catch up before the first request.
   if (breaker) await breaker.start();
+  // Subscribed before the first request, unless Redis is down (the token cache then stays degraded).
+  if (breaker?.current === 'closed') await revocations?.ready;
   let stopFollowing = () => {};
   const where = redis ? `redis (prefix "${options.redisPrefix}")` : 'memory';
   const settled = async () => {
@@ -175,6 +208,7 @@ export async function buildCaches(options: CacheOptions, logger: Logger): Promis
     invalidator,
     admin: createCacheAdmin({ counters, redis, responseStore, entityCache, timeoutMs: options.redisTimeoutMs }),
     tokens,
+    loginThrottle,
     settled,
     breaker,
     followInvalidations(intervalMs) {
@@ -184,6 +218,7 @@ export async function buildCaches(options: CacheOptions, logger: Logger): Promis
     description: `response cache: ${options.responseCache ? where : 'off'} · entity cache: ${options.entityCache ? where : 'off'}`,
     async close() {
       stopFollowing();
+      revocations?.close();
       breaker?.close();
       await settled();
       if (ownsRedis && redis) await redis.quit().catch(() => redis.disconnect());

@@ -104,6 +104,20 @@ const envSchema = z.object({
     .refine((v) => v === undefined || (Number.isInteger(v) && v >= 1 && v <= 65535), {
       message: 'must be a port from 1 to 65535',
     }),
+  // Tokens and sign-ins (README, Security).
+  TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(315_360_000).default(2_592_000),
+  TOKEN_IDLE_SECONDS: z.coerce.number().int().min(60).max(315_360_000).default(604_800),
+  LOGIN_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100_000).default(10),
+  LOGIN_MAX_ATTEMPTS_PER_ADDRESS: z.coerce.number().int().min(1).max(100_000).default(50),
+  LOGIN_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
+  // How many proxies in front of us append to X-Forwarded-For: off (0, the socket's address), on (1), or a number.
+  TRUST_PROXY: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .regex(/^(off|on|false|true|\d{1,2})$/, 'off, on or the number of proxies in front')
+    .default('off')
+    .transform((v) => (v === 'off' || v === 'false' ? 0 : v === 'on' || v === 'true' ? 1 : Number(v))),
 });
 
 export type Config = {
@@ -128,6 +142,12 @@ export type Config = {
   metricsMaxOperations: number;
   metricsToken: string | undefined;
   metricsPort: number | undefined;
+  tokenTtlSeconds: number;
+  tokenIdleSeconds: number;
+  loginMaxAttempts: number;
+  loginMaxAttemptsPerAddress: number;
+  loginWindowSeconds: number;
+  trustProxy: number;
 };
 
 export class ConfigError extends Error {
@@ -165,5 +185,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     metricsMaxOperations: e.METRICS_MAX_OPERATIONS,
     metricsToken: e.METRICS_TOKEN,
     metricsPort: e.METRICS_PORT,
+    tokenTtlSeconds: e.TOKEN_TTL_SECONDS,
+    tokenIdleSeconds: e.TOKEN_IDLE_SECONDS,
+    loginMaxAttempts: e.LOGIN_MAX_ATTEMPTS,
+    loginMaxAttemptsPerAddress: e.LOGIN_MAX_ATTEMPTS_PER_ADDRESS,
+    loginWindowSeconds: e.LOGIN_WINDOW_SECONDS,
+    trustProxy: e.TRUST_PROXY,
   };
 }

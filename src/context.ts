@@ -5,6 +5,8 @@
 import type { YogaInitialContext } from 'graphql-yoga';
 import type { TokenCache } from './auth/token-cache.js';
 import { createAuth, type Auth } from './auth/viewer.js';
+import type { TokenLifetime } from './db/repositories/users.js';
+import { clientAddressOf } from './http/client-address.js';
 import type { EntityCache } from './cache/entity/entity-cache.js';
 import type { Namespace } from './domain/registry.js';
 import { requestIdFrom } from './http/request-id.js';
@@ -39,18 +41,30 @@ export type ContextDeps = {
   entityCache: EntityCache<Namespace>;
   services: Services;
   tokens?: TokenCache;
+  /** How long tokens live (default DEFAULT_TOKEN_LIFETIME). */
+  tokenLifetime?: TokenLifetime;
+  /** Proxies in front whose X-Forwarded-For is believed (default 0). */
+  trustProxy?: number;
 };
 
 export function createContextFactory(deps: ContextDeps) {
-  return ({ request }: YogaInitialContext): AppContext => {
+  return (initial: YogaInitialContext): AppContext => {
+    const { request } = initial;
     const loaders = createLoaders(deps.repos, deps.entityCache);
+    const { services } = deps;
     return {
       requestId: requestIdFrom(request.headers.get('x-request-id')),
       startedAt: performance.now(),
-      auth: createAuth(request.headers.get('authorization'), deps.repos.users, deps.tokens),
+      auth: createAuth(request.headers.get('authorization'), deps.repos.users, deps.tokens, deps.tokenLifetime),
       loaders,
       reads: createCatalogueReads(deps.repos, loaders),
-      services: deps.services,
+      // Only sign-ins need the client's address (the login throttle counts by it): looked up when asked for.
+      services: {
+        ...services,
+        get sessions() {
+          return services.sessions.forClient(clientAddressOf(initial, request.headers, deps.trustProxy));
+        },
+      },
     };
   };
 }

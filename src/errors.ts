@@ -3,7 +3,8 @@
  * HTTP edge (src/http/mask-error.ts) turns them into GraphQL errors once. Anything else that escapes
  * is an internal error and is masked there. This module knows nothing of GraphQL on purpose.
  */
-export type ErrorCode = 'UNAUTHENTICATED' | 'FORBIDDEN' | 'NOT_FOUND' | 'BAD_USER_INPUT' | 'DATABASE_UNAVAILABLE';
+export type ErrorCode =
+  'UNAUTHENTICATED' | 'FORBIDDEN' | 'NOT_FOUND' | 'BAD_USER_INPUT' | 'DATABASE_UNAVAILABLE' | 'RATE_LIMITED';
 
 export class AppError extends Error {
   override name = 'AppError';
@@ -24,6 +25,9 @@ export const notFound = (type: string, id: number | string) =>
   new AppError('NOT_FOUND', `${type} ${id} does not exist`, { type, id: String(id) });
 export const badInput = (message: string, field?: string) =>
   new AppError('BAD_USER_INPUT', message, field ? { field } : {});
+/** Too many failed sign-ins; the HTTP answer also carries `Retry-After` (src/http/retry-after.ts). */
+export const rateLimited = (retryAfterSeconds: number) =>
+  new AppError('RATE_LIMITED', `too many failed sign-ins; try again in ${retryAfterSeconds} s`, { retryAfterSeconds });
 
 export const DATABASE_UNAVAILABLE_MESSAGE = 'The database is unavailable; try again shortly';
 

@@ -60,6 +60,9 @@ const app = createApp({
     token: config.metricsToken,
     ownListener: config.metricsPort !== undefined,
   },
+  tokenLifetime: { ttlSeconds: config.tokenTtlSeconds, idleSeconds: config.tokenIdleSeconds },
+  loginThrottle: caches.loginThrottle,
+  trustProxy: config.trustProxy,
 });
 
 // The response cache's lean hit answers cached queries in front of yoga; everything else goes to yoga.

@@ -15,6 +15,55 @@ export type GraphQLCall = (
 
 export type WarmOperation = { name: string; query: string; variables?: Record<string, unknown> };
 
+/** A token to use as is, or an admin's name and password to log in with. */
+export type Credentials = { token: string } | { username: string; password: string };
+
+/** KITVAULT_TOKEN, else KITVAULT_ADMIN_USER / KITVAULT_ADMIN_PASSWORD (default admin / SEED_PASSWORD or kitvault). */
+export function credentialsFrom(env: Record<string, string | undefined>): Credentials {
+  if (env.KITVAULT_TOKEN) return { token: env.KITVAULT_TOKEN };
+  return {
+    username: env.KITVAULT_ADMIN_USER ?? 'admin',
+    password: env.KITVAULT_ADMIN_PASSWORD ?? env.SEED_PASSWORD ?? 'kitvault',
+  };
+}
+
+export type AdminSession = {
+  call: GraphQLCall;
+  /** Logs out if this session logged in (a token it was given is left alone); once, never throws. */
+  close(): Promise<void>;
+};
+
+/**
+ * Signs in for a command: with a token given, as is; otherwise it logs in, and `close` logs that
+ * token out again, so a run leaves no live token behind.
+ */
+export async function openAdminSession(
+  callAs: (token: string | null) => GraphQLCall,
+  credentials: Credentials,
+  warn: (message: string) => void = () => {},
+): Promise<AdminSession> {
+  if ('token' in credentials) return { call: callAs(credentials.token), close: () => Promise.resolve() };
+  const r = await callAs(null)('mutation($u: String!, $p: String!) { login(username: $u, password: $p) { token } }', {
+    u: credentials.username,
+    p: credentials.password,
+  });
+  const signedIn = z.object({ login: z.object({ token: z.string() }) }).safeParse(r.data);
+  if (r.errors?.length || !signedIn.success)
+    throw new Error(`cannot sign in as ${credentials.username}: ${r.errors?.[0]?.message ?? 'no answer'}`);
+  const call = callAs(signedIn.data.login.token);
+  let closing: Promise<void> | undefined;
+  return {
+    call,
+    close: () =>
+      (closing ??= call('mutation { logout }').then(
+        (out) => {
+          if (out.errors?.length) warn(`could not log out: ${out.errors[0]!.message} (the token expires by itself)`);
+        },
+        (error: Error) => warn(`could not log out: ${error.message} (the token expires by itself)`),
+      )),
+  };
+}
+
 const STATS = /* GraphQL */ `
   {
     cacheStats {

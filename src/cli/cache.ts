@@ -1,14 +1,24 @@
 /**
  * `npm run cache -- stats | purge <Type> <id> | purge-all | warm [file]` against a running server.
- * KITVAULT_URL (default http://localhost:$PORT/graphql); signs in as KITVAULT_ADMIN_USER /
- * KITVAULT_ADMIN_PASSWORD (default admin / $SEED_PASSWORD or kitvault), or uses KITVAULT_TOKEN.
+ * KITVAULT_URL (default http://localhost:$PORT/graphql); uses KITVAULT_TOKEN, or signs in as
+ * KITVAULT_ADMIN_USER / KITVAULT_ADMIN_PASSWORD (default admin / $SEED_PASSWORD or kitvault) and logs
+ * out again when done.
  */
-import { z } from 'zod';
 import { SingleBar } from 'cli-progress';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { projectRoot } from '../paths.js';
-import { formatStats, parseWarmOperations, purge, purgeAll, stats, warm, type GraphQLCall } from './cache-commands.js';
+import {
+  credentialsFrom,
+  formatStats,
+  openAdminSession,
+  parseWarmOperations,
+  purge,
+  purgeAll,
+  stats,
+  warm,
+  type GraphQLCall,
+} from './cache-commands.js';
 
 const url = process.env.KITVAULT_URL ?? `http://localhost:${process.env.PORT ?? 4000}/graphql`;
 const [command, ...rest] = process.argv.slice(2);
@@ -28,20 +38,6 @@ function caller(token: string | null): GraphQLCall {
   };
 }
 
-async function adminToken(): Promise<string> {
-  if (process.env.KITVAULT_TOKEN) return process.env.KITVAULT_TOKEN;
-  const username = process.env.KITVAULT_ADMIN_USER ?? 'admin';
-  const password = process.env.KITVAULT_ADMIN_PASSWORD ?? process.env.SEED_PASSWORD ?? 'kitvault';
-  const r = await caller(null)('mutation($u: String!, $p: String!) { login(username: $u, password: $p) { token } }', {
-    u: username,
-    p: password,
-  });
-  const signedIn = z.object({ login: z.object({ token: z.string() }) }).safeParse(r.data);
-  if (r.errors?.length || !signedIn.success)
-    throw new Error(`cannot sign in as ${username}: ${r.errors?.[0]?.message ?? 'no answer'}`);
-  return signedIn.data.login.token;
-}
-
 async function main(): Promise<number> {
   if (!command || !['stats', 'purge', 'purge-all', 'warm'].includes(command)) {
     console.error(USAGE);
@@ -51,7 +47,17 @@ async function main(): Promise<number> {
     console.error(USAGE);
     return 2;
   }
-  const call = caller(await adminToken());
+  const session = await openAdminSession(caller, credentialsFrom(process.env), (m) => console.error(`cache: ${m}`));
+  // Interrupted (a long warm-up): still leave no token behind.
+  process.once('SIGINT', () => void session.close().finally(() => process.exit(130)));
+  try {
+    return await run(command, session.call);
+  } finally {
+    await session.close();
+  }
+}
+
+async function run(command: string, call: GraphQLCall): Promise<number> {
   switch (command) {
     case 'stats':
       console.log(formatStats(await stats(call)));

@@ -154,6 +154,8 @@ export const apiTokens = pgTable(
     // SHA-256 of the bearer token: a leaked table does not leak usable tokens.
     tokenHash: text('token_hash').notNull(),
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+    // Last time the token was used, kept to the minute (src/db/repositories/users.ts): the idle timeout counts from it.
+    lastUsedAt: timestamp('last_used_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
   },
   (t) => [uniqueIndex('api_tokens_token_hash_key').on(t.tokenHash), index('api_tokens_user_id_idx').on(t.userId)],
 );

@@ -13,6 +13,7 @@ import {
   type ServeRequest,
 } from '../cache/response/index.js';
 import { logName } from '../observability/operation-labels.js';
+import type { ClientAddressContext } from './client-address.js';
 import { requestIdFrom } from './request-id.js';
 
 /** The part of the response cache the front door uses. */
@@ -166,7 +167,10 @@ export function createFrontDoor(app: App, cache: LeanHit | null): FrontDoor {
       headers,
       ...(body ? { body: new Uint8Array(body) } : {}),
     });
-    await send(res, await app.fetch(request, answer.context));
+    // The socket's address, for the login throttle (a fetch Request has none; src/http/client-address.ts).
+    const address: ClientAddressContext = { clientAddress: req.socket.remoteAddress };
+    const context = Object.assign(answer.context, address);
+    await send(res, await app.fetch(request, context));
   }
 
   return {

@@ -81,6 +81,7 @@ export async function cachedApp(
     counters: caches.counters,
     redis: caches.redis,
     tokens: caches.tokens,
+    loginThrottle: caches.loginThrottle,
     responseCache: caches.responseCache,
     ...appDeps,
   });

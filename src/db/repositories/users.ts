@@ -1,5 +1,5 @@
 /** Users, their API tokens and their collections. */
-import { asc, desc, eq, inArray } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, lt, or, sql } from 'drizzle-orm';
 import type { Db, Tx } from '../client.js';
 import {
   apiTokens,
@@ -23,16 +23,84 @@ export function userRepository(db: Db) {
     /** The whole row, password hash included: for login to verify, never cached. */
     userByUsername: async (username: string): Promise<UserRow | undefined> =>
       (await db.select().from(users).where(eq(users.username, username)).limit(1))[0],
-    /** The user a token belongs to, in one statement (no password hash: nothing to verify here). */
-    userByTokenHash: async (tokenHash: string): Promise<PublicUserRow | undefined> =>
+    /**
+     * The user a token belongs to, and whether the token is still alive, in one statement: a token
+     * lives `ttlSeconds` from its creation and `idleSeconds` from its last use. A live token's
+     * `last_used_at` is moved to now in the same statement, but only when it is older than
+     * `touchSeconds` (a minute, less for short idle timeouts), so a busy token costs a write once a
+     * minute, not once a request (the idle timeout may therefore end up to that much early). `remainingMs` is
+     * how long the token stays alive if unused from now, by the database's clock.
+     */
+    userByTokenHash: async (tokenHash: string, lifetime: TokenLifetime): Promise<TokenLookup | undefined> => {
+      const ttl = sql`make_interval(secs => ${lifetime.ttlSeconds}::integer)`;
+      const idle = sql`make_interval(secs => ${lifetime.idleSeconds}::integer)`;
+      const found = db.$with('found').as(
+        db
+          .select({
+            id: apiTokens.id,
+            userId: apiTokens.userId,
+            createdAt: apiTokens.createdAt,
+            lastUsedAt: apiTokens.lastUsedAt,
+            live: sql<boolean>`(${apiTokens.createdAt} > now() - ${ttl} and ${apiTokens.lastUsedAt} > now() - ${idle})`.as(
+              'live',
+            ),
+          })
+          .from(apiTokens)
+          .where(eq(apiTokens.tokenHash, tokenHash)),
+      );
+      const touched = db.$with('touched').as(
+        db
+          .update(apiTokens)
+          .set({ lastUsedAt: sql`now()` })
+          .where(
+            and(
+              inArray(
+                apiTokens.id,
+                db
+                  .select({ id: found.id })
+                  .from(found)
+                  .where(sql`${found.live}`),
+              ),
+              lt(apiTokens.lastUsedAt, sql`now() - make_interval(secs => ${touchSeconds(lifetime)}::float8)`),
+            ),
+          )
+          .returning({ id: apiTokens.id, touchedAt: apiTokens.lastUsedAt }),
+      );
+      const rows = await db
+        .with(found, touched)
+        .select({
+          // Only what a viewer is made of (never the password hash).
+          user: publicUserColumns,
+          live: found.live,
+          remainingMs:
+            sql<number>`(extract(epoch from least(${found.createdAt} + ${ttl}, greatest(${found.lastUsedAt}, ${touched.touchedAt}) + ${idle}) - now()) * 1000)::float8`.mapWith(
+              Number,
+            ),
+        })
+        .from(found)
+        .innerJoin(users, eq(users.id, found.userId))
+        .leftJoin(touched, eq(touched.id, found.id))
+        .limit(1);
+      const row = rows[0];
+      if (!row) return undefined;
+      return row.live ? { user: row.user, remainingMs: Math.max(0, row.remainingMs) } : { expired: true };
+    },
+    /** Deletes the user's tokens that are past their lifetime or idle timeout (at login: the table does not grow). */
+    deleteExpiredTokens: async (userId: number, lifetime: TokenLifetime): Promise<number> =>
       (
         await db
-          .select({ user: publicUserColumns })
-          .from(apiTokens)
-          .innerJoin(users, eq(users.id, apiTokens.userId))
-          .where(eq(apiTokens.tokenHash, tokenHash))
-          .limit(1)
-      )[0]?.user,
+          .delete(apiTokens)
+          .where(
+            and(
+              eq(apiTokens.userId, userId),
+              or(
+                lt(apiTokens.createdAt, sql`now() - make_interval(secs => ${lifetime.ttlSeconds}::integer)`),
+                lt(apiTokens.lastUsedAt, sql`now() - make_interval(secs => ${lifetime.idleSeconds}::integer)`),
+              ),
+            ),
+          )
+          .returning({ id: apiTokens.id })
+      ).length,
     insertToken: async (userId: number, tokenHash: string): Promise<void> => {
       await db.insert(apiTokens).values({ userId, tokenHash });
     },
@@ -49,3 +117,16 @@ export function userRepository(db: Db) {
 }
 
 export type UserRepository = ReturnType<typeof userRepository>;
+
+/** How long a token lives: from its creation, and from its last use. */
+export type TokenLifetime = { ttlSeconds: number; idleSeconds: number };
+
+/** A live token's user and how long it stays alive unused; or a token that exists but has expired. */
+export type TokenLookup = { user: TokenUser; remainingMs: number } | { expired: true };
+
+/** What a token lookup tells about its user. */
+export type TokenUser = Pick<UserRow, 'id' | 'username' | 'role'>;
+
+/** `last_used_at` is moved forward only when older than a minute (a tenth of the idle timeout when that is shorter). */
+export const TOUCH_SECONDS = 60;
+export const touchSeconds = (lifetime: TokenLifetime) => Math.min(TOUCH_SECONDS, lifetime.idleSeconds / 10);
