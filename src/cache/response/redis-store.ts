@@ -102,6 +102,14 @@ elseif not epoch or not redis.call('ZSCORE', M, '@' .. epoch) then
   fence(S, M, ARGV[6], math.max(tonumber(seq or '0') + 1, nowUs), nowMs + memory)
   return -1
 end
+-- The lookup found no s, and the fill lease (below) made one: nothing since its lookup may be
+-- assumed, so every mark of its tags refuses (any sequence is later than 0).
+-- If the lease's epoch is all the manifest holds, nothing else needs s: it expires with this entry.
+local leased = false
+if ARGV[3] == '0' and s then
+  gseq, gepoch = '0', epoch
+  leased = redis.call('ZCARD', M) == 1
+end
 if gepoch ~= epoch then return 0 end
 for i = 1, n do
   local mark = redis.call('ZSCORE', M, 'i:' .. ARGV[7 + i])
@@ -131,8 +139,26 @@ for i = 1, n do
   bucketUntil = math.max(bucketUntil, keep)
 end
 prune(M, n + 16)
-extend(S, M, bucketUntil)
+if leased then
+  redis.call('PEXPIREAT', S, seqText(bucketUntil))
+  redis.call('PEXPIREAT', M, seqText(bucketUntil))
+else
+  extend(S, M, bucketUntil)
+end
 return 1
+`;
+
+/**
+ * KEYS: l, s, m. ARGV: lease ms, candidate epoch, memory ms.
+ * The fill lease after a miss (NX: answers 1 when taken, 0 when another server holds it). A bucket
+ * without s gets its first epoch here, so the write that follows lands in a bucket that knows it
+ * and lives its full TTL (a write that finds no s at all cannot tell a cold bucket from a lost one).
+ */
+const LEASE = `${COMMON}
+local L, S, M = KEYS[1], KEYS[2], KEYS[3]
+if not redis.call('GET', S) then fence(S, M, ARGV[2], nowUs, nowMs + tonumber(ARGV[3])) end
+if redis.call('SET', L, '1', 'PX', ARGV[1], 'NX') then return 1 end
+return 0
 `;
 
 /**
@@ -204,6 +230,7 @@ export const ALL_TAG = '*';
 
 type ScriptedRedis = Redis & {
   kvResponseWrite(numKeys: number, ...args: (string | number)[]): Promise<number>;
+  kvResponseLease(numKeys: number, ...args: (string | number)[]): Promise<number>;
   kvResponseInvalidate(numKeys: number, ...args: (string | number)[]): Promise<number>;
 };
 
@@ -242,6 +269,7 @@ export function createRedisResponseStore(options: RedisResponseStoreOptions): Re
   const redis = options.redis as ScriptedRedis;
   if (typeof (options.redis as unknown as Partial<ScriptedRedis>).kvResponseWrite !== 'function') {
     options.redis.defineCommand('kvResponseWrite', { lua: WRITE });
+    options.redis.defineCommand('kvResponseLease', { lua: LEASE });
     options.redis.defineCommand('kvResponseInvalidate', { lua: INVALIDATE });
   }
 
@@ -277,8 +305,16 @@ export function createRedisResponseStore(options: RedisResponseStoreOptions): Re
     },
     async lease(key, ms) {
       const h = hashOf(key);
-      const ok = await redis.set(`${base(bucketOf(h))}l:${h}`, '1', 'PX', Math.max(1, Math.round(ms)), 'NX');
-      return ok === 'OK' ? 'acquired' : 'held';
+      const b = base(bucketOf(h));
+      const keys = [`${b}l:${h}`, `${b}s`, `${b}m`];
+      const ok = await redis.kvResponseLease(
+        keys.length,
+        ...keys,
+        Math.max(1, Math.round(ms)),
+        newEpoch(),
+        INVALIDATION_MEMORY_MS,
+      );
+      return ok === 1 ? 'acquired' : 'held';
     },
     async store(key, value, tags, ttlMs, generation): Promise<StoreOutcome> {
       const h = hashOf(key);
