@@ -118,6 +118,41 @@ describe.each(backends())('request path on $backend', ({ backend, skip }) => {
     expect(kitResolver.mock.calls.length).toBeLessThanOrEqual(backend === 'redis' ? 2 : 1);
   });
 
+  if (backend === 'redis') {
+    it.skipIf(skip)(
+      'runs them at most twice also when Redis holds nothing at all under the prefix (cold buckets)',
+      async () => {
+        const coldPrefix = newPrefix();
+        const [a, b] = [
+          await cachedApp(database, { backend, redis, prefix: coldPrefix }),
+          await cachedApp(database, { backend, redis, prefix: coldPrefix }),
+        ];
+        const q = '{ kit(id: 36) { name season { label } } }';
+        kitResolver.mockClear();
+        // The first request takes the fill lease and is held while executing; the others arrive
+        // after it, so their lookups see the bucket the lease started (they must still join it).
+        let release!: () => void;
+        const gate = new Promise<void>((resolve) => (release = resolve));
+        kitResolver.mockImplementationOnce(async (_, { id }, ctx) => {
+          await gate;
+          return ctx.loaders.kit.load(Number(id));
+        });
+        const first = post(a, q);
+        while (kitResolver.mock.calls.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+        const rest = Array.from({ length: 499 }, (_, i) => post(i % 2 ? b : a, q));
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        release();
+        const answers = await Promise.all([first, ...rest]);
+        const bodies = await Promise.all(answers.map((r) => r.json() as Promise<{ data: { kit: { name: string } } }>));
+        expect(new Set(bodies.map((x) => x.data.kit.name)).size).toBe(1);
+        expect(kitResolver.mock.calls.length).toBeLessThanOrEqual(2);
+        await a.caches.settled();
+        await b.caches.settled();
+        await dropPrefix(redis!, coldPrefix);
+      },
+    );
+  }
+
   it.skipIf(skip)('answers 304 only to its own entry’s validator, whatever else the header holds', async () => {
     const q = '{ kit(id: 34) { name } }';
     const other = '{ kit(id: 35) { name } }';

@@ -27,7 +27,8 @@ import { TEST_SEED } from '../helpers/test-seed.js';
 import { mulberry32, runSeed } from './prng.js';
 
 const SEED = runSeed(0x1ea4);
-const USERS = Math.min(200, TEST_SEED.users);
+/** 200 users at once: the seeded ones, and more added to this file's own database in beforeAll. */
+const USERS = 200;
 const ROUNDS = 4;
 const PER_USER_PER_ROUND = 8;
 const PAGE = 50;
@@ -102,6 +103,25 @@ let doors: CachedApp[] = [];
 beforeAll(async () => {
   database = await openTestDatabase();
   if (!redisAvailable()) return;
+  // Users the small test seed does not have, each with a few collection items of their own.
+  const extra = Array.from({ length: USERS - TEST_SEED.users }, (_, i) => `user${TEST_SEED.users + i + 1}`);
+  if (extra.length) {
+    const added = await database.db
+      .insert(users)
+      .values(extra.map((username) => ({ username, passwordHash: 'not-a-login', role: 'USER' as const })))
+      .returning({ id: users.id });
+    const kitIds = (await database.db.select({ id: kits.id }).from(kits)).map((k) => k.id);
+    await database.db.insert(collectionItems).values(
+      added.flatMap(({ id }, u) =>
+        [0, 1, 2, 3].map((k) => ({
+          userId: id,
+          kitId: kitIds[(u * 7 + k * 13) % kitIds.length]!,
+          condition: 'GOOD' as const,
+          note: k === 0 ? `note of ${id}` : null,
+        })),
+      ),
+    );
+  }
   redis = testRedis();
   prefix = newPrefix();
   // Two instances, one Redis, one prefix: both the response and the entity cache are shared.

@@ -105,8 +105,10 @@ end
 -- The lookup found no s, and the fill lease (below) made one: nothing since its lookup may be
 -- assumed, so every mark of its tags refuses (any sequence is later than 0).
 -- If the lease's epoch is all the manifest holds, nothing else needs s: it expires with this entry.
+-- Only while s is still at sequence 0 (nothing invalidated or fenced since): else refuse.
 local leased = false
 if ARGV[3] == '0' and s then
+  if seq ~= '0' then return 0 end
   gseq, gepoch = '0', epoch
   leased = redis.call('ZCARD', M) == 1
 end
@@ -156,7 +158,13 @@ return 1
  */
 const LEASE = `${COMMON}
 local L, S, M = KEYS[1], KEYS[2], KEYS[3]
-if not redis.call('GET', S) then fence(S, M, ARGV[2], nowUs, nowMs + tonumber(ARGV[3])) end
+if not redis.call('GET', S) then
+  -- A cold bucket (s and m expire together) starts at sequence 0: no invalidation since, so lookups
+  -- that follow still compare equal to the one that found no s (they may join its coalesced miss).
+  -- m without s means s was lost: a fence, at a sequence past every invalidation it may have known.
+  local lost = redis.call('EXISTS', M) == 1
+  fence(S, M, ARGV[2], lost and nowUs or 0, nowMs + tonumber(ARGV[3]))
+end
 if redis.call('SET', L, '1', 'PX', ARGV[1], 'NX') then return 1 end
 return 0
 `;
@@ -301,7 +309,10 @@ export function createRedisResponseStore(options: RedisResponseStoreOptions): Re
       const h = hashOf(key);
       const b = base(bucketOf(h));
       const [value, seq] = await redis.mgetBuffer(`${b}e:${h}`, `${b}s`);
-      return { value: servable(value ?? null, seq ?? null), generation: seq ? seq.toString('latin1') : '0' };
+      // A bucket at sequence 0 (given its epoch by a fill lease, nothing invalidated since) reads as
+      // one without s: the same generation, for the write guard and for coalescing alike.
+      const generation = seq && !seq.toString('latin1').startsWith('0.') ? seq.toString('latin1') : '0';
+      return { value: servable(value ?? null, seq ?? null), generation };
     },
     async lease(key, ms) {
       const h = hashOf(key);
