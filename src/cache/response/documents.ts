@@ -32,4 +32,9 @@ export class DocumentIndex {
   scopeOf(query: string): Scope | undefined {
     return this.scopes.get(query);
   }
+
+  /** Characters held (never above maxTotalLength). */
+  bytes(): number {
+    return this.scopes.calculatedSize;
+  }
 }

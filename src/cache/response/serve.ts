@@ -112,13 +112,18 @@ function contentType(accept: string | undefined): string | null {
 type Known = { params: Params; scope: Scope; keys: Map<string, string> };
 
 const RAW_MEMO_MAX = 4096;
+/** The memo of recognised requests is bounded by bytes, not by count. */
+export const MEMO_MAX_BYTES = 16 * 1024 * 1024;
+/** Session keys remembered per recognised request (PRIVATE documents: one per user). */
+const KEYS_PER_MEMO = 16;
 
 export function createServe(deps: ServeDeps) {
   const refreshing = new Set<string>();
-  // Bounded by bytes: each memo holds a client-chosen URL or body of up to RAW_MEMO_MAX characters.
+  // Bounded by bytes: each memo holds a client-chosen URL or body of up to RAW_MEMO_MAX characters,
+  // and the keys of at most KEYS_PER_MEMO sessions (about 100 bytes each).
   const known = new LRUCache<string, Known>({
-    maxSize: 16 * 1024 * 1024,
-    sizeCalculation: (_, raw) => raw.length + 256,
+    maxSize: MEMO_MAX_BYTES,
+    sizeCalculation: (_, raw) => raw.length + 256 + KEYS_PER_MEMO * 100,
   });
 
   function recognise(req: ServeRequest): Known | null {
@@ -143,7 +148,12 @@ export function createServe(deps: ServeDeps) {
     return entry;
   }
 
-  return async function serve(req: ServeRequest, rerun: Rerun): Promise<ServedAnswer | Declined> {
+  return Object.assign(serve, {
+    /** What the memo of recognised requests holds, in (estimated) bytes: never above MEMO_MAX_BYTES. */
+    memoBytes: () => known.calculatedSize,
+  });
+
+  async function serve(req: ServeRequest, rerun: Rerun): Promise<ServedAnswer | Declined> {
     const declined: Declined = { context: {} };
     if (req.url.split('?')[0] !== deps.graphqlPath) return declined;
     const type = contentType(req.header('accept'));
@@ -166,7 +176,8 @@ export function createServe(deps: ServeDeps) {
         variableValues: params.variables,
         sessionId: session,
       });
-      if (recognised.keys.size < 1000) recognised.keys.set(session ?? '', key);
+      if (recognised.keys.size >= KEYS_PER_MEMO) recognised.keys.clear();
+      recognised.keys.set(session ?? '', key);
     }
     let found: Lookup;
     try {
@@ -219,7 +230,7 @@ export function createServe(deps: ServeDeps) {
       operation,
       cache,
     };
-  };
+  }
 }
 
 export const isServed = (r: ServedAnswer | Declined): r is ServedAnswer => 'status' in r;

@@ -1,0 +1,48 @@
+/**
+ * What clients steer in the lean hit is bounded by bytes, not by count: the memo of recognised
+ * requests (each holds a client-chosen URL or body) and the index of documents yoga executed.
+ */
+import { describe, expect, it } from 'vitest';
+import { CacheCounters } from '../../../src/cache/counters.js';
+import { DocumentIndex } from '../../../src/cache/response/documents.js';
+import { createMemoryResponseStore } from '../../../src/cache/response/memory-store.js';
+import { createServe, MEMO_MAX_BYTES } from '../../../src/cache/response/serve.js';
+
+describe('the lean hit keeps what clients steer bounded by bytes', () => {
+  it('holds at most MEMO_MAX_BYTES of recognised requests, however many large distinct URLs arrive', async () => {
+    const documents = new DocumentIndex();
+    const query = '{ brands { id } }';
+    documents.remember(query, 'PUBLIC');
+    const serve = createServe({
+      store: createMemoryResponseStore(),
+      documents,
+      counters: new CacheCounters(),
+      debug: false,
+      graphqlPath: '/graphql',
+      maxBodyBytes: 64 * 1024,
+      sessionOf: () => 'anon',
+    });
+    // 6,000 distinct GET URLs of ~4 KB each (a count bound of 5,000 would keep ~20 MB of them).
+    const padding = 'x'.repeat(3_900);
+    for (let i = 0; i < 6_000; i++) {
+      await serve(
+        {
+          method: 'GET',
+          url: `/graphql?query=${encodeURIComponent(query)}&variables=${encodeURIComponent(JSON.stringify({ p: `${i}${padding}` }))}`,
+          header: (name) => (name === 'accept' ? 'application/json' : undefined),
+          body: null,
+        },
+        async () => {},
+      );
+    }
+    expect(serve.memoBytes()).toBeGreaterThan(MEMO_MAX_BYTES / 2); // they were memoised…
+    expect(serve.memoBytes()).toBeLessThanOrEqual(MEMO_MAX_BYTES); // …up to the bound, not beyond
+  });
+
+  it('remembers at most maxTotalLength characters of documents', () => {
+    const index = new DocumentIndex({ maxTotalLength: 1_000_000 });
+    for (let i = 0; i < 1_000; i++) index.remember(`{ brands { id } } # ${i} ${'y'.repeat(10_000)}`, 'PUBLIC');
+    expect(index.bytes()).toBeLessThanOrEqual(1_000_000);
+    expect(index.scopeOf(`{ brands { id } } # 999 ${'y'.repeat(10_000)}`)).toBe('PUBLIC');
+  });
+});
