@@ -60,16 +60,20 @@ export const EMBEDDED_SEED: Omit<SeedOptions, 'password'> = {
   itemsPerUser: 10,
 };
 
-/** mulberry32: tiny, fast, and good enough for test data. */
-function prng(seed: number) {
+/** mulberry32: tiny, fast, and good enough for test data; numbers in [0, 1), the same for a seed everywhere. */
+export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
-  const next = () => {
+  return () => {
     a = (a + 0x6d2b79f5) >>> 0;
     let t = a;
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+function prng(seed: number) {
+  const next = mulberry32(seed);
   return {
     next,
     int: (min: number, max: number) => min + Math.floor(next() * (max - min + 1)),

@@ -16,10 +16,10 @@ import type { CacheCounters } from '../cache/counters.js';
 import type { EntityCache } from '../cache/entity/entity-cache.js';
 import type { FailOpenStore } from '../cache/response/index.js';
 import type { InvalidationLogRepository, LoggedInvalidation } from '../db/repositories/invalidation-log.js';
-import type { Invalidator } from '../domain/changes.js';
+import type { InvalidationReceipt, Invalidator } from '../domain/changes.js';
 import { isNamespace, type DomainKey, type Namespace } from '../domain/registry.js';
 import type { Logger } from '../observability/logger.js';
-import { invalidationForAll } from './table.js';
+import { invalidationForAll, type Invalidation } from './table.js';
 
 export type CacheInvalidatorDeps = {
   entityCache: EntityCache<Namespace>;
@@ -60,6 +60,8 @@ export function createCacheInvalidator(deps: CacheInvalidatorDeps): CacheInvalid
   const { counters, logger, log } = deps;
   const handOverMs = deps.handOverMs ?? 1000;
   const graceMs = deps.graceMs ?? 250;
+  /** What beforeCommit worked out, for afterCommit of the same write: the table is read once per write. */
+  const drops = new WeakMap<InvalidationReceipt, Invalidation>();
 
   /** Drops keys and tags from both levels; answers whether every part reached the shared caches. */
   async function apply(tags: readonly string[], keys: readonly DomainKey[]): Promise<boolean> {
@@ -97,15 +99,20 @@ export function createCacheInvalidator(deps: CacheInvalidatorDeps): CacheInvalid
 
   return {
     async beforeCommit(tx, changes) {
-      if (!log) return { changes, recordId: null };
-      const { tags, keys } = invalidationForAll(changes);
-      if (!tags.length && !keys.length) return { changes, recordId: null };
-      counters.inc('invalidation_recorded');
-      return { changes, recordId: await log.record(tx, tags, keys.map(keyText)) };
+      const drop = invalidationForAll(changes);
+      const recorded = log && (drop.tags.length || drop.keys.length);
+      if (recorded) counters.inc('invalidation_recorded');
+      const receipt = {
+        changes,
+        recordId: recorded ? await log.record(tx, drop.tags, drop.keys.map(keyText)) : null,
+      };
+      drops.set(receipt, drop);
+      return receipt;
     },
 
-    async afterCommit({ changes, recordId }) {
-      const { tags, keys } = invalidationForAll(changes);
+    async afterCommit(receipt) {
+      const { recordId } = receipt;
+      const { tags, keys } = drops.get(receipt) ?? invalidationForAll(receipt.changes);
       const delivered = await apply(tags, keys);
       if (recordId === null) return;
       try {

@@ -2,6 +2,8 @@
  * A small seeded PRNG (mulberry32) for the hostile-input tests: the same seed gives the same
  * requests on every machine, so a failure names its seed and case and can be replayed alone.
  */
+import { mulberry32 as numbers } from '../../src/db/seed.js';
+
 export type Rng = {
   /** In [0, 1). */
   next(): number;
@@ -15,15 +17,9 @@ export type Rng = {
   some<T>(items: readonly T[], p: number): T[];
 };
 
+/** The seed's generator (the one the data seed uses) with the helpers the generators need. */
 export function mulberry32(seed: number): Rng {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = numbers(seed);
   const rng: Rng = {
     next,
     int: (lo, hi) => lo + Math.floor(next() * (hi - lo + 1)),
