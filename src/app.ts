@@ -20,6 +20,7 @@ import { catalogueRepository } from './db/repositories/catalogue.js';
 import { userRepository } from './db/repositories/users.js';
 import { createMaskError, limitRejection } from './http/mask-error.js';
 import { createReadiness, operationsPlugin, type MetricsAccess } from './http/operations.js';
+import { requestIdFrom } from './http/request-id.js';
 import { requestParamsPlugin } from './http/request-params.js';
 import { retryAfterPlugin } from './http/retry-after.js';
 import type { Repositories } from './loaders/index.js';
@@ -177,7 +178,12 @@ export function createApp(deps: AppDeps): App {
       }),
       ...(deps.responseCache?.plugins ?? []),
       ...(deps.plugins ?? []),
-      requestLogPlugin(logger, metrics, (context) => deps.responseCache?.outcomeOf(context) ?? 'none'),
+      requestLogPlugin(
+        logger,
+        metrics,
+        (context) => deps.responseCache?.outcomeOf(context) ?? 'none',
+        (request) => requestIdFrom(request.headers.get('x-request-id')),
+      ),
     ],
   });
   return Object.assign(yoga, { schema, repos, metrics, logger });

@@ -10,7 +10,6 @@
  */
 import { getOperationAST, type ExecutionResult, type GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import { requestIdFrom } from '../http/request-id.js';
 import type { AppContext } from '../context.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
@@ -19,11 +18,15 @@ import { logName } from './operation-labels.js';
 /** What yoga hands its result processors (its own type is not exported). */
 type ProcessedResult = Parameters<NonNullable<Plugin['onResultProcess']>>[0]['result'];
 
-/** `cacheOutcome` says what the response cache did for a request (by its context). */
+/**
+ * `cacheOutcome` says what the response cache did for a request (by its context); `requestIdOf`
+ * names a request that never got a context (refused before execution).
+ */
 export function requestLogPlugin(
   logger: Logger,
   metrics: Metrics | null,
   cacheOutcome: (context: object) => 'hit' | 'miss' | 'none',
+  requestIdOf: (request: Request) => string,
 ): Plugin<AppContext> {
   const requestIds = new WeakMap<Request, string>();
   const startedAt = new WeakMap<Request, number>();
@@ -58,7 +61,7 @@ export function requestLogPlugin(
       if (requestIds.has(request)) return; // executed: logged above
       const errors = errorsOf(result);
       if (!errors.length) return;
-      const reqId = requestIdFrom(request.headers.get('x-request-id'));
+      const reqId = requestIdOf(request);
       requestIds.set(request, reqId);
       const began = startedAt.get(request);
       logger.info(

@@ -4,7 +4,7 @@
  * PageInfo are embedded: `keys` says so), pages follow cursors, and a mutation's result updates the
  * normalised record while a `network-only` re-query gets fresh data from the server.
  */
-import { Client, fetchExchange, gql } from '@urql/core';
+import { Client, fetchExchange, gql, type OperationResult } from '@urql/core';
 import { cacheExchange } from '@urql/exchange-graphcache';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Query } from '../../src/resolvers/query.js';
@@ -182,9 +182,9 @@ describe.skipIf(!redisAvailable())('urql + graphcache against the real server', 
     let after: string | null = null;
     let total = 0;
     for (let page = 0; page < 3; page++) {
-      const result = await client.query<KitsData>(KITS, { first: 7, after }).toPromise();
+      const result: OperationResult<KitsData> = await client.query<KitsData>(KITS, { first: 7, after }).toPromise();
       expect(result.error).toBeUndefined();
-      const kits = result.data!.kits;
+      const kits: KitsData['kits'] = result.data!.kits;
       total = kits.totalCount;
       seen.push(...kits.edges.map((e) => e.node.id));
       expect(kits.pageInfo.hasNextPage).toBe(true);
