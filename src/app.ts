@@ -18,12 +18,13 @@ import type { Database } from './db/client.js';
 import type { TokenLifetime } from './db/repositories/users.js';
 import { catalogueRepository } from './db/repositories/catalogue.js';
 import { userRepository } from './db/repositories/users.js';
-import { createMaskError } from './http/mask-error.js';
+import { createMaskError, limitRejection } from './http/mask-error.js';
 import { createReadiness, operationsPlugin, type MetricsAccess } from './http/operations.js';
+import { requestIdFrom } from './http/request-id.js';
 import { requestParamsPlugin } from './http/request-params.js';
 import { retryAfterPlugin } from './http/retry-after.js';
 import type { Repositories } from './loaders/index.js';
-import type { Logger } from './observability/logger.js';
+import { yogaLogging, type Logger } from './observability/logger.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
 import { requestLogPlugin } from './observability/request-log.js';
 import { buildSchema } from './schema.js';
@@ -162,26 +163,27 @@ export function createApp(deps: AppDeps): App {
     landingPage: false,
     graphiql: deps.graphiql === false ? false : { title: 'Kitvault', defaultQuery: DEFAULT_QUERY },
     maskedErrors: { maskError: createMaskError(logger) },
-    logging: {
-      debug: (...args) => logger.debug(args.map(String).join(' ')),
-      info: (...args) => logger.info(args.map(String).join(' ')),
-      warn: (...args) => logger.warn(args.map(String).join(' ')),
-      error: (...args) => logger.error(args.map(String).join(' ')),
-    },
+    logging: yogaLogging(logger),
     plugins: [
       requestParamsPlugin(),
       operationsPlugin(metrics, readiness, { token: deps.metrics?.token, ownListener: deps.metrics?.ownListener }),
       retryAfterPlugin(),
+      // Each limit refuses with its own code and HTTP 400 (limitRejection, src/http/mask-error.ts).
       EnvelopArmorPlugin({
-        maxDepth: { n: 12 },
-        maxAliases: { n: 30 },
-        maxDirectives: { n: 30 },
-        maxTokens: { n: 2000 },
-        costLimit: { maxCost: 20_000 },
+        maxDepth: { n: 12, ...limitRejection('maxDepth') },
+        maxAliases: { n: 30, ...limitRejection('maxAliases') },
+        maxDirectives: { n: 30, ...limitRejection('maxDirectives') },
+        maxTokens: { n: 2000, ...limitRejection('maxTokens') },
+        costLimit: { maxCost: 20_000, ...limitRejection('costLimit') },
       }),
       ...(deps.responseCache?.plugins ?? []),
       ...(deps.plugins ?? []),
-      requestLogPlugin(logger, metrics, (context) => deps.responseCache?.outcomeOf(context) ?? 'none'),
+      requestLogPlugin(
+        logger,
+        metrics,
+        (context) => deps.responseCache?.outcomeOf(context) ?? 'none',
+        (request) => requestIdFrom(request.headers.get('x-request-id')),
+      ),
     ],
   });
   return Object.assign(yoga, { schema, repos, metrics, logger });

@@ -5,29 +5,52 @@
  * per burst: an outage fails many fields); everything else is logged and masked as
  * INTERNAL_SERVER_ERROR with no stack or SQL text.
  */
-import { GraphQLError } from 'graphql';
+import { GraphQLError, type ValidationContext } from 'graphql';
 import { AppError, causes, DATABASE_UNAVAILABLE_MESSAGE, isDatabaseUnavailable, sqlState } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
 
 /**
- * graphql-armor words every limit as "Syntax Error: <limit> limit of N exceeded…", yet the document
- * parsed (or, for tokens, would): it is refused for its size or shape, which is validation. Clients
- * get GRAPHQL_VALIDATION_FAILED, the limit as `reason`, and the message without the false prefix.
+ * Each graphql-armor limit answers with a code of its own (stable: clients may branch on it), the
+ * limit's message without armor's false "Syntax Error: " prefix (the document parsed, or would
+ * have: it is refused for its size or shape), and HTTP 400 for every media type (a refused request
+ * is the client's mistake). The limits are configured with these handlers in app.ts, so the error is
+ * built where the limit is hit, not recognised later by its wording.
  */
-const ARMOR_LIMITS: readonly (readonly [RegExp, string])[] = [
-  [/^Syntax Error: (Query depth limit of \d+ exceeded.*)$/s, 'MAX_DEPTH'],
-  [/^Syntax Error: (Aliases limit of \d+ exceeded.*)$/s, 'MAX_ALIASES'],
-  [/^Syntax Error: (Directives limit of \d+ exceeded.*)$/s, 'MAX_DIRECTIVES'],
-  [/^Syntax Error: (Token limit of \d+ exceeded.*)$/s, 'MAX_TOKENS'],
-  [/^Syntax Error: (Query Cost limit of \d+ exceeded.*)$/s, 'MAX_COST'],
-];
+export const LIMIT_CODES = {
+  maxDepth: 'QUERY_TOO_DEEP',
+  maxAliases: 'TOO_MANY_ALIASES',
+  maxDirectives: 'TOO_MANY_DIRECTIVES',
+  maxTokens: 'TOO_MANY_TOKENS',
+  costLimit: 'QUERY_TOO_COMPLEX',
+} as const;
 
-function armorLimit(message: string): { message: string; reason: string } | undefined {
-  for (const [pattern, reason] of ARMOR_LIMITS) {
-    const match = pattern.exec(message);
-    if (match) return { message: match[1]!, reason };
-  }
-  return undefined;
+export type Limit = keyof typeof LIMIT_CODES;
+
+const limitCodes: ReadonlySet<unknown> = new Set(Object.values(LIMIT_CODES));
+const isLimitCode = (code: unknown): code is (typeof LIMIT_CODES)[Limit] => limitCodes.has(code);
+
+/** `spec: false`: yoga would otherwise answer 200 to plain JSON clients, as for other validation errors. */
+const LIMIT_HTTP = { spec: false, status: 400 } as const;
+
+/**
+ * armor's rejection options for one limit: instead of armor's own error, ours. A validation rule
+ * (ctx given) reports it, so graphql-js answers it as any validation error; the token limit runs in
+ * the parser (no ctx) and throws it.
+ */
+export function limitRejection(limit: Limit) {
+  const code = LIMIT_CODES[limit];
+  return {
+    propagateOnRejection: false,
+    onReject: [
+      (ctx: ValidationContext | null, armorError: GraphQLError): void => {
+        const error = new GraphQLError(armorError.message.replace(/^Syntax Error: /, ''), {
+          extensions: { code, http: { ...LIMIT_HTTP } },
+        });
+        if (!ctx) throw error;
+        ctx.reportError(error);
+      },
+    ],
+  };
 }
 
 function clientCode(error: GraphQLError): string {
@@ -107,21 +130,11 @@ export function createMaskError(logger: Logger, options: { burstIntervalMs?: num
     // An error GraphQL itself raised about the request (no original error, or a GraphQLError thrown
     // by a scalar): the client's mistake, safe to show.
     if (graphqlError && (!original || isGraphQLError(original))) {
-      const limit = armorLimit(graphqlError.message);
-      if (limit) {
-        return new GraphQLError(limit.message, {
-          ...location,
-          // `http` as yoga gives any validation error: 400 for graphql-response+json, 200 for
-          // plain JSON (yoga strips it from the answer).
-          extensions: {
-            ...graphqlError.extensions,
-            code: 'GRAPHQL_VALIDATION_FAILED',
-            reason: limit.reason,
-            http: { spec: true, status: 400 },
-          },
-        });
-      }
       const code = (original as GraphQLError | undefined)?.extensions?.code ?? graphqlError.extensions?.code;
+      // The token limit fails the parse, and yoga marks every parse error `spec` (200 for plain JSON).
+      if (isLimitCode(code)) {
+        return new GraphQLError(graphqlError.message, { ...location, extensions: { code, http: LIMIT_HTTP } });
+      }
       if (typeof code === 'string' && code !== 'INTERNAL_SERVER_ERROR') return graphqlError;
       if (!graphqlError.path) {
         return new GraphQLError(graphqlError.message, {
