@@ -26,6 +26,7 @@ import type { Repositories } from './loaders/index.js';
 import type { Logger } from './observability/logger.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
 import { requestLogPlugin } from './observability/request-log.js';
+import type { PersistedOperations } from './persisted/index.js';
 import { buildSchema } from './schema.js';
 import { createCacheAdminService } from './services/cache-admin.js';
 import { createCatalogueService } from './services/catalogue.js';
@@ -97,6 +98,8 @@ export type AppDeps = {
   loginThrottle?: LoginThrottle;
   /** Proxies in front whose X-Forwarded-For is believed (default 0: the socket's address). */
   trustProxy?: number;
+  /** APQ and trusted documents: resolves a request's hash to its document before yoga reads the query. */
+  persisted?: Pick<PersistedOperations, 'plugin'> | null;
   /** Extra envelop plugins (the benchmark's stock cache), applied after the response cache's. */
   plugins?: Plugin<AppContext>[];
   graphiql?: boolean;
@@ -170,6 +173,7 @@ export function createApp(deps: AppDeps): App {
     },
     plugins: [
       requestParamsPlugin(),
+      ...(deps.persisted ? [deps.persisted.plugin] : []),
       operationsPlugin(metrics, readiness, { token: deps.metrics?.token, ownListener: deps.metrics?.ownListener }),
       retryAfterPlugin(),
       EnvelopArmorPlugin({
