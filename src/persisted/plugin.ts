@@ -39,8 +39,15 @@ export type PersistedOperationsOptions = {
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
+/** `documentId` from a POST body, or from a GET's URL (yoga's GET parser reads only the four standard parameters). */
+function documentIdOf(params: GraphQLParams, request: Request): unknown {
+  if ('documentId' in params) return params.documentId;
+  if (request.method !== 'GET' || !request.url.includes('documentId=')) return undefined;
+  return new URL(request.url).searchParams.get('documentId') ?? undefined;
+}
+
 /** The hash a request names (`extensions.persistedQuery` or `documentId`), null when none; throws when malformed. */
-function requestedHash(params: GraphQLParams): string | null {
+function requestedHash(params: GraphQLParams, request: Request): string | null {
   const extensions: unknown = params.extensions;
   const apq = isObject(extensions) ? extensions.persistedQuery : undefined;
   if (apq !== undefined && apq !== null) {
@@ -50,7 +57,7 @@ function requestedHash(params: GraphQLParams): string | null {
     if (!hash) throw invalidPersistedQuery();
     return hash;
   }
-  const documentId: unknown = 'documentId' in params ? params.documentId : undefined;
+  const documentId = documentIdOf(params, request);
   if (documentId === undefined || documentId === null) return null;
   const hash = typeof documentId === 'string' && documentId.startsWith('sha256:') ? hashOfId(documentId) : null;
   if (!hash) throw invalidPersistedQuery();
@@ -82,8 +89,8 @@ export function persistedOperationsPlugin(options: PersistedOperationsOptions): 
   }
 
   return {
-    async onParams({ params, setParams, context }) {
-      const hash = requestedHash(params);
+    async onParams({ params, request, setParams, context }) {
+      const hash = requestedHash(params, request);
       const { query, operationName, variables, extensions } = params;
       if (hash === null) {
         if (trustedOnly && typeof query === 'string' && !trusted.has(sha256Hex(query))) throw untrustedDocument();

@@ -3,6 +3,8 @@
  * over GET (parameters in the URL, JSON-encoded) or POST (a JSON body).
  */
 import { createHash } from 'node:crypto';
+import type { Plugin } from 'graphql-yoga';
+import type { AppContext } from '../../src/context.js';
 import type { FrontDoor } from '../../src/http/front-door.js';
 
 export const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
@@ -57,3 +59,19 @@ export async function ask(
 }
 
 export const codeOf = (answer: Answer) => answer.body.errors?.[0]?.extensions?.code;
+
+/** Counts the requests yoga sees (the lean hit answers without yoga): pass `plugin` in the app's plugins. */
+export function yogaRequests(): { plugin: Plugin<AppContext>; count(): number; reset(): void } {
+  let seen = 0;
+  return {
+    plugin: {
+      onRequest() {
+        seen += 1;
+      },
+    },
+    count: () => seen,
+    reset: () => {
+      seen = 0;
+    },
+  };
+}
