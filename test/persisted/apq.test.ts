@@ -50,20 +50,9 @@ describe('APQ on a shared Redis', () => {
     redis = testRedis();
     await redis.ping();
     prefix = newPrefix();
-    a = await cachedApp(database, {
-      backend: 'redis',
-      redis,
-      prefix,
-      cacheDebug: false,
-      persistedQueriesMaxBytes: 300,
-    });
-    b = await cachedApp(database, {
-      backend: 'redis',
-      redis,
-      prefix,
-      cacheDebug: false,
-      persistedQueriesMaxBytes: 300,
-    });
+    const options = { backend: 'redis', redis, prefix, cacheDebug: false, persistedQueriesMaxBytes: 300 } as const;
+    a = await cachedApp(database, { ...options, app: { plugins: [yogaA.plugin] } });
+    b = await cachedApp(database, { ...options, app: { plugins: [yogaB.plugin] } });
     sent = vi.spyOn(redis, 'sendCommand');
   });
   afterAll(async () => {
@@ -121,6 +110,7 @@ describe('APQ on a shared Redis', () => {
     expect(ttl).toBeGreaterThan(0);
     expect(ttl).toBeLessThanOrEqual(86_400);
     await a.caches.settled();
+    yogaA.reset();
     for (const method of ['GET', 'POST'] as const) {
       const r = await ask(a.front, method, {
         operationName: 'Kit',
@@ -144,6 +134,7 @@ describe('APQ on a shared Redis', () => {
       variables: { id: '4' },
     });
     expect(byIdGet.body).toEqual(first.body);
+    expect(yogaA.count()).toBe(0); // every hash-only request was answered by the lean hit
     expect(byId.body).toEqual(first.body);
     expect(kitResolver).toHaveBeenCalledTimes(1);
   });
