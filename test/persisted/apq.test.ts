@@ -273,3 +273,22 @@ describe('APQ when Redis fails', () => {
     },
   );
 });
+
+describe('APQ switched off', () => {
+  it('answers a hash PersistedQueryNotSupported (the link stops hashing) and still executes queries', async () => {
+    const c = await cachedApp(database, { backend: 'memory', persistedQueries: false, cacheDebug: false });
+    const query = kitQuery(8);
+    const hashOnly = await ask(c.front, 'POST', { variables: { id: '2' }, extensions: apq(sha256(query)) }, JSON_ONLY);
+    expect([hashOnly.status, hashOnly.body.errors?.[0]?.message, codeOf(hashOnly)]).toEqual([
+      200,
+      'PersistedQueryNotSupported',
+      'PERSISTED_QUERY_NOT_SUPPORTED',
+    ]);
+    const withQuery = await ask(c.front, 'POST', { query, variables: { id: '2' }, extensions: apq(sha256(query)) });
+    expect(withQuery.body.data?.kit).toMatchObject({ id: '2' });
+    // Nothing was registered: the hash alone is still not supported.
+    expect(codeOf(await ask(c.front, 'POST', { extensions: apq(sha256(query)) }))).toBe(
+      'PERSISTED_QUERY_NOT_SUPPORTED',
+    );
+  });
+});
