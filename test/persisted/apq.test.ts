@@ -5,7 +5,7 @@
  * command and no execution. A wrong hash stores nothing; Redis failing costs a resend, never a 500.
  */
 import type { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it, vi, type MockInstance } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { connectRedis, createRedis } from '../../src/cache/redis/client.js';
 import type { Database } from '../../src/db/client.js';
 import { Query } from '../../src/resolvers/query.js';
@@ -21,7 +21,7 @@ import {
 } from '../helpers/caches.js';
 import { openTestDatabase } from '../helpers/database.js';
 import { ownRedis, ownRedisSkip, type OwnRedis } from '../helpers/redis-server.js';
-import { apq, ask, codeOf, GRAPHQL_RESPONSE, JSON_ONLY, sha256, yogaRequests } from './requests.js';
+import { apq, ask, codeOf, GRAPHQL_RESPONSE, JSON_ONLY, redisCommands, sha256, yogaRequests } from './requests.js';
 
 // Spied before any app builds the schema, so it counts real executions.
 const kitResolver = vi.spyOn(Query, 'kit');
@@ -41,7 +41,7 @@ describe('APQ on a shared Redis', () => {
   let prefix: string;
   let a: CachedApp;
   let b: CachedApp;
-  let sent: MockInstance<Redis['sendCommand']>;
+  let commands: ReturnType<typeof redisCommands>;
   const yogaA = yogaRequests();
   const yogaB = yogaRequests();
 
@@ -53,10 +53,10 @@ describe('APQ on a shared Redis', () => {
     const options = { backend: 'redis', redis, prefix, cacheDebug: false, persistedQueriesMaxBytes: 300 } as const;
     a = await cachedApp(database, { ...options, app: { plugins: [yogaA.plugin] } });
     b = await cachedApp(database, { ...options, app: { plugins: [yogaB.plugin] } });
-    sent = vi.spyOn(redis, 'sendCommand');
+    commands = redisCommands(redis);
   });
   afterAll(async () => {
-    sent?.mockRestore();
+    commands?.restore();
     if (redis) {
       await dropPrefix(redis, prefix);
       redis.disconnect();
@@ -64,14 +64,6 @@ describe('APQ on a shared Redis', () => {
   });
 
   const registered = async (hash: string) => redis.get(`${prefix}pq:${hash}`);
-  /** The Redis commands `work` sends, once every write it started has landed. */
-  async function commandsDuring(app: CachedApp, work: () => Promise<unknown>): Promise<string[]> {
-    await app.caches.settled();
-    sent.mockClear();
-    await work();
-    await app.caches.settled();
-    return sent.mock.calls.map(([command]) => command.name.toLowerCase());
-  }
 
   it.skipIf(skip)(
     `an unknown hash asks for the query, over GET and POST, 200 for JSON and 400 for graphql-response+json${skip ? ` (skipped: ${skip})` : ''}`,
@@ -163,13 +155,13 @@ describe('APQ on a shared Redis', () => {
         kitResolver.mockClear();
         yoga.reset();
         let hit: Awaited<ReturnType<typeof ask>> | undefined;
-        const commands = await commandsDuring(
-          app,
+        const sent = await commands.during(
+          app.caches,
           async () => (hit = await ask(app.front, method, { variables: { id: '6' }, extensions: apq(hash) })),
         );
         expect(hit!.cache, method).toBe('HIT');
         expect(hit!.body.data?.kit).toMatchObject({ id: '6' });
-        expect(commands, method).toEqual(['mget']);
+        expect(sent, method).toEqual(['mget']);
         expect(kitResolver).not.toHaveBeenCalled();
         expect(yoga.count(), method).toBe(0); // answered by the lean hit
       }

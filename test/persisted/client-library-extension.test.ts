@@ -5,7 +5,7 @@
  * extension makes the lean hit decline (yoga answers); extensions that are not JSON are still a 400.
  */
 import type { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it, vi, type MockInstance } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Database } from '../../src/db/client.js';
 import { Query } from '../../src/resolvers/query.js';
 import {
@@ -18,7 +18,7 @@ import {
   type CachedApp,
 } from '../helpers/caches.js';
 import { openTestDatabase } from '../helpers/database.js';
-import { ask, codeOf, JSON_ONLY, yogaRequests, type Params } from './requests.js';
+import { ask, codeOf, JSON_ONLY, redisCommands, yogaRequests, type Params } from './requests.js';
 
 // Spied before any app builds the schema, so it counts real executions.
 const kitResolver = vi.spyOn(Query, 'kit');
@@ -31,7 +31,7 @@ let database: Database;
 let redis: Redis;
 let prefix: string;
 let c: CachedApp;
-let sent: MockInstance<Redis['sendCommand']>;
+let commands: ReturnType<typeof redisCommands>;
 const yoga = yogaRequests();
 
 beforeAll(async () => {
@@ -47,10 +47,10 @@ beforeAll(async () => {
     cacheDebug: false,
     app: { plugins: [yoga.plugin] },
   });
-  sent = vi.spyOn(redis, 'sendCommand');
+  commands = redisCommands(redis);
 });
 afterAll(async () => {
-  sent?.mockRestore();
+  commands?.restore();
   if (redis) {
     await dropPrefix(redis, prefix);
     redis.disconnect();
@@ -60,18 +60,11 @@ afterAll(async () => {
 
 /** One request, with what it cost: Redis commands, executions, and whether yoga saw it. */
 async function measured(method: 'GET' | 'POST', params: Params) {
-  await c.caches.settled();
-  sent.mockClear();
   kitResolver.mockClear();
   yoga.reset();
-  const answer = await ask(c.front, method, params);
-  await c.caches.settled();
-  return {
-    answer,
-    commands: sent.mock.calls.map(([command]) => command.name.toLowerCase()),
-    executions: kitResolver.mock.calls.length,
-    viaYoga: yoga.count() > 0,
-  };
+  let answer: Awaited<ReturnType<typeof ask>> | undefined;
+  const sent = await commands.during(c.caches, async () => (answer = await ask(c.front, method, params)));
+  return { answer: answer!, commands: sent, executions: kitResolver.mock.calls.length, viaYoga: yoga.count() > 0 };
 }
 
 describe('extensions.clientLibrary', () => {

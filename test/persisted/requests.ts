@@ -4,6 +4,8 @@
  */
 import { createHash } from 'node:crypto';
 import type { Plugin } from 'graphql-yoga';
+import type { Redis } from 'ioredis';
+import { vi } from 'vitest';
 import type { AppContext } from '../../src/context.js';
 import type { FrontDoor } from '../../src/http/front-door.js';
 
@@ -73,5 +75,23 @@ export function yogaRequests(): { plugin: Plugin<AppContext>; count(): number; r
     reset: () => {
       seen = 0;
     },
+  };
+}
+
+/**
+ * The names of the Redis commands sent while `work` runs, once every write it started has landed.
+ * Counted at `sendCommand`, which ioredis calls once per command, also when it auto-pipelines them.
+ */
+export function redisCommands(redis: Redis) {
+  const sent = vi.spyOn(redis, 'sendCommand');
+  return {
+    async during(caches: { settled(): Promise<void> }, work: () => Promise<unknown>): Promise<string[]> {
+      await caches.settled();
+      sent.mockClear();
+      await work();
+      await caches.settled();
+      return sent.mock.calls.map(([command]) => command.name.toLowerCase());
+    },
+    restore: () => sent.mockRestore(),
   };
 }
