@@ -114,6 +114,19 @@ describe('with a manifest, not trusted-only', () => {
   });
 });
 
+describe('configuration', () => {
+  it('defaults: APQ on (1 day, 20,000 bytes), no manifest, not trusted-only', () => {
+    const config = loadConfig(env({}));
+    expect(config).toMatchObject({
+      persistedQueries: true,
+      persistedQueriesTtlSeconds: 86_400,
+      persistedQueriesMaxBytes: 20_000,
+      trustedDocuments: undefined,
+      trustedDocumentsOnly: false,
+    });
+  });
+});
+
 describe('a malformed manifest stops start-up', () => {
   const doc = '{ brands { id } }';
   const cases: [string, string, RegExp][] = [
