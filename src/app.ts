@@ -27,6 +27,7 @@ import type { Repositories } from './loaders/index.js';
 import { yogaLogging, type Logger } from './observability/logger.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
 import { requestLogPlugin } from './observability/request-log.js';
+import type { PersistedOperations } from './persisted/index.js';
 import { buildSchema } from './schema.js';
 import { createCacheAdminService } from './services/cache-admin.js';
 import { createCatalogueService } from './services/catalogue.js';
@@ -98,6 +99,8 @@ export type AppDeps = {
   loginThrottle?: LoginThrottle;
   /** Proxies in front whose X-Forwarded-For is believed (default 0: the socket's address). */
   trustProxy?: number;
+  /** APQ and trusted documents: resolves a request's hash to its document before yoga reads the query. */
+  persisted?: Pick<PersistedOperations, 'plugin'> | null;
   /** Extra envelop plugins (the benchmark's stock cache), applied after the response cache's. */
   plugins?: Plugin<AppContext>[];
   graphiql?: boolean;
@@ -166,6 +169,7 @@ export function createApp(deps: AppDeps): App {
     logging: yogaLogging(logger),
     plugins: [
       requestParamsPlugin(),
+      ...(deps.persisted ? [deps.persisted.plugin] : []),
       operationsPlugin(metrics, readiness, { token: deps.metrics?.token, ownListener: deps.metrics?.ownListener }),
       retryAfterPlugin(),
       // Each limit refuses with its own code and HTTP 400 (limitRejection, src/http/mask-error.ts).

@@ -37,13 +37,29 @@ import { entityTtlMs, type Namespace } from './domain/registry.js';
 import { createCacheInvalidator, type CacheInvalidator } from './invalidation/invalidator.js';
 import { fieldTags } from './invalidation/table.js';
 import type { Logger } from './observability/logger.js';
+import {
+  createMemoryPersistedStore,
+  createPersistedOperations,
+  createRedisPersistedStore,
+  type PersistedOperations,
+} from './persisted/index.js';
 
 export type CacheOptions = Pick<
   Config,
   'redisUrl' | 'redisPrefix' | 'redisTimeoutMs' | 'responseCache' | 'entityCache' | 'cacheDebug'
 > &
   Partial<Pick<Config, 'entityTtlSeconds' | 'entityNegativeTtlSeconds' | 'responseGraceSeconds'>> &
-  Partial<Pick<Config, 'loginMaxAttempts' | 'loginMaxAttemptsPerAddress' | 'loginWindowSeconds'>> & {
+  Partial<Pick<Config, 'loginMaxAttempts' | 'loginMaxAttemptsPerAddress' | 'loginWindowSeconds'>> &
+  Partial<
+    Pick<
+      Config,
+      | 'persistedQueries'
+      | 'persistedQueriesTtlSeconds'
+      | 'persistedQueriesMaxBytes'
+      | 'trustedDocuments'
+      | 'trustedDocumentsOnly'
+    >
+  > & {
     /** An existing client (tests share one); otherwise one is made from redisUrl. */
     redis?: Redis;
     /** Multiplies response TTLs (tests only). */
@@ -73,6 +89,8 @@ export type Caches = {
   tokens: TokenCache;
   /** Failed sign-ins per username and address: in Redis when there is one (in memory when it fails), else in memory. */
   loginThrottle: LoginThrottle;
+  /** APQ registrations (in Redis when there is one) and trusted documents: a yoga plugin, and the lean hit's view. */
+  persisted: PersistedOperations;
   /** Resolves when every response write started so far has landed (tests, shutdown). */
   settled(): Promise<void>;
   description: string;
@@ -145,6 +163,26 @@ export async function buildCaches(options: CacheOptions, logger: Logger): Promis
       : undefined,
     (error) => reportAuth('login_throttle', error),
   );
+  // Persisted operations: APQ registrations shared by every instance through Redis (in memory
+  // without one); a failed read is a PersistedQueryNotFound (the client resends the query).
+  const persistedTtlSeconds = options.persistedQueriesTtlSeconds ?? 86_400;
+  const persisted = createPersistedOperations({
+    store:
+      options.persistedQueries === false
+        ? null
+        : redis
+          ? createRedisPersistedStore({
+              redis,
+              prefix: options.redisPrefix,
+              ttlSeconds: persistedTtlSeconds,
+              ...(breaker ? { run: <T>(call: () => Promise<T>) => breaker.run(call) } : {}),
+            })
+          : createMemoryPersistedStore({ ttlMs: persistedTtlSeconds * 1000 }),
+    ...(options.trustedDocuments ? { trusted: options.trustedDocuments } : {}),
+    trustedOnly: options.trustedDocumentsOnly ?? false,
+    ...(options.persistedQueriesMaxBytes !== undefined ? { maxDocumentBytes: options.persistedQueriesMaxBytes } : {}),
+    onStoreError: (operation, error) => reportAuth(`persisted_${operation}`, error),
+  });
   let responseStore: FailOpenStore | null = null;
   let responseCache: ResponseCache<AppContext> | null = null;
   if (options.responseCache) {
@@ -166,6 +204,7 @@ export async function buildCaches(options: CacheOptions, logger: Logger): Promis
       debug: options.cacheDebug,
       graphqlPath: GRAPHQL_PATH,
       graceMs: (options.responseGraceSeconds ?? 30) * 1000,
+      persistedDocument: persisted.documentOf,
       ...(options.ttlScale !== undefined ? { ttlScale: options.ttlScale } : {}),
       ...(options.joinWaitMs !== undefined ? { joinWaitMs: options.joinWaitMs } : {}),
     });
@@ -209,6 +248,7 @@ export async function buildCaches(options: CacheOptions, logger: Logger): Promis
     admin: createCacheAdmin({ counters, redis, responseStore, entityCache, timeoutMs: options.redisTimeoutMs }),
     tokens,
     loginThrottle,
+    persisted,
     settled,
     breaker,
     followInvalidations(intervalMs) {

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { DEFAULT_SEED_PASSWORD } from './db/seed.js';
 import { isNamespace, NAMESPACES, type Namespace } from './domain/registry.js';
 import { DEFAULT_MAX_OPERATIONS, isLabelName, MAX_OPERATIONS_LIMIT } from './observability/operation-labels.js';
+import { loadManifest, ManifestError, type TrustedDocuments } from './persisted/index.js';
 
 const onOff = z
   .enum(['on', 'off', 'true', 'false', '1', '0'])
@@ -118,6 +119,16 @@ const envSchema = z.object({
     .regex(/^(off|on|false|true|\d{1,2})$/, 'off, on or the number of proxies in front')
     .default('off')
     .transform((v) => (v === 'off' || v === 'false' ? 0 : v === 'on' || v === 'true' ? 1 : Number(v))),
+  // Persisted operations (README, Persisted operations): APQ registrations, and the trusted documents manifest.
+  PERSISTED_QUERIES: onOff.default(true),
+  PERSISTED_QUERIES_TTL_SECONDS: z.coerce.number().int().min(60).max(31_536_000).default(86_400),
+  PERSISTED_QUERIES_MAX_BYTES: z.coerce.number().int().min(100).max(1_000_000).default(20_000),
+  TRUSTED_DOCUMENTS_PATH: z
+    .string()
+    .trim()
+    .optional()
+    .transform((v) => (v === '' ? undefined : v)),
+  TRUSTED_DOCUMENTS_ONLY: onOff.default(false),
 });
 
 export type Config = {
@@ -148,6 +159,12 @@ export type Config = {
   loginMaxAttemptsPerAddress: number;
   loginWindowSeconds: number;
   trustProxy: number;
+  persistedQueries: boolean;
+  persistedQueriesTtlSeconds: number;
+  persistedQueriesMaxBytes: number;
+  /** The manifest at TRUSTED_DOCUMENTS_PATH, read and checked once here. */
+  trustedDocuments: TrustedDocuments | undefined;
+  trustedDocumentsOnly: boolean;
 };
 
 export class ConfigError extends Error {
@@ -163,6 +180,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const e = parsed.data;
   if (e.METRICS_PORT !== undefined && e.METRICS_PORT === e.PORT)
     throw new ConfigError('invalid configuration:\n  METRICS_PORT: must differ from PORT');
+  const trustedDocuments = trustedDocumentsAt(e.TRUSTED_DOCUMENTS_PATH);
+  if (e.TRUSTED_DOCUMENTS_ONLY && !trustedDocuments)
+    throw new ConfigError('invalid configuration:\n  TRUSTED_DOCUMENTS_ONLY: needs TRUSTED_DOCUMENTS_PATH');
   return {
     port: e.PORT,
     host: e.HOST,
@@ -191,5 +211,22 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     loginMaxAttemptsPerAddress: e.LOGIN_MAX_ATTEMPTS_PER_ADDRESS,
     loginWindowSeconds: e.LOGIN_WINDOW_SECONDS,
     trustProxy: e.TRUST_PROXY,
+    persistedQueries: e.PERSISTED_QUERIES,
+    persistedQueriesTtlSeconds: e.PERSISTED_QUERIES_TTL_SECONDS,
+    persistedQueriesMaxBytes: e.PERSISTED_QUERIES_MAX_BYTES,
+    trustedDocuments,
+    trustedDocumentsOnly: e.TRUSTED_DOCUMENTS_ONLY,
   };
+}
+
+/** The manifest, loaded once at start-up: a malformed one stops it with a message naming the entry. */
+function trustedDocumentsAt(path: string | undefined): TrustedDocuments | undefined {
+  if (path === undefined) return undefined;
+  try {
+    return loadManifest(path);
+  } catch (error) {
+    if (error instanceof ManifestError)
+      throw new ConfigError(`invalid configuration:\n  TRUSTED_DOCUMENTS_PATH: ${error.message}`);
+    throw error;
+  }
 }

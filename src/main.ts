@@ -54,6 +54,7 @@ const app = createApp({
   redisTimeoutMs: config.redisTimeoutMs,
   tokens: caches.tokens,
   responseCache: caches.responseCache,
+  persisted: caches.persisted,
   metrics: {
     operationNames: config.metricsOperationNames,
     maxOperations: config.metricsMaxOperations,

@@ -83,6 +83,7 @@ export async function cachedApp(
     tokens: caches.tokens,
     loginThrottle: caches.loginThrottle,
     responseCache: caches.responseCache,
+    persisted: caches.persisted,
     ...appDeps,
   });
   return { app, caches, front: createFrontDoor(app, caches.responseCache) };

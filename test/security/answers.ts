@@ -29,7 +29,20 @@ export const YOGA_CODES = [
   // Several operations and no (or an unknown) operationName.
   'OPERATION_RESOLUTION_FAILURE',
 ] as const;
-export const ALLOWED_CODES: ReadonlySet<string> = new Set<string>([...DOCUMENTED_CODES, ...YOGA_CODES]);
+/** README, Persisted operations. */
+export const PERSISTED_CODES = [
+  'PERSISTED_QUERY_NOT_FOUND',
+  'PERSISTED_QUERY_NOT_SUPPORTED',
+  'PERSISTED_QUERY_HASH_MISMATCH',
+  'PERSISTED_QUERY_VERSION_NOT_SUPPORTED',
+  'PERSISTED_QUERY_INVALID',
+  'UNTRUSTED_DOCUMENT',
+] as const;
+export const ALLOWED_CODES: ReadonlySet<string> = new Set<string>([
+  ...DOCUMENTED_CODES,
+  ...YOGA_CODES,
+  ...PERSISTED_CODES,
+]);
 
 /** Text that must never reach a client. Generated input never contains these words (see hostile-requests.ts). */
 export const LEAKS: readonly { what: string; pattern: RegExp }[] = [

@@ -18,7 +18,14 @@ import { DocumentIndex } from './documents.js';
 import type { FieldTagTable } from './field-tags.js';
 import { responseCachePlugins } from './plugins.js';
 import { RequestStates, type CacheOutcome } from './request-state.js';
-import { createServe, type Declined, type Rerun, type ServedAnswer, type ServeRequest } from './serve.js';
+import {
+  createServe,
+  type Declined,
+  type PersistedDocumentOf,
+  type Rerun,
+  type ServedAnswer,
+  type ServeRequest,
+} from './serve.js';
 import type { ResponseStore } from './store.js';
 
 export type ResponseCacheOptions<Ctx extends object> = {
@@ -51,6 +58,11 @@ export type ResponseCacheOptions<Ctx extends object> = {
   graphqlPath?: string;
   /** Larger POST bodies go to yoga (it has the full rules for them). Default 64 KiB. */
   maxServeBodyBytes?: number;
+  /**
+   * The document of a persisted query's hash, from memory, for the lean hit (the hash → document
+   * pair must be verified: the lean hit trusts it). Default: none (such requests go to yoga).
+   */
+  persistedDocument?: PersistedDocumentOf;
 };
 
 export type ResponseCache<Ctx extends object> = {
@@ -96,6 +108,7 @@ export function createResponseCache<Ctx extends object>(options: ResponseCacheOp
     graphqlPath: options.graphqlPath ?? '/graphql',
     maxBodyBytes: options.maxServeBodyBytes ?? 64 * 1024,
     sessionOf: options.sessionOf,
+    ...(options.persistedDocument ? { persistedDocument: options.persistedDocument } : {}),
   });
   return {
     plugins,
@@ -111,10 +124,10 @@ export { failOpen, type FailOpenStore } from './fail-open.js';
 export { createMemoryResponseStore } from './memory-store.js';
 export { createRedisResponseStore } from './redis-store.js';
 export { jsonDepthExceeds } from './json-depth.js';
-export { isServed, MAX_VARIABLES_DEPTH } from './serve.js';
+export { IGNORED_EXTENSIONS, isServed, MAX_VARIABLES_DEPTH } from './serve.js';
 export type { CacheOutcome } from './request-state.js';
 export type { FieldTagTable } from './field-tags.js';
 export type { Handoff } from './handoff.js';
 export type { ResponseCacheServerContext } from './handoff.js';
-export type { Declined, Rerun, ServedAnswer, ServeRequest } from './serve.js';
+export type { Declined, PersistedDocumentOf, Rerun, ServedAnswer, ServeRequest } from './serve.js';
 export type { ResponseStore } from './store.js';

@@ -4,7 +4,9 @@
  *
  * It answers only what it can answer exactly as yoga would: GET or POST on the GraphQL path, JSON in
  * and out, a document yoga has already executed here (so parsing, validation and limits passed),
- * and for a PRIVATE document, a caller whose session the `sessionOf` option can vouch for.
+ * and for a PRIVATE document, a caller whose session the `sessionOf` option can vouch for. A
+ * persisted query's hash stands for its document when `persistedDocument` knows it; extensions
+ * other than that and IGNORED_EXTENSIONS make it decline.
  * Everything else, and every miss, is declined with a handoff for yoga's server context (a miss
  * then still costs one lookup). It replicates yoga's CORS headers (origin echoed, credentials
  * allowed) and content negotiation.
@@ -56,32 +58,87 @@ export type ServeDeps = {
   graphqlPath: string;
   maxBodyBytes: number;
   sessionOf(authorization: string | undefined): string | undefined;
+  /** Persisted documents by hash, for requests that send a hash instead of the query. Default: none. */
+  persistedDocument?: PersistedDocumentOf;
 };
 
 type Params = { query: string; variables: Record<string, unknown> | undefined; operationName: string | undefined };
+
+/** Resolves a persisted document's hash to its text, from memory only; undefined when not known here. */
+export type PersistedDocumentOf = (hash: string) => string | undefined;
 
 const isJsonBody = (req: ServeRequest) => /^application\/json\s*(;|$)/i.test(req.header('content-type') ?? '');
 /** Deeper variables go to yoga, which refuses them (the key of such a request is never computed). */
 export const MAX_VARIABLES_DEPTH = 64;
 
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 const isVariables = (v: unknown): v is Record<string, unknown> | undefined =>
-  v === undefined ||
-  (v !== null && typeof v === 'object' && !Array.isArray(v) && !jsonDepthExceeds(v, MAX_VARIABLES_DEPTH));
+  v === undefined || (isObject(v) && !jsonDepthExceeds(v, MAX_VARIABLES_DEPTH));
 
-function paramsOf(req: ServeRequest, maxBodyBytes: number): Params | null {
+/**
+ * Extensions that never change the answer (Apollo Client names itself in `clientLibrary` on every
+ * request): the lean hit answers despite them, and no cache key includes extensions. Any other
+ * extension but a persisted query's hash makes it decline, as it cannot know what that one means.
+ */
+export const IGNORED_EXTENSIONS: ReadonlySet<string> = new Set(['clientLibrary']);
+const SHA256 = /^[0-9a-f]{64}$/i;
+
+/**
+ * The document a request names: its query, or the document of its persisted hash
+ * (`extensions.persistedQuery` v1, or `documentId: "sha256:<hex>"`) when known here. Null: decline.
+ */
+function documentOf(
+  query: unknown,
+  extensions: unknown,
+  documentId: unknown,
+  persisted: PersistedDocumentOf | undefined,
+): string | null {
+  let hash: string | undefined;
+  if (extensions !== undefined && extensions !== null) {
+    if (!isObject(extensions)) return null;
+    for (const [name, value] of Object.entries(extensions)) {
+      if (name === 'persistedQuery') {
+        if (!isObject(value) || value.version !== 1) return null;
+        if (typeof value.sha256Hash !== 'string' || !SHA256.test(value.sha256Hash)) return null;
+        hash = value.sha256Hash.toLowerCase();
+      } else if (!IGNORED_EXTENSIONS.has(name)) return null;
+    }
+  }
+  if (documentId !== undefined && documentId !== null) {
+    if (hash !== undefined || typeof documentId !== 'string' || !documentId.startsWith('sha256:')) return null;
+    if (!SHA256.test(documentId.slice(7))) return null;
+    hash = documentId.slice(7).toLowerCase();
+  }
+  const sent = query === undefined || query === null ? undefined : query;
+  if (hash === undefined) return typeof sent === 'string' && sent !== '' ? sent : null;
+  const document = persisted?.(hash);
+  // A query sent along with its hash must be exactly that document; yoga says what is wrong otherwise.
+  if (document === undefined || (sent !== undefined && sent !== document)) return null;
+  return document;
+}
+
+function paramsOf(req: ServeRequest, maxBodyBytes: number, persisted: PersistedDocumentOf | undefined): Params | null {
   if (req.method === 'GET') {
     const url = new URL(req.url, 'http://x');
-    const query = url.searchParams.get('query');
-    if (!query || url.searchParams.has('extensions')) return null;
-    const rawVariables = url.searchParams.get('variables');
+    const search = url.searchParams;
     let variables: unknown;
+    let extensions: unknown;
     try {
+      const rawVariables = search.get('variables');
+      const rawExtensions = search.get('extensions');
       variables = rawVariables ? JSON.parse(rawVariables) : undefined;
+      extensions = rawExtensions !== null ? JSON.parse(rawExtensions) : undefined;
     } catch {
       return null;
     }
-    if (!isVariables(variables)) return null;
-    return { query, variables, operationName: url.searchParams.get('operationName') ?? undefined };
+    const query = documentOf(
+      search.get('query') ?? undefined,
+      extensions,
+      search.get('documentId') ?? undefined,
+      persisted,
+    );
+    if (query === null || !isVariables(variables)) return null;
+    return { query, variables, operationName: search.get('operationName') ?? undefined };
   }
   if (req.method !== 'POST' || !req.body || req.body.length > maxBodyBytes || !isJsonBody(req)) return null;
   let parsed: unknown;
@@ -90,9 +147,10 @@ function paramsOf(req: ServeRequest, maxBodyBytes: number): Params | null {
   } catch {
     return null;
   }
-  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) return null;
-  const { query, variables, operationName, extensions } = parsed as Record<string, unknown>;
-  if (typeof query !== 'string' || extensions !== undefined) return null;
+  if (!isObject(parsed)) return null;
+  const { variables, operationName } = parsed;
+  const query = documentOf(parsed.query, parsed.extensions, parsed.documentId, persisted);
+  if (query === null) return null;
   const vars = variables ?? undefined;
   if (!isVariables(vars)) return null;
   if (operationName !== undefined && operationName !== null && typeof operationName !== 'string') return null;
@@ -139,7 +197,7 @@ export function createServe(deps: ServeDeps) {
     const memoKey = raw !== null ? `${req.method}\0${raw}` : null;
     const memo = memoKey !== null ? known.get(memoKey) : undefined;
     if (memo && (req.method === 'GET' || isJsonBody(req))) return memo;
-    const params = paramsOf(req, deps.maxBodyBytes);
+    const params = paramsOf(req, deps.maxBodyBytes, deps.persistedDocument);
     if (!params) return null;
     const scope = deps.documents.scopeOf(params.query);
     if (!scope) return null;
