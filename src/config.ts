@@ -118,6 +118,24 @@ const envSchema = z.object({
     .regex(/^(off|on|false|true|\d{1,2})$/, 'off, on or the number of proxies in front')
     .default('off')
     .transform((v) => (v === 'off' || v === 'false' ? 0 : v === 'on' || v === 'true' ? 1 : Number(v))),
+  // The edge in front (Varnish with xkey): where purges go, comma-separated base URLs; empty = no edge.
+  EDGE_PURGE_URLS: z
+    .string()
+    .default('')
+    .transform((v, ctx) => {
+      const urls = v
+        .split(',')
+        .map((u) => u.trim())
+        .filter(Boolean);
+      const bad = urls.find((u) => !/^https?:\/\/[^\s/?#]+\/?$/.test(u));
+      if (bad !== undefined) {
+        ctx.addIssue({ code: 'custom', message: `"${bad.slice(0, 80)}" is not an http(s) base URL` });
+        return z.NEVER;
+      }
+      return urls;
+    }),
+  EDGE_PURGE_TIMEOUT_MS: z.coerce.number().int().min(50).max(30_000).default(1000),
+  EDGE_REPURGE_DELAY_MS: z.coerce.number().int().min(0).max(60_000).default(2000),
 });
 
 export type Config = {
@@ -148,6 +166,9 @@ export type Config = {
   loginMaxAttemptsPerAddress: number;
   loginWindowSeconds: number;
   trustProxy: number;
+  edgePurgeUrls: string[];
+  edgePurgeTimeoutMs: number;
+  edgeRepurgeDelayMs: number;
 };
 
 export class ConfigError extends Error {
@@ -191,5 +212,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     loginMaxAttemptsPerAddress: e.LOGIN_MAX_ATTEMPTS_PER_ADDRESS,
     loginWindowSeconds: e.LOGIN_WINDOW_SECONDS,
     trustProxy: e.TRUST_PROXY,
+    edgePurgeUrls: e.EDGE_PURGE_URLS,
+    edgePurgeTimeoutMs: e.EDGE_PURGE_TIMEOUT_MS,
+    edgeRepurgeDelayMs: e.EDGE_REPURGE_DELAY_MS,
   };
 }
