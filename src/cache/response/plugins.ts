@@ -133,7 +133,9 @@ export function responseCachePlugins<Ctx extends object>(deps: PluginDeps<Ctx>):
       }
       // The edge may keep only what the shared store holds: a hit, or a miss whose write landed
       // (a refused write computed an answer an invalidation may already have passed).
-      const edge = state.outcome === 'hit' || (state.write !== null && (await state.write) === 'stored');
+      // (Only worth waiting for when the edge could keep it at all.)
+      const edgeable = state.entry.scope === 'PUBLIC' && state.entry.edgeKeys !== null;
+      const edge = edgeable && (state.outcome === 'hit' || (state.write !== null && (await state.write) === 'stored'));
       const headers = entryHeaders(state.entry, freshness(state.entry), state.outcome === 'hit' ? 'HIT' : 'MISS', edge);
       for (const [name, value] of Object.entries(headers)) response.headers.set(name, value);
       if (
