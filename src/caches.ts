@@ -13,6 +13,8 @@ import { shareRevocations } from './auth/token-revocation.js';
 import { bearerToken, hashToken } from './auth/tokens.js';
 import { createCacheAdmin, type CacheAdmin } from './cache/admin.js';
 import { CacheCounters } from './cache/counters.js';
+import { purgeTwice, type EdgePurge } from './cache/edge/purge-twice.js';
+import { createVarnishPurger } from './cache/edge/varnish-purger.js';
 import { noEntityCache, type EntityCache } from './cache/entity/entity-cache.js';
 import { createMemoryEntityStorage } from './cache/entity/memory-storage.js';
 import { createReadThroughCache } from './cache/entity/read-through.js';
@@ -59,7 +61,8 @@ export type CacheOptions = Pick<
       | 'trustedDocuments'
       | 'trustedDocumentsOnly'
     >
-  > & {
+  > &
+  Partial<Pick<Config, 'edgePurgeUrls' | 'edgePurgeTimeoutMs' | 'edgeRepurgeDelayMs'>> & {
     /** An existing client (tests share one); otherwise one is made from redisUrl. */
     redis?: Redis;
     /** Multiplies response TTLs (tests only). */
@@ -220,7 +223,18 @@ export async function buildCaches(options: CacheOptions, logger: Logger): Promis
         ...(breaker ? { breaker } : {}),
       })
     : noEntityCache;
+  // The edge (Varnish) in front: purged by tag after the response store, and once more a moment later.
+  const edge: EdgePurge | null = options.edgePurgeUrls?.length
+    ? purgeTwice({
+        purger: createVarnishPurger({ urls: options.edgePurgeUrls, timeoutMs: options.edgePurgeTimeoutMs ?? 1000 }),
+        repurgeDelayMs: options.edgeRepurgeDelayMs ?? 2000,
+        counters,
+        report: (error, tags) =>
+          logger.warn({ err: error instanceof Error ? error.message : String(error), tags }, 'edge purge failed'),
+      })
+    : null;
   const invalidator = createCacheInvalidator({
+    edge,
     entityCache,
     responseStore,
     counters,
@@ -260,6 +274,7 @@ export async function buildCaches(options: CacheOptions, logger: Logger): Promis
       stopFollowing();
       revocations?.close();
       breaker?.close();
+      await edge?.close();
       await settled();
       if (ownsRedis && redis) await redis.quit().catch(() => redis.disconnect());
     },

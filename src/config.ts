@@ -129,6 +129,24 @@ const envSchema = z.object({
     .optional()
     .transform((v) => (v === '' ? undefined : v)),
   TRUSTED_DOCUMENTS_ONLY: onOff.default(false),
+  // The edge in front (Varnish with xkey): where purges go, comma-separated base URLs; empty = no edge.
+  EDGE_PURGE_URLS: z
+    .string()
+    .default('')
+    .transform((v, ctx) => {
+      const urls = v
+        .split(',')
+        .map((u) => u.trim())
+        .filter(Boolean);
+      const bad = urls.find((u) => !/^https?:\/\/[^\s/?#]+\/?$/.test(u));
+      if (bad !== undefined) {
+        ctx.addIssue({ code: 'custom', message: `"${bad.slice(0, 80)}" is not an http(s) base URL` });
+        return z.NEVER;
+      }
+      return urls;
+    }),
+  EDGE_PURGE_TIMEOUT_MS: z.coerce.number().int().min(50).max(30_000).default(1000),
+  EDGE_REPURGE_DELAY_MS: z.coerce.number().int().min(0).max(60_000).default(2000),
 });
 
 export type Config = {
@@ -165,6 +183,9 @@ export type Config = {
   /** The manifest at TRUSTED_DOCUMENTS_PATH, read and checked once here. */
   trustedDocuments: TrustedDocuments | undefined;
   trustedDocumentsOnly: boolean;
+  edgePurgeUrls: string[];
+  edgePurgeTimeoutMs: number;
+  edgeRepurgeDelayMs: number;
 };
 
 export class ConfigError extends Error {
@@ -216,6 +237,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     persistedQueriesMaxBytes: e.PERSISTED_QUERIES_MAX_BYTES,
     trustedDocuments,
     trustedDocumentsOnly: e.TRUSTED_DOCUMENTS_ONLY,
+    edgePurgeUrls: e.EDGE_PURGE_URLS,
+    edgePurgeTimeoutMs: e.EDGE_PURGE_TIMEOUT_MS,
+    edgeRepurgeDelayMs: e.EDGE_REPURGE_DELAY_MS,
   };
 }
 

@@ -23,7 +23,9 @@ export type CounterName =
   | 'redis_error'
   | 'redis_short_circuit'
   | 'invalidation_recorded'
-  | 'invalidation_replayed';
+  | 'invalidation_replayed'
+  | 'edge_purge'
+  | 'edge_purge_failed';
 
 export class CacheCounters {
   private readonly values = new Map<string, number>();

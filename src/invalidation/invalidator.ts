@@ -1,7 +1,9 @@
 /**
  * Turns the domain changes of a write into entity keys and response tags (table.ts) and drops them
- * from both cache levels, for every server that shares them. Entity keys go first, so a response
- * recomputed after its tags drop cannot read an old row from the entity level.
+ * from both cache levels, for every server that shares them, then from the edge in front (by
+ * surrogate key, src/cache/edge/). Entity keys go first, so a response recomputed after its tags
+ * drop cannot read an old row from the entity level; the edge goes last, so a refetch by the edge
+ * cannot find the old answer in the response store.
  *
  * Where the caches are shared (Redis), an invalidation is never forgotten:
  *  - it is recorded in Postgres inside the write's transaction (so it exists iff the write committed);
@@ -13,6 +15,7 @@
  *    did not delete within `graceMs`. Applying is idempotent, so two instances applying one record is harmless.
  */
 import type { CacheCounters } from '../cache/counters.js';
+import type { EdgePurge } from '../cache/edge/purge-twice.js';
 import type { EntityCache } from '../cache/entity/entity-cache.js';
 import type { FailOpenStore } from '../cache/response/index.js';
 import type { InvalidationLogRepository, LoggedInvalidation } from '../db/repositories/invalidation-log.js';
@@ -28,6 +31,8 @@ export type CacheInvalidatorDeps = {
   logger: Logger;
   /** Where invalidations are made durable; null when the caches live in this process only. */
   log: InvalidationLogRepository | null;
+  /** The edge in front (Varnish, a CDN), purged by tag after the shared store; null or absent: no edge. */
+  edge?: EdgePurge | null;
   /** Told when an invalidation could not be delivered: stop trusting the shared caches until caught up. */
   onUndelivered?(): void;
   /** How long a mutation whose invalidation could not be delivered waits for another instance to apply it. Default 1,000 ms. */
@@ -72,6 +77,9 @@ export function createCacheInvalidator(deps: CacheInvalidatorDeps): CacheInvalid
       for (const tag of tags) counters.inc('response_invalidation', tag.split(/[:.]/)[0]);
       logger.debug({ tags }, 'response cache invalidated');
     }
+    // Only after the store dropped them, so the edge cannot refetch the old answer from it. When the
+    // store could not be told, whoever delivers the record later (a follower, a catch-up) purges.
+    if (responses && tags.length) await deps.edge?.purge(tags);
     return entities && responses;
   }
 

@@ -120,6 +120,18 @@ export function createMetrics(deps: {
     { invalidation_replayed: {} },
   );
   mirror(
+    'kitvault_edge_purges_total',
+    'Edge (CDN, Varnish) purges sent and confirmed, first or repeat.',
+    { edge_purge: {} },
+    'which',
+  );
+  mirror(
+    'kitvault_edge_purge_failures_total',
+    'Edge purges that failed (timeout, refused, unreachable), first or repeat: the edge may keep those answers until their max-age.',
+    { edge_purge_failed: {} },
+    'which',
+  );
+  mirror(
     'kitvault_redis_errors_total',
     'Redis errors and timeouts (each one served from the database), by where.',
     { redis_error: {} },

@@ -1,10 +1,14 @@
 /**
- * What a response-cache entry holds: one header line, then the response body exactly as sent.
- *   "1 <storedAt ms> <maxAge ms> <grace ms> <P|R> <etag>\n<body>"
+ * What a response-cache entry holds: a header line, the entry's edge keys, then the response body
+ * exactly as sent.
+ *   "2 <storedAt ms> <maxAge ms> <grace ms> <P|R> <etag>\n<edge keys, or ->\n<body>"
  * The body is served as it is (no parse, no re-serialise); the header lets any server tell fresh
- * from stale and answer validators without touching the body.
+ * from stale and answer validators without touching the body, and the edge keys (the entry's tags
+ * as `Surrogate-Key`, src/cache/edge/keys.ts) come with the same one read. Version 1 entries (no
+ * keys line) are still read: their answers are simply not kept at the edge.
  */
 import { createHash } from 'node:crypto';
+import { EDGE_KEYS_MAX_BYTES } from '../edge/keys.js';
 import type { Scope } from './policy.js';
 
 /** What an entry says about its body: everything the HTTP headers and freshness need. */
@@ -15,6 +19,8 @@ export type EntryMeta = {
   /** How long past maxAge the entry may still be served while one request refreshes it. */
   graceMs: number;
   scope: Scope;
+  /** The entry's tags as space-separated edge keys; null when PRIVATE or when they did not fit. */
+  edgeKeys: string | null;
 };
 
 /** A strong validator: a digest of the body, quoted. */
@@ -22,18 +28,29 @@ export const etagOf = (body: string): string =>
   `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
 
 export function encodeEntry(m: EntryMeta, body: string): string {
-  return `1 ${m.storedAt} ${m.maxAgeMs} ${m.graceMs} ${m.scope === 'PRIVATE' ? 'R' : 'P'} ${m.etag}\n${body}`;
+  const scope = m.scope === 'PRIVATE' ? 'R' : 'P';
+  return `2 ${m.storedAt} ${m.maxAgeMs} ${m.graceMs} ${scope} ${m.etag}\n${m.edgeKeys ?? '-'}\n${body}`;
 }
 
 /**
- * Reads the header line; the body stays a slice of the stored bytes (no copy, no decode). Null for
- * anything that is not an entry of this format (an older deploy's, or garbage).
+ * Reads the header lines; the body stays a slice of the stored bytes (no copy, no decode). Null for
+ * anything that is not an entry of a known format (an older deploy's, or garbage).
  */
 export function decodeEntry(raw: Buffer): { meta: EntryMeta; body: Buffer } | null {
   const newline = raw.indexOf(10);
   if (newline < 0 || newline > 200) return null;
   const [version, storedAt, maxAge, grace, scope, etag] = raw.toString('latin1', 0, newline).split(' ');
-  if (version !== '1' || !storedAt || !maxAge || !grace || !etag || (scope !== 'P' && scope !== 'R')) return null;
+  if ((version !== '1' && version !== '2') || !storedAt || !maxAge || !grace || !etag) return null;
+  if (scope !== 'P' && scope !== 'R') return null;
+  let edgeKeys: string | null = null;
+  let bodyAt = newline + 1;
+  if (version === '2') {
+    const end = raw.indexOf(10, bodyAt);
+    if (end < 0 || end - bodyAt > EDGE_KEYS_MAX_BYTES) return null;
+    const keys = raw.toString('latin1', bodyAt, end);
+    edgeKeys = keys === '-' || scope === 'R' ? null : keys;
+    bodyAt = end + 1;
+  }
   return {
     meta: {
       etag,
@@ -41,8 +58,9 @@ export function decodeEntry(raw: Buffer): { meta: EntryMeta; body: Buffer } | nu
       maxAgeMs: Number(maxAge),
       graceMs: Number(grace),
       scope: scope === 'R' ? 'PRIVATE' : 'PUBLIC',
+      edgeKeys,
     },
-    body: raw.subarray(newline + 1),
+    body: raw.subarray(bodyAt),
   };
 }
 

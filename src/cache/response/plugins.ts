@@ -5,7 +5,8 @@
  *     the lean hit, and starts the request's state;
  *  2. `@envelop/response-cache`: lookup before execute, entity collection (it adds `__typename`
  *     and `id` to every selection), TTL from `@cacheControl`, with our store adapter as its cache;
- *  3. after: ends a coalesced flight, adds debug metadata, sets the HTTP cache headers.
+ *  3. after: ends a coalesced flight, adds debug metadata, sets the HTTP cache headers, and answers
+ *     304 to a GET whose If-None-Match names the answer's entry.
  */
 import { getDocumentString } from '@envelop/core';
 import { useResponseCache } from '@envelop/response-cache';
@@ -17,7 +18,7 @@ import type { DocumentIndex } from './documents.js';
 import { freshness } from './entry.js';
 import { tagFields, type FieldTagTable } from './field-tags.js';
 import { handoffOf } from './handoff.js';
-import { entryHeaders, NOT_CACHEABLE } from './headers.js';
+import { answersNotModified, entryHeaders, matchesIfNoneMatch, NOT_CACHEABLE } from './headers.js';
 import { responseCacheKey } from './key.js';
 import { createPolicyAnalyzer } from './policy.js';
 import { newRequestState, type RequestStates } from './request-state.js';
@@ -122,7 +123,7 @@ export function responseCachePlugins<Ctx extends object>(deps: PluginDeps<Ctx>):
         },
       };
     },
-    onResponse({ request, response }) {
+    async onResponse({ request, response, setResponse }) {
       if (request.method !== 'GET' && request.method !== 'POST') return;
       const state = states.ofRequest(request);
       if (!state?.entry || response.status !== 200) {
@@ -130,8 +131,22 @@ export function responseCachePlugins<Ctx extends object>(deps: PluginDeps<Ctx>):
           response.headers.set('cache-control', NOT_CACHEABLE['cache-control']);
         return;
       }
-      const headers = entryHeaders(state.entry, freshness(state.entry), state.outcome === 'hit' ? 'HIT' : 'MISS');
+      // The edge may keep only what the shared store holds: a hit, or a miss whose write landed
+      // (a refused write computed an answer an invalidation may already have passed).
+      // (Only worth waiting for when the edge could keep it at all.)
+      const edgeable = state.entry.scope === 'PUBLIC' && state.entry.edgeKeys !== null;
+      const edge = edgeable && (state.outcome === 'hit' || (state.write !== null && (await state.write) === 'stored'));
+      const headers = entryHeaders(state.entry, freshness(state.entry), state.outcome === 'hit' ? 'HIT' : 'MISS', edge);
       for (const [name, value] of Object.entries(headers)) response.headers.set(name, value);
+      if (
+        answersNotModified(request.method) &&
+        matchesIfNoneMatch(request.headers.get('if-none-match'), state.entry.etag)
+      ) {
+        const notModified = new Headers(response.headers);
+        notModified.delete('content-type');
+        notModified.delete('content-length');
+        setResponse(new Response(null, { status: 304, headers: notModified }));
+      }
     },
   };
 

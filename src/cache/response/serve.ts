@@ -20,7 +20,7 @@ import type { CacheCounters } from '../counters.js';
 import type { DocumentIndex } from './documents.js';
 import { decodeEntry, freshness } from './entry.js';
 import type { ResponseCacheServerContext } from './handoff.js';
-import { entryHeaders, matchesIfNoneMatch } from './headers.js';
+import { answersNotModified, entryHeaders, matchesIfNoneMatch } from './headers.js';
 import { jsonDepthExceeds } from './json-depth.js';
 import { responseCacheKey } from './key.js';
 import type { Scope } from './policy.js';
@@ -264,7 +264,8 @@ export function createServe(deps: ServeDeps) {
     deps.counters.inc('response_hit', scope);
     if (stale) deps.counters.inc('response_stale_served', scope);
 
-    const headers = entryHeaders(entry, f, stale ? 'STALE' : 'HIT');
+    // Read from the shared store: an invalidation of its tags purges the edge after it.
+    const headers = entryHeaders(entry, f, stale ? 'STALE' : 'HIT', true);
     const origin = req.header('origin');
     if (origin) {
       headers['access-control-allow-origin'] = origin;
@@ -273,7 +274,7 @@ export function createServe(deps: ServeDeps) {
     }
     const operation = params.operationName ?? 'anonymous';
     const cache = stale ? 'stale' : 'hit';
-    if (matchesIfNoneMatch(req.header('if-none-match'), entry.etag))
+    if (answersNotModified(req.method) && matchesIfNoneMatch(req.header('if-none-match'), entry.etag))
       return { status: 304, headers, body: null, operation, cache };
 
     let bytes = decoded.body;

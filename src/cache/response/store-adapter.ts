@@ -6,6 +6,7 @@
 import type { Cache, CacheEntityRecord } from '@envelop/response-cache';
 import type { ExecutionResult } from 'graphql';
 import type { CacheCounters } from '../counters.js';
+import { edgeKeysOf } from '../edge/keys.js';
 import { awaitFlight, LEASE_MS, waitForFill, type Flights } from './coalescing.js';
 import { decodeEntry, encodeEntry, etagOf, freshness, type EntryMeta } from './entry.js';
 import type { Handoff } from './handoff.js';
@@ -87,12 +88,19 @@ export function storeAdapter(
       if (!state || state.generation === null) return;
       const body = JSON.stringify(result);
       const maxAgeMs = Math.min(ttl, MAX_ENTRY_TTL_MS);
+      const tags = new Set(state.tags);
+      for (const e of entities as Iterable<CacheEntityRecord>) {
+        // Type-only records (empty lists, nulls) are covered by the list and by-id tags instead.
+        if (e.id !== undefined && e.id !== null) tags.add(`${e.typename}:${e.id}`);
+      }
       const entry: EntryMeta = {
         etag: etagOf(body),
         storedAt: Date.now(),
         maxAgeMs,
         graceMs: deps.graceMs,
         scope: state.scope,
+        // Kept in the entry, so the lean hit names them to the edge with the same one read.
+        edgeKeys: state.scope === 'PUBLIC' ? edgeKeysOf(tags) : null,
       };
       state.entry = entry;
       if (state.leading?.key === key) state.leading.flight.settle(body);
@@ -101,17 +109,13 @@ export function storeAdapter(
         counters.inc('response_write_refused', 'slow');
         return;
       }
-      const tags = new Set(state.tags);
-      for (const e of entities as Iterable<CacheEntityRecord>) {
-        // Type-only records (empty lists, nulls) are covered by the list and by-id tags instead.
-        if (e.id !== undefined && e.id !== null) tags.add(`${e.typename}:${e.id}`);
-      }
       const scope = state.scope;
       const write = store
         .store(key, encodeEntry(entry, body), [...tags], maxAgeMs + deps.graceMs, state.generation)
         .then((outcome) => {
           if (outcome === 'stored') counters.inc('response_write', scope);
           else if (outcome === 'refused') counters.inc('response_write_refused', 'stale');
+          return outcome; // the headers tell the edge to keep only what was stored
         });
       state.write = write;
       deps.track(write);

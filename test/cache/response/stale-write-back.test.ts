@@ -88,6 +88,9 @@ describe.each(backends())('stale write-back on $backend', ({ backend, skip }) =>
     // The held answer was computed from pre-mutation data…
     expect(stale.data?.kit.name).toBe(`${original.name} (1)`);
     expect(stale.extensions?.responseCache).toMatchObject({ hit: false });
+    // …so the edge must not keep it either (a purge may already have passed it).
+    expect(stale.headers.get('surrogate-control')).toBe('no-store');
+    expect(stale.headers.get('surrogate-key')).toBeNull();
     // …so its write was refused, and the next read is fresh, on both servers.
     expect(reader.caches.counters.get('response_write_refused', 'stale') - refusedBefore).toBe(1);
     for (const app of [reader.app, writer.app]) {
@@ -112,6 +115,9 @@ describe.each(backends())('stale write-back on $backend', ({ backend, skip }) =>
     await one.caches.settled();
     const second = await gql(one.app, KIT, { id: '13' });
     expect(first.extensions?.responseCache).toMatchObject({ hit: false, didCache: true });
+    // Stored, so the edge may keep it: the next invalidation of its tags purges the edge after the store.
+    expect(first.headers.get('surrogate-control')).toMatch(/^max-age=\d+$/);
+    expect(first.headers.get('surrogate-key')?.split(' ')).toContain('Kit:13');
     expect(second.extensions?.responseCache).toMatchObject({ hit: true });
     expect(second.data?.kit.name).toBe('Renamed before the read');
   });
