@@ -4,8 +4,10 @@
  * them; validators answer 304 only for the request's own entry; headers tell browsers and CDNs what
  * they may keep.
  */
+import type { Plugin } from 'graphql-yoga';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { AppContext } from '../../src/context.js';
 import type { Database } from '../../src/db/client.js';
 import { Query } from '../../src/resolvers/query.js';
 import { tokensFor } from '../helpers/app.js';
@@ -265,6 +267,42 @@ describe.each(backends())('request path on $backend', ({ backend, skip }) => {
     expect(failed.headers.get('cache-control')).toBe('no-store');
     const viaGet = await get(one, 'mutation { logout }');
     expect(viaGet.status).toBe(405);
+  });
+
+  it.skipIf(skip)('answers a hit in the media type yoga picks for the same Accept, or leaves it to yoga', async () => {
+    const accepts: [string | undefined, 'lean hit' | 'yoga'][] = [
+      [undefined, 'lean hit'],
+      ['*/*', 'lean hit'],
+      ['application/graphql-response+json, application/json', 'lean hit'],
+      // urql's default: the JSON types first, then the streaming ones yoga uses only for streams.
+      [
+        'application/graphql-response+json, application/graphql+json, application/json, text/event-stream, multipart/mixed',
+        'lean hit',
+      ],
+      ['application/json;charset=latin1, application/graphql-response+json', 'lean hit'],
+      ['text/event-stream', 'yoga'],
+    ];
+    let toYoga = 0;
+    const counting: Plugin<AppContext> = { onRequest: () => void (toYoga += 1) };
+    const c = await cachedApp(database, { backend, redis, prefix, app: { plugins: [counting] } });
+    for (const [i, [accept, expected]] of accepts.entries()) {
+      const url = `http://kitvault.test/graphql?query=${encodeURIComponent(`{ kit(id: ${40 + i}) { name } }`)}`;
+      const headers: Record<string, string> = accept === undefined ? {} : { accept };
+      const miss = await c.front.fetch(url, { headers });
+      const missType = miss.headers.get('content-type');
+      await miss.arrayBuffer();
+      await c.caches.settled();
+      toYoga = 0;
+      const repeat = await c.front.fetch(url, { headers });
+      await repeat.arrayBuffer();
+      expect([accept, toYoga ? 'yoga' : 'lean hit']).toEqual([accept, expected]);
+      expect([accept, repeat.headers.get('content-type')]).toEqual([accept, missType]);
+    }
+    // A browser's navigation to a cached query's URL still gets GraphiQL, not the cached JSON.
+    const cachedUrl = `http://kitvault.test/graphql?query=${encodeURIComponent('{ kit(id: 40) { name } }')}`;
+    const page = await c.front.fetch(cachedUrl, { headers: { accept: 'text/html,application/xhtml+xml,*/*;q=0.8' } });
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+    await page.arrayBuffer();
   });
 
   it.skipIf(skip)('echoes CORS headers on a fast-path hit as yoga does on a miss', async () => {

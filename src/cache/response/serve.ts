@@ -157,12 +157,26 @@ function paramsOf(req: ServeRequest, maxBodyBytes: number, persisted: PersistedD
   return { query, variables: vars, operationName: operationName ?? undefined };
 }
 
-/** yoga's content negotiation for a JSON answer; null when yoga would answer something else (GraphiQL). */
+const JSON_TYPE = 'application/json; charset=utf-8';
+const GRAPHQL_RESPONSE_TYPE = 'application/graphql-response+json; charset=utf-8';
+
+/**
+ * yoga's content negotiation for a non-streamed result (graphql-yoga's use-result-processor.ts):
+ * the first listed media type that the JSON processor serves decides, whatever streaming types are
+ * listed beside it (urql sends `…, application/json, text/event-stream, multipart/mixed`); entries
+ * with a charset other than utf-8 are skipped. Null when yoga would answer something else: GraphiQL
+ * (`text/html`) or a stream because no JSON type is acceptable.
+ */
 function contentType(accept: string | undefined): string | null {
-  if (!accept) return 'application/json; charset=utf-8';
-  if (/text\/html/i.test(accept) || /text\/event-stream|multipart\/mixed/i.test(accept)) return null;
-  if (/application\/graphql-response\+json/i.test(accept)) return 'application/graphql-response+json; charset=utf-8';
-  if (/application\/json|\*\/\*|application\/\*/i.test(accept)) return 'application/json; charset=utf-8';
+  if (!accept) return JSON_TYPE;
+  if (accept.length > 1024 || /text\/html/i.test(accept)) return null;
+  for (const entry of accept.replace(/\s/g, '').toLowerCase().split(',')) {
+    const [type, ...params] = entry.split(';');
+    const charset = params.find((p) => p.startsWith('charset='));
+    if (charset !== undefined && charset !== 'charset=utf-8') continue;
+    if (type === 'application/graphql-response+json') return GRAPHQL_RESPONSE_TYPE;
+    if (type === 'application/json' || type === 'application/*' || type === '*/*') return JSON_TYPE;
+  }
   return null;
 }
 
