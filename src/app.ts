@@ -18,6 +18,7 @@ import type { Database } from './db/client.js';
 import type { TokenLifetime } from './db/repositories/users.js';
 import { catalogueRepository } from './db/repositories/catalogue.js';
 import { userRepository } from './db/repositories/users.js';
+import { graphiqlRenderer } from './http/graphiql.js';
 import { createMaskError } from './http/mask-error.js';
 import { createReadiness, operationsPlugin, type MetricsAccess } from './http/operations.js';
 import { requestParamsPlugin } from './http/request-params.js';
@@ -161,6 +162,7 @@ export function createApp(deps: AppDeps): App {
     graphqlEndpoint: GRAPHQL_PATH,
     landingPage: false,
     graphiql: deps.graphiql === false ? false : { title: 'Kitvault', defaultQuery: DEFAULT_QUERY },
+    renderGraphiQL: graphiqlRenderer(),
     maskedErrors: { maskError: createMaskError(logger) },
     logging: {
       debug: (...args) => logger.debug(args.map(String).join(' ')),
