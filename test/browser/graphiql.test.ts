@@ -45,7 +45,7 @@ describe.skipIf(chromiumSkip)(`GraphiQL in Chromium${chromiumSkip ? ` (skipped: 
   async function open(): Promise<Page> {
     const page = await browsing.context.newPage();
     page.on('console', (message) => {
-      if (message.type() === 'error') problems.push(`console: ${message.text()}`);
+      if (message.type() === 'error') problems.push(`console: ${message.text()} (${message.location().url})`);
     });
     page.on('pageerror', (error) => problems.push(`pageerror: ${error.message}`));
     await page.goto(`${base}/graphql`);

@@ -25,30 +25,41 @@ export function launchChromium(): Promise<Browser> {
 
 export type OriginOnly = {
   context: BrowserContext;
-  /** Requests to anywhere but the origin: aborted, recorded here. */
+  /** Requests to anywhere but the origin (aborted when routing). */
   foreign: string[];
   /** Every request the pages made (data: and blob: URLs are not requests). */
   seen: string[];
 };
 
 /**
- * A context whose every request must go to `origin`: anything else is aborted and recorded, so a
- * test can assert that the page needed nothing from the internet (or any other host).
+ * A context for pages that must need nothing but `origin`: every request is recorded, and one to
+ * anywhere else is aborted and recorded in `foreign`, so a test can assert none was attempted.
+ * `route: false` only records: Playwright turns Chromium's HTTP cache off while it routes requests,
+ * so a test of what the browser's cache does cannot route.
  */
-export async function originOnlyContext(browser: Browser, origin: string): Promise<OriginOnly> {
+export async function originOnlyContext(
+  browser: Browser,
+  origin: string,
+  { route = true }: { route?: boolean } = {},
+): Promise<OriginOnly> {
   const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
   // Bounded waits: a missing element fails the step that waited for it, with its name.
   context.setDefaultTimeout(30_000);
   const foreign: string[] = [];
   const seen: string[] = [];
-  context.on('request', (request) => seen.push(request.url()));
-  await context.route('**/*', async (route) => {
-    const url = route.request().url();
-    if (new URL(url).origin === origin) await route.continue();
-    else {
-      foreign.push(url);
-      await route.abort('blockedbyclient');
-    }
+  const isForeign = (url: string) => new URL(url).origin !== origin;
+  context.on('request', (request) => {
+    seen.push(request.url());
+    if (!route && isForeign(request.url())) foreign.push(request.url());
   });
+  if (route)
+    await context.route('**/*', async (r) => {
+      const url = r.request().url();
+      if (!isForeign(url)) await r.continue();
+      else {
+        foreign.push(url);
+        await r.abort('blockedbyclient');
+      }
+    });
   return { context, foreign, seen };
 }
