@@ -4,53 +4,17 @@
  * it, and its docs explorer knows the schema. Leaves a screenshot in test-artifacts/graphiql.png.
  */
 import { mkdir } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { DEFAULT_QUERY } from '../../src/app.js';
-import type { Database } from '../../src/db/client.js';
 import { graphiqlPageOptions } from '../../src/http/graphiql.js';
-import { cachedApp, type CachedApp } from '../helpers/caches.js';
-import { chromiumSkip, launchChromium, originOnlyContext, type OriginOnly } from '../helpers/chromium.js';
-import { openTestDatabase } from '../helpers/database.js';
+import { chromiumSkip } from '../helpers/chromium.js';
+import { browserOnApp } from './harness.js';
 
 const SCREENSHOT = 'test-artifacts/graphiql.png';
 
 describe.skipIf(chromiumSkip)(`GraphiQL in Chromium${chromiumSkip ? ` (skipped: ${chromiumSkip})` : ''}`, () => {
-  let database: Database;
-  let c: CachedApp;
-  let server: Server;
-  let base = '';
-  let browser: Browser;
-  let browsing: OriginOnly;
-  const problems: string[] = [];
-
-  beforeAll(async () => {
-    database = await openTestDatabase();
-    c = await cachedApp(database, { backend: 'memory', cacheDebug: false });
-    server = createServer(c.front.listener);
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    browser = await launchChromium();
-    browsing = await originOnlyContext(browser, base);
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await new Promise((resolve) => server?.close(resolve));
-    await database?.close();
-  });
-
-  /** A page whose console errors and uncaught errors are collected in `problems`. */
-  async function open(): Promise<Page> {
-    const page = await browsing.context.newPage();
-    page.on('console', (message) => {
-      if (message.type() === 'error') problems.push(`console: ${message.text()} (${message.location().url})`);
-    });
-    page.on('pageerror', (error) => problems.push(`pageerror: ${error.message}`));
-    await page.goto(`${base}/graphql`);
-    return page;
-  }
+  const h = browserOnApp({ route: true });
 
   const defaultQuery = graphiqlPageOptions({ defaultQuery: DEFAULT_QUERY }).defaultQuery!;
 
@@ -67,7 +31,7 @@ describe.skipIf(chromiumSkip)(`GraphiQL in Chromium${chromiumSkip ? ` (skipped: 
 
   it('opens on the default query, runs it and shows the data, and lists the Query fields', async () => {
     const expected = (await (
-      await fetch(`${base}/graphql`, {
+      await fetch(`${h.base()}/graphql`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ query: '{ kits(first: 5) { totalCount edges { node { name } } } }' }),
@@ -76,7 +40,7 @@ describe.skipIf(chromiumSkip)(`GraphiQL in Chromium${chromiumSkip ? ` (skipped: 
     ).json()) as { data: { kits: { totalCount: number; edges: { node: { name: string } }[] } } };
     const firstKit = expected.data.kits.edges[0]!.node.name;
 
-    const page = await open();
+    const page = await h.open('/graphql');
     await expect.poll(() => shown(page, '.graphiql-query-editor'), { timeout: 60_000 }).toContain('query LatestKits {');
     await expect.poll(() => activeQuery(page)).toBe(defaultQuery);
     expect(await page.locator('.graphiql-tab-active').innerText()).toContain('LatestKits');
@@ -88,7 +52,7 @@ describe.skipIf(chromiumSkip)(`GraphiQL in Chromium${chromiumSkip ? ` (skipped: 
 
     await page.locator('[aria-label="Show Documentation Explorer"]').click();
     await page.locator('.graphiql-doc-explorer').getByText('Query', { exact: true }).first().click();
-    const fields = Object.keys(c.app.schema.getQueryType()!.getFields());
+    const fields = Object.keys(h.app().app.schema.getQueryType()!.getFields());
     const listed = page.locator('.graphiql-doc-explorer-field-name');
     await expect.poll(() => listed.allInnerTexts(), { timeout: 30_000 }).toEqual(expect.arrayContaining(fields));
 
@@ -98,7 +62,7 @@ describe.skipIf(chromiumSkip)(`GraphiQL in Chromium${chromiumSkip ? ` (skipped: 
   }, 180_000);
 
   it('opens on the default query again on a later visit (tabs stored in localStorage)', async () => {
-    const page = await open();
+    const page = await h.open('/graphql');
     await expect.poll(() => shown(page, '.graphiql-query-editor'), { timeout: 60_000 }).toContain('query LatestKits {');
     await expect.poll(() => activeQuery(page)).toBe(defaultQuery);
     expect(await page.locator('.graphiql-tab').count()).toBe(1);
@@ -106,9 +70,9 @@ describe.skipIf(chromiumSkip)(`GraphiQL in Chromium${chromiumSkip ? ` (skipped: 
   }, 120_000);
 
   it('asked for nothing but its own origin, and logged no error', () => {
-    expect(browsing.foreign).toEqual([]);
-    expect(browsing.seen.filter((url) => new URL(url).origin !== base)).toEqual([]);
-    expect(browsing.seen.length).toBeGreaterThan(1);
-    expect(problems).toEqual([]);
+    expect(h.browsing().foreign).toEqual([]);
+    expect(h.browsing().seen.filter((url) => new URL(url).origin !== h.base())).toEqual([]);
+    expect(h.browsing().seen.length).toBeGreaterThan(1);
+    expect(h.problems).toEqual([]);
   });
 });

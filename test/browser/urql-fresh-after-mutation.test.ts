@@ -10,31 +10,17 @@
  * No request routing here (Playwright turns Chromium's HTTP cache off while it routes, and that
  * cache is what is under test): requests are recorded, and none may go to another origin.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { build } from 'esbuild';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Database } from '../../src/db/client.js';
-import { cachedApp, type CachedApp } from '../helpers/caches.js';
-import { chromiumSkip, launchChromium, originOnlyContext, type OriginOnly } from '../helpers/chromium.js';
-import { openTestDatabase } from '../helpers/database.js';
+import type { Page } from 'playwright-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { chromiumSkip } from '../helpers/chromium.js';
 import { TEST_SEED } from '../helpers/test-seed.js';
 import type {} from './fixtures/urql-client.js';
-
-type Answer = { method: string; url: string; status: number };
+import { browserOnApp } from './harness.js';
 
 describe.skipIf(chromiumSkip)(`urql in Chromium${chromiumSkip ? ` (skipped: ${chromiumSkip})` : ''}`, () => {
-  let database: Database;
-  let c: CachedApp;
-  let server: Server;
-  let base = '';
-  let browser: Browser;
-  let browsing: OriginOnly;
+  const h = browserOnApp({ route: false });
   let bundle = '';
-  /** Every answer the server sent, in order: what the browser did not take from its own cache. */
-  const answers: Answer[] = [];
-  const problems: string[] = [];
 
   beforeAll(async () => {
     const built = await build({
@@ -46,33 +32,11 @@ describe.skipIf(chromiumSkip)(`urql in Chromium${chromiumSkip ? ` (skipped: ${ch
       logLevel: 'silent',
     });
     bundle = built.outputFiles[0]!.text;
-    database = await openTestDatabase();
-    c = await cachedApp(database, { backend: 'memory', cacheDebug: false });
-    server = createServer((req, res) => {
-      res.on('finish', () => answers.push({ method: req.method ?? '', url: req.url ?? '', status: res.statusCode }));
-      c.front.listener(req, res);
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    browser = await launchChromium();
-    browsing = await originOnlyContext(browser, base, { route: false });
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await new Promise((resolve) => server?.close(resolve));
-    await database?.close();
   });
 
   /** A page on the API's origin (so no CORS) running the bundled client. */
   async function open(): Promise<Page> {
-    const page = await browsing.context.newPage();
-    page.on('console', (message) => {
-      // The API has no favicon; Chromium asks for one on every page of its own accord.
-      if (message.location().url === `${base}/favicon.ico`) return;
-      if (message.type() === 'error') problems.push(`console: ${message.text()} (${message.location().url})`);
-    });
-    page.on('pageerror', (error) => problems.push(`pageerror: ${error.message}`));
-    await page.goto(`${base}/health`);
+    const page = await h.open('/health');
     await page.addScriptTag({ content: bundle });
     return page;
   }
@@ -80,7 +44,7 @@ describe.skipIf(chromiumSkip)(`urql in Chromium${chromiumSkip ? ` (skipped: ${ch
   const kitName = (page: Page, id: string) => page.evaluate((kit) => window.kitvault.kitName(kit, 'network-only'), id);
   /** The answers to GraphQL GETs since `mark`. */
   const getsSince = (mark: number) =>
-    answers.slice(mark).filter((a) => a.method === 'GET' && a.url.startsWith('/graphql?'));
+    h.answers.slice(mark).filter((a) => a.method === 'GET' && a.url.startsWith('/graphql?'));
 
   // What the page saw, recorded by the steps below and judged by the expected failures after them.
   const seen = { renamed: '', afterMutation: '' as string | null, reachedAfterMutation: [] as number[] };
@@ -88,18 +52,18 @@ describe.skipIf(chromiumSkip)(`urql in Chromium${chromiumSkip ? ` (skipped: ${ch
 
   it('queries over GET, signs in and renames a kit', async () => {
     const page = await open();
-    const mark = answers.length;
+    const mark = h.answers.length;
     const before = await kitName(page, '17');
     expect(before).toBeTruthy();
     // urql sends queries as GET: the case where the browser's HTTP cache can step in.
     expect(getsSince(mark).map((a) => a.status)).toEqual([200]);
-    await c.caches.settled();
+    await h.app().caches.settled();
 
     await page.evaluate((p) => window.kitvault.signIn('admin', p), TEST_SEED.password);
     seen.renamed = `${before} (renamed)`;
     expect(await page.evaluate((name) => window.kitvault.renameKit('17', name), seen.renamed)).toBe(seen.renamed);
 
-    const afterMutation = answers.length;
+    const afterMutation = h.answers.length;
     seen.afterMutation = await kitName(page, '17');
     seen.reachedAfterMutation = getsSince(afterMutation).map((a) => a.status);
     await page.close();
@@ -120,8 +84,8 @@ describe.skipIf(chromiumSkip)(`urql in Chromium${chromiumSkip ? ` (skipped: ${ch
     const page = await open();
     const first = await kitName(page, '23');
     expect(first).toBeTruthy();
-    await c.caches.settled();
-    const mark = answers.length;
+    await h.app().caches.settled();
+    const mark = h.answers.length;
     expect(await kitName(page, '23')).toBe(first);
     repeat.statuses = getsSince(mark).map((a) => a.status);
     await page.close();
@@ -140,8 +104,8 @@ describe.skipIf(chromiumSkip)(`urql in Chromium${chromiumSkip ? ` (skipped: ${ch
   });
 
   it('asked for nothing but its own origin, and logged no error', () => {
-    expect(browsing.foreign).toEqual([]);
-    expect(browsing.seen.length).toBeGreaterThan(2);
-    expect(problems).toEqual([]);
+    expect(h.browsing().foreign).toEqual([]);
+    expect(h.browsing().seen.length).toBeGreaterThan(2);
+    expect(h.problems).toEqual([]);
   });
 });
