@@ -76,6 +76,9 @@ export const DEFAULT_QUERY = /* GraphQL */ `
   }
 `;
 
+/** What GraphiQL is given (src/http/graphiql.ts renders the page from it). */
+export const GRAPHIQL_OPTIONS = { title: 'Kitvault', defaultQuery: DEFAULT_QUERY };
+
 export type AppDeps = {
   database: Database;
   logger: Logger;
@@ -161,7 +164,7 @@ export function createApp(deps: AppDeps): App {
     }),
     graphqlEndpoint: GRAPHQL_PATH,
     landingPage: false,
-    graphiql: deps.graphiql === false ? false : { title: 'Kitvault', defaultQuery: DEFAULT_QUERY },
+    graphiql: deps.graphiql === false ? false : GRAPHIQL_OPTIONS,
     renderGraphiQL: graphiqlRenderer(),
     maskedErrors: { maskError: createMaskError(logger) },
     logging: {
