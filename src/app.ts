@@ -18,6 +18,7 @@ import type { Database } from './db/client.js';
 import type { TokenLifetime } from './db/repositories/users.js';
 import { catalogueRepository } from './db/repositories/catalogue.js';
 import { userRepository } from './db/repositories/users.js';
+import { graphiqlRenderer } from './http/graphiql.js';
 import { createMaskError, limitRejection } from './http/mask-error.js';
 import { createReadiness, operationsPlugin, type MetricsAccess } from './http/operations.js';
 import { requestIdFrom } from './http/request-id.js';
@@ -76,6 +77,9 @@ export const DEFAULT_QUERY = /* GraphQL */ `
     }
   }
 `;
+
+/** What GraphiQL is given (src/http/graphiql.ts renders the page from it). */
+export const GRAPHIQL_OPTIONS = { title: 'Kitvault', defaultQuery: DEFAULT_QUERY };
 
 export type AppDeps = {
   database: Database;
@@ -164,7 +168,8 @@ export function createApp(deps: AppDeps): App {
     }),
     graphqlEndpoint: GRAPHQL_PATH,
     landingPage: false,
-    graphiql: deps.graphiql === false ? false : { title: 'Kitvault', defaultQuery: DEFAULT_QUERY },
+    graphiql: deps.graphiql === false ? false : GRAPHIQL_OPTIONS,
+    renderGraphiQL: graphiqlRenderer(),
     maskedErrors: { maskError: createMaskError(logger) },
     logging: yogaLogging(logger),
     plugins: [
