@@ -259,7 +259,7 @@ export async function buildCaches(options: CacheOptions, logger: Logger): Promis
     responseCache,
     entityCache,
     invalidator,
-    admin: createCacheAdmin({ counters, redis, responseStore, entityCache, timeoutMs: options.redisTimeoutMs }),
+    admin: createCacheAdmin({ counters, redis, responseStore, entityCache, timeoutMs: options.redisTimeoutMs, edge }),
     tokens,
     loginThrottle,
     persisted,

@@ -5,6 +5,7 @@
 import type { Redis } from 'ioredis';
 import { withTimeout } from '../timeout.js';
 import type { CacheCounters } from './counters.js';
+import type { EdgePurge } from './edge/purge-twice.js';
 import type { EntityCache, EntityKey } from './entity/entity-cache.js';
 import type { ResponseStore } from './response/index.js';
 
@@ -43,6 +44,8 @@ export function createCacheAdmin(deps: {
   responseStore: ResponseStore | null;
   entityCache: EntityCache;
   timeoutMs: number;
+  /** The edge in front, purged after the response store as invalidations do; null: none. */
+  edge?: EdgePurge | null;
 }): CacheAdmin {
   const { counters, redis, responseStore, entityCache } = deps;
   const backend = redis ? 'redis' : 'memory';
@@ -100,10 +103,12 @@ export function createCacheAdmin(deps: {
     async purge(tags, keys) {
       await entityCache.invalidate(keys);
       await responseStore?.invalidate(tags);
+      await deps.edge?.purge(tags);
     },
     async purgeAll() {
       const entityValues = await entityCache.clear();
       await responseStore?.clear();
+      await deps.edge?.purgeAll();
       return { entityValues };
     },
   };

@@ -3,7 +3,7 @@
  * answer; an answer whose keys do not fit is not kept at the edge at all; the entry carries them.
  */
 import { describe, expect, it } from 'vitest';
-import { EDGE_KEYS_MAX_BYTES, edgeKey, edgeKeyBatches, edgeKeysOf } from '../../src/cache/edge/keys.js';
+import { EDGE_ALL_KEY, EDGE_KEYS_MAX_BYTES, edgeKey, edgeKeyBatches, edgeKeysOf } from '../../src/cache/edge/keys.js';
 import { decodeEntry, encodeEntry, freshness, type EntryMeta } from '../../src/cache/response/entry.js';
 import { entryHeaders } from '../../src/cache/response/headers.js';
 
@@ -29,7 +29,7 @@ describe('edge keys', () => {
   it('bounds the keys of an answer: beyond the limit there are none at all, never a part', () => {
     const many = Array.from({ length: 1000 }, (_, i) => `Kit:${i}`);
     expect(edgeKeysOf(many)).toBeNull();
-    expect(edgeKeysOf(many.slice(0, 10))).toBe(many.slice(0, 10).join(' '));
+    expect(edgeKeysOf(many.slice(0, 10))).toBe([EDGE_ALL_KEY, ...many.slice(0, 10)].join(' '));
     expect(edgeKeysOf([])).toBeNull();
     // Purges split into batches instead, each within the limit, together naming every key.
     const batches = edgeKeyBatches([...many, 'x'.repeat(EDGE_KEYS_MAX_BYTES + 1)]);

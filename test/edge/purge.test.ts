@@ -7,7 +7,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CacheCounters } from '../../src/cache/counters.js';
-import { EDGE_KEYS_MAX_BYTES, edgeKey } from '../../src/cache/edge/keys.js';
+import { EDGE_ALL_KEY, EDGE_KEYS_MAX_BYTES, edgeKey, edgeKeysOf } from '../../src/cache/edge/keys.js';
 import { purgeTwice } from '../../src/cache/edge/purge-twice.js';
 import type { EdgePurger } from '../../src/cache/edge/purger.js';
 import { createVarnishPurger } from '../../src/cache/edge/varnish-purger.js';
@@ -101,6 +101,10 @@ describe('purging twice', () => {
         calls.push([...tags]);
         if (fail) throw new Error('edge unreachable');
       },
+      async purgeAll() {
+        calls.push(['(everything)']);
+        if (fail) throw new Error('edge unreachable');
+      },
     };
     return { calls, purger };
   };
@@ -184,5 +188,31 @@ describe('a mutation whose edge purge fails', () => {
     const seen = edge.seen.length;
     await sleep(100);
     expect(edge.seen.length).toBe(seen);
+  });
+});
+
+describe('an administrator’s purge', () => {
+  let database: Database;
+  let edge: FakeEdge;
+  beforeAll(async () => {
+    database = await openTestDatabase();
+    edge = await fakeEdge();
+  });
+  afterAll(async () => {
+    await closeEdge(edge);
+    await database?.close();
+  });
+
+  it('reaches the edge: one entity by its tag, or everything by the key every kept answer carries', async () => {
+    const c = await cachedApp(database, { backend: 'memory', edgePurgeUrls: [edge.url], edgeRepurgeDelayMs: 0 });
+    const admin = await login(c.app, 'admin');
+    edge.seen.length = 0;
+    await data(c.app, 'mutation { purgeCache(typename: "Brand", id: 3) }', {}, admin);
+    expect(edge.seen.map((s) => s.keys)).toEqual(['Brand:3']);
+    await data(c.app, 'mutation { purgeAllCaches }', {}, admin);
+    expect(edge.seen.map((s) => s.keys)).toEqual(['Brand:3', EDGE_ALL_KEY]);
+    expect(edgeKeysOf(['Brand:3'])?.split(' ')).toContain(EDGE_ALL_KEY);
+    expect(c.caches.counters.get('edge_purge_failed')).toBe(0);
+    await c.caches.close();
   });
 });

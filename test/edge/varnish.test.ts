@@ -224,4 +224,16 @@ describe.skipIf(skip)(`Varnish in front of the API${skip ? ` (skipped: ${skip})`
     expect(await namesOf(after)).toContain('Edge Late Special');
     expect(c.caches.counters.get('edge_purge', 'repeat')).toBe(repeats + 1);
   });
+
+  it('drops everything it keeps when an administrator purges all caches', async () => {
+    await repurgesDone();
+    await warm(4);
+    await warm(5);
+    const ok = await data<{ purgeAllCaches: boolean }>(c.app, 'mutation { purgeAllCaches }', {}, admin);
+    expect(ok.purgeAllCaches).toBe(true);
+    const before = origin;
+    for (const club of [4, 5]) expect((await edgeGet(club)).headers.get('x-edge')).toBe('MISS');
+    expect(origin).toBe(before + 2);
+    expect(c.caches.counters.get('edge_purge_failed')).toBe(0);
+  });
 });

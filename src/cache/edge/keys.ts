@@ -16,14 +16,24 @@ const UNSAFE = /[^A-Za-z0-9._:~-]/gu;
 const percent = (c: string) =>
   [...Buffer.from(c, 'utf8')].map((b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`).join('');
 
+/**
+ * The key every answer kept at the edge carries, so one purge can drop them all (an administrator's
+ * purge of everything). `edgeKey` writes `%` only as `%` and two upper-case hex digits, so no tag can
+ * ever be named this.
+ */
+export const EDGE_ALL_KEY = '%all';
+
 /** One tag as an edge key. */
 export const edgeKey = (tag: string): string => tag.replace(UNSAFE, percent);
 
-/** The space-separated keys of a tag set, or null when there are none or they exceed EDGE_KEYS_MAX_BYTES. */
+/**
+ * The space-separated keys of a tag set (EDGE_ALL_KEY first), or null when there are none or they
+ * exceed EDGE_KEYS_MAX_BYTES.
+ */
 export function edgeKeysOf(tags: Iterable<string>): string | null {
   const keys = [...new Set([...tags].map(edgeKey))].filter((k) => k.length > 0);
   if (!keys.length) return null;
-  const joined = keys.join(' ');
+  const joined = [EDGE_ALL_KEY, ...keys].join(' ');
   return joined.length <= EDGE_KEYS_MAX_BYTES ? joined : null;
 }
 

@@ -11,6 +11,8 @@ import type { EdgePurger } from './purger.js';
 export type EdgePurge = {
   /** Purges now (awaited, never rejects) and schedules the second purge. */
   purge(tags: readonly string[]): Promise<void>;
+  /** The same for everything the edge keeps (an administrator's purge of everything). */
+  purgeAll(): Promise<void>;
   close(): Promise<void>;
 };
 
@@ -29,13 +31,14 @@ export function purgeTwice(options: PurgeTwiceOptions): EdgePurge {
   const running = new Set<Promise<void>>();
   let closed = false;
 
-  async function once(tags: readonly string[], which: 'first' | 'repeat'): Promise<void> {
+  /** `tags` null: everything. */
+  async function once(tags: readonly string[] | null, which: 'first' | 'repeat'): Promise<void> {
     try {
-      await purger.purge(tags);
+      await (tags ? purger.purge(tags) : purger.purgeAll());
       counters.inc('edge_purge', which);
     } catch (error) {
       counters.inc('edge_purge_failed', which);
-      options.report(error, tags);
+      options.report(error, tags ?? ['(everything)']);
     }
   }
   function track(run: Promise<void>): Promise<void> {
@@ -43,18 +46,23 @@ export function purgeTwice(options: PurgeTwiceOptions): EdgePurge {
     return run.finally(() => running.delete(run));
   }
 
+  async function twice(tags: readonly string[] | null): Promise<void> {
+    if (closed) return;
+    await track(once(tags, 'first'));
+    if (options.repurgeDelayMs <= 0 || closed) return;
+    const timer = setTimeout(() => {
+      timers.delete(timer);
+      void track(once(tags, 'repeat'));
+    }, options.repurgeDelayMs);
+    timer.unref();
+    timers.add(timer);
+  }
+
   return {
-    async purge(tags) {
-      if (closed || !tags.length) return;
-      await track(once(tags, 'first'));
-      if (options.repurgeDelayMs <= 0 || closed) return;
-      const timer = setTimeout(() => {
-        timers.delete(timer);
-        void track(once(tags, 'repeat'));
-      }, options.repurgeDelayMs);
-      timer.unref();
-      timers.add(timer);
+    purge: async (tags) => {
+      if (tags.length) await twice(tags);
     },
+    purgeAll: () => twice(null),
     async close() {
       closed = true;
       for (const timer of timers) clearTimeout(timer);

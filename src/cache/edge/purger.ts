@@ -7,7 +7,9 @@
 export interface EdgePurger {
   /** Drops every answer carrying any of the tags, everywhere this edge keeps it; rejects if it could not. */
   purge(tags: readonly string[]): Promise<void>;
+  /** Drops every answer this edge keeps from the API (an administrator's purge of everything). */
+  purgeAll(): Promise<void>;
 }
 
 /** No edge: nothing to purge. */
-export const noEdgePurger: EdgePurger = { purge: async () => {} };
+export const noEdgePurger: EdgePurger = { purge: async () => {}, purgeAll: async () => {} };

@@ -4,7 +4,7 @@
  * `xkey.purge`). Keys go in batches that fit a request header; every request is bounded by the
  * timeout. Rejects when any Varnish did not confirm, after all were tried.
  */
-import { edgeKeyBatches } from './keys.js';
+import { EDGE_ALL_KEY, edgeKeyBatches } from './keys.js';
 import type { EdgePurger } from './purger.js';
 
 export type VarnishPurgerOptions = {
@@ -28,15 +28,17 @@ export function createVarnishPurger(options: VarnishPurgerOptions): EdgePurger {
     await response.body?.cancel();
     if (!response.ok) throw new EdgePurgeError(`${url} answered ${response.status} to a purge`);
   }
+  async function sendAll(batches: readonly string[]): Promise<void> {
+    const sent = await Promise.allSettled(options.urls.flatMap((url) => batches.map((keys) => send(url, keys))));
+    const failed = sent.filter((s): s is PromiseRejectedResult => s.status === 'rejected');
+    if (failed.length)
+      throw new EdgePurgeError(
+        `${failed.length} of ${sent.length} edge purges failed: ${failed.map((f) => String(f.reason)).join('; ')}`,
+      );
+  }
   return {
-    async purge(tags) {
-      const batches = edgeKeyBatches(tags);
-      const sent = await Promise.allSettled(options.urls.flatMap((url) => batches.map((keys) => send(url, keys))));
-      const failed = sent.filter((s): s is PromiseRejectedResult => s.status === 'rejected');
-      if (failed.length)
-        throw new EdgePurgeError(
-          `${failed.length} of ${sent.length} edge purges failed: ${failed.map((f) => String(f.reason)).join('; ')}`,
-        );
-    },
+    purge: (tags) => sendAll(edgeKeyBatches(tags)),
+    // Every answer kept at the edge carries EDGE_ALL_KEY (keys.ts).
+    purgeAll: () => sendAll([EDGE_ALL_KEY]),
   };
 }
