@@ -23,7 +23,10 @@ export type CounterName =
   | 'redis_error'
   | 'redis_short_circuit'
   | 'invalidation_recorded'
-  | 'invalidation_replayed';
+  | 'invalidation_replayed'
+  | 'change_applied'
+  | 'change_purge'
+  | 'change_catch_up';
 
 export class CacheCounters {
   private readonly values = new Map<string, number>();
