@@ -1,0 +1,62 @@
+/**
+ * The embedded database captures and notifies too: an SQL write on PGlite (not through the API) is
+ * followed by the in-process caches, row by row or, past the bulk threshold, as one purge.
+ */
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { gql } from '../helpers/app.js';
+import { cachedApp, type CachedApp } from '../helpers/caches.js';
+import { openTestDatabase, type TestDatabase } from '../helpers/database.js';
+
+describe('the change log on the embedded database (PGlite)', () => {
+  let database: TestDatabase;
+  let instance: CachedApp;
+
+  beforeAll(async () => {
+    database = await openTestDatabase('pglite');
+    instance = await cachedApp(database, { backend: 'memory', entityCache: true });
+    // A minute's poll: what is applied here was woken by NOTIFY.
+    await instance.caches.followChanges({ pollMs: 60_000 });
+  });
+  afterAll(async () => {
+    await instance?.caches.close();
+    await database?.close();
+  });
+
+  const KIT = 'query($k: ID!) { kit(id: $k) { name } }';
+  const ask = async (k: number) => {
+    const r = await gql(instance.app, KIT, { k });
+    await instance.caches.settled();
+    return r;
+  };
+  const counter = (name: 'change_applied' | 'change_purge') => instance.caches.counters.get(name);
+  const waitFor = (name: 'change_applied' | 'change_purge', value: number) =>
+    vi.waitFor(() => expect(counter(name)).toBe(value), { timeout: 20_000, interval: 10 });
+
+  it('an UPDATE outside the API is applied to both levels', async () => {
+    await ask(3);
+    expect((await ask(3)).extensions?.responseCache?.hit).toBe(true);
+    const before = counter('change_applied');
+    await database.db.execute(sql`update kits set name = 'renamed on pglite' where id = 3`);
+    await waitFor('change_applied', before + 1);
+    const r = await ask(3);
+    expect(r.extensions?.responseCache?.hit).toBe(false);
+    expect(r.data).toEqual({ kit: { name: 'renamed on pglite' } });
+  });
+
+  it('a statement over the bulk threshold records one coarse entry: one purge', async () => {
+    await ask(5);
+    expect((await ask(5)).extensions?.responseCache?.hit).toBe(true);
+    const purges = counter('change_purge');
+    const logged = async () =>
+      Number((await database.db.execute<{ n: number }>(sql`select count(*)::int as n from cache_changes`)).rows[0]!.n);
+    const rowsBefore = await logged();
+    await database.db.transaction(async (tx) => {
+      await tx.execute(sql`select set_config('kitvault.change_log_bulk_rows', '100', true)`);
+      await tx.execute(sql`update kits set name = name || ' (bulk)'`);
+    });
+    expect((await logged()) - rowsBefore).toBe(1);
+    await waitFor('change_purge', purges + 1);
+    expect((await ask(5)).data?.kit.name).toMatch(/ \(bulk\)$/);
+  });
+});
