@@ -4,6 +4,7 @@
  */
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { cacheChanges } from '../../src/db/schema.js';
 import { gql } from '../helpers/app.js';
 import { cachedApp, type CachedApp } from '../helpers/caches.js';
 import { openTestDatabase, type TestDatabase } from '../helpers/database.js';
@@ -48,8 +49,7 @@ describe('the change log on the embedded database (PGlite)', () => {
     await ask(5);
     expect((await ask(5)).extensions?.responseCache?.hit).toBe(true);
     const purges = counter('change_purge');
-    const logged = async () =>
-      Number((await database.db.execute<{ n: number }>(sql`select count(*)::int as n from cache_changes`)).rows[0]!.n);
+    const logged = () => database.db.$count(cacheChanges);
     const rowsBefore = await logged();
     await database.db.transaction(async (tx) => {
       await tx.execute(sql`select set_config('kitvault.change_log_bulk_rows', '100', true)`);
