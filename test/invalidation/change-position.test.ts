@@ -1,0 +1,85 @@
+/**
+ * Where a follower starts: shared caches keep their change-log position in Redis, so an instance
+ * started after writes nobody followed applies them; a position older than the log's retention (rows
+ * may have been pruned unseen) flushes both levels before anything cached is served.
+ */
+import type { Redis } from 'ioredis';
+import postgres from 'postgres';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { gql } from '../helpers/app.js';
+import { cachedApp, dropPrefix, newPrefix, redisSkipReason, testRedis, type CachedApp } from '../helpers/caches.js';
+import { openTestDatabase, usingRealPostgres, type TestDatabase } from '../helpers/database.js';
+
+const skip = !usingRealPostgres() ? 'needs Postgres' : redisSkipReason() || false;
+
+describe.skipIf(skip)('the change-log position of shared caches', () => {
+  let database: TestDatabase;
+  let sql: postgres.Sql;
+  let redis: Redis;
+  const prefixes: string[] = [];
+  const started: CachedApp[] = [];
+
+  beforeAll(async () => {
+    database = await openTestDatabase();
+    sql = postgres(database.url!, { max: 1, onnotice: () => {} });
+    redis = testRedis();
+  });
+  afterAll(async () => {
+    for (const c of started) await c.caches.close();
+    for (const p of prefixes) await dropPrefix(redis, p);
+    redis?.disconnect();
+    await sql?.end();
+    await database?.close();
+  });
+
+  async function instance(prefix: string, retentionMs?: number): Promise<CachedApp> {
+    const c = await cachedApp(database, { backend: 'redis', redis, prefix, entityCache: true });
+    started.push(c);
+    await c.caches.followChanges({ pollMs: 60_000, ...(retentionMs !== undefined ? { retentionMs } : {}) });
+    return c;
+  }
+  const KIT = 'query($k: ID!) { kit(id: $k) { name } }';
+  const ask = async (c: CachedApp, k: number) => {
+    const r = await gql(c.app, KIT, { k });
+    await c.caches.settled();
+    return r;
+  };
+  async function warm(c: CachedApp, k: number) {
+    await ask(c, k);
+    expect((await ask(c, k)).extensions?.responseCache?.hit).toBe(true);
+  }
+  const stop = async (c: CachedApp) => {
+    await c.caches.close();
+    started.splice(started.indexOf(c), 1);
+  };
+
+  it('an instance started after writes nobody followed resumes from the shared position, without a flush', async () => {
+    const prefix = newPrefix();
+    prefixes.push(prefix);
+    const first = await instance(prefix);
+    await warm(first, 30);
+    await warm(first, 31);
+    await stop(first);
+    await sql`update kits set name = 'written while nobody followed' where id = 30`;
+
+    const next = await instance(prefix);
+    expect(next.caches.counters.get('change_applied')).toBe(1);
+    expect(next.caches.counters.get('change_purge')).toBe(0);
+    expect((await ask(next, 30)).data).toEqual({ kit: { name: 'written while nobody followed' } });
+    // Not flushed: what the write did not touch is still cached.
+    expect((await ask(next, 31)).extensions?.responseCache?.hit).toBe(true);
+  });
+
+  it('a position older than the retention flushes both levels before trusting them', async () => {
+    const prefix = newPrefix();
+    prefixes.push(prefix);
+    const first = await instance(prefix);
+    await warm(first, 32);
+    await stop(first);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+
+    const next = await instance(prefix, 20);
+    expect(next.caches.counters.get('change_purge', 'position')).toBe(1);
+    expect((await ask(next, 32)).extensions?.responseCache?.hit).toBe(false);
+  });
+});
