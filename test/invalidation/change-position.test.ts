@@ -5,7 +5,8 @@
  */
 import type { Redis } from 'ioredis';
 import postgres from 'postgres';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { FollowChangesOptions } from '../../src/caches.js';
 import { gql } from '../helpers/app.js';
 import { cachedApp, dropPrefix, newPrefix, redisSkipReason, testRedis, type CachedApp } from '../helpers/caches.js';
 import { openTestDatabase, usingRealPostgres, type TestDatabase } from '../helpers/database.js';
@@ -32,10 +33,10 @@ describe.skipIf(skip)('the change-log position of shared caches', () => {
     await database?.close();
   });
 
-  async function instance(prefix: string, retentionMs?: number): Promise<CachedApp> {
+  async function instance(prefix: string, follow: FollowChangesOptions = {}): Promise<CachedApp> {
     const c = await cachedApp(database, { backend: 'redis', redis, prefix, entityCache: true });
     started.push(c);
-    await c.caches.followChanges({ pollMs: 60_000, ...(retentionMs !== undefined ? { retentionMs } : {}) });
+    await c.caches.followChanges({ pollMs: 60_000, ...follow });
     return c;
   }
   const KIT = 'query($k: ID!) { kit(id: $k) { name } }';
@@ -78,8 +79,23 @@ describe.skipIf(skip)('the change-log position of shared caches', () => {
     await stop(first);
     await new Promise((resolve) => setTimeout(resolve, 50));
 
-    const next = await instance(prefix, 20);
+    const next = await instance(prefix, { retentionMs: 20 });
     expect(next.caches.counters.get('change_purge', 'position')).toBe(1);
     expect((await ask(next, 32)).extensions?.responseCache?.hit).toBe(false);
+  });
+
+  it('prunes log rows older than the retention, and only those', async () => {
+    const prefix = newPrefix();
+    prefixes.push(prefix);
+    await sql`update kits set name = 'old news' where id = 33`;
+    await sql`update kits set name = 'fresh news' where id = 34`;
+    const [old, fresh] = await sql`select id from cache_changes order by id desc limit 2`.then((r) => [
+      r[1]!.id,
+      r[0]!.id,
+    ]);
+    await sql`update cache_changes set created_at = now() - interval '2 hours' where id = ${old}`;
+    await instance(prefix, { pruneEveryMs: 20 });
+    const ids = async () => (await sql`select id from cache_changes where id in (${old}, ${fresh})`).map((r) => r.id);
+    await vi.waitFor(async () => expect(await ids()).toEqual([fresh]), { timeout: 20_000, interval: 20 });
   });
 });

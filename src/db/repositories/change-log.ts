@@ -52,14 +52,12 @@ export function changeLogRepository(db: Db) {
         .where(and(sql`${cacheChanges.xid} >= ${horizon}::xid8`, gt(cacheChanges.id, afterId)))
         .orderBy(asc(cacheChanges.id))
         .limit(limit),
-    /** Deletes rows older than the retention; answers how many went. */
-    prune: async (retentionMs: number): Promise<number> =>
-      (
-        await db
-          .delete(cacheChanges)
-          .where(lt(cacheChanges.createdAt, sql`now() - make_interval(secs => ${retentionMs / 1000})`))
-          .returning({ id: cacheChanges.id })
-      ).length,
+    /** Deletes rows older than the retention. */
+    prune: async (retentionMs: number): Promise<void> => {
+      await db
+        .delete(cacheChanges)
+        .where(lt(cacheChanges.createdAt, sql`now() - make_interval(secs => ${retentionMs / 1000})`));
+    },
   };
 }
 
