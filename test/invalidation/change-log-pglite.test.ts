@@ -5,8 +5,8 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { cacheChanges } from '../../src/db/schema.js';
-import { gql } from '../helpers/app.js';
 import { cachedApp, type CachedApp } from '../helpers/caches.js';
+import { ask, KIT } from './asking.js';
 import { openTestDatabase, type TestDatabase } from '../helpers/database.js';
 
 describe('the change log on the embedded database (PGlite)', () => {
@@ -24,30 +24,24 @@ describe('the change log on the embedded database (PGlite)', () => {
     await database?.close();
   });
 
-  const KIT = 'query($k: ID!) { kit(id: $k) { name } }';
-  const ask = async (k: number) => {
-    const r = await gql(instance.app, KIT, { k });
-    await instance.caches.settled();
-    return r;
-  };
   const counter = (name: 'change_applied' | 'change_purge') => instance.caches.counters.get(name);
   const waitFor = (name: 'change_applied' | 'change_purge', value: number) =>
     vi.waitFor(() => expect(counter(name)).toBe(value), { timeout: 20_000, interval: 10 });
 
   it('an UPDATE outside the API is applied to both levels', async () => {
-    await ask(3);
-    expect((await ask(3)).extensions?.responseCache?.hit).toBe(true);
+    await ask(instance, KIT, { k: 3 });
+    expect((await ask(instance, KIT, { k: 3 })).extensions?.responseCache?.hit).toBe(true);
     const before = counter('change_applied');
     await database.db.execute(sql`update kits set name = 'renamed on pglite' where id = 3`);
     await waitFor('change_applied', before + 1);
-    const r = await ask(3);
+    const r = await ask(instance, KIT, { k: 3 });
     expect(r.extensions?.responseCache?.hit).toBe(false);
     expect(r.data).toEqual({ kit: { name: 'renamed on pglite' } });
   });
 
   it('a statement over the bulk threshold records one coarse entry: one purge', async () => {
-    await ask(5);
-    expect((await ask(5)).extensions?.responseCache?.hit).toBe(true);
+    await ask(instance, KIT, { k: 5 });
+    expect((await ask(instance, KIT, { k: 5 })).extensions?.responseCache?.hit).toBe(true);
     const purges = counter('change_purge');
     const logged = () => database.db.$count(cacheChanges);
     const rowsBefore = await logged();
@@ -57,6 +51,6 @@ describe('the change log on the embedded database (PGlite)', () => {
     });
     expect((await logged()) - rowsBefore).toBe(1);
     await waitFor('change_purge', purges + 1);
-    expect((await ask(5)).data?.kit.name).toMatch(/ \(bulk\)$/);
+    expect((await ask(instance, KIT, { k: 5 })).data?.kit.name).toMatch(/ \(bulk\)$/);
   });
 });

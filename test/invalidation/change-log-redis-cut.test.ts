@@ -7,8 +7,8 @@ import type { Redis } from 'ioredis';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { connectRedis, createRedis } from '../../src/cache/redis/client.js';
-import { gql } from '../helpers/app.js';
 import { cachedApp, dropPrefix, newPrefix, redisSkipReason, testRedis, type CachedApp } from '../helpers/caches.js';
+import { ask, KIT } from './asking.js';
 import { openTestDatabase, usingRealPostgres, type TestDatabase } from '../helpers/database.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 
@@ -51,27 +51,20 @@ describe.skipIf(skip)('a change made while the follower is cut off from Redis', 
     await database?.close();
   });
 
-  const KIT = 'query($k: ID!) { kit(id: $k) { name } }';
-  const ask = async (k: number) => {
-    const r = await gql(instance.app, KIT, { k });
-    await instance.caches.settled();
-    return r;
-  };
-
   it('is applied by the recovery before Redis is trusted again', async () => {
-    await ask(40);
-    expect((await ask(40)).extensions?.responseCache?.hit).toBe(true);
+    await ask(instance, KIT, { k: 40 });
+    expect((await ask(instance, KIT, { k: 40 })).extensions?.responseCache?.hit).toBe(true);
     const breaker = () => instance.caches.breaker?.current;
     proxy.cut();
     const name = `renamed while cut off ${Date.now()}`;
     await sql`update kits set name = ${name} where id = 40`;
     // The notified round cannot deliver: the instance stops trusting Redis and answers from the database.
     await vi.waitFor(() => expect(breaker()).toBe('open'), { timeout: 20_000, interval: 20 });
-    expect((await ask(40)).data).toEqual({ kit: { name } });
+    expect((await ask(instance, KIT, { k: 40 })).data).toEqual({ kit: { name } });
     proxy.heal();
     await vi.waitFor(() => expect(breaker()).toBe('closed'), { timeout: 20_000, interval: 20 });
     expect(instance.caches.counters.get('change_catch_up', 'recovery')).toBeGreaterThan(0);
-    const after = await ask(40);
+    const after = await ask(instance, KIT, { k: 40 });
     expect(after.extensions?.responseCache?.hit).toBe(false);
     expect(after.data).toEqual({ kit: { name } });
   });

@@ -13,6 +13,7 @@ import { cachedApp, dropPrefix, newPrefix, redisSkipReason, testRedis, type Cach
 import { openTestDatabase, usingRealPostgres, type TestDatabase } from '../helpers/database.js';
 import { withDatabase } from '../helpers/services.js';
 import { TEST_SEED } from '../helpers/test-seed.js';
+import { ask, KIT, warm } from './asking.js';
 
 const skip = !usingRealPostgres() ? 'needs Postgres' : redisSkipReason() || false;
 
@@ -85,21 +86,8 @@ describe.skipIf(skip)('the change log, followed by two instances sharing Redis',
     return rows;
   }
 
-  const ask = async (c: CachedApp, query: string, variables: Record<string, unknown> = {}) => {
-    const r = await gql(c.app, query, variables);
-    await c.caches.settled();
-    return r;
-  };
   const truth = async (query: string, variables: Record<string, unknown> = {}) =>
     (await gql(testApp(database), query, variables)).data;
-
-  async function warm(c: CachedApp, query: string, variables: Record<string, unknown> = {}) {
-    await ask(c, query, variables);
-    const again = await ask(c, query, variables);
-    expect(again.extensions?.responseCache?.hit, `${query} warmed`).toBe(true);
-  }
-
-  const KIT = 'query($k: ID!) { kit(id: $k) { name } }';
 
   it('an UPDATE in psql is applied by both instances: neither serves the old name, at either level', async () => {
     for (const c of [one, two]) await warm(c, KIT, { k: 3 });

@@ -7,9 +7,9 @@ import type { Redis } from 'ioredis';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { FollowChangesOptions } from '../../src/caches.js';
-import { gql } from '../helpers/app.js';
 import { cachedApp, dropPrefix, newPrefix, redisSkipReason, testRedis, type CachedApp } from '../helpers/caches.js';
 import { openTestDatabase, usingRealPostgres, type TestDatabase } from '../helpers/database.js';
+import { ask, KIT, warm } from './asking.js';
 
 const skip = !usingRealPostgres() ? 'needs Postgres' : redisSkipReason() || false;
 
@@ -39,16 +39,6 @@ describe.skipIf(skip)('the change-log position of shared caches', () => {
     await c.caches.followChanges({ pollMs: 60_000, ...follow });
     return c;
   }
-  const KIT = 'query($k: ID!) { kit(id: $k) { name } }';
-  const ask = async (c: CachedApp, k: number) => {
-    const r = await gql(c.app, KIT, { k });
-    await c.caches.settled();
-    return r;
-  };
-  async function warm(c: CachedApp, k: number) {
-    await ask(c, k);
-    expect((await ask(c, k)).extensions?.responseCache?.hit).toBe(true);
-  }
   const stop = async (c: CachedApp) => {
     await c.caches.close();
     started.splice(started.indexOf(c), 1);
@@ -58,30 +48,30 @@ describe.skipIf(skip)('the change-log position of shared caches', () => {
     const prefix = newPrefix();
     prefixes.push(prefix);
     const first = await instance(prefix);
-    await warm(first, 30);
-    await warm(first, 31);
+    await warm(first, KIT, { k: 30 });
+    await warm(first, KIT, { k: 31 });
     await stop(first);
     await sql`update kits set name = 'written while nobody followed' where id = 30`;
 
     const next = await instance(prefix);
     expect(next.caches.counters.get('change_applied')).toBe(1);
     expect(next.caches.counters.get('change_purge')).toBe(0);
-    expect((await ask(next, 30)).data).toEqual({ kit: { name: 'written while nobody followed' } });
+    expect((await ask(next, KIT, { k: 30 })).data).toEqual({ kit: { name: 'written while nobody followed' } });
     // Not flushed: what the write did not touch is still cached.
-    expect((await ask(next, 31)).extensions?.responseCache?.hit).toBe(true);
+    expect((await ask(next, KIT, { k: 31 })).extensions?.responseCache?.hit).toBe(true);
   });
 
   it('a position older than the retention flushes both levels before trusting them', async () => {
     const prefix = newPrefix();
     prefixes.push(prefix);
     const first = await instance(prefix);
-    await warm(first, 32);
+    await warm(first, KIT, { k: 32 });
     await stop(first);
     await new Promise((resolve) => setTimeout(resolve, 50));
 
     const next = await instance(prefix, { retentionMs: 20 });
     expect(next.caches.counters.get('change_purge', 'position')).toBe(1);
-    expect((await ask(next, 32)).extensions?.responseCache?.hit).toBe(false);
+    expect((await ask(next, KIT, { k: 32 })).extensions?.responseCache?.hit).toBe(false);
   });
 
   it('prunes log rows older than the retention, and only those', async () => {
