@@ -31,7 +31,14 @@ module.exports = {
   forbidden: [
     below('cache', ['timeout\\.ts$']),
     below('domain', ['db/schema\\.ts$', 'db/client\\.ts$']),
-    below('invalidation', ['cache/', 'domain/', 'observability/', 'db/repositories/invalidation-log\\.ts$']),
+    below('invalidation', [
+      'cache/',
+      'domain/',
+      'observability/',
+      'db/repositories/invalidation-log\\.ts$',
+      'db/repositories/change-log\\.ts$',
+      'db/schema\\.ts$',
+    ]),
     below('db', ['paths\\.ts$', 'auth/passwords\\.ts$']),
     below('auth', ['db/', 'errors\\.ts$']),
     below('loaders', ['cache/entity/', 'db/', 'domain/']),

@@ -34,8 +34,15 @@ import {
 import type { Config } from './config.js';
 import type { AppContext } from './context.js';
 import type { Database } from './db/client.js';
+import { changeLogRepository } from './db/repositories/change-log.js';
 import { invalidationLogRepository } from './db/repositories/invalidation-log.js';
 import { entityTtlMs, type Namespace } from './domain/registry.js';
+import {
+  CHANGE_CHANNEL,
+  createChangeFollower,
+  type ChangeFollower,
+  type ChangeFollowerDeps,
+} from './invalidation/change-follower.js';
 import { createCacheInvalidator, type CacheInvalidator } from './invalidation/invalidator.js';
 import { fieldTags } from './invalidation/table.js';
 import type { Logger } from './observability/logger.js';
@@ -99,8 +106,15 @@ export type Caches = {
   description: string;
   /** Starts applying the invalidations other instances recorded but could not deliver (main.ts). */
   followInvalidations(intervalMs?: number): void;
+  /**
+   * Starts following the change log (writes made outside the API): catches up first, then applies
+   * what Postgres notifies, polls as a backstop. Needs `database`; a no-op without it.
+   */
+  followChanges(options?: FollowChangesOptions): Promise<void>;
   close(): Promise<void>;
 };
+
+export type FollowChangesOptions = Pick<ChangeFollowerDeps, 'pollMs' | 'retentionMs' | 'pruneEveryMs' | 'onApplied'>;
 
 /** A PRIVATE operation is cached per signed-in user; anonymous callers share the 'anon' session. */
 async function sessionOfContext(context: AppContext): Promise<string> {
@@ -133,7 +147,11 @@ export async function buildCaches(options: CacheOptions, logger: Logger): Promis
   const breaker = redis
     ? new CircuitBreaker({
         probe: () => redis.ping(),
-        recover: () => invalidator.catchUp(),
+        recover: async () => {
+          await invalidator.catchUp();
+          if (changes) counters.inc('change_catch_up', 'recovery');
+          await changes?.catchUp();
+        },
         ...(options.redisProbeIntervalMs !== undefined ? { probeIntervalMs: options.redisProbeIntervalMs } : {}),
         onStateChange: (state) => logger.warn({ state }, `redis circuit ${state}`),
       })
@@ -243,6 +261,8 @@ export async function buildCaches(options: CacheOptions, logger: Logger): Promis
     log: redis && options.database ? invalidationLogRepository(options.database.db) : null,
     onUndelivered: () => breaker?.trip(),
   });
+  /** The change-log follower, once followChanges started it. */
+  let changes: ChangeFollower | null = null;
   // Nothing recorded while this instance was away may be served: catch up before the first request.
   if (breaker) await breaker.start();
   // Subscribed before the first request, unless Redis is down (the token cache then stays degraded).
@@ -269,9 +289,34 @@ export async function buildCaches(options: CacheOptions, logger: Logger): Promis
       stopFollowing();
       stopFollowing = invalidator.follow(intervalMs);
     },
+    async followChanges(follow = {}) {
+      const database = options.database;
+      if (!database || changes) return;
+      const positionKey = `${options.redisPrefix}changes:position`;
+      changes = createChangeFollower({
+        log: changeLogRepository(database.db),
+        invalidator,
+        counters,
+        logger,
+        listen: (onNotify, onListen) => database.listen(CHANGE_CHANNEL, onNotify, onListen),
+        // Shared caches keep their position beside them, so a restarted instance resumes from it.
+        ...(redis
+          ? {
+              position: {
+                load: () => redis.get(positionKey),
+                save: async (value: string) => void (await redis.set(positionKey, value)),
+              },
+            }
+          : {}),
+        onUndelivered: () => breaker?.trip(),
+        ...follow,
+      });
+      await changes.start();
+    },
     description: `response cache: ${options.responseCache ? where : 'off'} · entity cache: ${options.entityCache ? where : 'off'}`,
     async close() {
       stopFollowing();
+      await changes?.stop();
       revocations?.close();
       breaker?.close();
       await edge?.close();

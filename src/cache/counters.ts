@@ -25,7 +25,10 @@ export type CounterName =
   | 'invalidation_recorded'
   | 'invalidation_replayed'
   | 'edge_purge'
-  | 'edge_purge_failed';
+  | 'edge_purge_failed'
+  | 'change_applied'
+  | 'change_purge'
+  | 'change_catch_up';
 
 export class CacheCounters {
   private readonly values = new Map<string, number>();

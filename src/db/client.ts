@@ -42,6 +42,12 @@ export type Database = {
   sql: SqlCounter;
   migrate(): Promise<void>;
   ping(): Promise<void>;
+  /**
+   * Calls `onNotify` on each NOTIFY on `channel`, and `onListen` each time the listening connection
+   * is (re)established: notifications sent while it was away are lost, so a listener catches up then.
+   * Answers a function that stops listening.
+   */
+  listen(channel: string, onNotify: () => void, onListen: () => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 };
 
@@ -96,6 +102,11 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       ping: async () => {
         await client`select 1`;
       },
+      // A connection of its own, which postgres-js re-opens (and re-listens on) when it drops.
+      listen: async (channel, onNotify, onListen) => {
+        const { unlisten } = await raw.listen(channel, () => onNotify(), onListen);
+        return unlisten;
+      },
       close: () => raw.end({ timeout: 5 }),
     };
   }
@@ -111,6 +122,12 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     migrate: () => migratePglite(drizzlePglite(client), { migrationsFolder }),
     ping: async () => {
       await client.query('select 1');
+    },
+    // In process: the "connection" never drops, so `onListen` runs once.
+    listen: async (channel, onNotify, onListen) => {
+      const unlisten = await client.listen(channel, () => onNotify());
+      onListen();
+      return unlisten;
     },
     close: () => client.close(),
   };

@@ -5,8 +5,11 @@
 import { sql } from 'drizzle-orm';
 import {
   bigserial,
+  boolean,
+  customType,
   index,
   integer,
+  jsonb,
   pgEnum,
   pgTable,
   primaryKey,
@@ -190,6 +193,38 @@ export const cacheInvalidations = pgTable('cache_invalidations', {
   entityKeys: text('entity_keys').array().notNull(),
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
 });
+
+/** A Postgres transaction id (64-bit, never wraps), as its decimal text: compared in SQL only. */
+const xid8 = customType<{ data: string; driverData: string }>({ dataType: () => 'xid8' });
+
+/**
+ * Writes made outside the API (psql, imports, migrations, the seed, another service), captured by
+ * triggers in the writing transaction (drizzle/0005_change_capture.sql) and followed by every instance
+ * (src/invalidation/change-follower.ts). The API's own writes mark their transaction and are not
+ * captured: they invalidate through cache_invalidations. Rows are pruned after a retention window.
+ */
+export const cacheChanges = pgTable(
+  'cache_changes',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    /** The writing transaction: followers track their position by transaction, not by id (ids commit out of order). */
+    xid: xid8('xid')
+      .notNull()
+      .default(sql`pg_current_xact_id()`),
+    /** The table written (`kits`, `clubs`, …). */
+    tableName: text('table_name').notNull(),
+    rowId: integer('row_id'),
+    /** The row before and after (kits with `competition_ids`, users with public fields only); null: inserted / deleted. */
+    before: jsonb('before'),
+    after: jsonb('after'),
+    /** A TRUNCATE or a statement over more rows than the threshold: drop everything cached, not row by row. */
+    coarse: boolean('coarse').notNull().default(false),
+    createdAt: timestamp('created_at', { withTimezone: true })
+      .notNull()
+      .default(sql`clock_timestamp()`),
+  },
+  (t) => [index('cache_changes_xid_idx').on(t.xid), index('cache_changes_created_at_idx').on(t.createdAt)],
+);
 
 export type ClubRow = typeof clubs.$inferSelect;
 export type SeasonRow = typeof seasons.$inferSelect;

@@ -3,7 +3,15 @@
  * layers turn them into entity keys and response-cache tags (src/invalidation/table.ts).
  */
 import type { Tx } from '../db/client.js';
-import type { BrandRow, ClubRow, CollectionItemRow, CompetitionRow, KitRow, SeasonRow } from '../db/schema.js';
+import type {
+  BrandRow,
+  ClubRow,
+  CollectionItemRow,
+  CompetitionRow,
+  KitRow,
+  PublicUserRow,
+  SeasonRow,
+} from '../db/schema.js';
 
 export type KitSnapshot = KitRow & { competitionIds: number[] };
 
@@ -14,7 +22,9 @@ export type Change =
   | { entity: 'Brand'; before?: BrandRow; after?: BrandRow }
   | { entity: 'Competition'; before?: CompetitionRow; after?: CompetitionRow; kitIds: number[] }
   | { entity: 'Kit'; before?: KitSnapshot; after?: KitSnapshot; collectorIds: number[] }
-  | { entity: 'CollectionItem'; before?: CollectionItemRow; after?: CollectionItemRow };
+  | { entity: 'CollectionItem'; before?: CollectionItemRow; after?: CollectionItemRow }
+  /** Written outside the API only (the change log): a user's public fields. */
+  | { entity: 'User'; before?: PublicUserRow; after?: PublicUserRow };
 
 /** What a write's transaction recorded for invalidation, handed back after commit. */
 export type InvalidationReceipt = {

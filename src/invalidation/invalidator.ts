@@ -46,6 +46,10 @@ export type CacheInvalidator = Invalidator & {
   catchUp(): Promise<void>;
   /** Applies records their writers did not deliver, every `intervalMs`; answers a function that stops it. */
   follow(intervalMs?: number): () => void;
+  /** Drops these keys and tags from both levels (idempotent); answers whether every part was delivered. */
+  applyDrop(drop: Invalidation): Promise<boolean>;
+  /** Drops everything from both levels; answers whether it was delivered. */
+  purgeAll(): Promise<boolean>;
 };
 
 const keyText = (k: DomainKey) => `${k.namespace}:${k.id}`;
@@ -142,6 +146,19 @@ export function createCacheInvalidator(deps: CacheInvalidatorDeps): CacheInvalid
         if (!records.length) return;
         if (!(await applyRecords(records))) throw new Error('an invalidation could not be delivered while catching up');
         if (records.length < 500) return;
+      }
+    },
+
+    applyDrop: (drop) => apply(drop.tags, drop.keys),
+
+    async purgeAll() {
+      try {
+        await deps.entityCache.clear();
+        await deps.responseStore?.clear();
+        return true;
+      } catch (error) {
+        logger.warn({ err: error }, 'could not purge the caches');
+        return false;
       }
     },
 

@@ -13,6 +13,8 @@ export type Metrics = {
   requestDuration: Histogram<'operation' | 'cache'>;
   /** The bounded set of `operation` label values (src/observability/operation-labels.ts). */
   operations: OperationLabels;
+  /** From a write made outside the API (its change-log row) to its drop from the caches. */
+  changeLag: Histogram;
 };
 
 export function createMetrics(deps: {
@@ -138,6 +140,31 @@ export function createMetrics(deps: {
     'where',
   );
 
+  mirror(
+    'kitvault_change_log_applied_total',
+    'Change-log rows (writes made outside the API) applied to the caches, by table.',
+    { change_applied: {} },
+    'table',
+  );
+  mirror(
+    'kitvault_change_log_purges_total',
+    'Full purges from the change log: a TRUNCATE or bulk statement (bulk), or a position lost or past the retention (position).',
+    { change_purge: {} },
+    'reason',
+  );
+  mirror(
+    'kitvault_change_log_catch_ups_total',
+    'Change-log catch-ups: the listening connection re-established (reconnect), Redis back (recovery).',
+    { change_catch_up: {} },
+    'reason',
+  );
+  const changeLag = new Histogram({
+    name: 'kitvault_change_log_lag_seconds',
+    help: 'From a write made outside the API (its change-log row) to its drop from the caches.',
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [registry],
+  });
+
   new Counter({
     name: 'kitvault_sql_statements_total',
     help: 'SQL statements sent to the database.',
@@ -156,5 +183,5 @@ export function createMetrics(deps: {
     registers: [registry],
   });
 
-  return { registry, requestDuration, operations: createOperationLabels(deps.operations) };
+  return { registry, requestDuration, operations: createOperationLabels(deps.operations), changeLag };
 }

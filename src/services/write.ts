@@ -3,6 +3,7 @@
  * constraint violations turned into client errors; the caches invalidated after commit and before
  * the mutation answers.
  */
+import { sql } from 'drizzle-orm';
 import type { Db, Tx } from '../db/client.js';
 import type { Change, InvalidationReceipt, Invalidator } from '../domain/changes.js';
 import { mapConstraintError, type ConstraintMessages } from './validation.js';
@@ -17,6 +18,9 @@ export function createWriter(deps: { db: Db; invalidator: Invalidator }) {
     let outcome: { result: T; receipt: InvalidationReceipt };
     try {
       outcome = await db.transaction(async (tx) => {
+        // The change-capture triggers skip a transaction so marked: this write invalidates through its
+        // own durable record below, before it answers (drizzle/0005_change_capture.sql).
+        await tx.execute(sql`select set_config('kitvault.source', 'api', true)`);
         const done = await work(tx);
         return { result: done.result, receipt: await invalidator.beforeCommit(tx, done.changes) };
       });
