@@ -14,6 +14,7 @@ import { bearerToken, hashToken } from './auth/tokens.js';
 import { createCacheAdmin, type CacheAdmin } from './cache/admin.js';
 import { CacheCounters } from './cache/counters.js';
 import { purgeTwice, type EdgePurge } from './cache/edge/purge-twice.js';
+import type { EdgePurger } from './cache/edge/purger.js';
 import { createVarnishPurger } from './cache/edge/varnish-purger.js';
 import { noEntityCache, type EntityCache } from './cache/entity/entity-cache.js';
 import { createMemoryEntityStorage } from './cache/entity/memory-storage.js';
@@ -69,7 +70,9 @@ export type CacheOptions = Pick<
       | 'trustedDocumentsOnly'
     >
   > &
-  Partial<Pick<Config, 'edgePurgeUrls' | 'edgePurgeTimeoutMs' | 'edgeRepurgeDelayMs'>> & {
+  Partial<Pick<Config, 'edgePurgeUrls' | 'edgePurgeTimeoutMs' | 'edgeRepurgeDelayMs' | 'edgeMaxAgeSeconds'>> & {
+    /** An edge purger of one's own (tests; a hosted CDN's API) instead of Varnish at edgePurgeUrls. */
+    edgePurger?: EdgePurger;
     /** An existing client (tests share one); otherwise one is made from redisUrl. */
     redis?: Redis;
     /** Multiplies response TTLs (tests only). */
@@ -206,6 +209,22 @@ export async function buildCaches(options: CacheOptions, logger: Logger): Promis
   });
   let responseStore: FailOpenStore | null = null;
   let responseCache: ResponseCache<AppContext> | null = null;
+  // The edge (Varnish, or a purger given) in front: purged by tag after the response store, and once
+  // more a moment later. Without one, answers tell surrogates not to keep them.
+  const edgePurger =
+    options.edgePurger ??
+    (options.edgePurgeUrls?.length
+      ? createVarnishPurger({ urls: options.edgePurgeUrls, timeoutMs: options.edgePurgeTimeoutMs ?? 1000 })
+      : null);
+  const edge: EdgePurge | null = edgePurger
+    ? purgeTwice({
+        purger: edgePurger,
+        repurgeDelayMs: options.edgeRepurgeDelayMs ?? 2000,
+        counters,
+        report: (error, tags) =>
+          logger.warn({ err: error instanceof Error ? error.message : String(error), tags }, 'edge purge failed'),
+      })
+    : null;
   if (options.responseCache) {
     const raw = redis
       ? createRedisResponseStore({
@@ -225,6 +244,7 @@ export async function buildCaches(options: CacheOptions, logger: Logger): Promis
       debug: options.cacheDebug,
       graphqlPath: GRAPHQL_PATH,
       graceMs: (options.responseGraceSeconds ?? 30) * 1000,
+      edgeMaxAgeMs: edge ? (options.edgeMaxAgeSeconds ?? 60) * 1000 : 0,
       persistedDocument: persisted.documentOf,
       ...(options.ttlScale !== undefined ? { ttlScale: options.ttlScale } : {}),
       ...(options.joinWaitMs !== undefined ? { joinWaitMs: options.joinWaitMs } : {}),
@@ -241,16 +261,6 @@ export async function buildCaches(options: CacheOptions, logger: Logger): Promis
         ...(breaker ? { breaker } : {}),
       })
     : noEntityCache;
-  // The edge (Varnish) in front: purged by tag after the response store, and once more a moment later.
-  const edge: EdgePurge | null = options.edgePurgeUrls?.length
-    ? purgeTwice({
-        purger: createVarnishPurger({ urls: options.edgePurgeUrls, timeoutMs: options.edgePurgeTimeoutMs ?? 1000 }),
-        repurgeDelayMs: options.edgeRepurgeDelayMs ?? 2000,
-        counters,
-        report: (error, tags) =>
-          logger.warn({ err: error instanceof Error ? error.message : String(error), tags }, 'edge purge failed'),
-      })
-    : null;
   const invalidator = createCacheInvalidator({
     edge,
     entityCache,

@@ -147,6 +147,8 @@ const envSchema = z.object({
     }),
   EDGE_PURGE_TIMEOUT_MS: z.coerce.number().int().min(50).max(30_000).default(1000),
   EDGE_REPURGE_DELAY_MS: z.coerce.number().int().min(0).max(60_000).default(2000),
+  // The longest the edge may keep a public answer (Surrogate-Control), whatever its own max-age: bounds what a lost purge costs.
+  EDGE_MAX_AGE_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
 });
 
 export type Config = {
@@ -186,6 +188,7 @@ export type Config = {
   edgePurgeUrls: string[];
   edgePurgeTimeoutMs: number;
   edgeRepurgeDelayMs: number;
+  edgeMaxAgeSeconds: number;
 };
 
 export class ConfigError extends Error {
@@ -240,6 +243,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     edgePurgeUrls: e.EDGE_PURGE_URLS,
     edgePurgeTimeoutMs: e.EDGE_PURGE_TIMEOUT_MS,
     edgeRepurgeDelayMs: e.EDGE_REPURGE_DELAY_MS,
+    edgeMaxAgeSeconds: e.EDGE_MAX_AGE_SECONDS,
   };
 }
 

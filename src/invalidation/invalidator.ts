@@ -81,9 +81,13 @@ export function createCacheInvalidator(deps: CacheInvalidatorDeps): CacheInvalid
       for (const tag of tags) counters.inc('response_invalidation', tag.split(/[:.]/)[0]);
       logger.debug({ tags }, 'response cache invalidated');
     }
-    // Only after the store dropped them, so the edge cannot refetch the old answer from it. When the
-    // store could not be told, whoever delivers the record later (a follower, a catch-up) purges.
-    if (responses && tags.length) await deps.edge?.purge(tags);
+    // After the store, so the edge cannot refetch the old answer from it. Also when the store could
+    // not be told: this instance then stops trusting it (onUndelivered), and whoever delivers the
+    // record later purges again. A purge the edge did not confirm is repeated once after a delay
+    // (purge-twice.ts); if that fails too, the edge keeps the answer at most its capped max-age
+    // (EDGE_MAX_AGE_SECONDS): records are kept for the shared store only, so a dead edge cannot
+    // stall invalidation.
+    if (tags.length) await deps.edge?.purge(tags);
     return entities && responses;
   }
 
@@ -155,6 +159,7 @@ export function createCacheInvalidator(deps: CacheInvalidatorDeps): CacheInvalid
       try {
         await deps.entityCache.clear();
         await deps.responseStore?.clear();
+        await deps.edge?.purgeAll();
         return true;
       } catch (error) {
         logger.warn({ err: error }, 'could not purge the caches');

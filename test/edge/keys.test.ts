@@ -72,7 +72,7 @@ describe('the headers of a public answer', () => {
   const at = (ms: number) => freshness(meta, meta.storedAt + ms);
 
   it('let the edge keep a fresh stored answer for the rest of its max-age, named by its keys', () => {
-    expect(entryHeaders(meta, at(20_500), 'HIT', true)).toEqual({
+    expect(entryHeaders(meta, at(20_500), 'HIT', 300_000)).toEqual({
       'cache-control': 'public, no-cache',
       etag: '"e"',
       age: '20',
@@ -81,14 +81,16 @@ describe('the headers of a public answer', () => {
       'surrogate-key': 'Kit:1 Kit.list',
       'cache-tag': 'Kit:1,Kit.list',
     });
+    // No longer than the edge's own cap, whatever is left of the entry's max-age.
+    expect(entryHeaders(meta, at(20_500), 'HIT', 10_000)['surrogate-control']).toBe('max-age=10');
   });
 
-  it('keep it from the edge when its keys did not fit, when it is stale, or when the store does not hold it', () => {
+  it('keep it from the edge when its keys did not fit, when it is stale, or when the store does not hold it (or no edge is purged)', () => {
     const cases = [
-      entryHeaders({ ...meta, edgeKeys: null }, at(1000), 'HIT', true),
-      entryHeaders(meta, at(61_000), 'STALE', true),
-      entryHeaders(meta, at(59_500), 'HIT', true),
-      entryHeaders(meta, at(0), 'MISS', false),
+      entryHeaders({ ...meta, edgeKeys: null }, at(1000), 'HIT', 300_000),
+      entryHeaders(meta, at(61_000), 'STALE', 300_000),
+      entryHeaders(meta, at(59_500), 'HIT', 300_000),
+      entryHeaders(meta, at(0), 'MISS', 0),
     ];
     for (const headers of cases) {
       expect(headers['cache-control']).toBe('public, no-cache');
@@ -96,7 +98,7 @@ describe('the headers of a public answer', () => {
       expect(headers['surrogate-key']).toBeUndefined();
       expect(headers['cache-tag']).toBeUndefined();
     }
-    const priv = entryHeaders({ ...meta, scope: 'PRIVATE' }, at(0), 'HIT', true);
+    const priv = entryHeaders({ ...meta, scope: 'PRIVATE' }, at(0), 'HIT', 300_000);
     expect(priv['cache-control']).toBe('private, no-cache');
     expect(Object.keys(priv).filter((h) => h.startsWith('surrogate') || h === 'cache-tag')).toEqual([]);
   });

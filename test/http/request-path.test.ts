@@ -9,6 +9,7 @@ import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { AppContext } from '../../src/context.js';
 import type { Database } from '../../src/db/client.js';
+import { noEdgePurger } from '../../src/cache/edge/purger.js';
 import { Query } from '../../src/resolvers/query.js';
 import { tokensFor } from '../helpers/app.js';
 import { backends, cachedApp, dropPrefix, newPrefix, testRedis, type CachedApp } from '../helpers/caches.js';
@@ -51,8 +52,9 @@ describe.each(backends())('request path on $backend', ({ backend, skip }) => {
     if (skip) return;
     prefix = newPrefix();
     if (backend === 'redis') redis = testRedis();
-    one = await cachedApp(database, { backend, redis, prefix });
-    two = backend === 'redis' ? await cachedApp(database, { backend, redis, prefix }) : one;
+    // An edge that is told of every purge (and does nothing with them): answers may be kept there.
+    one = await cachedApp(database, { backend, redis, prefix, edgePurger: noEdgePurger });
+    two = backend === 'redis' ? await cachedApp(database, { backend, redis, prefix, edgePurger: noEdgePurger }) : one;
     const t = await tokensFor(one.app, ['admin', 'user3']);
     admin = t.get('admin')!.token;
     user = t.get('user3')!.token;
@@ -235,6 +237,20 @@ describe.each(backends())('request path on $backend', ({ backend, skip }) => {
     expect(revalidated.status).toBe(304);
   });
 
+  it.skipIf(skip)('tells surrogates not to keep answers when no edge is purged', async () => {
+    const c = await cachedApp(database, { backend, redis, prefix });
+    const q = '{ brand(id: 5) { name } }';
+    const miss = await post(c, q);
+    await c.caches.settled();
+    const hit = await post(c, q);
+    for (const r of [miss, hit]) {
+      expect(r.headers.get('cache-control')).toBe('public, no-cache');
+      expect(r.headers.get('surrogate-control')).toBe('no-store');
+      for (const h of ['surrogate-key', 'cache-tag']) expect(r.headers.get(h), h).toBeNull();
+    }
+    expect(hit.headers.get('x-cache')).toBe('HIT');
+  });
+
   it.skipIf(skip)('tells browsers and CDNs what they may keep', async () => {
     const q = '{ brand(id: 2) { name } }';
     await post(one, q);
@@ -243,7 +259,8 @@ describe.each(backends())('request path on $backend', ({ backend, skip }) => {
     // Browsers revalidate every time (a 304 when nothing changed); the edge we purge keeps it.
     expect(pub.headers.get('cache-control')).toBe('public, no-cache');
     expect(pub.headers.get('surrogate-control')).toMatch(/^max-age=\d+$/);
-    expect(Number(/max-age=(\d+)/.exec(pub.headers.get('surrogate-control')!)![1])).toBeLessThanOrEqual(3600);
+    // No longer than EDGE_MAX_AGE_SECONDS (default 60), though a brand's answer lives an hour.
+    expect(Number(/max-age=(\d+)/.exec(pub.headers.get('surrogate-control')!)![1])).toBeLessThanOrEqual(60);
     expect(pub.headers.get('surrogate-key')?.split(' ')).toContain('Brand:2');
     expect(pub.headers.get('cache-tag')?.split(',')).toContain('Brand:2');
     expect(pub.headers.get('age')).toMatch(/^\d+$/);

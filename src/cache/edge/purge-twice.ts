@@ -9,10 +9,13 @@ import type { CacheCounters } from '../counters.js';
 import type { EdgePurger } from './purger.js';
 
 export type EdgePurge = {
-  /** Purges now (awaited, never rejects) and schedules the second purge. */
-  purge(tags: readonly string[]): Promise<void>;
+  /**
+   * Purges now (awaited, never rejects) and schedules the second purge; answers whether the edge
+   * confirmed the first (false after close: the caller keeps what it could not deliver).
+   */
+  purge(tags: readonly string[]): Promise<boolean>;
   /** The same for everything the edge keeps (an administrator's purge of everything). */
-  purgeAll(): Promise<void>;
+  purgeAll(): Promise<boolean>;
   close(): Promise<void>;
 };
 
@@ -28,40 +31,41 @@ export type PurgeTwiceOptions = {
 export function purgeTwice(options: PurgeTwiceOptions): EdgePurge {
   const { purger, counters } = options;
   const timers = new Set<NodeJS.Timeout>();
-  const running = new Set<Promise<void>>();
+  const running = new Set<Promise<unknown>>();
   let closed = false;
 
   /** `tags` null: everything. */
-  async function once(tags: readonly string[] | null, which: 'first' | 'repeat'): Promise<void> {
+  async function once(tags: readonly string[] | null, which: 'first' | 'repeat'): Promise<boolean> {
     try {
       await (tags ? purger.purge(tags) : purger.purgeAll());
       counters.inc('edge_purge', which);
+      return true;
     } catch (error) {
       counters.inc('edge_purge_failed', which);
       options.report(error, tags ?? ['(everything)']);
+      return false;
     }
   }
-  function track(run: Promise<void>): Promise<void> {
+  function track<T>(run: Promise<T>): Promise<T> {
     running.add(run);
     return run.finally(() => running.delete(run));
   }
 
-  async function twice(tags: readonly string[] | null): Promise<void> {
-    if (closed) return;
-    await track(once(tags, 'first'));
-    if (options.repurgeDelayMs <= 0 || closed) return;
+  async function twice(tags: readonly string[] | null): Promise<boolean> {
+    if (closed) return false;
+    const confirmed = await track(once(tags, 'first'));
+    if (options.repurgeDelayMs <= 0 || closed) return confirmed;
     const timer = setTimeout(() => {
       timers.delete(timer);
       void track(once(tags, 'repeat'));
     }, options.repurgeDelayMs);
     timer.unref();
     timers.add(timer);
+    return confirmed;
   }
 
   return {
-    purge: async (tags) => {
-      if (tags.length) await twice(tags);
-    },
+    purge: async (tags) => (tags.length ? twice(tags) : true),
     purgeAll: () => twice(null),
     async close() {
       closed = true;

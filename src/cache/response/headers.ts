@@ -20,18 +20,25 @@ import type { EntryMeta, Freshness } from './entry.js';
 export type CacheMark = 'HIT' | 'MISS' | 'STALE';
 
 /**
- * `edge`: the answer is what the shared store holds (a hit, or a miss whose write was stored), so an
- * invalidation of its tags will reach the edge as a purge after it.
+ * `edgeMaxAgeMs`: the longest the edge may keep this answer; 0 when it may not keep it at all (no
+ * edge is purged, or the answer is not what the shared store holds: only a hit, or a miss whose
+ * write was stored, will be reached by a purge after an invalidation of its tags). The cap bounds
+ * what a lost purge can cost.
  */
-export function entryHeaders(e: EntryMeta, f: Freshness, mark: CacheMark, edge: boolean): Record<string, string> {
+export function entryHeaders(
+  e: EntryMeta,
+  f: Freshness,
+  mark: CacheMark,
+  edgeMaxAgeMs: number,
+): Record<string, string> {
   const age = String(Math.floor(f.ageMs / 1000));
   if (e.scope === 'PRIVATE')
     return { 'cache-control': 'private, no-cache', vary: 'Authorization', etag: e.etag, age, 'x-cache': mark };
   const headers: Record<string, string> = { 'cache-control': 'public, no-cache', etag: e.etag, age, 'x-cache': mark };
   // A stale answer is being refreshed: the edge must not keep it. Nor an answer whose keys did not
   // fit (a partial key list would let a purge miss it).
-  const remaining = f.state === 'fresh' ? Math.floor((e.maxAgeMs - f.ageMs) / 1000) : 0;
-  if (!edge || remaining <= 0 || e.edgeKeys === null) {
+  const remaining = f.state === 'fresh' ? Math.floor(Math.min(e.maxAgeMs - f.ageMs, edgeMaxAgeMs) / 1000) : 0;
+  if (remaining <= 0 || e.edgeKeys === null) {
     headers['surrogate-control'] = 'no-store';
     return headers;
   }

@@ -54,6 +54,12 @@ export type ResponseCacheOptions<Ctx extends object> = {
    * leader settles its flight whatever happens; this bounds the wait even if it did not). Default 5,000 ms.
    */
   joinWaitMs?: number;
+  /**
+   * The longest an edge in front (Varnish, a CDN) may keep a public answer, through
+   * `Surrogate-Control`; it also bounds what a lost purge can cost. 0: no edge is purged, so answers
+   * tell surrogates `no-store`. Default 0.
+   */
+  edgeMaxAgeMs?: number;
   /** The path serve answers on. Default `/graphql`. */
   graphqlPath?: string;
   /** Larger POST bodies go to yoga (it has the full rules for them). Default 64 KiB. */
@@ -96,6 +102,7 @@ export function createResponseCache<Ctx extends object>(options: ResponseCacheOp
     graceMs: options.graceMs ?? 0,
     joinWaitMs: options.joinWaitMs ?? JOIN_WAIT_MS,
     defaultTtlMs: options.defaultTtlMs ?? 60_000,
+    edgeMaxAgeMs: options.edgeMaxAgeMs ?? 0,
     debug,
     ttlScale: options.ttlScale,
     track,
@@ -108,6 +115,7 @@ export function createResponseCache<Ctx extends object>(options: ResponseCacheOp
     graphqlPath: options.graphqlPath ?? '/graphql',
     maxBodyBytes: options.maxServeBodyBytes ?? 64 * 1024,
     sessionOf: options.sessionOf,
+    edgeMaxAgeMs: options.edgeMaxAgeMs ?? 0,
     ...(options.persistedDocument ? { persistedDocument: options.persistedDocument } : {}),
   });
   return {

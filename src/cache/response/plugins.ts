@@ -35,6 +35,8 @@ export type PluginDeps<Ctx> = {
   flights: Flights;
   graceMs: number;
   joinWaitMs: number;
+  /** The longest the edge may keep an answer; 0: there is no edge we purge (answers say no-store to it). */
+  edgeMaxAgeMs: number;
   defaultTtlMs: number;
   debug: boolean;
   ttlScale: number | undefined;
@@ -133,10 +135,15 @@ export function responseCachePlugins<Ctx extends object>(deps: PluginDeps<Ctx>):
       }
       // The edge may keep only what the shared store holds: a hit, or a miss whose write landed
       // (a refused write computed an answer an invalidation may already have passed).
-      // (Only worth waiting for when the edge could keep it at all.)
-      const edgeable = state.entry.scope === 'PUBLIC' && state.entry.edgeKeys !== null;
+      // (Only worth waiting for when there is an edge and it could keep the answer at all.)
+      const edgeable = deps.edgeMaxAgeMs > 0 && state.entry.scope === 'PUBLIC' && state.entry.edgeKeys !== null;
       const edge = edgeable && (state.outcome === 'hit' || (state.write !== null && (await state.write) === 'stored'));
-      const headers = entryHeaders(state.entry, freshness(state.entry), state.outcome === 'hit' ? 'HIT' : 'MISS', edge);
+      const headers = entryHeaders(
+        state.entry,
+        freshness(state.entry),
+        state.outcome === 'hit' ? 'HIT' : 'MISS',
+        edge ? deps.edgeMaxAgeMs : 0,
+      );
       for (const [name, value] of Object.entries(headers)) response.headers.set(name, value);
       if (
         answersNotModified(request.method) &&

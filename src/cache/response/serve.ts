@@ -60,6 +60,8 @@ export type ServeDeps = {
   sessionOf(authorization: string | undefined): string | undefined;
   /** Persisted documents by hash, for requests that send a hash instead of the query. Default: none. */
   persistedDocument?: PersistedDocumentOf;
+  /** The longest the edge may keep an answer; 0: there is no edge we purge. */
+  edgeMaxAgeMs: number;
 };
 
 type Params = { query: string; variables: Record<string, unknown> | undefined; operationName: string | undefined };
@@ -279,7 +281,7 @@ export function createServe(deps: ServeDeps) {
     if (stale) deps.counters.inc('response_stale_served', scope);
 
     // Read from the shared store: an invalidation of its tags purges the edge after it.
-    const headers = entryHeaders(entry, f, stale ? 'STALE' : 'HIT', true);
+    const headers = entryHeaders(entry, f, stale ? 'STALE' : 'HIT', deps.edgeMaxAgeMs);
     const origin = req.header('origin');
     if (origin) {
       headers['access-control-allow-origin'] = origin;

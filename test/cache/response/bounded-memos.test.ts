@@ -17,6 +17,7 @@ describe('the lean hit keeps what clients steer bounded by bytes', () => {
       store: createMemoryResponseStore(),
       documents,
       counters: new CacheCounters(),
+      edgeMaxAgeMs: 0,
       debug: false,
       graphqlPath: '/graphql',
       maxBodyBytes: 64 * 1024,

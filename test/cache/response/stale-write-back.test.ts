@@ -5,6 +5,7 @@
  */
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { noEdgePurger } from '../../../src/cache/edge/purger.js';
 import type { Database } from '../../../src/db/client.js';
 import { Query } from '../../../src/resolvers/query.js';
 import { data, gql, tokensFor } from '../../helpers/app.js';
@@ -59,8 +60,8 @@ describe.each(backends())('stale write-back on $backend', ({ backend, skip }) =>
     if (skip) return;
     prefix = newPrefix();
     if (backend === 'redis') redis = testRedis();
-    one = await cachedApp(database, { backend, redis, prefix });
-    two = await cachedApp(database, { backend, redis, prefix });
+    one = await cachedApp(database, { backend, redis, prefix, edgePurger: noEdgePurger });
+    two = await cachedApp(database, { backend, redis, prefix, edgePurger: noEdgePurger });
     admin = (await tokensFor(one.app, ['admin'])).get('admin')!.token;
   });
   afterAll(async () => {
