@@ -285,6 +285,7 @@ describe.skipIf(skip)(`Varnish in front of the API${skip ? ` (skipped: ${skip})`
       { accept: 'application/json', type: JSON_TYPE, edge: 'HIT' },
       { accept: URQL, type: GQL_TYPE, edge: 'HIT' },
       { accept: '*/*', type: JSON_TYPE, edge: 'HIT' },
+      { accept: 'application/jsonx, application/json;charset=utf-8;q=1', type: JSON_TYPE, edge: 'HIT' },
       { accept: 'application/*;q=0.5', type: JSON_TYPE, edge: 'HIT' },
       { accept: 'text/event-stream, multipart/mixed, application/json', type: JSON_TYPE, edge: 'HIT' },
       { accept: 'application/json;charset=latin1, application/graphql-response+json', type: GQL_TYPE, edge: 'HIT' },
