@@ -21,6 +21,7 @@ import {
   type CachedApp,
 } from '../helpers/caches.js';
 import { openTestDatabase } from '../helpers/database.js';
+import { EDGE_ALL_KEY } from '../../src/cache/edge/keys.js';
 import { startVarnish, varnishSkip, type OwnVarnish } from './varnish.js';
 
 const ci = process.env.CI === 'true' || process.env.CI === '1';
@@ -37,6 +38,8 @@ describe.skipIf(skip)(`Varnish in front of the API${skip ? ` (skipped: ${skip})`
   let c: CachedApp;
   let server: Server;
   let varnish: OwnVarnish;
+  /** The API itself, not through the edge. */
+  let apiUrl = '';
   let admin = '';
   /** GraphQL requests that reached the API. */
   let origin = 0;
@@ -50,13 +53,14 @@ describe.skipIf(skip)(`Varnish in front of the API${skip ? ` (skipped: ${skip})`
     server = createServer();
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const port = (server.address() as AddressInfo).port;
+    apiUrl = `http://127.0.0.1:${port}`;
     varnish = await startVarnish(port);
     c = await cachedApp(database, {
       backend: 'redis',
       redis,
       prefix,
       cacheDebug: false,
-      edgePurgeUrls: [varnish.url],
+      edgePurgeUrls: [varnish.purgeUrl],
       edgePurgeTimeoutMs: 2000,
       edgeRepurgeDelayMs: REPURGE_MS,
     });
@@ -88,11 +92,15 @@ describe.skipIf(skip)(`Varnish in front of the API${skip ? ` (skipped: ${skip})`
     await database?.close();
   }, 30_000);
 
-  const edgeGet = (club: number, headers: Record<string, string> = {}) =>
-    fetch(
-      `${varnish.url}/graphql?query=${encodeURIComponent(KITS)}&variables=${encodeURIComponent(JSON.stringify({ club: String(club) }))}`,
-      { headers: { accept: 'application/json', ...headers }, signal: AbortSignal.timeout(10_000) },
-    );
+  const kitsPath = (club: number) =>
+    `/graphql?query=${encodeURIComponent(KITS)}&variables=${encodeURIComponent(JSON.stringify({ club: String(club) }))}`;
+  const edgeGet = (club: number, headers: Record<string, string> = {}, base = varnish.url) =>
+    fetch(`${base}${kitsPath(club)}`, {
+      headers: { accept: 'application/json', ...headers },
+      signal: AbortSignal.timeout(10_000),
+    });
+  const purge = (base: string, keys: string) =>
+    fetch(base, { method: 'PURGE', headers: { 'xkey-purge': keys }, signal: AbortSignal.timeout(10_000) });
   const namesOf = async (r: Response) =>
     ((await r.json()) as { data: { kits: { edges: { node: { name: string } }[] } } }).data.kits.edges.map(
       (e) => e.node.name,
@@ -235,5 +243,104 @@ describe.skipIf(skip)(`Varnish in front of the API${skip ? ` (skipped: ${skip})`
     for (const club of [4, 5]) expect((await edgeGet(club)).headers.get('x-edge')).toBe('MISS');
     expect(origin).toBe(before + 2);
     expect(c.caches.counters.get('edge_purge_failed')).toBe(0);
+  });
+
+  it('takes PURGE only on its purge listener: the public one refuses it, from loopback too, and keeps what it holds', async () => {
+    await repurgesDone();
+    await warm(6);
+    const before = origin;
+    const refused = await purge(varnish.url, EDGE_ALL_KEY);
+    await refused.arrayBuffer();
+    expect(refused.status).toBe(403);
+    const kept = await edgeGet(6);
+    await kept.arrayBuffer();
+    expect(kept.headers.get('x-edge')).toBe('HIT');
+
+    // The purge listener serves nothing but purges.
+    const notServed = await edgeGet(6, {}, varnish.purgeUrl);
+    await notServed.arrayBuffer();
+    expect(notServed.status).toBe(405);
+    expect(origin).toBe(before);
+
+    const purged = await purge(varnish.purgeUrl, EDGE_ALL_KEY);
+    await purged.arrayBuffer();
+    expect(purged.status).toBe(200);
+    const gone = await edgeGet(6);
+    await gone.arrayBuffer();
+    expect(gone.headers.get('x-edge')).toBe('MISS');
+    expect(origin).toBe(before + 1);
+  });
+
+  it('keeps one copy per media type the API answers, chosen by the first acceptable entry of Accept, as the API chooses it', async () => {
+    await repurgesDone();
+    const JSON_TYPE = 'application/json';
+    const GQL_TYPE = 'application/graphql-response+json';
+    const URQL =
+      'application/graphql-response+json, application/graphql+json, application/json, text/event-stream, multipart/mixed';
+    // In order: each copy is filled by the first Accept of its type and served to the later ones.
+    const cases: { accept: string; type: string; edge: 'HIT' | 'MISS' }[] = [
+      { accept: 'application/json, application/graphql-response+json', type: JSON_TYPE, edge: 'MISS' },
+      { accept: 'application/graphql-response+json', type: GQL_TYPE, edge: 'MISS' },
+      { accept: 'application/graphql-response+json, application/json', type: GQL_TYPE, edge: 'HIT' },
+      { accept: 'application/json', type: JSON_TYPE, edge: 'HIT' },
+      { accept: URQL, type: GQL_TYPE, edge: 'HIT' },
+      { accept: '*/*', type: JSON_TYPE, edge: 'HIT' },
+      { accept: 'application/jsonx, application/json;charset=utf-8;q=1', type: JSON_TYPE, edge: 'HIT' },
+      { accept: 'application/*;q=0.5', type: JSON_TYPE, edge: 'HIT' },
+      { accept: 'text/event-stream, multipart/mixed, application/json', type: JSON_TYPE, edge: 'HIT' },
+      { accept: 'application/json;charset=latin1, application/graphql-response+json', type: GQL_TYPE, edge: 'HIT' },
+      { accept: ' Application/GraphQL-Response+JSON ; charset=UTF-8 , application/json', type: GQL_TYPE, edge: 'HIT' },
+    ];
+    // What the API itself answers to each Accept.
+    for (const { accept, type } of cases) {
+      const direct = await edgeGet(7, { accept }, apiUrl);
+      await direct.arrayBuffer();
+      expect(direct.headers.get('content-type'), accept).toContain(type);
+    }
+    await c.caches.settled();
+    const before = origin;
+    let body = '';
+    for (const { accept, type, edge } of cases) {
+      const r = await edgeGet(7, { accept });
+      expect(r.status, accept).toBe(200);
+      expect([r.headers.get('content-type'), r.headers.get('x-edge')], accept).toEqual([
+        expect.stringContaining(type),
+        edge,
+      ]);
+      const text = await r.text();
+      if (!body) body = text;
+      expect(text, accept).toBe(body);
+    }
+    expect(origin).toBe(before + 2);
+  });
+
+  it('passes what the API would not answer with JSON (a stream only, GraphiQL): never kept', async () => {
+    for (const accept of ['text/event-stream', 'text/html, application/json', 'application/json;charset=latin1']) {
+      const before = origin;
+      for (let i = 0; i < 2; i++) {
+        const r = await edgeGet(7, { accept });
+        await r.arrayBuffer();
+        expect(r.headers.get('x-edge'), accept).toBe('MISS');
+        await c.caches.settled();
+      }
+      expect(origin, accept).toBe(before + 2);
+    }
+  });
+
+  it('does not hand an edge hit the x-request-id of the request that filled it', async () => {
+    await repurgesDone();
+    const first = await edgeGet(8, { 'x-request-id': 'edge-first-request' });
+    await first.arrayBuffer();
+    expect([first.headers.get('x-edge'), first.headers.get('x-request-id')]).toEqual(['MISS', 'edge-first-request']);
+    await c.caches.settled();
+    const second = await edgeGet(8, { 'x-request-id': 'edge-second-request' });
+    await second.arrayBuffer();
+    expect(second.headers.get('x-edge')).toBe('HIT');
+    expect(second.headers.get('x-request-id')).toBeNull();
+    const revalidated = await edgeGet(8, {
+      'if-none-match': second.headers.get('etag')!,
+      'x-request-id': 'edge-third',
+    });
+    expect([revalidated.status, revalidated.headers.get('x-request-id')]).toEqual([304, null]);
   });
 });

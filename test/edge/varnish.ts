@@ -1,6 +1,7 @@
 /**
- * A varnishd of a test's own, on a free loopback port, from deploy/varnish/default.vcl.template
- * filled in a temporary directory. It runs in its own process group (the manager and its worker
+ * A varnishd of a test's own, from deploy/varnish/default.vcl.template filled in a temporary
+ * directory, with its two listeners on free loopback ports: the public one (`url`) and the one named
+ * `purge` (`purgeUrl`), the only one that takes PURGE. It runs in its own process group (the manager and its worker
  * child), stopped by that group, also if the test process exits early.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -30,7 +31,13 @@ export const varnishSkip: string | false = ci ? false : absent;
 
 const TEMPLATE = new URL('../../deploy/varnish/default.vcl.template', import.meta.url);
 
-export type OwnVarnish = { readonly url: string; stop(): Promise<void> };
+export type OwnVarnish = {
+  /** The public listener: what clients (and a docker-published port) reach. */
+  readonly url: string;
+  /** The purge listener (`-a purge=…`), where the API's purger sends PURGE. */
+  readonly purgeUrl: string;
+  stop(): Promise<void>;
+};
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -50,9 +57,25 @@ export async function startVarnish(backendPort: number): Promise<OwnVarnish> {
   const vcl = join(dir, 'default.vcl');
   writeFileSync(vcl, renderVcl(backendPort), { mode: 0o644 });
   const port = await freePort();
+  let purgePort = await freePort();
+  while (purgePort === port) purgePort = await freePort();
   const child: ChildProcess = spawn(
     'varnishd',
-    ['-F', '-n', join(dir, 'work'), '-a', `127.0.0.1:${port}`, '-f', vcl, '-s', 'malloc,64m', '-T', '127.0.0.1:0'],
+    [
+      '-F',
+      '-n',
+      join(dir, 'work'),
+      '-a',
+      `http=127.0.0.1:${port},HTTP`,
+      '-a',
+      `purge=127.0.0.1:${purgePort},HTTP`,
+      '-f',
+      vcl,
+      '-s',
+      'malloc,64m',
+      '-T',
+      '127.0.0.1:0',
+    ],
     { detached: true, stdio: ['ignore', 'ignore', 'pipe'] },
   );
   let stderr = '';
@@ -68,6 +91,7 @@ export async function startVarnish(backendPort: number): Promise<OwnVarnish> {
   const killOnExit = () => killGroup('SIGKILL');
   process.once('exit', killOnExit);
   const url = `http://127.0.0.1:${port}`;
+  const purgeUrl = `http://127.0.0.1:${purgePort}`;
   const stop = async () => {
     process.off('exit', killOnExit);
     if (child.exitCode === null && child.signalCode === null) {
@@ -79,7 +103,7 @@ export async function startVarnish(backendPort: number): Promise<OwnVarnish> {
     killGroup('SIGKILL'); // the worker, should the manager have left it behind
     rmSync(dir, { recursive: true, force: true });
   };
-  // Ready once it answers a purge of nothing (which never reaches the backend).
+  // Ready once it answers a purge of nothing (which never reaches the backend) on the purge listener.
   const deadline = Date.now() + 20_000;
   for (;;) {
     if (child.exitCode !== null) {
@@ -87,7 +111,7 @@ export async function startVarnish(backendPort: number): Promise<OwnVarnish> {
       throw new Error(`varnishd exited with ${child.exitCode}: ${stderr.slice(-2000)}`);
     }
     try {
-      const r = await fetch(url, {
+      const r = await fetch(purgeUrl, {
         method: 'PURGE',
         headers: { 'xkey-purge': 'nothing' },
         signal: AbortSignal.timeout(1000),
@@ -99,9 +123,9 @@ export async function startVarnish(backendPort: number): Promise<OwnVarnish> {
     }
     if (Date.now() > deadline) {
       await stop();
-      throw new Error(`varnishd did not answer on ${url}: ${stderr.slice(-2000)}`);
+      throw new Error(`varnishd did not answer on ${purgeUrl}: ${stderr.slice(-2000)}`);
     }
     await sleep(100);
   }
-  return { url, stop };
+  return { url, purgeUrl, stop };
 }

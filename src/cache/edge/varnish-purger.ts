@@ -1,14 +1,14 @@
 /**
  * Purges Varnish by surrogate key: `PURGE /` with `xkey-purge: <space-separated keys>` to each
- * configured Varnish (deploy/varnish/default.vcl accepts it from its ACL only and runs
- * `xkey.purge`). Keys go in batches that fit a request header; every request is bounded by the
- * timeout. Rejects when any Varnish did not confirm, after all were tried.
+ * configured Varnish's purge listener (deploy/varnish/default.vcl.template takes it there only,
+ * from its ACL, and runs `xkey.purge`). Keys go in batches that fit a request header; every request
+ * is bounded by the timeout. Rejects when any Varnish did not confirm, after all were tried.
  */
 import { EDGE_ALL_KEY, edgeKeyBatches } from './keys.js';
 import type { EdgePurger } from './purger.js';
 
 export type VarnishPurgerOptions = {
-  /** Base URLs of the Varnish instances, e.g. `http://varnish:80`. */
+  /** Base URLs of the Varnish instances' purge listeners, e.g. `http://varnish:6091`. */
   urls: readonly string[];
   /** The most one purge request may take. */
   timeoutMs: number;
