@@ -216,3 +216,19 @@ describe('an administrator’s purge', () => {
     await c.caches.close();
   });
 });
+
+describe('a purge of everything from the change log (a TRUNCATE, a bulk write)', () => {
+  it('reaches the edge as well', async () => {
+    const database = await openTestDatabase();
+    const told: string[] = [];
+    const c = await cachedApp(database, {
+      backend: 'memory',
+      edgePurger: { purge: async (tags) => void told.push(...tags), purgeAll: async () => void told.push('(all)') },
+      edgeRepurgeDelayMs: 0,
+    });
+    expect(await c.caches.invalidator.purgeAll()).toBe(true);
+    expect(told).toEqual(['(all)']);
+    await c.caches.close();
+    await database.close();
+  });
+});
