@@ -7,7 +7,13 @@
  */
 import type { Redis } from 'ioredis';
 import { GRAPHQL_PATH } from './app.js';
-import { DEFAULT_LOGIN_LIMITS, LoginThrottle, redisAttemptCounters } from './auth/login-throttle.js';
+import { clientAddressOf } from './http/client-address.js';
+import {
+  DEFAULT_LOGIN_LIMITS,
+  LoginThrottle,
+  MemoryAttemptCounters,
+  redisAttemptCounters,
+} from './auth/login-throttle.js';
 import { TokenCache } from './auth/token-cache.js';
 import { shareRevocations } from './auth/token-revocation.js';
 import { bearerToken, hashToken } from './auth/tokens.js';
@@ -66,6 +72,8 @@ export type CacheOptions = Pick<
       | 'persistedQueries'
       | 'persistedQueriesTtlSeconds'
       | 'persistedQueriesMaxBytes'
+      | 'persistedQueriesRegistrationsPerMinute'
+      | 'trustProxy'
       | 'trustedDocuments'
       | 'trustedDocumentsOnly'
     >
@@ -188,7 +196,8 @@ export async function buildCaches(options: CacheOptions, logger: Logger): Promis
     (error) => reportAuth('login_throttle', error),
   );
   // Persisted operations: APQ registrations shared by every instance through Redis (in memory
-  // without one); a failed read is a PersistedQueryNotFound (the client resends the query).
+  // without one); a failed read is a PersistedQueryNotFound (the client resends the query). The
+  // registration budget per client address is counted where the login throttle counts.
   const persistedTtlSeconds = options.persistedQueriesTtlSeconds ?? 86_400;
   const persisted = createPersistedOperations({
     store:
@@ -205,6 +214,13 @@ export async function buildCaches(options: CacheOptions, logger: Logger): Promis
     ...(options.trustedDocuments ? { trusted: options.trustedDocuments } : {}),
     trustedOnly: options.trustedDocumentsOnly ?? false,
     ...(options.persistedQueriesMaxBytes !== undefined ? { maxDocumentBytes: options.persistedQueriesMaxBytes } : {}),
+    ...(options.persistedQueriesRegistrationsPerMinute !== undefined
+      ? { registrationsPerMinute: options.persistedQueriesRegistrationsPerMinute }
+      : {}),
+    budgetCounters: redis
+      ? redisAttemptCounters(redis, options.redisPrefix, (call) => (breaker ? breaker.run(call) : call()))
+      : new MemoryAttemptCounters(),
+    addressOf: (serverContext, request) => clientAddressOf(serverContext, request.headers, options.trustProxy ?? 0),
     onStoreError: (operation, error) => reportAuth(`persisted_${operation}`, error),
   });
   let responseStore: FailOpenStore | null = null;

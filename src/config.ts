@@ -123,6 +123,7 @@ const envSchema = z.object({
   PERSISTED_QUERIES: onOff.default(true),
   PERSISTED_QUERIES_TTL_SECONDS: z.coerce.number().int().min(60).max(31_536_000).default(86_400),
   PERSISTED_QUERIES_MAX_BYTES: z.coerce.number().int().min(100).max(1_000_000).default(20_000),
+  PERSISTED_QUERIES_REGISTRATIONS_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(30),
   TRUSTED_DOCUMENTS_PATH: z
     .string()
     .trim()
@@ -182,6 +183,8 @@ export type Config = {
   persistedQueries: boolean;
   persistedQueriesTtlSeconds: number;
   persistedQueriesMaxBytes: number;
+  /** APQ registrations per client address per minute (shared across instances through Redis). */
+  persistedQueriesRegistrationsPerMinute: number;
   /** The manifest at TRUSTED_DOCUMENTS_PATH, read and checked once here. */
   trustedDocuments: TrustedDocuments | undefined;
   trustedDocumentsOnly: boolean;
@@ -238,6 +241,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     persistedQueries: e.PERSISTED_QUERIES,
     persistedQueriesTtlSeconds: e.PERSISTED_QUERIES_TTL_SECONDS,
     persistedQueriesMaxBytes: e.PERSISTED_QUERIES_MAX_BYTES,
+    persistedQueriesRegistrationsPerMinute: e.PERSISTED_QUERIES_REGISTRATIONS_PER_MINUTE,
     trustedDocuments,
     trustedDocumentsOnly: e.TRUSTED_DOCUMENTS_ONLY,
     edgePurgeUrls: e.EDGE_PURGE_URLS,

@@ -7,7 +7,8 @@
  *                    a miss: PersistedQueryNotFound, and the client resends the query)
  *   query + hash     the hash must be the query's SHA-256 (else PERSISTED_QUERY_HASH_MISMATCH, nothing
  *                    stored); the pair is registered once the operation executes (so it parsed,
- *                    validated and passed the limits)
+ *                    validated and passed the limits), if it is within the bounds (./canonical.ts)
+ *                    and its client's registration budget (./budget.ts); else it is only executed
  *   query only       as always, unless trusted-only mode: then only a manifest document's text
  */
 import type { GraphQLParams, Plugin } from 'graphql-yoga';
@@ -19,6 +20,8 @@ import {
   untrustedDocument,
   versionNotSupported,
 } from './errors.js';
+import type { RegistrationBudget } from './budget.js';
+import { unregistrable, type Unregistrable } from './canonical.js';
 import { hashOfId, sha256Hex } from './ids.js';
 import type { KnownDocuments } from './known.js';
 import type { TrustedDocuments } from './manifest.js';
@@ -31,11 +34,19 @@ export type PersistedOperationsOptions = {
   trusted: TrustedDocuments;
   /** Accept only documents of the manifest (by id or by their exact text). */
   trustedOnly: boolean;
-  /** Larger documents are executed but not registered. */
+  /** Documents larger without their ignored characters (or padded) are executed but not registered. */
   maxDocumentBytes: number;
-  /** A store read or write failed: the request goes on without it; this reports it. */
-  onStoreError(operation: 'get' | 'register', error: unknown): void;
+  /** Registrations the client (by address) may still make. */
+  budget: RegistrationBudget;
+  /** The client's address, from yoga's server context and the request. */
+  addressOf(serverContext: unknown, request: Request): string | undefined;
+  /** A store read or write (or the budget's counter) failed: the request goes on without it; this reports it. */
+  onStoreError(operation: 'get' | 'register' | 'budget', error: unknown): void;
+  /** A document was executed but not registered, and why. */
+  onRefused(reason: RegistrationRefusal): void;
 };
+
+export type RegistrationRefusal = Unregistrable | 'over_budget' | 'budget_unavailable';
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -67,7 +78,19 @@ function requestedHash(params: GraphQLParams, request: Request): string | null {
 export function persistedOperationsPlugin(options: PersistedOperationsOptions): Plugin {
   const { store, known, trusted, trustedOnly } = options;
   /** Registrations waiting for their operation to execute, by request context. */
-  const pending = new WeakMap<object, { hash: string; document: string }>();
+  const pending = new WeakMap<object, { hash: string; document: string; address: string | undefined }>();
+
+  /** Whether the client may register one more document (no, when its counter cannot be reached). */
+  async function withinBudget(address: string | undefined): Promise<boolean> {
+    try {
+      if (await options.budget(address)) return true;
+      options.onRefused('over_budget');
+    } catch (error) {
+      options.onStoreError('budget', error);
+      options.onRefused('budget_unavailable');
+    }
+    return false;
+  }
 
   async function resolve(hash: string): Promise<string | null> {
     const listed = trusted.get(hash);
@@ -102,8 +125,9 @@ export function persistedOperationsPlugin(options: PersistedOperationsOptions): 
         if (sha256Hex(query) !== hash) throw hashMismatch();
         if (!trusted.has(hash)) {
           if (trustedOnly) throw untrustedDocument();
-          if (store && Buffer.byteLength(query) <= options.maxDocumentBytes)
-            pending.set(context, { hash, document: query });
+          const refusal = store ? unregistrable(query, options.maxDocumentBytes) : null;
+          if (refusal) options.onRefused(refusal);
+          else if (store) pending.set(context, { hash, document: query, address: options.addressOf(context, request) });
         }
         resolved(query);
         return;
@@ -119,6 +143,7 @@ export function persistedOperationsPlugin(options: PersistedOperationsOptions): 
       const registration = pending.get(args.contextValue);
       if (!registration || !store) return;
       pending.delete(args.contextValue);
+      if (!(await withinBudget(registration.address))) return;
       known.learn(registration.hash, registration.document);
       try {
         await store.register(registration.hash, registration.document);

@@ -203,7 +203,8 @@ describe('APQ on a shared Redis', () => {
       expect(codeOf(unparsed)).toBe('GRAPHQL_PARSE_FAILED');
       expect(await registered(sha256(broken))).toBeNull();
 
-      const large = `${query} # ${'x'.repeat(300)}`;
+      // Large without its ignored characters too: a 300-character operation name.
+      const large = query.replace('Kit5', `Kit${'x'.repeat(300)}`);
       const big = await ask(a.front, 'POST', { query: large, variables: { id: '8' }, extensions: apq(sha256(large)) });
       expect(big.body.data?.kit).toMatchObject({ id: '8' }); // executed, but over PERSISTED_QUERIES_MAX_BYTES
       expect(await registered(sha256(large))).toBeNull();
@@ -256,6 +257,9 @@ describe('APQ when Redis fails', () => {
       expect(resent.status).toBe(200);
       expect(resent.body.errors).toBeUndefined();
       expect(resent.body.data?.kit).toMatchObject({ id: '10' });
+      // Its registration budget could not be counted: not registered (nor learned here).
+      expect(c.caches.persisted.refusedRegistrations('budget_unavailable')).toBeGreaterThan(0);
+      expect(c.caches.persisted.documentOf(sha256(unknown))).toBeUndefined();
 
       // Known in this process: answered from the database, with the same data as before the outage.
       const again = await ask(c.front, 'GET', { variables: { id: '9' }, extensions: apq(sha256(known)) });
