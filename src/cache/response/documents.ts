@@ -13,28 +13,43 @@ export type DocumentIndexOptions = {
   maxTotalLength?: number;
 };
 
+/**
+ * Two LRU segments, so that texts seen once (a client sending a stream of distinct documents) cannot
+ * evict the ones in use: a text is remembered into `probation` (a quarter of the bound) and moves to
+ * `used` (the rest) when it is met again, executed or looked up by the lean hit.
+ */
 export class DocumentIndex {
-  private readonly scopes: LRUCache<string, Scope>;
+  private readonly probation: LRUCache<string, Scope>;
+  private readonly used: LRUCache<string, Scope>;
   private readonly maxDocumentLength: number;
 
   constructor(options: DocumentIndexOptions = {}) {
     this.maxDocumentLength = options.maxDocumentLength ?? 20_000;
-    this.scopes = new LRUCache({
-      maxSize: options.maxTotalLength ?? 8 * 1024 * 1024,
-      sizeCalculation: (_, query) => query.length + 1,
-    });
+    const total = options.maxTotalLength ?? 8 * 1024 * 1024;
+    const segment = (maxSize: number) =>
+      new LRUCache<string, Scope>({ maxSize, sizeCalculation: (_, query) => query.length + 1 });
+    this.probation = segment(Math.floor(total / 4));
+    this.used = segment(total - Math.floor(total / 4));
   }
 
   remember(query: string, scope: Scope): void {
-    if (query.length <= this.maxDocumentLength) this.scopes.set(query, scope);
+    if (query.length > this.maxDocumentLength) return;
+    if (this.used.has(query) || this.probation.delete(query)) this.used.set(query, scope);
+    else this.probation.set(query, scope);
   }
 
   scopeOf(query: string): Scope | undefined {
-    return this.scopes.get(query);
+    const scope = this.used.get(query);
+    if (scope !== undefined) return scope;
+    const once = this.probation.get(query);
+    if (once === undefined) return undefined;
+    this.probation.delete(query);
+    this.used.set(query, once);
+    return once;
   }
 
   /** Characters held (never above maxTotalLength). */
   bytes(): number {
-    return this.scopes.calculatedSize;
+    return this.probation.calculatedSize + this.used.calculatedSize;
   }
 }
