@@ -3,42 +3,29 @@
  * Redis to learn what a hash means). A verified pair never changes meaning, so entries have no TTL:
  * they leave only to keep the map within its byte bound.
  *
- * Two LRU segments, so that registering documents once cannot evict the ones in use: a pair is
- * learned into `probation` (a quarter of the bound), and moves to `used` (the rest) when it is
- * asked for. A flood of one-shot registrations only churns probation.
+ * A pair must be asked for after it was learned before a flood of one-shot registrations can no
+ * longer evict it (segmented-lru.ts).
  */
-import { LRUCache } from 'lru-cache';
-
-const lru = (maxSize: number) =>
-  new LRUCache<string, string>({ maxSize, sizeCalculation: (document) => Buffer.byteLength(document) + 64 });
+import { SegmentedLru } from '../cache/segmented-lru.js';
 
 export class KnownDocuments {
-  private readonly probation: LRUCache<string, string>;
-  private readonly used: LRUCache<string, string>;
+  private readonly documents: SegmentedLru<string>;
 
   constructor(maxTotalBytes = 8 * 1024 * 1024) {
-    const probationBytes = Math.floor(maxTotalBytes / 4);
-    this.probation = lru(probationBytes);
-    this.used = lru(maxTotalBytes - probationBytes);
+    this.documents = new SegmentedLru(maxTotalBytes, (document) => Buffer.byteLength(document) + 64);
   }
 
   /** Only for a pair whose hash was checked against the document. */
   learn(hash: string, document: string): void {
-    if (!this.used.has(hash)) this.probation.set(hash, document);
+    this.documents.add(hash, document);
   }
 
   get(hash: string): string | undefined {
-    const document = this.used.get(hash);
-    if (document !== undefined) return document;
-    const learned = this.probation.get(hash);
-    if (learned === undefined) return undefined;
-    this.probation.delete(hash);
-    this.used.set(hash, learned);
-    return learned;
+    return this.documents.get(hash);
   }
 
   /** Bytes held (never above the bound). */
   bytes(): number {
-    return this.probation.calculatedSize + this.used.calculatedSize;
+    return this.documents.size();
   }
 }

@@ -9,7 +9,6 @@
 import { ApolloClient, ApolloLink, gql, HttpLink, InMemoryCache } from '@apollo/client';
 import { PersistedQueryLink } from '@apollo/client/link/persisted-queries';
 import type { Redis } from 'ioredis';
-import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -25,13 +24,12 @@ import {
   type CachedApp,
 } from '../helpers/caches.js';
 import { openTestDatabase } from '../helpers/database.js';
-import { yogaRequests } from '../persisted/requests.js';
+import { sha256, yogaRequests } from '../persisted/requests.js';
 
 // Spied before any app builds the schema, so it counts real executions.
 const kitResolver = vi.spyOn(Query, 'kit');
 
 const skip = redisAvailable() ? false : redisSkipReason();
-const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
 /** What went over the wire, as the client sent it and the server answered. */
 type Exchange = {
