@@ -32,7 +32,7 @@
  * Sequences are floored to the Redis server's clock in microseconds, so they never run backwards.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import { INVALIDATION_MEMORY_MS, type Lookup, type ResponseStore, type StoreOutcome } from './store.js';
 
 /**
@@ -236,14 +236,14 @@ return dropped
 /** Carried by every entry, so that invalidating it empties the store (admin purge) without SCAN. */
 export const ALL_TAG = '*';
 
-type ScriptedRedis = Redis & {
+type ScriptedRedis = RedisClient & {
   kvResponseWrite(numKeys: number, ...args: (string | number)[]): Promise<number>;
   kvResponseLease(numKeys: number, ...args: (string | number)[]): Promise<number>;
   kvResponseInvalidate(numKeys: number, ...args: (string | number)[]): Promise<number>;
 };
 
 export type RedisResponseStoreOptions = {
-  redis: Redis;
+  redis: RedisClient;
   /** REDIS_PREFIX: in front of every key. */
   prefix: string;
   /** Buckets spread entries (and so invalidation work) over cluster slots. Fixed for a deployment. */

@@ -4,7 +4,7 @@
  * right keys, stale fills are refused, a stampede costs one read, and Redis failing costs nothing
  * but speed.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../../src/cache/redis/client.js';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createRedis } from '../../../src/cache/redis/client.js';
 import type { Database } from '../../../src/db/client.js';
@@ -57,7 +57,7 @@ const PROBE = 900_001;
 const PROBE_2 = 900_002;
 
 describe.each(backends())('entity cache on $backend', ({ backend, skip }) => {
-  let redis: Redis | undefined;
+  let redis: RedisClient | undefined;
   let prefix = '';
   let one: CachedApp;
   let two: CachedApp;
