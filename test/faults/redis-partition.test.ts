@@ -6,9 +6,8 @@
  *  - a black hole (bytes held, no error): at most one request waits out the Redis timeout, the
  *    others go straight to the database (circuit breaker), and caching resumes after it heals.
  */
-import type { RedisClient } from '../../src/cache/redis/client.js';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { connectRedis, createRedis } from '../../src/cache/redis/client.js';
+import { connectRedis, createRedis, type RedisClient } from '../../src/cache/redis/client.js';
 import type { Database } from '../../src/db/client.js';
 import { invalidationLogRepository } from '../../src/db/repositories/invalidation-log.js';
 import { tokensFor } from '../helpers/app.js';

@@ -3,10 +3,9 @@
  * the instance stops trusting Redis (breaker open: answers come from the database), and the breaker's
  * recovery applies the change log before anything is served from Redis again.
  */
-import type { RedisClient } from '../../src/cache/redis/client.js';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
-import { connectRedis, createRedis } from '../../src/cache/redis/client.js';
+import { connectRedis, createRedis, type RedisClient } from '../../src/cache/redis/client.js';
 import { cachedApp, dropPrefix, newPrefix, redisSkipReason, testRedis, type CachedApp } from '../helpers/caches.js';
 import { ask, KIT } from './asking.js';
 import { openTestDatabase, usingRealPostgres, type TestDatabase } from '../helpers/database.js';

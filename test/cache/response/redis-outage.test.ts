@@ -5,9 +5,8 @@
  * back on the same address the client reconnects by itself and caching resumes.
  * The file runs its own redis-server on a free loopback port, so it can kill it.
  */
-import type { RedisClient } from '../../../src/cache/redis/client.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectRedis, createRedis } from '../../../src/cache/redis/client.js';
+import { connectRedis, createRedis, type RedisClient } from '../../../src/cache/redis/client.js';
 import type { App } from '../../../src/app.js';
 import type { Database } from '../../../src/db/client.js';
 import { data, gql, testApp, tokensFor, type GqlResult } from '../../helpers/app.js';
