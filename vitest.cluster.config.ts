@@ -23,6 +23,7 @@ export default defineConfig({
     //    test/invalidation/change-log-pglite: no Redis at all.
     include: [
       'test/cache/entity/*.test.ts',
+      'test/cache/redis/*.test.ts',
       'test/cache/response/!(redis-outage|bounded-memos).test.ts',
       'test/faults/{response-key-loss,entity-key-loss,index-eviction,random-key-loss}.test.ts',
       'test/http/{request-path,cross-server-coalescing}.test.ts',
