@@ -36,6 +36,7 @@ import {
   failOpen,
   type FailOpenStore,
   type FieldTagTable,
+  type RedisResponseStore,
   type ResponseCache,
 } from './cache/response/index.js';
 import type { Config } from './config.js';
@@ -224,6 +225,7 @@ export async function buildCaches(options: CacheOptions, logger: Logger): Promis
     onStoreError: (operation, error) => reportAuth(`persisted_${operation}`, error),
   });
   let responseStore: FailOpenStore | null = null;
+  let redisResponseStore: RedisResponseStore | null = null;
   let responseCache: ResponseCache<AppContext> | null = null;
   // The edge (Varnish, or a purger given) in front: purged by tag after the response store, and once
   // more a moment later. Without one, answers tell surrogates not to keep them.
@@ -242,14 +244,17 @@ export async function buildCaches(options: CacheOptions, logger: Logger): Promis
       })
     : null;
   if (options.responseCache) {
-    const raw = redis
+    redisResponseStore = redis
       ? createRedisResponseStore({
           redis,
           prefix: options.redisPrefix,
           // A fence means Redis lost evidence (eviction, flush): a bucket's entries became misses.
           onFence: (_bucket, by) => counters.inc('response_fence', by),
+          // Sweeping is memory hygiene (correctness never waits for it): count, and retry later.
+          onSweepError: (error) => report('response_sweep', error),
         })
-      : createMemoryResponseStore();
+      : null;
+    const raw = redisResponseStore ?? createMemoryResponseStore();
     responseStore = failOpen(raw, report, counters, breaker ?? undefined);
     responseCache = createResponseCache<AppContext>({
       store: responseStore,
@@ -297,6 +302,7 @@ export async function buildCaches(options: CacheOptions, logger: Logger): Promis
   const where = redis ? `redis (prefix "${options.redisPrefix}")` : 'memory';
   const settled = async () => {
     await responseCache?.settled();
+    await redisResponseStore?.settled();
   };
   return {
     counters,
@@ -345,6 +351,7 @@ export async function buildCaches(options: CacheOptions, logger: Logger): Promis
       await changes?.stop();
       revocations?.close();
       breaker?.close();
+      redisResponseStore?.close();
       await edge?.close();
       await settled();
       if (ownsRedis && redis) await redis.quit().catch(() => redis.disconnect());
