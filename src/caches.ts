@@ -92,6 +92,8 @@ export type CacheOptions = Pick<
     database?: Database;
     /** How long a coalesced miss is waited for (tests shorten it). Default 5,000 ms. */
     joinWaitMs?: number;
+    /** Per tag and bucket, the index size up to which Redis drops an invalidated tag's entries at once (else lazily). Default 256. */
+    responseEagerLimit?: number;
     /** How often an open circuit breaker probes Redis. Default 1,000 ms. */
     redisProbeIntervalMs?: number;
   };
@@ -248,6 +250,7 @@ export async function buildCaches(options: CacheOptions, logger: Logger): Promis
       ? createRedisResponseStore({
           redis,
           prefix: options.redisPrefix,
+          ...(options.responseEagerLimit !== undefined ? { eagerLimit: options.responseEagerLimit } : {}),
           // A fence means Redis lost evidence (eviction, flush): a bucket's entries became misses.
           onFence: (_bucket, by) => counters.inc('response_fence', by),
           // Sweeping is memory hygiene (correctness never waits for it): count, and retry later.
