@@ -47,7 +47,8 @@
  * Sequences are floored to the Redis server's clock in microseconds, so they never run backwards.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
+import { awaitReplicas } from '../redis/replication.js';
 import { INVALIDATION_MEMORY_MS, type Lookup, type ResponseStore, type StoreOutcome } from './store.js';
 
 /**
@@ -400,7 +401,7 @@ return {dropped, 0}
 `;
 
 type Args = (string | number)[];
-type ScriptedRedis = Redis & {
+type ScriptedRedis = (Redis | Cluster) & {
   kvResponseWrite(numKeys: number, ...args: Args): Promise<number>;
   kvResponseLease(numKeys: number, ...args: Args): Promise<number>;
   kvResponseInvalidate(numKeys: number, ...args: Args): Promise<[number, number, number]>;
@@ -409,7 +410,7 @@ type ScriptedRedis = Redis & {
 };
 
 export type RedisResponseStoreOptions = {
-  redis: Redis;
+  redis: Redis | Cluster;
   /** REDIS_PREFIX: in front of every key. */
   prefix: string;
   /** Buckets spread entries (and so invalidation work) over cluster slots. Fixed for a deployment. Default 16. */
@@ -428,6 +429,11 @@ export type RedisResponseStoreOptions = {
    * fenced it: every entry of that bucket became a miss. For a counter; must not throw.
    */
   onFence?(bucket: number, by: 'write' | 'invalidate' | 'sweep'): void;
+  /**
+   * On a Cluster, how long an invalidation waits for the replicas of each master it ran on (WAIT);
+   * not acknowledged in time, it fails (and is applied again from its durable record). Default 500 ms.
+   */
+  replicationTimeoutMs?: number;
   /** Told when a background sweep failed (it is retried by the periodic check). Must not throw. */
   onSweepError?(error: unknown): void;
 };
@@ -576,6 +582,9 @@ export function createRedisResponseStore(options: RedisResponseStoreOptions): Re
     const unique = [...new Set(tags)];
     if (!unique.length) return;
     await Promise.all(Array.from({ length: buckets }, (_, b) => invalidateBucket(b, unique)));
+    // Not done until a failover cannot undo it.
+    const seqs = Array.from({ length: buckets }, (_, b) => `${base(b)}s`);
+    await awaitReplicas(options.redis, seqs, options.replicationTimeoutMs ?? 500);
   }
 
   return {
