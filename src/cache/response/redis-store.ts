@@ -158,14 +158,21 @@ if ARGV[3] == '0' and s then
   leased = redis.call('ZCARD', M) == 1
 end
 if gepoch ~= epoch then return 0 end
+-- One call each for the marks, the due times and the indexes' existence (never one per tag).
+local marks, fields = {}, {}
 for i = 1, n do
-  local mark = redis.call('ZSCORE', M, 'i:' .. ARGV[7 + i])
-  if mark and tonumber(mark) - memory * 1000 > tonumber(gseq) then return 0 end
+  marks[i] = 'i:' .. ARGV[7 + i]
+  fields[i] = 't:' .. ARGV[7 + i]
 end
-for i = 1, n do
-  if redis.call('EXISTS', KEYS[5 + i]) == 0 then
-    local due = redis.call('ZSCORE', M, 't:' .. ARGV[7 + i])
-    if due and tonumber(due) > nowUs then
+if n > 0 then
+  for _, mark in ipairs(redis.call('ZMSCORE', M, unpack(marks))) do
+    if mark and tonumber(mark) - memory * 1000 > tonumber(gseq) then return 0 end
+  end
+end
+local dues = n > 0 and redis.call('ZMSCORE', M, unpack(fields)) or {}
+if n > 0 and redis.call('EXISTS', unpack(KEYS, 6)) < n then
+  for i = 1, n do
+    if dues[i] and tonumber(dues[i]) > nowUs and redis.call('EXISTS', KEYS[5 + i]) == 0 then
       fence(S, M, ARGV[6], math.max(tonumber(seq) + 1, nowUs), nowMs + memory)
       return -1
     end
@@ -175,19 +182,21 @@ end
 redis.call('SET', E, epoch .. '.' .. stampText(tonumber(seq)) .. '\\n' .. ARGV[1], 'PXAT', seqText(untilMs))
 redis.call('SET', X, ARGV[5], 'PXAT', seqText(untilMs))
 local bucketUntil = untilMs
+local due_args = {}
 for i = 1, n do
-  local idx, field = KEYS[5 + i], 't:' .. ARGV[7 + i]
+  local idx = KEYS[5 + i]
   -- Expired members go a bounded batch at a time (never a sweep of a big index in one call).
   local dead = redis.call('ZRANGEBYSCORE', idx, '-inf', seqText(nowMs), 'LIMIT', 0, 16)
   if #dead > 0 then redis.call('ZREM', idx, unpack(dead)) end
   redis.call('ZADD', idx, seqText(untilMs), ARGV[4])
   -- The index lives at least as long as the manifest says it must, whatever it held before.
-  local due = math.ceil(tonumber(redis.call('ZSCORE', M, field) or '0') / 1000)
-  local keep = math.max(untilMs, due)
+  local keep = math.max(untilMs, math.ceil(tonumber(dues[i] or '0') / 1000))
   if redis.call('PEXPIRETIME', idx) < keep then redis.call('PEXPIREAT', idx, seqText(keep)) end
-  redis.call('ZADD', M, 'GT', seqText(keep * 1000), field)
+  due_args[2 * i - 1] = seqText(keep * 1000)
+  due_args[2 * i] = fields[i]
   bucketUntil = math.max(bucketUntil, keep)
 end
+if n > 0 then redis.call('ZADD', M, 'GT', unpack(due_args)) end
 prune(M, n + 16)
 if leased then
   redis.call('PEXPIREAT', S, seqText(bucketUntil))
