@@ -11,6 +11,7 @@
  *   shows caching pays. The seed is printed with any failure (BALANCER_SEED replays it).
  * - 0 leaks: users' private answers through the balancer are each user's own; a logout landing on
  *   one instance is honoured by all three.
+ * - An instance whose /ready fails (its Redis gone) gets no more requests: the health checks work.
  * - The address the API sees is the client's: HAProxy appends it to X-Forwarded-For and the
  *   instances (TRUST_PROXY=1) believe only that entry, not what the client forged.
  */
@@ -333,5 +334,21 @@ describe.skipIf(skip)(`three instances behind HAProxy${skip ? ` (skipped: ${skip
     expect((await failed('127.0.0.3', 0)).body.errors?.[0]?.extensions?.code).not.toBe('RATE_LIMITED');
     const counted = (await keysUnder(redis, `${prefix}{login}:a:`)).map((k) => k.slice(`${prefix}{login}:a:`.length));
     expect(counted.sort()).toEqual(['127.0.0.2', '127.0.0.3']);
+  });
+  // Last: it leaves instance 2 without Redis.
+  it('stops sending requests to an instance whose /ready fails (health checks)', { timeout: 30_000 }, async () => {
+    const sick = instances[2]!;
+    // Its Redis connection gone, /ready answers 503 ("redis":"failing") within its 2 s memo.
+    sick.c.caches.redis!.disconnect();
+    const deadline = Date.now() + 15_000;
+    for (;;) {
+      const some = await Promise.all(Array.from({ length: 6 }, () => ask(base, { query: '{ __typename }' })));
+      if (!some.some((a) => a.instance === 2)) break;
+      if (Date.now() > deadline) throw new Error(`instance 2 still gets requests: ${haproxy.output()}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const after = await Promise.all(Array.from({ length: 30 }, () => ask(base, { query: '{ __typename }' })));
+    expect(after.map((a) => a.status)).toEqual(Array<number>(30).fill(200));
+    expect(new Set(after.map((a) => a.instance))).toEqual(new Set([0, 1]));
   });
 });
