@@ -61,6 +61,14 @@ export async function redisVersion(admin: Redis): Promise<string> {
   return infoField(await admin.info('server'), 'redis_version');
 }
 
+/** Microseconds Redis spent in commands since the last CONFIG RESETSTAT (INFO commandstats). */
+export async function commandMicros(admin: Redis): Promise<number> {
+  let total = 0;
+  for (const match of (await admin.info('commandstats')).matchAll(/^cmdstat_[^:]+:calls=\d+,usec=(\d+),/gm))
+    total += Number(match[1]);
+  return total;
+}
+
 export type Block = { us: number; command: string };
 export type BlockSummary = {
   /** The longest command seen (null: none reached the 100 µs floor). */

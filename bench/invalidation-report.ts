@@ -28,6 +28,8 @@ export type SizeRow = {
     held: number;
     /** What the store's stats() counts after the fill. */
     entries: number;
+    /** Redis time in commands (INFO commandstats) per entry filled: what the fill costs Redis alone. */
+    redisUsPerEntry: number;
     blocks: BlockSummary;
   };
   memory: { before: number; after: number; perEntry: number; valueBytesPerEntry: number };
@@ -109,7 +111,7 @@ export function renderMarkdown(rows: readonly SizeRow[]): string {
       `### ${count(r.size)} entries`,
       '',
       `- Run ${r.meta.date} at ${r.meta.commit}, Redis ${r.meta.redisVersion}; load average ${r.meta.loadStart.join(' ')} at start, ${r.meta.loadEnd.join(' ')} at end; ${JSON.stringify(r.meta.settings)}.`,
-      `- Fill: ${count(r.fill.stored)} stored, ${r.fill.refused} refused, ${r.fill.held} lease held; stats() counts ${count(r.fill.entries)}; ${count(Math.round(r.size / (r.fill.ms / 1000)))} entries/s.`,
+      `- Fill: ${count(r.fill.stored)} stored, ${r.fill.refused} refused, ${r.fill.held} lease held; stats() counts ${count(r.fill.entries)}; ${count(Math.round(r.size / (r.fill.ms / 1000)))} entries/s; Redis busy ${count(Math.round(r.fill.redisUsPerEntry))} µs per entry (lookup, lease and write).`,
       `- Memory: used_memory ${count(r.memory.before)} → ${count(r.memory.after)} B: ${count(Math.round(r.memory.perEntry))} B per entry (values average ${count(Math.round(r.memory.valueBytesPerEntry))} B).`,
       `- First createKit after the fill: ${ms(r.firstCreate.ms)} ms, dropping ${count(r.firstCreate.dropped)} entries; longest block ${blockText(r.firstCreate.blocks)}${r.firstCreate.blocks.longest ? `: \`${r.firstCreate.blocks.longest.command}\`` : ''}.`,
       `- Mutations p50 / p99 / max (n): overall ${lat(m.overall)} (${m.overall.n}); renameKit ${lat(m.byKind.renameKit)} (${m.byKind.renameKit.n}); moveKit ${lat(m.byKind.moveKit)} (${m.byKind.moveKit.n}); createKit ${lat(m.byKind.createKit)} (${m.byKind.createKit.n}); ${m.over500ms} over 500 ms.`,

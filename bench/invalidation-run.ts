@@ -25,7 +25,15 @@ import type { Redis } from 'ioredis';
 import { createRedisResponseStore } from '../src/cache/response/index.js';
 import { connectRedis, createRedis } from '../src/cache/redis/client.js';
 import { fill, mutate, Refill } from './invalidation-phases.js';
-import { redisVersion, SlowlogWatch, startRedis, stopRedis, usedMemory, type OwnRedis } from './invalidation-redis.js';
+import {
+  commandMicros,
+  redisVersion,
+  SlowlogWatch,
+  startRedis,
+  stopRedis,
+  usedMemory,
+  type OwnRedis,
+} from './invalidation-redis.js';
 import { summariseRuns, writeResults, type SizeRow } from './invalidation-report.js';
 import { buildWorkload, entriesTagged, planMutations } from './invalidation-workload.js';
 import { log } from './log.js';
@@ -125,6 +133,7 @@ async function runSize(size: number): Promise<SizeRow> {
   const watch = new SlowlogWatch(admin, PREFIX);
 
   const before = await usedMemory(admin);
+  await admin.config('RESETSTAT');
   await watch.begin();
   let lastLog = performance.now();
   const filled = await fill(store, w, flags.settings.fillConcurrency, (done) => {
@@ -133,13 +142,15 @@ async function runSize(size: number): Promise<SizeRow> {
     log(`  fill: ${done.toLocaleString('en-US')} of ${size.toLocaleString('en-US')}`);
   });
   const fillBlocks = await watch.end();
+  const fillMicros = await commandMicros(admin);
   const after = await usedMemory(admin);
   const { entries } = await store.stats();
   let valueBytes = 0;
   for (let i = 0; i < size; i++) valueBytes += w.entryValue(i).length;
   log(
     `  filled in ${(filled.ms / 1000).toFixed(1)} s (${filled.stored} stored, ${filled.refused} refused); ` +
-      `${Math.round((after - before) / size)} B/entry; longest block ${fillBlocks.longest?.us ?? 0} µs`,
+      `${Math.round((after - before) / size)} B/entry; Redis busy ${Math.round(fillMicros / size)} µs/entry; ` +
+      `longest block ${fillBlocks.longest?.us ?? 0} µs`,
   );
 
   await watch.begin();
@@ -168,6 +179,7 @@ async function runSize(size: number): Promise<SizeRow> {
       refused: filled.refused,
       held: filled.held,
       entries,
+      redisUsPerEntry: fillMicros / size,
       blocks: fillBlocks,
     },
     memory: { before, after, perEntry: (after - before) / size, valueBytesPerEntry: valueBytes / size },
