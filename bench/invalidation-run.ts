@@ -206,11 +206,15 @@ async function main() {
   const probe = buildWorkload(1000);
   const firstCreate = planMutations(probe, 1)[0]!;
   if (entriesTagged(probe, firstCreate.tags).length < 400) throw new Error('createKit does not drop Kit.list pages');
+  let stale = 0;
   for (const size of flags.sizes) {
     const row = await runSize(size);
     writeResults(flags.out, [row]);
     log(`  written to ${path.relative(root, flags.out)}.{json,md}`);
+    stale += row.mutations.stale;
   }
+  // A store that answers before it has dropped what it must is fast for the wrong reason.
+  if (stale) throw new Error(`${stale} stale answers right after a mutation: these numbers do not count`);
 }
 
 main()
