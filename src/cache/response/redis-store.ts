@@ -183,11 +183,15 @@ redis.call('SET', E, epoch .. '.' .. stampText(tonumber(seq)) .. '\\n' .. ARGV[1
 redis.call('SET', X, ARGV[5], 'PXAT', seqText(untilMs))
 local bucketUntil = untilMs
 local due_args = {}
+-- One write in 16 (by the entry's hash) tidies its indexes: expired members go a bounded batch at
+-- a time (never a sweep of a big index in one call), 64 each, four times what the writes add.
+local tidy = string.sub(ARGV[4], -1) == '0'
 for i = 1, n do
   local idx = KEYS[5 + i]
-  -- Expired members go a bounded batch at a time (never a sweep of a big index in one call).
-  local dead = redis.call('ZRANGEBYSCORE', idx, '-inf', seqText(nowMs), 'LIMIT', 0, 16)
-  if #dead > 0 then redis.call('ZREM', idx, unpack(dead)) end
+  if tidy then
+    local dead = redis.call('ZRANGEBYSCORE', idx, '-inf', seqText(nowMs), 'LIMIT', 0, 64)
+    if #dead > 0 then redis.call('ZREM', idx, unpack(dead)) end
+  end
   redis.call('ZADD', idx, seqText(untilMs), ARGV[4])
   -- The index lives at least as long as the manifest says it must, whatever it held before.
   local keep = math.max(untilMs, math.ceil(tonumber(dues[i] or '0') / 1000))

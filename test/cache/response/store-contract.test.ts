@@ -82,6 +82,26 @@ describe.each(backends())('response store contract on $backend', ({ backend, ski
     expect(await store.store(key('h'), 'h', ['Brand:2'], 10_000, early.generation)).toBe('refused');
   });
 
+  // Redis only: expired members leave an index a bounded batch at a time, on the writes that tidy.
+  if (backend === 'redis')
+    it.skipIf(skip)('drops expired members from an index when a later write tidies it', async () => {
+      // Keys of one bucket (the first 8 hex digits pick it, of 16), the last one of the writes that tidy.
+      const bucket = (k: string) => parseInt(k.slice(0, 8), 16) % 16;
+      const all = Array.from({ length: 4000 }, (_, n) => key(`tidy${n}`));
+      const tidying = all.find((k) => k.endsWith('0'))!;
+      const same = all.filter((k) => bucket(k) === bucket(tidying) && !k.endsWith('0'));
+      const put = async (k: string, ttl: number) =>
+        store.store(k, 'v', ['Kit:900'], ttl, (await store.lookup(k)).generation);
+      expect(await put(same[0]!, 10_000)).toBe('stored'); // keeps the index alive
+      for (const k of same.slice(1, 41)) expect(await put(k, 30)).toBe('stored');
+      await new Promise((r) => setTimeout(r, 80));
+      const index = `${prefix}{rc:${bucket(tidying)}}:t:Kit:900`;
+      expect(await redis!.zcard(index)).toBe(41);
+      expect(await put(tidying, 10_000)).toBe('stored');
+      expect(await redis!.zcard(index)).toBe(2);
+      await store.invalidate(['Kit:900']);
+    });
+
   // Redis only: the memory store has no keys of its own to inspect.
   if (backend === 'redis')
     it.skipIf(skip)(
