@@ -24,6 +24,11 @@ export type Load = {
 export type Target = {
   key: ScenarioKey;
   server: Server;
+  /**
+   * When the server is several processes (instances behind a balancer): every pid whose CPU and
+   * memory count, and the ports whose /metrics add up. Default: the server's own.
+   */
+  processes?: { pids: readonly number[]; metricsPorts: readonly number[] };
   load: () => Load;
   /** Before the warm-up: make sure what a "hit" scenario measures is in the cache. */
   prime?: () => Promise<void>;
@@ -66,21 +71,26 @@ export function cannon(load: Load, seconds: number, connections: number, timeout
   });
 }
 
+const sumOrNull = (values: readonly (number | null)[]): number | null =>
+  values.some((v) => v === null) ? null : values.reduce<number>((a, v) => a + v!, 0);
+
 export async function measure(target: Target, round: number, settings: MeasureSettings): Promise<RunResult> {
   const scenario = SCENARIOS.find((s) => s.key === target.key);
   if (!scenario) throw new Error(`no scenario ${target.key}`);
   const { redis } = settings;
   const port = target.server.port;
+  const pids = target.processes?.pids ?? [target.server.pid];
+  const metricsPorts = target.processes?.metricsPorts ?? [port];
   if (target.prime) await target.prime();
   if (settings.warmupS > 0) await cannon(target.load(), settings.warmupS, settings.connections);
   await sleep(SETTLE_MS);
   const load = target.load();
-  const before = await snapshot(redis, target.server.pid, port);
+  const before = await snapshot(redis, pids, metricsPorts);
   const result = await cannon(load, settings.durationS, settings.connections);
   // Requests still in flight when autocannon stops reach the server all the same: let them finish,
   // and count them (requests.sent) in the per-request costs.
   await sleep(SETTLE_MS);
-  const after = await snapshot(redis, target.server.pid, port);
+  const after = await snapshot(redis, pids, metricsPorts);
   const d: Deltas = delta(before, after);
   const requests = result.requests.total;
   const served = Math.max(requests, result.requests.sent ?? 0);
@@ -112,7 +122,7 @@ export async function measure(target: Target, round: number, settings: MeasureSe
     redisCallsPerRequestByCommand: byCommand,
     redisCpuPercent: d.redisCpuPercent,
     serverCpuPercent: d.serverCpuPercent,
-    serverRssMiB: rssMiB(target.server.pid),
+    serverRssMiB: sumOrNull(pids.map(rssMiB)),
     loadgenCpuPercent: d.harnessCpuPercent,
     postgresCpuPercent: d.postgresCpuPercent,
     machineCpuPercent: d.machineCpuPercent,

@@ -34,6 +34,8 @@ export type Options = {
   keepDb: boolean;
   /** The fault scenario (a Redis and a Postgres outage through TCP proxies); off with --no-faults. */
   faults: boolean;
+  /** Scenarios 2h and 6h (three instances behind HAProxy); off with --no-balancer. */
+  balancer: boolean;
   adminUrl: string;
   databaseName: string;
   /** The bench database on the server of adminUrl. */
@@ -63,6 +65,7 @@ export function readOptions(argv: string[] = process.argv.slice(2), env: NodeJS.
       'no-build': { type: 'boolean', default: false },
       'keep-db': { type: 'boolean', default: false },
       'no-faults': { type: 'boolean', default: false },
+      'no-balancer': { type: 'boolean', default: false },
       'fault-phase': { type: 'string' },
     },
     allowPositionals: false,
@@ -115,6 +118,7 @@ export function readOptions(argv: string[] = process.argv.slice(2), env: NodeJS.
     build: !flags['no-build'],
     keepDb: flags['keep-db'] === true,
     faults: flags['no-faults'] !== true,
+    balancer: flags['no-balancer'] !== true,
     adminUrl,
     databaseName,
     benchDatabaseUrl: bench.toString(),

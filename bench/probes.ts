@@ -94,14 +94,35 @@ export type Snapshot = {
   postgresCpu: number;
 };
 
-export async function snapshot(redis: Redis, serverPid: number, port: number): Promise<Snapshot> {
-  const [metrics, stats] = await Promise.all([scrape(port), redisStats(redis)]);
+/** Several servers' samples as one: their counters add up (metricValue sums the samples it finds). */
+function mergeSamples(all: readonly (Samples | null)[]): Samples | null {
+  if (all.some((s) => s === null)) return null;
+  const out: Samples = new Map();
+  for (const samples of all as Samples[])
+    for (const [name, list] of samples) out.set(name, [...(out.get(name) ?? []), ...list]);
+  return out;
+}
+
+/**
+ * Counters around a run. A server may be several processes (instances behind a balancer): their
+ * CPU adds up, and so do the /metrics of every port in `port`.
+ */
+export async function snapshot(
+  redis: Redis,
+  serverPid: number | readonly number[],
+  port: number | readonly number[],
+): Promise<Snapshot> {
+  const ports = typeof port === 'number' ? [port] : port;
+  const pids = typeof serverPid === 'number' ? [serverPid] : serverPid;
+  const [scraped, stats] = await Promise.all([Promise.all(ports.map(scrape)), redisStats(redis)]);
+  const metrics = mergeSamples(scraped);
   const usage = process.cpuUsage();
+  const cpus = pids.map(cpuSeconds);
   return {
     at: performance.now(),
     metrics,
     redis: stats,
-    serverCpu: cpuSeconds(serverPid),
+    serverCpu: cpus.some((c) => c === null) ? null : cpus.reduce<number>((a, c) => a + c!, 0),
     harnessCpu: (usage.user + usage.system) / 1e6,
     machineBusy: machineBusySeconds(),
     postgresCpu: cpuSecondsOfCommand('postgres'),

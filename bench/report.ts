@@ -42,21 +42,28 @@ export type ScenarioKey =
   | 'missEntityBaseline'
   | 'noCache'
   | 'mixed'
+  | 'mixedBalanced'
+  | 'hitPublicBalanced'
   | 'stock';
 
-/** A scenario's number; "2b" and "4b" are 2 and 4 on the baseline build (BENCH_BASELINE_MAIN). */
-export type ScenarioNumber = number | '2b' | '4b';
+/**
+ * A scenario's number; "2b" and "4b" are 2 and 4 on the baseline build (BENCH_BASELINE_MAIN); "2h"
+ * and "6h" are 2 and 6 on three instances behind HAProxy.
+ */
+export type ScenarioNumber = number | '2b' | '4b' | '2h' | '6h';
 
 /** In table order: a baseline scenario right under its counterpart. */
 export const SCENARIOS: { n: ScenarioNumber; key: ScenarioKey; label: string }[] = [
   { n: 1, key: 'floor', label: 'floor: node:http + one Redis GET' },
   { n: 2, key: 'hitPublic', label: 'response-cache hit, public catalogue' },
   { n: '2b', key: 'hitPublicBaseline', label: 'response-cache hit, public catalogue (baseline build)' },
+  { n: '2h', key: 'hitPublicBalanced', label: 'response-cache hit, public catalogue, 3 instances behind HAProxy' },
   { n: 3, key: 'hitPrivate', label: 'response-cache hit, private, 200 users' },
   { n: 4, key: 'missEntity', label: 'response cache off, entity cache warm' },
   { n: '4b', key: 'missEntityBaseline', label: 'response cache off, entity cache warm (baseline build)' },
   { n: 5, key: 'noCache', label: 'no caches' },
   { n: 6, key: 'mixed', label: 'mixed 95% reads (Zipf) / 5% renames' },
+  { n: '6h', key: 'mixedBalanced', label: 'mixed 95% reads (Zipf) / 5% renames, 3 instances behind HAProxy' },
   { n: 7, key: 'stock', label: 'stock yoga response cache (Redis), hit' },
 ];
 
@@ -209,15 +216,16 @@ export function mixedTotals(
   runs: readonly RunResult[],
   summary: readonly Summary[],
   correctness: readonly Correctness[],
+  key: 'mixed' | 'mixedBalanced' = 'mixed',
 ): Report['mixed'] {
-  const mixedRuns = runs.filter((r) => r.key === 'mixed');
+  const mixedRuns = runs.filter((r) => r.key === key);
   if (!mixedRuns.length) return null;
   return {
     mismatches: correctness.reduce((n, c) => n + c.mismatches, 0),
     checked: correctness.reduce((n, c) => n + c.checked, 0),
     errors:
       correctness.reduce((n, c) => n + c.errors, 0) + mixedRuns.reduce((n, r) => n + (r.mixed?.graphqlErrors ?? 0), 0),
-    hitRate: summary.find((s) => s.key === 'mixed')?.hitRate ?? null,
+    hitRate: summary.find((s) => s.key === key)?.hitRate ?? null,
     writes: mixedRuns.reduce((n, r) => n + (r.mixed?.writes ?? 0), 0),
     reads: mixedRuns.reduce((n, r) => n + (r.mixed?.reads ?? 0), 0),
   };
@@ -252,6 +260,12 @@ export function noteFindings(runs: readonly RunResult[], summary: readonly Summa
     'Redis commands and Redis CPU are read from the whole Redis server: other clients of the same Redis during the run would be counted too.',
   );
 }
+
+/** With the balancer: three instances behind HAProxy over one instance (above 1: the three serve more). */
+export const BALANCER_RATIOS: RatioDefinition[] = [
+  { name: '(2h)/(2) hit, three behind HAProxy vs one', over: 'hitPublicBalanced', under: 'hitPublic' },
+  { name: '(6h)/(6) mixed, three behind HAProxy vs one', over: 'mixedBalanced', under: 'mixed' },
+];
 
 /** Each ratio's median over rounds (the scenarios of a round ran side by side, so a round's ratio is a fair pair). */
 export function medianRatios(
@@ -389,6 +403,8 @@ export type Report = {
     writes: number;
     reads: number;
   } | null;
+  /** The mixed workload through HAProxy in front of three instances (6h); absent when it did not run. */
+  mixedBalanced?: Report['mixed'];
   stampede: Stampede | null;
   /** The fault scenario; null with --no-faults. */
   faults: Faults | null;
@@ -456,6 +472,12 @@ export function printReport(report: Report, files: readonly string[]): void {
   if (report.mixed) {
     console.log(
       `mixed workload: ${report.mixed.mismatches} mismatches in ${report.mixed.checked} checks (${report.mixed.errors} errors), hit rate ${report.mixed.hitRate === null ? 'null' : (report.mixed.hitRate * 100).toFixed(1) + '%'}`,
+    );
+  }
+  if (report.mixedBalanced) {
+    const mb = report.mixedBalanced;
+    console.log(
+      `mixed workload through HAProxy (three instances): ${mb.mismatches} mismatches in ${mb.checked} checks (${mb.errors} errors), hit rate ${pct(mb.hitRate)}`,
     );
   }
   if (report.stampede) {
@@ -541,6 +563,22 @@ export function markdown(report: Report): string {
       `${fmt(mx.reads)} reads and ${fmt(mx.writes)} renames over all rounds; hit rate ${pct(mx.hitRate)}. After each round every distinct read ` +
         `(${fmt(mx.checked)} checks in all) was asked of the cached server and of the no-cache server: **${mx.mismatches} mismatches**` +
         (mx.errors ? `, ${mx.errors} answers with errors` : '') +
+        '.',
+    );
+    out.push('');
+  }
+  if (report.mixedBalanced) {
+    const mb = report.mixedBalanced;
+    out.push('## Three instances behind HAProxy');
+    out.push('');
+    out.push(
+      "Scenarios 2h and 6h: three more processes of the measured build (both caches on, the scenario-2 server's Redis prefix and database, " +
+        '`TRUST_PROXY=1`) behind HAProxy with `deploy/haproxy/haproxy.cfg` (round robin, keep-alive, health checks on `/ready`), each run right ' +
+        'beside its one-process counterpart (2, 6) with the same load. Their server CPU and RSS are the three instances and HAProxy together, ' +
+        "SQL/req and hit rate the three instances' /metrics added up. " +
+        `Mixed workload through the balancer: ${fmt(mb.reads)} reads and ${fmt(mb.writes)} renames; hit rate ${pct(mb.hitRate)}; every distinct read ` +
+        `asked again through the balancer and of the no-cache server (${fmt(mb.checked)} checks): **${mb.mismatches} mismatches**` +
+        (mb.errors ? `, ${mb.errors} answers with errors` : '') +
         '.',
     );
     out.push('');

@@ -14,13 +14,16 @@
  *
  * Flags: --quick (1 round of 3 s after 1 s warm-up, 5,000 kits), --rounds N, --duration S,
  * --warmup S, --connections N, --kits N, --no-build (use the existing dist/), --keep-db,
- * --no-faults (skip the fault scenario), --fault-phase S (its phase length; 10 s, 6 s with --quick).
+ * --no-faults (skip the fault scenario), --fault-phase S (its phase length; 10 s, 6 s with --quick),
+ * --no-balancer (skip 2h and 6h: the public hit and the mixed workload on three more processes behind
+ * HAProxy with deploy/haproxy/haproxy.cfg, beside 2 and 6 on one; balancer.ts; left out with a note
+ * when haproxy is not installed).
  * Env: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres), BENCH_DATABASE_NAME,
  * BENCH_REDIS_URL (default redis://127.0.0.1:6379), BENCH_SERVER_MAIN (another built main.js to measure,
  * e.g. an older build; default dist/src/main.js), BENCH_BASELINE_MAIN (another built main.js measured
  * beside ours as scenarios 2b and 4b, with ratios (2)/(2b) and (4)/(4b); cwd: its checkout).
  *
- * The steps live in options.ts, dataset.ts, servers.ts, answers.ts, targets.ts, measure.ts,
+ * The steps live in options.ts, dataset.ts, servers.ts, balancer.ts, answers.ts, targets.ts, measure.ts,
  * stampede.ts, faults.ts and report.ts; this file runs them in order and owns the cleanup.
  */
 import { Redis } from 'ioredis';
@@ -29,6 +32,7 @@ import os from 'node:os';
 import path from 'node:path';
 import postgres from 'postgres';
 import { answerCheck, checkCatalogues } from './answers.js';
+import { HAPROXY_BINARY, startBalanced, type Balanced } from './balancer.js';
 import { createDatabase, mintTokens, readDataset, seedDatabase } from './dataset.js';
 import { runFaults } from './faults.js';
 import { benchKeys, deletePrefixKeys } from './keys.js';
@@ -37,6 +41,7 @@ import { runRounds, stopLoad } from './measure.js';
 import { isLoopback, readOptions, resultsDir, root } from './options.js';
 import { killAllSync, rssMiB, stopAll } from './processes.js';
 import {
+  BALANCER_RATIOS,
   BASELINE_RATIOS,
   describeMachine,
   medianRatios,
@@ -183,7 +188,30 @@ async function main(): Promise<Report> {
     hit,
     catalogue,
   });
-  const all = { ...servers, floor };
+  let balanced: Balanced | null = null;
+  if (options.balancer && HAPROXY_BINARY === null)
+    notes.push('no haproxy binary (Debian: apt-get install haproxy): scenarios 2h and 6h were left out.');
+  else if (options.balancer)
+    balanced = await startBalanced({
+      root,
+      mainJs,
+      databaseUrl: options.benchDatabaseUrl,
+      redisUrl: options.redisUrl,
+      keys,
+      logDir,
+    });
+  const all = {
+    ...servers,
+    floor,
+    ...(balanced
+      ? {
+          haproxy: balanced.balancer,
+          balanced1: balanced.instances[0],
+          balanced2: balanced.instances[1],
+          balanced3: balanced.instances[2],
+        }
+      : {}),
+  };
   log(
     `servers up: ${listening(all)
       .map(([k, s]) => `${k} :${s.port} pid ${s.pid}`)
@@ -193,7 +221,7 @@ async function main(): Promise<Report> {
   const sameData = answerCheck(servers.none.port, notes);
   await checkCatalogues(servers, catalogue, sameData);
 
-  const { groups, correctness } = buildTargets({
+  const { groups, correctness, balancedCorrectness } = buildTargets({
     servers: all,
     catalogue,
     hit,
@@ -203,8 +231,13 @@ async function main(): Promise<Report> {
     sameData,
     redis: client,
     keys,
+    balanced,
   });
-  const ratioDefinitions = options.baselineMain !== null ? [...RATIOS, ...BASELINE_RATIOS] : RATIOS;
+  const ratioDefinitions = [
+    ...RATIOS,
+    ...(options.baselineMain !== null ? BASELINE_RATIOS : []),
+    ...(balanced ? BALANCER_RATIOS : []),
+  ];
   const { runs, roundRatios } = await runRounds(groups, settings.rounds, ratioDefinitions, {
     ...settings,
     redis: client,
@@ -234,6 +267,7 @@ async function main(): Promise<Report> {
 
   const summary = summarise(runs);
   const mixed = mixedTotals(runs, summary, correctness);
+  const mixedBalanced = balanced ? mixedTotals(runs, summary, balancedCorrectness, 'mixedBalanced') : null;
   noteFindings(runs, summary, notes);
   return {
     startedAt,
@@ -257,6 +291,7 @@ async function main(): Promise<Report> {
     summary,
     ratios: medianRatios(roundRatios, ratioDefinitions),
     mixed,
+    ...(mixedBalanced ? { mixedBalanced } : {}),
     stampede,
     faults,
     notes,
@@ -271,7 +306,7 @@ try {
     report,
     [files.json, files.stamped, files.md].map((file) => path.relative(root, file)),
   );
-  if (report.mixed && (report.mixed.mismatches > 0 || report.mixed.errors > 0)) exitCode = 1;
+  for (const m of [report.mixed, report.mixedBalanced]) if (m && (m.mismatches > 0 || m.errors > 0)) exitCode = 1;
   if (report.faults?.error) exitCode = 1;
 } catch (error) {
   if (interrupted) await cleanup().then(() => process.exit(130));

@@ -6,10 +6,12 @@ import type { Redis } from 'ioredis';
 import type { SameData } from './answers.js';
 import type { Dataset, Tokens } from './dataset.js';
 import { deletePrefixKeys, type Keys } from './keys.js';
-import { log } from './log.js';
+import { log, sleep } from './log.js';
+import { metricValue, scrape } from './probes.js';
 import type { Target } from './measure.js';
 import type { Settings } from './options.js';
 import type { Answer, Correctness, RunResult } from './report.js';
+import type { Balanced } from './balancer.js';
 import type { CatalogueHit, Servers } from './servers.js';
 import {
   body,
@@ -34,18 +36,25 @@ export type TargetSetup = {
   sameData: SameData;
   redis: Redis;
   keys: Keys;
+  /** Three instances behind HAProxy (scenarios 2h, 6h); null: left out. */
+  balanced: Balanced | null;
 };
 
 /**
  * The targets in round order, grouped (see roundOrder), and the mixed workload's correctness
- * checks as the rounds add them.
+ * checks as the rounds add them (on one server, and through the balancer).
  */
-export function buildTargets(setup: TargetSetup): { groups: Target[][]; correctness: Correctness[] } {
-  const { servers, catalogue, hit, dataset, tokens, settings, sameData, redis, keys } = setup;
+export function buildTargets(setup: TargetSetup): {
+  groups: Target[][];
+  correctness: Correctness[];
+  balancedCorrectness: Correctness[];
+} {
+  const { servers, catalogue, hit, dataset, tokens, settings, sameData, redis, keys, balanced } = setup;
   const { main, entity, none, stock, floor } = servers;
   const { userTokens, adminToken } = tokens;
   const mixedStates: MixedState[] = [];
   const correctness: Correctness[] = [];
+  const balancedCorrectness: Correctness[] = [];
 
   const floorTarget: Target = {
     key: 'floor',
@@ -109,9 +118,15 @@ export function buildTargets(setup: TargetSetup): { groups: Target[][]; correctn
       run.answer = dataOf(await post(none.port, catalogue), 'catalogue') !== null ? 'ok' : 'different';
     },
   };
-  const mixed: Target = {
-    key: 'mixed',
-    server: main,
+  /** The mixed workload against `port` (one server, or the balancer), checked there after the run. */
+  const mixedOn = (
+    key: 'mixed' | 'mixedBalanced',
+    server: Target['server'],
+    checks: Correctness[],
+    metricsPorts: readonly number[] = [server.port],
+  ): Omit<Target, 'processes'> => ({
+    key,
+    server,
     load: () => {
       // A fresh generator (and record of reads) per run; the warm-up's is thrown away.
       const { requests, state } = mixedWorkload({
@@ -123,14 +138,15 @@ export function buildTargets(setup: TargetSetup): { groups: Target[][]; correctn
         seed: 1000 + mixedStates.length + Math.floor(Math.random() * 1e6),
       });
       mixedStates.push(state);
-      return { port: main.port, requests };
+      return { port: server.port, requests };
     },
     after: async (run) => {
       const state = mixedStates[mixedStates.length - 1];
       if (!state) throw new Error('the mixed workload ran without a state');
-      await checkMixed(run, state, main.port, none.port, correctness);
+      await checkMixed(run, state, server.port, none.port, checks, metricsPorts);
     },
-  };
+  });
+  const mixed: Target = mixedOn('mixed', main, correctness);
   const stockTarget: Target = {
     key: 'stock',
     server: stock,
@@ -161,10 +177,35 @@ export function buildTargets(setup: TargetSetup): { groups: Target[][]; correctn
           },
         ];
 
+  // Through HAProxy: the three instances' CPU, memory and /metrics count, and HAProxy's CPU and memory.
+  const balancedTargets = (() => {
+    if (!balanced) return { hit: [], mixed: [] };
+    const { balancer, instances } = balanced;
+    const processes = {
+      pids: [balancer.pid, ...instances.map((s) => s.pid)],
+      metricsPorts: instances.map((s) => s.port),
+    };
+    const hitBalanced: Target = {
+      key: 'hitPublicBalanced',
+      server: balancer,
+      processes,
+      load: () => ({ port: balancer.port, body: catalogue }),
+      after: async (run) => {
+        run.answer = await sameData(balancer.port, catalogue, {}, 'catalogue through HAProxy');
+      },
+    };
+    const mixedBalanced: Target = {
+      ...mixedOn('mixedBalanced', balancer, balancedCorrectness, processes.metricsPorts),
+      processes,
+    };
+    return { hit: [hitBalanced], mixed: [mixedBalanced] };
+  })();
+
   const groups: Target[][] = [
     [floorTarget],
     [
       hitPublic,
+      ...balancedTargets.hit,
       ...twin(
         'hitPublicBaseline',
         servers.mainBaseline,
@@ -183,10 +224,36 @@ export function buildTargets(setup: TargetSetup): { groups: Target[][]; correctn
       ),
     ],
     [noCache],
-    [mixed],
+    [mixed, ...balancedTargets.mixed],
     [stockTarget],
   ];
-  return { groups, correctness };
+  return { groups, correctness, balancedCorrectness };
+}
+
+/** GraphQL requests the servers on `ports` have finished (their duration histograms' counts, added up). */
+async function finished(ports: readonly number[]): Promise<number | null> {
+  const counts = await Promise.all(
+    ports.map(async (port) => metricValue(await scrape(port), 'kitvault_graphql_request_duration_seconds_count')),
+  );
+  return counts.some((c) => c === null) ? null : counts.reduce<number>((a, c) => a + c!, 0);
+}
+
+/**
+ * Until the servers have finished what the load left in flight: autocannon stops without waiting for
+ * its last answers, and a rename still running would make its kit differ from the truth without any
+ * cache being wrong (the guarantee is about mutations that have answered). Quiet = no request
+ * finished for a second (at most 15 s; without the metric, a fixed 2 s).
+ */
+async function quiet(ports: readonly number[]): Promise<void> {
+  const deadline = performance.now() + 15_000;
+  let last = await finished(ports);
+  if (last === null) return sleep(2000);
+  while (performance.now() < deadline) {
+    await sleep(1000);
+    const now = await finished(ports);
+    if (now === last) return;
+    last = now;
+  }
 }
 
 /** After a mixed run: every distinct read asked again of the cached and the no-cache server. */
@@ -196,7 +263,9 @@ async function checkMixed(
   cachedPort: number,
   truthPort: number,
   correctness: Correctness[],
+  metricsPorts: readonly number[],
 ): Promise<void> {
+  await quiet(metricsPorts);
   const t0 = performance.now();
   const check = await checkCorrectness(state.reads.keys(), cachedPort, truthPort);
   const seconds = (performance.now() - t0) / 1000;

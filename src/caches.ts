@@ -35,6 +35,7 @@ import {
   failOpen,
   type FailOpenStore,
   type FieldTagTable,
+  type RedisResponseStore,
   type ResponseCache,
 } from './cache/response/index.js';
 import type { Config } from './config.js';
@@ -91,6 +92,8 @@ export type CacheOptions = Pick<
     database?: Database;
     /** How long a coalesced miss is waited for (tests shorten it). Default 5,000 ms. */
     joinWaitMs?: number;
+    /** Per tag and bucket, the index size up to which Redis drops an invalidated tag's entries at once (else lazily). Default 256. */
+    responseEagerLimit?: number;
     /** How often an open circuit breaker probes Redis. Default 1,000 ms. */
     redisProbeIntervalMs?: number;
   };
@@ -232,6 +235,7 @@ export async function buildCaches(options: CacheOptions, logger: Logger): Promis
     onStoreError: (operation, error) => reportAuth(`persisted_${operation}`, error),
   });
   let responseStore: FailOpenStore | null = null;
+  let redisResponseStore: RedisResponseStore | null = null;
   let responseCache: ResponseCache<AppContext> | null = null;
   // The edge (Varnish, or a purger given) in front: purged by tag after the response store, and once
   // more a moment later. Without one, answers tell surrogates not to keep them.
@@ -250,14 +254,18 @@ export async function buildCaches(options: CacheOptions, logger: Logger): Promis
       })
     : null;
   if (options.responseCache) {
-    const raw = redis
+    redisResponseStore = redis
       ? createRedisResponseStore({
           redis,
           prefix: options.redisPrefix,
+          ...(options.responseEagerLimit !== undefined ? { eagerLimit: options.responseEagerLimit } : {}),
           // A fence means Redis lost evidence (eviction, flush): a bucket's entries became misses.
           onFence: (_bucket, by) => counters.inc('response_fence', by),
+          // Sweeping is memory hygiene (correctness never waits for it): count, and retry later.
+          onSweepError: (error) => report('response_sweep', error),
         })
-      : createMemoryResponseStore();
+      : null;
+    const raw = redisResponseStore ?? createMemoryResponseStore();
     responseStore = failOpen(raw, report, counters, breaker ?? undefined);
     responseCache = createResponseCache<AppContext>({
       store: responseStore,
@@ -305,6 +313,7 @@ export async function buildCaches(options: CacheOptions, logger: Logger): Promis
   const where = redis ? `${isCluster(redis) ? 'redis cluster' : 'redis'} (prefix "${options.redisPrefix}")` : 'memory';
   const settled = async () => {
     await responseCache?.settled();
+    await redisResponseStore?.settled();
   };
   return {
     counters,
@@ -353,6 +362,7 @@ export async function buildCaches(options: CacheOptions, logger: Logger): Promis
       await changes?.stop();
       revocations?.close();
       breaker?.close();
+      redisResponseStore?.close();
       await edge?.close();
       await settled();
       if (ownsRedis && redis) await redis.quit().catch(() => redis.disconnect());

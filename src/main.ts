@@ -72,6 +72,10 @@ await caches.followChanges({ onApplied: (lagMs) => app.metrics.changeLag.observe
 
 // The response cache's lean hit answers cached queries in front of yoga; everything else goes to yoga.
 const server = createServer(createFrontDoor(app, caches.responseCache).listener);
+// Behind a balancer that reuses idle connections (HAProxy, deploy/haproxy), the balancer must be the
+// one to close them: Node's 5 s default could close one just as a request is sent on it (a 502).
+server.keepAliveTimeout = 65_000;
+server.headersTimeout = 66_000;
 server.listen(config.port, config.host, () => {
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;

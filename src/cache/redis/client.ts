@@ -24,6 +24,9 @@ export function isCluster(client: RedisClient): client is Cluster {
   return client instanceof Cluster;
 }
 
+export function createRedis(options: RedisOptions & { clusterNodes?: undefined }): Redis;
+export function createRedis(options: RedisOptions & { url?: undefined }): Cluster;
+export function createRedis(options: RedisOptions): RedisClient;
 export function createRedis(options: RedisOptions): RedisClient {
   const { timeoutMs } = options;
   const perNode = {

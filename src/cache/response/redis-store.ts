@@ -2,37 +2,53 @@
  * The response store on Redis, built for Redis Cluster from the start.
  *
  * Key layout (P = REDIS_PREFIX, b = bucket of the entry, h = the entry's key hash):
- *   P{rc:b}:e:h      "<epoch>\n" + the serialised response                 (PXAT entry expiry)
+ *   P{rc:b}:e:h      "<epoch>.<stamp>\n" + the serialised response          (PXAT entry expiry)
  *   P{rc:b}:x:h      the entry's tags, newline-separated                    (PXAT entry expiry)
  *   P{rc:b}:t:TAG    sorted set: h scored by its expiry time                 (PXAT its manifest due time)
- *   P{rc:b}:s        "<sequence>.<epoch>": the bucket's invalidation sequence and epoch
+ *   P{rc:b}:s        "<sequence>.<epoch>[.<floor>]": the bucket's invalidation sequence, epoch, and
+ *                    the floor below which an entry's stamp must be checked before it is served
  *   P{rc:b}:m        the bucket's manifest, bound to the epoch (a sorted set, expiring with s),
  *                    each member scored by the time (µs) until which it matters:
  *                      @<epoch>  +inf                the epoch it belongs to
  *                      t:TAG     until when P{rc:b}:t:TAG must exist (its members' latest expiry)
  *                      i:TAG     sequence + memory   TAG's last invalidation, remembered that long
+ *                      j / G     until when P{rc:b}:j and P{rc:b}:G must exist (lazy invalidations)
+ *   P{rc:b}:j        hash TAG -> sequence of TAG's last lazy invalidation
+ *   P{rc:b}:G        list of graveyards still to sweep: "<id>:<sequence>:<expiry ms>"
+ *   P{rc:b}:g:<id>   a graveyard: a tag index renamed away by a lazy invalidation
  *   P{rc:b}:l:h      which server is filling entry h after a miss             (PX = lease time)
  * Everything about one entry lives in one bucket, and every key of a bucket shares the hash tag
- * {rc:b}, so each script touches a single slot. Invalidating a tag runs one script per bucket
- * (concurrently; auto-pipelined into one round trip on a single Redis). No KEYS, no SCAN, and every
- * key has a TTL. Index sets drop expired members on every write, and an invalidated entry leaves
- * every index that named it; manifests shed expired fields a bounded batch at a time.
+ * {rc:b}, so each script touches a single slot, and every script is handed every key it touches
+ * (the Cluster contract: no key name is built inside Lua). No KEYS, no SCAN, every key has a TTL.
+ *
+ * Bounded invalidation. Invalidating a tag reads its index in each bucket (at most `eagerLimit` + 1
+ * members), then one script per bucket, given those members' keys, either drops them (eager: the
+ * index still holds exactly the members read) or, for a bigger index (or one that changed in
+ * between), marks the tag in `j`, raises the bucket's floor to the invalidation's sequence and
+ * renames the index to a graveyard (lazy: O(1)). Every entry carries the sequence it was written
+ * (or last checked) at, its stamp; a hit whose stamp is below the floor is checked by a script
+ * against `j` before it is served (and restamped when still good). Graveyards are swept in the
+ * background, a bounded chunk per call; the last sweep of a bucket lowers its floor again. So no
+ * call's work grows with the number of entries, and once `invalidate` resolves nothing it dropped
+ * is served, swept or not.
  *
  * Losing any key (Redis evicts with allkeys-lru) costs misses, never a stale answer. A hit reads
  * the entry and `s` in one MGET and is served only when the entry was written under the epoch `s`
  * holds now. The scripts that need the keys a hit never reads (indexes, marks) first check them
- * against the manifest: a missing manifest, a manifest of another epoch, or a missing index the
- * manifest says must exist is evidence lost, and the script fences the bucket: a new epoch in `s`
- * (every entry of the bucket becomes a miss at once) and a fresh manifest. A lost `s` is a new
- * epoch by itself. A lost entry is a miss, a lost tag list (x) or lease only less tidy or less
- * coalesced.
+ * against the manifest: a missing manifest, a manifest of another epoch, or a missing index (or
+ * `G`) the manifest says must exist is evidence lost, and the script fences the bucket: a new epoch
+ * in `s` (every entry of the bucket becomes a miss at once) and a fresh manifest. A lost `s` is a
+ * new epoch by itself; a lost `j` fails the check of every entry below the floor; a lost graveyard
+ * still listed fences. A lost entry is a miss, a lost tag list (x) or lease only less tidy or less
+ * coalesced (or, below the floor, a miss).
  *
  * Stale write-back: `lookup` hands out the `s` it read as the generation. `store` refuses the write
  * when the epoch changed since, or when any of its tags was invalidated at a later sequence.
  * Sequences are floored to the Redis server's clock in microseconds, so they never run backwards.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import type { RedisClient } from '../redis/client.js';
+import type { Cluster, Redis } from 'ioredis';
+import { awaitReplicas } from '../redis/replication.js';
 import { INVALIDATION_MEMORY_MS, type Lookup, type ResponseStore, type StoreOutcome } from './store.js';
 
 /**
@@ -42,19 +58,50 @@ import { INVALIDATION_MEMORY_MS, type Lookup, type ResponseStore, type StoreOutc
  */
 export const FIRST_WRITE_TTL_MS = 5_000;
 
+/** Carried by every entry, so that invalidating it empties the store (admin purge) without SCAN. */
+export const ALL_TAG = '*';
+
+/** Per tag and bucket: an index up to this size is dropped at once, a bigger one lazily. */
+export const EAGER_LIMIT = 256;
+/** Members one sweep call drops (its work, and so how long it holds Redis, is bounded by this). */
+export const SWEEP_CHUNK = 256;
+
+/** An epoch is 15 digits, a stamp 17: the entry's header has a fixed width (see `servable`). */
+const EPOCH_DIGITS = 15;
+const STAMP_DIGITS = 17;
+const HEADER_BYTES = EPOCH_DIGITS + 1 + STAMP_DIGITS + 1;
+
 /**
- * Shared by both scripts. `fence` starts a new epoch (the caller's random candidate: scripts stay
- * deterministic) with a fresh manifest; `prune` drops at most k manifest members whose time is
- * past (a bounded batch per call, never a scan); `extend` keeps s and m expiring together, no
- * earlier than anything the manifest vouches for.
+ * Shared by every script. `readS` parses s; `writeS` writes it (KEEPTTL without an expiry);
+ * `fence` starts a new epoch (the caller's random candidate: scripts stay deterministic) with a
+ * fresh manifest and no floor; `prune` drops at most k manifest members whose time is past (a
+ * bounded batch per call, never a scan); `extend` keeps s and m expiring together, no earlier than
+ * anything the manifest vouches for.
  */
 const COMMON = `
 local t = redis.call('TIME')
 local nowMs = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local nowUs = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local function seqText(n) return string.format('%.0f', n) end
+local function stampText(n) return string.format('%0${STAMP_DIGITS}.0f', n) end
+local function readS(S)
+  local s = redis.call('GET', S)
+  if not s then return nil end
+  local seq, epoch, floor = string.match(s, '^(%d+)%.(%d+)%.?(%d*)$')
+  if floor == '' then floor = nil end
+  return s, seq, epoch, floor
+end
+local function writeS(S, seq, epoch, floor, untilMs)
+  local v = seqText(seq) .. '.' .. epoch
+  if floor then v = v .. '.' .. stampText(floor) end
+  if untilMs then
+    redis.call('SET', S, v, 'PXAT', seqText(untilMs))
+  else
+    redis.call('SET', S, v, 'KEEPTTL')
+  end
+end
 local function fence(S, M, epoch, seq, untilMs)
-  redis.call('SET', S, seqText(seq) .. '.' .. epoch, 'PXAT', seqText(untilMs))
+  writeS(S, seq, epoch, nil, untilMs)
   redis.call('UNLINK', M) -- freed in the background, however large
   redis.call('ZADD', M, '+inf', '@' .. epoch)
   redis.call('PEXPIREAT', M, seqText(untilMs))
@@ -82,10 +129,8 @@ local n = #KEYS - 5
 local memory = tonumber(ARGV[7])
 local untilMs = nowMs + tonumber(ARGV[2])
 redis.call('DEL', L)
-local s = redis.call('GET', S)
-local seq, epoch
-if s then seq, epoch = string.match(s, '^(%d+)%.(%d+)$') end
-local gseq, gepoch = string.match(ARGV[3], '^(%d+)%.(%d+)$')
+local s, seq, epoch = readS(S)
+local gseq, gepoch = string.match(ARGV[3], '^(%d+)%.(%d+)')
 if not s then
   -- s and m expire together: m without s means s was lost. So was s if the lookup saw one.
   if ARGV[3] ~= '0' or redis.call('EXISTS', M) == 1 then
@@ -95,7 +140,7 @@ if not s then
   -- A bucket nobody has touched (or whose entries all expired): its first epoch. Or one whose s
   -- and m were both lost since this write's lookup, after an invalidation: nothing here can tell.
   -- So such a write lives briefly (FIRST_WRITE_TTL_MS); the next lookups see s and write normally.
-  epoch, gepoch, gseq = ARGV[6], ARGV[6], '0'
+  epoch, gepoch, gseq, seq = ARGV[6], ARGV[6], '0', seqText(nowUs)
   untilMs = math.min(untilMs, nowMs + ${FIRST_WRITE_TTL_MS})
   fence(S, M, epoch, nowUs, untilMs)
 elseif not epoch or not redis.call('ZSCORE', M, '@' .. epoch) then
@@ -113,33 +158,49 @@ if ARGV[3] == '0' and s then
   leased = redis.call('ZCARD', M) == 1
 end
 if gepoch ~= epoch then return 0 end
+-- One call each for the marks, the due times and the indexes' existence (never one per tag).
+local marks, fields = {}, {}
 for i = 1, n do
-  local mark = redis.call('ZSCORE', M, 'i:' .. ARGV[7 + i])
-  if mark and tonumber(mark) - memory * 1000 > tonumber(gseq) then return 0 end
+  marks[i] = 'i:' .. ARGV[7 + i]
+  fields[i] = 't:' .. ARGV[7 + i]
 end
-for i = 1, n do
-  if redis.call('EXISTS', KEYS[5 + i]) == 0 then
-    local due = redis.call('ZSCORE', M, 't:' .. ARGV[7 + i])
-    if due and tonumber(due) > nowUs then
+if n > 0 then
+  for _, mark in ipairs(redis.call('ZMSCORE', M, unpack(marks))) do
+    if mark and tonumber(mark) - memory * 1000 > tonumber(gseq) then return 0 end
+  end
+end
+local dues = n > 0 and redis.call('ZMSCORE', M, unpack(fields)) or {}
+if n > 0 and redis.call('EXISTS', unpack(KEYS, 6)) < n then
+  for i = 1, n do
+    if dues[i] and tonumber(dues[i]) > nowUs and redis.call('EXISTS', KEYS[5 + i]) == 0 then
       fence(S, M, ARGV[6], math.max(tonumber(seq) + 1, nowUs), nowMs + memory)
       return -1
     end
   end
 end
-redis.call('SET', E, epoch .. '\\n' .. ARGV[1], 'PXAT', seqText(untilMs))
+-- Stamped with the bucket's sequence now: every invalidation of its tags so far is older.
+redis.call('SET', E, epoch .. '.' .. stampText(tonumber(seq)) .. '\\n' .. ARGV[1], 'PXAT', seqText(untilMs))
 redis.call('SET', X, ARGV[5], 'PXAT', seqText(untilMs))
 local bucketUntil = untilMs
+local due_args = {}
+-- One write in 16 (by the entry's hash) tidies its indexes: expired members go a bounded batch at
+-- a time (never a sweep of a big index in one call), 64 each, four times what the writes add.
+local tidy = string.sub(ARGV[4], -1) == '0'
 for i = 1, n do
-  local idx, field = KEYS[5 + i], 't:' .. ARGV[7 + i]
-  redis.call('ZREMRANGEBYSCORE', idx, '-inf', seqText(nowMs))
+  local idx = KEYS[5 + i]
+  if tidy then
+    local dead = redis.call('ZRANGEBYSCORE', idx, '-inf', seqText(nowMs), 'LIMIT', 0, 64)
+    if #dead > 0 then redis.call('ZREM', idx, unpack(dead)) end
+  end
   redis.call('ZADD', idx, seqText(untilMs), ARGV[4])
   -- The index lives at least as long as the manifest says it must, whatever it held before.
-  local due = math.ceil(tonumber(redis.call('ZSCORE', M, field) or '0') / 1000)
-  local keep = math.max(untilMs, due)
+  local keep = math.max(untilMs, math.ceil(tonumber(dues[i] or '0') / 1000))
   if redis.call('PEXPIRETIME', idx) < keep then redis.call('PEXPIREAT', idx, seqText(keep)) end
-  redis.call('ZADD', M, 'GT', seqText(keep * 1000), field)
+  due_args[2 * i - 1] = seqText(keep * 1000)
+  due_args[2 * i] = fields[i]
   bucketUntil = math.max(bucketUntil, keep)
 end
+if n > 0 then redis.call('ZADD', M, 'GT', unpack(due_args)) end
 prune(M, n + 16)
 if leased then
   redis.call('PEXPIREAT', S, seqText(bucketUntil))
@@ -170,25 +231,28 @@ return 0
 `;
 
 /**
- * KEYS: s, m, then t:TAG for each tag.
- * ARGV: the bucket's key prefix, memory ms, candidate epoch, then each TAG.
- * Answers the number of entries dropped; negative when the bucket was fenced (-1 - dropped).
+ * KEYS: s, m, j, G, t:* (the index every entry is in), then t:TAG and its graveyard g:<id> for each
+ * tag, then e:h and x:h for each member the caller read from those indexes.
+ * ARGV: memory ms, candidate epoch, number of tags, eager limit, then each TAG, each graveyard id,
+ * each member h.
+ * Answers {dropped, fenced (1 when evidence was lost), lazy (tags left to the sweep)}.
  */
 const INVALIDATE = `${COMMON}
-local S, M = KEYS[1], KEYS[2]
-local n = #KEYS - 2
-local base = ARGV[1]
-local memory = tonumber(ARGV[2])
-local s = redis.call('GET', S)
-local seq, epoch
-if s then seq, epoch = string.match(s, '^(%d+)%.(%d+)$') end
+local S, M, J, G, ALL = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local memory = tonumber(ARGV[1])
+local n = tonumber(ARGV[3])
+local limit = tonumber(ARGV[4])
+local firstMember = 6 + 2 * n
+local declared = {}
+for k = 1, (#KEYS - firstMember + 1) / 2 do declared[ARGV[4 + 2 * n + k]] = firstMember + 2 * (k - 1) end
+local s, seq, epoch, floor = readS(S)
 -- Without s nor m the bucket holds nothing servable: a new epoch, but nothing was lost.
 local fresh = not s and redis.call('EXISTS', M) == 0
 local lost = not epoch or not redis.call('ZSCORE', M, '@' .. epoch)
 if not lost then
   for i = 1, n do
-    if redis.call('EXISTS', KEYS[2 + i]) == 0 then
-      local due = redis.call('ZSCORE', M, 't:' .. ARGV[3 + i])
+    if redis.call('EXISTS', KEYS[4 + 2 * i]) == 0 then
+      local due = redis.call('ZSCORE', M, 't:' .. ARGV[4 + i])
       if due and tonumber(due) > nowUs then
         lost = true
         break
@@ -196,123 +260,369 @@ if not lost then
     end
   end
 end
+-- Graveyards not yet swept that nobody can name any more: their entries could outlive the floor.
+if not lost and redis.call('EXISTS', G) == 0 and tonumber(redis.call('ZSCORE', M, 'G') or '0') > nowUs then
+  lost = true
+end
 local nextSeq = math.max(tonumber(seq or '0') + 1, nowUs)
 local keep = nowMs + memory
 if lost then
   -- No evidence, or not all of it: no entry of this bucket is served again. (A bucket without s
   -- is the same case: lookups already miss there.)
-  epoch = ARGV[3]
+  epoch, floor = ARGV[2], nil
   fence(S, M, epoch, nextSeq, keep)
 end
-local dropped = 0
+local dropped, lazy = 0, 0
+local function bury(idx, grave, id)
+  -- An index always expires (with its last entry); a missing expiry would make the floor forever.
+  local due = redis.call('PEXPIRETIME', idx)
+  if due < nowMs then due = nowMs + memory end
+  redis.call('RENAME', idx, grave)
+  redis.call('RPUSH', G, id .. ':' .. seqText(nextSeq) .. ':' .. seqText(due))
+  if redis.call('PEXPIRETIME', G) < due then redis.call('PEXPIREAT', G, seqText(due)) end
+  redis.call('ZADD', M, 'GT', seqText(due * 1000), 'G')
+  lazy = lazy + 1
+  return due
+end
 for i = 1, n do
-  local idx = KEYS[2 + i]
-  for _, h in ipairs(redis.call('ZRANGE', idx, 0, -1)) do
-    local tagsKey = base .. 'x:' .. h
-    local tags = redis.call('GET', tagsKey)
-    if tags then
-      for tag in string.gmatch(tags, '[^\\n]+') do
-        local other = base .. 't:' .. tag
-        -- An index emptied here is gone for good: it need not exist any more.
-        if other ~= idx and redis.call('ZREM', other, h) == 1 and redis.call('EXISTS', other) == 0 then
-          redis.call('ZREM', M, 't:' .. tag)
-        end
+  local tag, idx, grave = ARGV[4 + i], KEYS[4 + 2 * i], KEYS[5 + 2 * i]
+  local first = redis.call('ZRANGE', idx, 0, limit)
+  local eager = #first <= limit
+  if eager then
+    for _, h in ipairs(first) do
+      if not declared[h] then
+        eager = false
+        break
       end
     end
-    dropped = dropped + redis.call('DEL', base .. 'e:' .. h)
-    redis.call('DEL', tagsKey)
   end
-  redis.call('DEL', idx)
-  redis.call('ZREM', M, 't:' .. ARGV[3 + i])
-  redis.call('ZADD', M, 'GT', seqText(nextSeq + memory * 1000), 'i:' .. ARGV[3 + i])
+  if eager then
+    for _, h in ipairs(first) do
+      local at = declared[h]
+      dropped = dropped + redis.call('DEL', KEYS[at])
+      redis.call('DEL', KEYS[at + 1])
+      redis.call('ZREM', ALL, h)
+    end
+    redis.call('DEL', idx)
+    -- An index emptied here is gone for good: it need not exist any more.
+    if redis.call('EXISTS', ALL) == 0 then redis.call('ZREM', M, 't:${ALL_TAG}') end
+  elseif idx == ALL then
+    -- Everything goes (admin purge): a new epoch is exact and O(1); the sweep frees the memory.
+    epoch, floor = ARGV[2], nil
+    fence(S, M, epoch, nextSeq, keep)
+    bury(idx, grave, ARGV[4 + n + i])
+  else
+    -- Too many to drop now: entries stamped before nextSeq are checked against j until swept.
+    local due = bury(idx, grave, ARGV[4 + n + i])
+    redis.call('HSET', J, tag, seqText(nextSeq))
+    if redis.call('PEXPIRETIME', J) < due then redis.call('PEXPIREAT', J, seqText(due)) end
+    redis.call('ZADD', M, 'GT', seqText(due * 1000), 'j')
+    floor = nextSeq
+    keep = math.max(keep, due)
+  end
+  redis.call('ZREM', M, 't:' .. tag)
+  redis.call('ZADD', M, 'GT', seqText(nextSeq + memory * 1000), 'i:' .. tag)
 end
 prune(M, n + 16)
-redis.call('SET', S, seqText(nextSeq) .. '.' .. epoch, 'KEEPTTL')
+writeS(S, nextSeq, epoch, floor, nil)
 extend(S, M, keep)
-if lost and not fresh then return -1 - dropped end
-return dropped
+local fenced = 0
+if lost and not fresh then fenced = 1 end
+return {dropped, fenced, lazy}
 `;
 
-/** Carried by every entry, so that invalidating it empties the store (admin purge) without SCAN. */
-export const ALL_TAG = '*';
+/**
+ * KEYS: e, x, s, m, j. The check of an entry stamped below its bucket's floor: served (and
+ * restamped, so the next hit needs no check) unless a lazy invalidation of one of its tags is later
+ * than its stamp, or the evidence to tell is gone. Answers the stored entry, or nil.
+ */
+const VERIFY = `${COMMON}
+local E, X, S, M, J = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local v = redis.call('GET', E)
+if not v then return false end
+local s, seq, epoch, floor = readS(S)
+if not epoch or string.sub(v, 1, #epoch + 1) ~= epoch .. '.' then return false end
+local stamp = tonumber(string.sub(v, #epoch + 2, #epoch + 1 + ${STAMP_DIGITS}))
+if not stamp then return false end
+if not floor or stamp >= tonumber(floor) then return v end
+if not redis.call('ZSCORE', M, '@' .. epoch) then return false end
+local due = redis.call('ZSCORE', M, 'j')
+if due and tonumber(due) > nowUs then
+  local tags = redis.call('GET', X)
+  local stale = not tags or redis.call('EXISTS', J) == 0
+  if not stale then
+    for tag in string.gmatch(tags, '[^\\n]+') do
+      local at = redis.call('HGET', J, tag)
+      if at and tonumber(at) > stamp then
+        stale = true
+        break
+      end
+    end
+  end
+  if stale then
+    redis.call('DEL', E, X)
+    return false
+  end
+end
+redis.call('SETRANGE', E, #epoch + 1, stampText(tonumber(seq)))
+return v
+`;
 
-type ScriptedRedis = RedisClient & {
-  kvResponseWrite(numKeys: number, ...args: (string | number)[]): Promise<number>;
-  kvResponseLease(numKeys: number, ...args: (string | number)[]): Promise<number>;
-  kvResponseInvalidate(numKeys: number, ...args: (string | number)[]): Promise<number>;
+/**
+ * KEYS: s, m, G, the graveyard, t:*, then e:h and x:h for each member the caller read from it.
+ * ARGV: the graveyard's item in G, candidate epoch, memory ms, then each member h.
+ * Drops the members written before the graveyard's invalidation (later ones are fills since, or
+ * were checked and restamped), and when the graveyard is empty unlists it; the last one of the
+ * bucket lowers the floor. A graveyard listed but gone before its entries' expiry was lost: fence.
+ * Answers {dropped, fenced}.
+ */
+const SWEEP = `${COMMON}
+local S, M, G, GRAVE, ALL = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local item = ARGV[1]
+local gseq, due = string.match(item, '^[^:]+:(%d+):(-?%d+)$')
+gseq, due = tonumber(gseq), tonumber(due)
+local existed = redis.call('EXISTS', GRAVE) == 1
+local dropped = 0
+for k = 1, (#KEYS - 5) / 2 do
+  local E, X, h = KEYS[4 + 2 * k], KEYS[5 + 2 * k], ARGV[3 + k]
+  local head = redis.call('GETRANGE', E, 0, ${HEADER_BYTES})
+  if head ~= '' then
+    local dot = string.find(head, '.', 1, true)
+    local stamp = dot and tonumber(string.sub(head, dot + 1, dot + ${STAMP_DIGITS}))
+    if not stamp or stamp < gseq then
+      dropped = dropped + redis.call('DEL', E)
+      redis.call('DEL', X)
+      redis.call('ZREM', ALL, h)
+    end
+  end
+  redis.call('ZREM', GRAVE, h)
+end
+if redis.call('EXISTS', ALL) == 0 then redis.call('ZREM', M, 't:${ALL_TAG}') end
+if redis.call('EXISTS', GRAVE) == 0 and redis.call('LREM', G, 0, item) > 0 then
+  if not existed and due and due > nowMs then
+    local _, seq = readS(S)
+    fence(S, M, ARGV[2], math.max(tonumber(seq or '0') + 1, nowUs), nowMs + tonumber(ARGV[3]))
+    return {dropped, 1}
+  end
+  if redis.call('LLEN', G) == 0 then
+    redis.call('ZREM', M, 'G')
+    local s, seq, epoch, floor = readS(S)
+    if floor then writeS(S, tonumber(seq), epoch, nil, nil) end
+  end
+end
+return {dropped, 0}
+`;
+
+type Args = (string | number)[];
+type ScriptedRedis = (Redis | Cluster) & {
+  kvResponseWrite(numKeys: number, ...args: Args): Promise<number>;
+  kvResponseLease(numKeys: number, ...args: Args): Promise<number>;
+  kvResponseInvalidate(numKeys: number, ...args: Args): Promise<[number, number, number]>;
+  kvResponseVerifyBuffer(numKeys: number, ...args: Args): Promise<Buffer | null>;
+  kvResponseSweep(numKeys: number, ...args: Args): Promise<[number, number]>;
 };
 
 export type RedisResponseStoreOptions = {
-  redis: RedisClient;
+  redis: Redis | Cluster;
   /** REDIS_PREFIX: in front of every key. */
   prefix: string;
-  /** Buckets spread entries (and so invalidation work) over cluster slots. Fixed for a deployment. */
+  /** Buckets spread entries (and so invalidation work) over cluster slots. Fixed for a deployment. Default 16. */
   buckets?: number;
+  /** A tag index up to this size (per bucket) is dropped at once; a bigger one lazily. Default EAGER_LIMIT (256). */
+  eagerLimit?: number;
+  /** Members per sweep call. Default SWEEP_CHUNK (256). */
+  sweepChunk?: number;
+  /**
+   * How often every bucket is checked for graveyards another server left unswept (it stopped, or
+   * Redis failed mid-sweep). Default 5,000 ms; 0: only after this server's own invalidations.
+   */
+  sweepIntervalMs?: number;
   /**
    * Told when a script found a bucket's evidence lost (an evicted index, manifest or sequence) and
    * fenced it: every entry of that bucket became a miss. For a counter; must not throw.
    */
-  onFence?(bucket: number, by: 'write' | 'invalidate'): void;
+  onFence?(bucket: number, by: 'write' | 'invalidate' | 'sweep'): void;
+  /**
+   * On a Cluster, how long an invalidation waits for the replicas of each master it ran on (WAIT);
+   * not acknowledged in time, it fails (and is applied again from its durable record). Default 500 ms.
+   */
+  replicationTimeoutMs?: number;
+  /** Told when a background sweep failed (it is retried by the periodic check). Must not throw. */
+  onSweepError?(error: unknown): void;
+};
+
+export type RedisResponseStore = ResponseStore & {
+  /** Sweeps every bucket's graveyards now; resolves with the entries dropped. */
+  sweep(): Promise<number>;
+  /** Resolves once the sweeps in flight are done. */
+  settled(): Promise<void>;
+  /** Stops the periodic check. */
+  close(): void;
 };
 
 /** A fresh epoch candidate: digits only, so that `s` still reads as a number to older scripts. */
-const newEpoch = () => String(randomBytes(6).readUIntBE(0, 6)).padStart(15, '0');
+const newEpoch = () => String(randomBytes(6).readUIntBE(0, 6)).padStart(EPOCH_DIGITS, '0');
+const newId = () => randomBytes(6).toString('hex');
 
-/**
- * The entry as served: the stored bytes without their epoch line, or null when `stored` was written
- * under another epoch than `seq` ("<sequence>.<epoch>") names, or `seq` is gone.
- */
-function servable(stored: Buffer | null, seq: Buffer | null): Buffer | null {
-  if (!stored || !seq) return null;
+/** Where `s` ("<sequence>.<epoch>[.<floor>]") keeps its epoch and floor. */
+function partsOf(seq: Buffer): { epochStart: number; epochEnd: number; floorStart: number } | null {
   const dot = seq.indexOf(0x2e);
   if (dot < 0) return null;
-  const n = seq.length - dot - 1;
-  if (n <= 0 || stored.length <= n || stored[n] !== 0x0a) return null;
-  return stored.compare(seq, dot + 1, seq.length, 0, n) === 0 ? stored.subarray(n + 1) : null;
+  const second = seq.indexOf(0x2e, dot + 1);
+  return second < 0
+    ? { epochStart: dot + 1, epochEnd: seq.length, floorStart: -1 }
+    : { epochStart: dot + 1, epochEnd: second, floorStart: second + 1 };
 }
 
-export function createRedisResponseStore(options: RedisResponseStoreOptions): ResponseStore {
-  const { prefix, onFence } = options;
+/**
+ * What a hit may do with `stored` given `seq`: 'serve' (written under the epoch `seq` names, and
+ * stamped at or above its floor), 'check' (same epoch, stamped below the floor: a script decides),
+ * or 'miss' (another epoch, `seq` gone, or not an entry of this format).
+ */
+function verdict(stored: Buffer | null, seq: Buffer | null): 'serve' | 'check' | 'miss' {
+  if (!stored || !seq || stored.length < HEADER_BYTES) return 'miss';
+  const parts = partsOf(seq);
+  if (!parts || parts.epochEnd - parts.epochStart !== EPOCH_DIGITS) return 'miss';
+  if (stored[EPOCH_DIGITS] !== 0x2e || stored[HEADER_BYTES - 1] !== 0x0a) return 'miss';
+  if (stored.compare(seq, parts.epochStart, parts.epochEnd, 0, EPOCH_DIGITS) !== 0) return 'miss';
+  if (parts.floorStart < 0) return 'serve';
+  // Both zero-padded to STAMP_DIGITS: byte order is number order.
+  const below = stored.compare(seq, parts.floorStart, seq.length, EPOCH_DIGITS + 1, HEADER_BYTES - 1) < 0;
+  return below ? 'check' : 'serve';
+}
+
+export function createRedisResponseStore(options: RedisResponseStoreOptions): RedisResponseStore {
+  const { prefix, onFence, onSweepError } = options;
   const buckets = options.buckets ?? 16;
+  const eagerLimit = options.eagerLimit ?? EAGER_LIMIT;
+  const sweepChunk = options.sweepChunk ?? SWEEP_CHUNK;
   const redis = options.redis as ScriptedRedis;
-  if (typeof (options.redis as unknown as Partial<ScriptedRedis>).kvResponseWrite !== 'function') {
+  if (typeof (options.redis as unknown as Partial<ScriptedRedis>).kvResponseSweep !== 'function') {
     options.redis.defineCommand('kvResponseWrite', { lua: WRITE });
     options.redis.defineCommand('kvResponseLease', { lua: LEASE });
     options.redis.defineCommand('kvResponseInvalidate', { lua: INVALIDATE });
+    options.redis.defineCommand('kvResponseVerify', { lua: VERIFY });
+    options.redis.defineCommand('kvResponseSweep', { lua: SWEEP });
   }
 
   const hashOf = (key: string) => (/^[0-9a-f]{16,}$/.test(key) ? key : createHash('sha256').update(key).digest('hex'));
   const bucketOf = (h: string) => parseInt(h.slice(0, 8), 16) % buckets;
   const base = (b: number) => `${prefix}{rc:${b}}:`;
 
+  /** One sweep per bucket at a time in this process; callers that find one running share it. */
+  const sweeping = new Map<number, Promise<number>>();
+  function sweepBucket(b: number): Promise<number> {
+    const running = sweeping.get(b);
+    if (running) return running;
+    const run = (async () => {
+      const k = base(b);
+      let dropped = 0;
+      for (;;) {
+        const [item] = await redis.lrange(`${k}G`, 0, 0);
+        if (!item) return dropped;
+        const grave = `${k}g:${item.slice(0, item.indexOf(':'))}`;
+        const members = await redis.zrange(grave, 0, sweepChunk - 1);
+        const keys = [
+          `${k}s`,
+          `${k}m`,
+          `${k}G`,
+          grave,
+          `${k}t:${ALL_TAG}`,
+          ...members.flatMap((h) => [`${k}e:${h}`, `${k}x:${h}`]),
+        ];
+        const [n, fenced] = await redis.kvResponseSweep(
+          keys.length,
+          ...keys,
+          item,
+          newEpoch(),
+          INVALIDATION_MEMORY_MS,
+          ...members,
+        );
+        dropped += n;
+        if (fenced) onFence?.(b, 'sweep');
+      }
+    })().finally(() => sweeping.delete(b));
+    sweeping.set(b, run);
+    return run;
+  }
+  /** In the background: errors are reported, and the periodic check tries again. */
+  const sweepLater = (b: number) => void sweepBucket(b).catch((error: unknown) => onSweepError?.(error));
+
+  async function sweepAll(): Promise<number> {
+    const lengths = await Promise.all(Array.from({ length: buckets }, (_, b) => redis.llen(`${base(b)}G`)));
+    const counts = await Promise.all(lengths.map((n, b) => (n > 0 ? sweepBucket(b) : 0)));
+    return counts.reduce((a, c) => a + c, 0);
+  }
+  const intervalMs = options.sweepIntervalMs ?? 5_000;
+  const timer =
+    intervalMs > 0
+      ? setInterval(() => void sweepAll().catch((error: unknown) => onSweepError?.(error)), intervalMs)
+      : null;
+  timer?.unref();
+
+  async function invalidateBucket(b: number, tags: readonly string[]) {
+    const k = base(b);
+    // The members each index holds now (one more than the limit tells a big one); the script drops
+    // them only if that is still all the index holds, so a member added since cannot be missed.
+    const read = await Promise.all(tags.map((t) => redis.zrange(`${k}t:${t}`, 0, eagerLimit)));
+    const members = [...new Set(read.filter((m) => m.length <= eagerLimit).flat())];
+    const ids = tags.map(() => newId());
+    const keys = [
+      `${k}s`,
+      `${k}m`,
+      `${k}j`,
+      `${k}G`,
+      `${k}t:${ALL_TAG}`,
+      ...tags.flatMap((t, i) => [`${k}t:${t}`, `${k}g:${ids[i]}`]),
+      ...members.flatMap((h) => [`${k}e:${h}`, `${k}x:${h}`]),
+    ];
+    const [, fenced, lazy] = await redis.kvResponseInvalidate(
+      keys.length,
+      ...keys,
+      INVALIDATION_MEMORY_MS,
+      newEpoch(),
+      tags.length,
+      eagerLimit,
+      ...tags,
+      ...ids,
+      ...members,
+    );
+    if (fenced) onFence?.(b, 'invalidate');
+    if (lazy > 0) sweepLater(b);
+  }
+
   async function invalidateAll(tags: readonly string[]) {
     const unique = [...new Set(tags)];
     if (!unique.length) return;
-    await Promise.all(
-      Array.from({ length: buckets }, async (_, b) => {
-        const keys = [`${base(b)}s`, `${base(b)}m`, ...unique.map((t) => `${base(b)}t:${t}`)];
-        const dropped = await redis.kvResponseInvalidate(
-          keys.length,
-          ...keys,
-          base(b),
-          INVALIDATION_MEMORY_MS,
-          newEpoch(),
-          ...unique,
-        );
-        if (dropped < 0) onFence?.(b, 'invalidate');
-      }),
-    );
+    await Promise.all(Array.from({ length: buckets }, (_, b) => invalidateBucket(b, unique)));
+    // Not done until a failover cannot undo it.
+    const seqs = Array.from({ length: buckets }, (_, b) => `${base(b)}s`);
+    await awaitReplicas(options.redis, seqs, options.replicationTimeoutMs ?? 500);
   }
 
   return {
     async lookup(key): Promise<Lookup> {
       const h = hashOf(key);
       const b = base(bucketOf(h));
-      const [value, seq] = await redis.mgetBuffer(`${b}e:${h}`, `${b}s`);
+      const [stored, seq] = await redis.mgetBuffer(`${b}e:${h}`, `${b}s`);
       // A bucket at sequence 0 (given its epoch by a fill lease, nothing invalidated since) reads as
       // one without s: the same generation, for the write guard and for coalescing alike.
       const generation = seq && !seq.toString('latin1').startsWith('0.') ? seq.toString('latin1') : '0';
-      return { value: servable(value ?? null, seq ?? null), generation };
+      const found = stored ?? null;
+      switch (verdict(found, seq ?? null)) {
+        case 'serve':
+          return { value: found!.subarray(HEADER_BYTES), generation };
+        case 'miss':
+          return { value: null, generation };
+        case 'check': {
+          const keys = [`${b}e:${h}`, `${b}x:${h}`, `${b}s`, `${b}m`, `${b}j`];
+          const checked = await redis.kvResponseVerifyBuffer(keys.length, ...keys);
+          return {
+            value: checked && checked.length >= HEADER_BYTES ? checked.subarray(HEADER_BYTES) : null,
+            generation,
+          };
+        }
+      }
     },
     async lease(key, ms) {
       const h = hashOf(key);
@@ -359,6 +669,13 @@ export function createRedisResponseStore(options: RedisResponseStoreOptions): Re
         Array.from({ length: buckets }, (_, b) => redis.zcount(`${base(b)}t:${ALL_TAG}`, now, '+inf')),
       );
       return { entries: counts.reduce((a, c) => a + c, 0), bytes: null };
+    },
+    sweep: sweepAll,
+    async settled() {
+      while (sweeping.size) await Promise.allSettled([...sweeping.values()]);
+    },
+    close() {
+      if (timer) clearInterval(timer);
     },
   };
 }
