@@ -4,13 +4,24 @@
  * right keys, stale fills are refused, a stampede costs one read, and Redis failing costs nothing
  * but speed.
  */
-import type { Redis } from 'ioredis';
+import calculateSlot from 'cluster-key-slot';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createRedis } from '../../../src/cache/redis/client.js';
+import { connectRedis, createRedis, type RedisClient } from '../../../src/cache/redis/client.js';
 import type { Database } from '../../../src/db/client.js';
 import { countSql, data, gql, testApp, tokensFor } from '../../helpers/app.js';
-import { backends, cachedApp, dropPrefix, newPrefix, testRedis, type CachedApp } from '../../helpers/caches.js';
+import {
+  backends,
+  cachedApp,
+  clusterMode,
+  dropPrefix,
+  newPrefix,
+  redisAvailable,
+  redisSkipReason,
+  testRedis,
+  type CachedApp,
+} from '../../helpers/caches.js';
 import { openTestDatabase } from '../../helpers/database.js';
+import { hostPort } from '../../helpers/services.js';
 import { inject } from 'vitest';
 
 let database: Database;
@@ -57,7 +68,7 @@ const PROBE = 900_001;
 const PROBE_2 = 900_002;
 
 describe.each(backends())('entity cache on $backend', ({ backend, skip }) => {
-  let redis: Redis | undefined;
+  let redis: RedisClient | undefined;
   let prefix = '';
   let one: CachedApp;
   let two: CachedApp;
@@ -96,11 +107,23 @@ describe.each(backends())('entity cache on $backend', ({ backend, skip }) => {
       expect(warm.result).toEqual(cold.result);
       // …and both are exactly what the database says, lists in the same order.
       expect(warm.result).toEqual(await data(testApp(database), NESTED, { s: '2' }));
-      if (sendCommand) {
+      if (sendCommand && !clusterMode()) {
         // One script call (one round trip) per loader batch.
         expect(sendCommand.mock.calls.length).toBe(batches.mock.calls.length);
-        sendCommand.mockRestore();
+      } else if (sendCommand) {
+        // On a Cluster a batch is split by slot: one script call per slot of each batch (each entity
+        // has a hash tag of its own), every call single-slot, and every batch's type among them.
+        const calls = sendCommand.mock.calls.map(([command]) => {
+          const keys = command.args.slice(2, 2 + Number(command.args[1])).map(String);
+          const slots = new Set(keys.map((key) => calculateSlot(key)));
+          expect(slots.size).toBe(1);
+          return { name: command.name, type: /\{e:[^:]+:([^:}]+):/.exec(keys[0]!)?.[1], slot: [...slots][0] };
+        });
+        for (const { name } of calls) expect(['evalsha', 'eval']).toContain(name);
+        expect(new Set(calls.map(({ type, slot }) => `${type} ${slot}`)).size).toBe(calls.length);
+        expect(new Set(calls.map(({ type }) => type)).size).toBe(batches.mock.calls.length);
       }
+      sendCommand?.mockRestore();
       batches.mockRestore();
     },
   );
@@ -221,11 +244,16 @@ describe.each(backends())('entity cache on $backend', ({ backend, skip }) => {
 
 describe('entity cache when Redis fails', () => {
   const url = inject('redisUrl');
-  it.skipIf(!url)(
-    `falls back to Postgres for the batch and the request succeeds${url ? '' : ` (skipped: ${inject('redisAbsentReason')})`}`,
+  const seeds = inject('redisCluster');
+  const absent = redisAvailable() ? false : redisSkipReason();
+  it.skipIf(absent)(
+    `falls back to Postgres for the batch and the request succeeds${absent ? ` (skipped: ${absent})` : ''}`,
     async () => {
-      const redis = createRedis({ url: url!, timeoutMs: 200 });
-      await redis.connect();
+      // The run's Redis, with a client of the API's own kind (fail-fast, short timeout).
+      const redis = seeds
+        ? createRedis({ clusterNodes: seeds.map(hostPort), timeoutMs: 200 })
+        : createRedis({ url: url!, timeoutMs: 200 });
+      expect(await connectRedis(redis)).toBeNull();
       const prefix = newPrefix();
       const { app, caches } = await cachedApp(database, {
         backend: 'redis',

@@ -1,15 +1,15 @@
 /**
  * The lease contract of entity storage, run against Redis and the in-memory LRU alike.
  */
-import type { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RedisClient } from '../../../src/cache/redis/client.js';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createMemoryEntityStorage } from '../../../src/cache/entity/memory-storage.js';
 import { createRedisEntityStorage } from '../../../src/cache/entity/redis-storage.js';
 import type { EntityStorage } from '../../../src/cache/entity/storage.js';
 import { backends, dropPrefix, keysUnder, newPrefix, testRedis } from '../../helpers/caches.js';
 
 describe.each(backends())('entity storage contract on $backend', ({ backend, skip }) => {
-  let redis: Redis | undefined;
+  let redis: RedisClient | undefined;
   let prefix = '';
   let storage: EntityStorage;
   const k = (name: string) => `${prefix}{e:1:T:${name}}`;
@@ -76,5 +76,27 @@ describe.each(backends())('entity storage contract on $backend', ({ backend, ski
       expect(keys.length).toBeGreaterThan(0);
       for (const key of keys) expect(await redis!.pttl(key), key).toBeGreaterThan(0);
     });
+
+    it.skipIf(skip)(
+      'hands every script each key it touches: a value and its lease (the Cluster contract)',
+      async () => {
+        const sent = vi.spyOn(redis!, 'sendCommand');
+        try {
+          await storage.readOrLease([k('d1'), k('d2')], 'tok6', 5000);
+          await storage.fill([{ key: k('d1'), value: Buffer.from('x'), ttlMs: 10_000 }], 'tok6');
+          await storage.invalidate([k('d1'), k('d2')]);
+          const scripts = sent.mock.calls.map(([command]) => command).filter((c) => /^eval/.test(c.name));
+          expect(scripts.length).toBeGreaterThanOrEqual(3);
+          for (const command of scripts) {
+            const keys = command.args.slice(2, 2 + Number(command.args[1])).map(String);
+            const values = keys.filter((key) => !key.endsWith(':l'));
+            expect(values.length).toBeGreaterThan(0);
+            expect(keys.sort()).toEqual(values.flatMap((key) => [key, `${key}:l`]).sort());
+          }
+        } finally {
+          sent.mockRestore();
+        }
+      },
+    );
   }
 });
