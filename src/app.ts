@@ -5,7 +5,7 @@
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import type { GraphQLSchema } from 'graphql';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './cache/redis/client.js';
 import type { LoginThrottle } from './auth/login-throttle.js';
 import type { TokenCache } from './auth/token-cache.js';
 import { noCacheAdmin, type CacheAdmin } from './cache/admin.js';
@@ -91,7 +91,7 @@ export type AppDeps = {
   /** Cache counters, exported at /metrics. */
   counters?: CacheCounters;
   /** The Redis the caches use, pinged by /ready. */
-  redis?: Redis | null;
+  redis?: RedisClient | null;
   redisTimeoutMs?: number;
   /** Verified tokens, shared with the HTTP fast path. */
   tokens?: TokenCache;

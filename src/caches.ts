@@ -5,7 +5,6 @@
  * (src/invalidation/), the registry's TTLs, and how a request names its session (src/auth/).
  * Says which backends it chose in one line for the start-up log.
  */
-import type { Redis } from 'ioredis';
 import { GRAPHQL_PATH } from './app.js';
 import { clientAddressOf } from './http/client-address.js';
 import {
@@ -27,7 +26,7 @@ import { createMemoryEntityStorage } from './cache/entity/memory-storage.js';
 import { createReadThroughCache } from './cache/entity/read-through.js';
 import { createRedisEntityStorage } from './cache/entity/redis-storage.js';
 import { CircuitBreaker, CircuitOpenError } from './cache/redis/circuit-breaker.js';
-import { connectRedis, createRedis } from './cache/redis/client.js';
+import { connectRedis, createRedis, isCluster, type RedisClient } from './cache/redis/client.js';
 import { createRedisErrorReporter } from './cache/redis/error-reporter.js';
 import {
   createMemoryResponseStore,
@@ -65,6 +64,7 @@ export type CacheOptions = Pick<
   Config,
   'redisUrl' | 'redisPrefix' | 'redisTimeoutMs' | 'responseCache' | 'entityCache' | 'cacheDebug'
 > &
+  Partial<Pick<Config, 'redisClusterNodes'>> &
   Partial<Pick<Config, 'entityTtlSeconds' | 'entityNegativeTtlSeconds' | 'responseGraceSeconds'>> &
   Partial<Pick<Config, 'loginMaxAttempts' | 'loginMaxAttemptsPerAddress' | 'loginWindowSeconds'>> &
   Partial<
@@ -82,8 +82,8 @@ export type CacheOptions = Pick<
   Partial<Pick<Config, 'edgePurgeUrls' | 'edgePurgeTimeoutMs' | 'edgeRepurgeDelayMs' | 'edgeMaxAgeSeconds'>> & {
     /** An edge purger of one's own (tests; a hosted CDN's API) instead of Varnish at edgePurgeUrls. */
     edgePurger?: EdgePurger;
-    /** An existing client (tests share one); otherwise one is made from redisUrl. */
-    redis?: Redis;
+    /** An existing client (tests share one); otherwise one is made from redisClusterNodes or redisUrl. */
+    redis?: RedisClient;
     /** Multiplies response TTLs (tests only). */
     ttlScale?: number;
     /** Another field tag table than the domain's (tests of the cache's independence). */
@@ -100,7 +100,7 @@ export type CacheOptions = Pick<
 
 export type Caches = {
   counters: CacheCounters;
-  redis: Redis | null;
+  redis: RedisClient | null;
   responseStore: FailOpenStore | null;
   /** The response cache (null when it is off): plugins for yoga, the lean hit for the front door. */
   responseCache: ResponseCache<AppContext> | null;
@@ -149,11 +149,19 @@ const sessionOfHeader =
 export async function buildCaches(options: CacheOptions, logger: Logger): Promise<Caches> {
   const counters = new CacheCounters();
   const report = createRedisErrorReporter(logger, counters);
-  let redis: Redis | null = options.redis ?? null;
-  const ownsRedis = !options.redis && !!options.redisUrl;
-  if (!redis && options.redisUrl) {
-    redis = createRedis({ url: options.redisUrl, timeoutMs: options.redisTimeoutMs });
-    const error = await connectRedis(redis);
+  // A cluster wins over a single Redis (config.ts has already dropped REDIS_URL then).
+  const clusterNodes = options.redisClusterNodes?.length ? options.redisClusterNodes : undefined;
+  const made = options.redis
+    ? null
+    : clusterNodes
+      ? createRedis({ clusterNodes, timeoutMs: options.redisTimeoutMs })
+      : options.redisUrl
+        ? createRedis({ url: options.redisUrl, timeoutMs: options.redisTimeoutMs })
+        : null;
+  const ownsRedis = made !== null;
+  const redis: RedisClient | null = options.redis ?? made;
+  if (made) {
+    const error = await connectRedis(made);
     if (error) logger.warn({ err: error.message }, 'redis is not reachable yet: serving from the database meanwhile');
   }
 
@@ -302,7 +310,7 @@ export async function buildCaches(options: CacheOptions, logger: Logger): Promis
   // Subscribed before the first request, unless Redis is down (the token cache then stays degraded).
   if (breaker?.current === 'closed') await revocations?.ready;
   let stopFollowing = () => {};
-  const where = redis ? `redis (prefix "${options.redisPrefix}")` : 'memory';
+  const where = redis ? `${isCluster(redis) ? 'redis cluster' : 'redis'} (prefix "${options.redisPrefix}")` : 'memory';
   const settled = async () => {
     await responseCache?.settled();
     await redisResponseStore?.settled();

@@ -30,6 +30,26 @@ const envSchema = z.object({
   // The most a statement (or connecting, BEGIN, COMMIT) may take before the field fails with DATABASE_UNAVAILABLE.
   DATABASE_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(2000),
   REDIS_URL: optionalUrl(['redis://', 'rediss://']),
+  // A Redis Cluster instead of REDIS_URL: "host:port,host:port" seed nodes (the rest are discovered).
+  REDIS_CLUSTER_NODES: z
+    .string()
+    .default('')
+    .transform((v, ctx) => {
+      const nodes: { host: string; port: number }[] = [];
+      for (const part of v
+        .split(',')
+        .map((p) => p.trim())
+        .filter(Boolean)) {
+        const m = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]{1,253}):(\d{1,5})$/.exec(part);
+        const port = Number(m?.[2]);
+        if (!m || port < 1 || port > 65535) {
+          ctx.addIssue({ code: 'custom', message: `"${part.slice(0, 80)}" is not host:port` });
+          return z.NEVER;
+        }
+        nodes.push({ host: m[1]!.replace(/^\[(.*)\]$/, '$1'), port });
+      }
+      return nodes;
+    }),
   REDIS_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9:_\-.]{0,64}$/, 'letters, digits and :_-. only, at most 64')
@@ -158,7 +178,12 @@ export type Config = {
   databaseUrl: string | undefined;
   pgliteDataDir: string;
   databaseTimeoutMs: number;
+  /** Unset when REDIS_CLUSTER_NODES is set (the cluster wins). */
   redisUrl: string | undefined;
+  /** Seed nodes of a Redis Cluster; unset: a single Redis at redisUrl (or none). */
+  redisClusterNodes: { host: string; port: number }[] | undefined;
+  /** Both REDIS_URL and REDIS_CLUSTER_NODES were set: start-up says REDIS_URL is ignored. */
+  redisUrlIgnored: boolean;
   redisPrefix: string;
   redisTimeoutMs: number;
   responseCache: boolean;
@@ -216,7 +241,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databaseUrl: e.DATABASE_URL,
     pgliteDataDir: e.PGLITE_DATA_DIR,
     databaseTimeoutMs: e.DATABASE_TIMEOUT_MS,
-    redisUrl: e.REDIS_URL,
+    redisUrl: e.REDIS_CLUSTER_NODES.length ? undefined : e.REDIS_URL,
+    redisClusterNodes: e.REDIS_CLUSTER_NODES.length ? e.REDIS_CLUSTER_NODES : undefined,
+    redisUrlIgnored: e.REDIS_CLUSTER_NODES.length > 0 && e.REDIS_URL !== undefined,
     redisPrefix: e.REDIS_PREFIX,
     redisTimeoutMs: e.REDIS_TIMEOUT_MS,
     responseCache: e.RESPONSE_CACHE,

@@ -40,6 +40,7 @@ if (database.kind === 'pglite') {
     );
 }
 
+if (config.redisUrlIgnored) logger.warn('REDIS_CLUSTER_NODES is set: REDIS_URL is ignored');
 const caches = await buildCaches({ ...config, database }, logger);
 // Invalidations another instance recorded but could not deliver are applied here too.
 caches.followInvalidations();

@@ -16,3 +16,33 @@ describe('configuration of /metrics', () => {
     expect(() => loadConfig({ METRICS_OPERATION_NAMES: 'x'.repeat(101) })).toThrow(/METRICS_OPERATION_NAMES/);
   });
 });
+
+describe('configuration of a Redis Cluster', () => {
+  it('reads REDIS_CLUSTER_NODES as host:port seeds, used instead of REDIS_URL', () => {
+    expect(loadConfig({})).toMatchObject({ redisClusterNodes: undefined, redisUrlIgnored: false });
+    expect(loadConfig({ REDIS_CLUSTER_NODES: ' redis-1:7000, 10.0.0.2:7001,[::1]:7002 ,' })).toMatchObject({
+      redisClusterNodes: [
+        { host: 'redis-1', port: 7000 },
+        { host: '10.0.0.2', port: 7001 },
+        { host: '::1', port: 7002 },
+      ],
+      redisUrl: undefined,
+      redisUrlIgnored: false,
+    });
+    // Both set: the cluster wins, and start-up says REDIS_URL is ignored.
+    expect(loadConfig({ REDIS_URL: 'redis://single:6379', REDIS_CLUSTER_NODES: 'a:7000' })).toMatchObject({
+      redisClusterNodes: [{ host: 'a', port: 7000 }],
+      redisUrl: undefined,
+      redisUrlIgnored: true,
+    });
+    expect(loadConfig({ REDIS_URL: 'redis://single:6379' })).toMatchObject({
+      redisClusterNodes: undefined,
+      redisUrl: 'redis://single:6379',
+    });
+  });
+
+  it('stops start-up on a bad entry, naming the variable', () => {
+    for (const bad of ['redis-1', 'redis-1:', ':7000', 'a:7000,b', 'a:0', 'a:65536', 'redis://a:7000', 'a b:7000'])
+      expect(() => loadConfig({ REDIS_CLUSTER_NODES: bad }), bad).toThrow(/REDIS_CLUSTER_NODES/);
+  });
+});

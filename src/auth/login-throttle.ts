@@ -15,7 +15,7 @@
  */
 import { createHash } from 'node:crypto';
 import { isIPv4, isIPv6 } from 'node:net';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
 
 export type LoginLimits = { maxPerUsername: number; maxPerAddress: number; windowSeconds: number };
@@ -88,7 +88,7 @@ return 0`;
  * slot (Redis Cluster). `run` is how calls reach Redis (the circuit breaker, in src/caches.ts).
  */
 export function redisAttemptCounters(
-  redis: Redis,
+  redis: Redis | Cluster,
   prefix: string,
   run: <T>(call: () => Promise<T>) => Promise<T> = (call) => call(),
 ): AttemptCounters {

@@ -2,14 +2,15 @@
  * Logout reaches every instance: the instance that deleted a token publishes its hash on
  * `<prefix>tokens:revoked`, and every instance (itself included) evicts it from its token cache when
  * the message arrives. Subscribing takes a connection of its own (a subscribed connection can run no
- * other command), made here from the shared client's options.
+ * other command), made here from the shared client's options (on a Cluster, a Cluster of its own:
+ * PUBLISH reaches every node of a cluster, so one subscribed node hears every instance).
  *
  * Reach: the other instances' caches drop the token within the pub/sub delivery time. While this
  * instance's subscription is down, it cannot hear revocations: its token cache is emptied and keeps
  * entries for 1 s only until the subscription is back (and emptied again then), and a link lost
  * without anybody noticing is bounded by the token cache's own TTL (10 s).
  */
-import type { Redis } from 'ioredis';
+import { Cluster, type ClusterOptions, type Redis } from 'ioredis';
 import type { TokenCache } from './token-cache.js';
 
 export type RevocationSharing = {
@@ -20,7 +21,7 @@ export type RevocationSharing = {
 };
 
 export type RevocationOptions = {
-  redis: Redis;
+  redis: Redis | Cluster;
   prefix: string;
   tokens: TokenCache;
   /** How publishing reaches Redis (the circuit breaker). */
@@ -48,14 +49,26 @@ export function shareRevocations(options: RevocationOptions): RevocationSharing 
     }
   });
 
-  const subscriber = redis.duplicate({
+  const retry = (times: number) => Math.min(times * 100, 2000);
+  // On a Cluster the duplicate is a Cluster too: PUBLISH reaches every node, and ioredis keeps its
+  // subscription on one node of its choice (moving it, and resubscribing, when that node goes).
+  const clusterSubscriber: ClusterOptions = {
     lazyConnect: true,
     enableOfflineQueue: true,
     enableAutoPipelining: false,
-    autoResubscribe: false,
-    maxRetriesPerRequest: null,
-    retryStrategy: (times: number) => Math.min(times * 100, 2000),
-  });
+    clusterRetryStrategy: retry,
+  };
+  const subscriber =
+    redis instanceof Cluster
+      ? redis.duplicate([], clusterSubscriber)
+      : redis.duplicate({
+          lazyConnect: true,
+          enableOfflineQueue: true,
+          enableAutoPipelining: false,
+          autoResubscribe: false,
+          maxRetriesPerRequest: null,
+          retryStrategy: retry,
+        });
   let up = false;
   let closed = false;
   let warned = false;

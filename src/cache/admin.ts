@@ -2,7 +2,7 @@
  * Cache administration, domain-free: statistics per level and purges. The GraphQL admin fields and
  * the `npm run cache` command sit on top of this.
  */
-import type { Redis } from 'ioredis';
+import { isCluster, type RedisClient } from './redis/client.js';
 import { withTimeout } from '../timeout.js';
 import type { CacheCounters } from './counters.js';
 import type { EdgePurge } from './edge/purge-twice.js';
@@ -40,7 +40,7 @@ const rate = (hits: number, misses: number) => (hits + misses ? hits / (hits + m
 
 export function createCacheAdmin(deps: {
   counters: CacheCounters;
-  redis: Redis | null;
+  redis: RedisClient | null;
   responseStore: ResponseStore | null;
   entityCache: EntityCache;
   timeoutMs: number;
@@ -53,9 +53,12 @@ export function createCacheAdmin(deps: {
   async function redisInfo() {
     if (!redis) return { reachable: false, usedMemoryBytes: null };
     try {
-      const info = await withTimeout(redis.info('memory'), deps.timeoutMs);
-      const used = /used_memory:(\d+)/.exec(info)?.[1];
-      return { reachable: true, usedMemoryBytes: used ? Number(used) : null };
+      // On a Cluster, the memory of every master (a keyless INFO would ask one node at random).
+      const nodes = isCluster(redis) ? redis.nodes('master') : [redis];
+      const infos = await withTimeout(Promise.all(nodes.map((node) => node.info('memory'))), deps.timeoutMs);
+      const used = infos.map((info) => /used_memory:(\d+)/.exec(info)?.[1]);
+      if (used.some((u) => u === undefined)) return { reachable: true, usedMemoryBytes: null };
+      return { reachable: true, usedMemoryBytes: used.reduce((sum, u) => sum + Number(u), 0) };
     } catch {
       return { reachable: false, usedMemoryBytes: null };
     }

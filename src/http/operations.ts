@@ -10,7 +10,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { Plugin } from 'graphql-yoga';
 import type { Metrics } from '../observability/metrics.js';
 import { withTimeout } from '../timeout.js';
@@ -78,7 +78,7 @@ export function metricsListener(metrics: Metrics, token?: string): (req: Incomin
 
 export type ReadinessDeps = {
   pingDatabase(): Promise<void>;
-  redis: Redis | null;
+  redis: Redis | Cluster | null;
   timeoutMs: number;
   cacheMs?: number;
   /** Where a failing check's cause goes (the log): the answer names the part only, never the error's text. */

@@ -2,11 +2,11 @@
  * Registrations in Redis, one string key per hash (`<prefix>pq:<hash>`, a single slot: fine on a
  * Cluster), written with NX and a TTL: the first verified document stays until it expires.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../cache/redis/client.js';
 import type { PersistedStore } from './store.js';
 
 export type RedisPersistedStoreOptions = {
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   ttlSeconds: number;
   /** Runs each command (e.g. through the circuit breaker). Default: as is. */

@@ -3,7 +3,7 @@
  * purges that drop what they say, and the `npm run cache` commands driven through the app.
  */
 import { readFileSync } from 'node:fs';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../src/cache/redis/client.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   formatStats,
@@ -28,7 +28,7 @@ const STATS =
   '{ cacheStats { id responseCache { id enabled backend entries hits misses hitRate } entityCache { enabled backend } redis { configured reachable } } }';
 
 describe.each(backends())('cache administration on $backend', ({ backend, skip }) => {
-  let redis: Redis | undefined;
+  let redis: RedisClient | undefined;
   let prefix = '';
   let c: CachedApp;
   let admin = '';

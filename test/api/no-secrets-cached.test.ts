@@ -7,7 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { eq } from 'drizzle-orm';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../src/cache/redis/client.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword } from '../../src/auth/passwords.js';
 import { hashToken } from '../../src/auth/tokens.js';
@@ -28,7 +28,7 @@ import { openTestDatabase } from '../helpers/database.js';
 type Answer = { data?: Record<string, any> | null; errors?: unknown[] };
 
 /** Every value a key holds, as raw bytes, read by the key's type. */
-async function valuesOf(redis: Redis, key: string): Promise<Buffer[]> {
+async function valuesOf(redis: RedisClient, key: string): Promise<Buffer[]> {
   const type = await redis.type(key);
   switch (type) {
     case 'string':
@@ -52,7 +52,7 @@ const skip = redisAvailable() ? false : redisSkipReason();
 
 describe('no secret reaches a cache (both levels on Redis)', () => {
   let database: Database;
-  let redis: Redis;
+  let redis: RedisClient;
   let prefix: string;
   let server: CachedApp;
   /** Each user's own password, unique to this run, so finding it anywhere means it was stored. */

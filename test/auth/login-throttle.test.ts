@@ -6,6 +6,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
+import type { RedisClient } from '../../src/cache/redis/client.js';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   addressKey,
@@ -194,7 +195,7 @@ describe('per client address, over node:http', () => {
 const redisSkip = redisSkipReason() || false;
 
 describe.skipIf(redisSkip)(`with Redis${redisSkip ? ` (skipped: ${redisSkip})` : ''}`, () => {
-  let redis: Redis;
+  let redis: RedisClient;
   let prefix = '';
   beforeAll(() => {
     prefix = newPrefix();

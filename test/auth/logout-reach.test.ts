@@ -4,7 +4,7 @@
  * can put the token back into a token cache, and while an instance's subscription is down its token
  * cache keeps entries for 1 s only.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../src/cache/redis/client.js';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { hashToken } from '../../src/auth/tokens.js';
 import { buildCaches } from '../../src/caches.js';
@@ -59,8 +59,8 @@ const redisSkip = redisSkipReason() || false;
 describe.skipIf(redisSkip)(
   `logout across instances sharing a Redis${redisSkip ? ` (skipped: ${redisSkip})` : ''}`,
   () => {
-    let redis: Redis;
-    let listener: Redis;
+    let redis: RedisClient;
+    let listener: RedisClient;
     let prefix = '';
     let a: CachedApp;
     let b: CachedApp;

@@ -7,7 +7,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../src/cache/redis/client.js';
 import type { Plugin } from 'graphql-yoga';
 import type { AppContext } from '../../src/context.js';
 import type { TestDatabase } from '../helpers/database.js';
@@ -36,7 +36,7 @@ export type TestServer = {
 
 export async function startServer(): Promise<TestServer> {
   const database: TestDatabase = await openTestDatabase();
-  const redis: Redis = testRedis();
+  const redis: RedisClient = testRedis();
   const prefix = newPrefix();
   let yogaRequests = 0;
   const countYoga: Plugin<AppContext> = {

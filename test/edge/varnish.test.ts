@@ -7,7 +7,7 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../src/cache/redis/client.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/client.js';
 import { data, login } from '../helpers/app.js';
@@ -33,7 +33,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe.skipIf(skip)(`Varnish in front of the API${skip ? ` (skipped: ${skip})` : ''}`, () => {
   let database: Database;
-  let redis: Redis;
+  let redis: RedisClient;
   let prefix = '';
   let c: CachedApp;
   let server: Server;

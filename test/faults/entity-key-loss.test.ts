@@ -4,7 +4,7 @@
  * lost value is a miss, and a lost lease voids the fill it guarded, exactly as an invalidation does:
  * the entity cache already fails closed, and these tests keep it so.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../src/cache/redis/client.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRedisEntityStorage } from '../../src/cache/entity/redis-storage.js';
 import type { EntityStorage } from '../../src/cache/entity/storage.js';
@@ -12,7 +12,7 @@ import { dropPrefix, newPrefix, redisAvailable, redisSkipReason, testRedis } fro
 
 const skip = redisAvailable() ? false : redisSkipReason();
 
-let redis: Redis;
+let redis: RedisClient;
 let prefix: string;
 let storage: EntityStorage;
 const k = (id: number) => `${prefix}{e:1:Kit:${id}}`;

@@ -4,7 +4,7 @@
  * answer. Here the eviction is staged by deleting keys (found with SCAN; the API never scans),
  * then a rename goes through the API and every read goes through the front door, lean hit included.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../src/cache/redis/client.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/client.js';
 import { data, tokensFor } from '../helpers/app.js';
@@ -27,7 +27,7 @@ const CLUB_KITS = 'query($c: ID) { kits(clubId: $c, first: 100) { totalCount edg
 const RENAME = 'mutation($id: ID!, $name: String!) { updateKit(input: { id: $id, name: $name }) { id name } }';
 
 let database: Database;
-let redis: Redis;
+let redis: RedisClient;
 let prefix: string;
 let reader: CachedApp;
 let writer: CachedApp;

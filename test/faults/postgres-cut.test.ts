@@ -10,7 +10,7 @@
  * served, without SQL; /ready says postgres is failing; and once the link is healed, the same app
  * answers the same queries complete.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../src/cache/redis/client.js';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { App } from '../../src/app.js';
 import { openDatabase, type Database } from '../../src/db/client.js';
@@ -73,7 +73,7 @@ describe.each(backends())('Postgres cut, caches on $backend', ({ backend, skip: 
   let proxy: TcpProxy;
   let proxied: Database;
   let cached: CachedApp;
-  let redis: Redis | undefined;
+  let redis: RedisClient | undefined;
   const prefix = newPrefix();
 
   beforeAll(async () => {

@@ -6,7 +6,7 @@
  * connections included; nothing is cached; /ready names postgres; the connections stuck on the held
  * link are dropped; and once healed, the same app answers reads and writes correctly.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../src/cache/redis/client.js';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { App } from '../../src/app.js';
 import { openDatabase, type Database } from '../../src/db/client.js';
@@ -64,7 +64,7 @@ let truth: App;
 let proxy: TcpProxy;
 let proxied: Database;
 let cached: CachedApp;
-let redis: Redis | undefined;
+let redis: RedisClient | undefined;
 let admin = '';
 let user = '';
 const prefix = newPrefix();

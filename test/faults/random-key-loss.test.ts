@@ -6,7 +6,7 @@
  * servers and compare with an uncached app on the same database. Not one stale answer; and the
  * hit rate shows caching still pays. The seed is printed with any failure (FAULT_SEED replays it).
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../src/cache/redis/client.js';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { App } from '../../src/app.js';
 import type { Database } from '../../src/db/client.js';
@@ -107,7 +107,7 @@ const RENAME_CLUB = 'mutation($id: ID!, $name: String!) { updateClub(input: { id
 type Query = { query: string; variables: Record<string, unknown> };
 
 let database: Database;
-const clients: Redis[] = [];
+const clients: RedisClient[] = [];
 let prefix: string;
 let servers: CachedApp[];
 let truth: App;

@@ -6,9 +6,8 @@
  *  - a black hole (bytes held, no error): at most one request waits out the Redis timeout, the
  *    others go straight to the database (circuit breaker), and caching resumes after it heals.
  */
-import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { connectRedis, createRedis } from '../../src/cache/redis/client.js';
+import { connectRedis, createRedis, type RedisClient } from '../../src/cache/redis/client.js';
 import type { Database } from '../../src/db/client.js';
 import { invalidationLogRepository } from '../../src/db/repositories/invalidation-log.js';
 import { tokensFor } from '../helpers/app.js';
@@ -53,8 +52,8 @@ beforeAll(async () => {
 afterAll(() => database?.close());
 
 describe('a Redis partition of one instance', () => {
-  let shared: Redis;
-  let cutOff: Redis;
+  let shared: RedisClient;
+  let cutOff: RedisClient;
   let proxy: TcpProxy;
   let prefix = '';
   let a: CachedApp; // reaches Redis through the proxy
@@ -137,7 +136,7 @@ describe('a Redis partition of one instance', () => {
 });
 
 describe('a Redis black hole (bytes held, no error)', () => {
-  let held: Redis;
+  let held: RedisClient;
   let proxy: TcpProxy;
   let prefix = '';
   let c: CachedApp;

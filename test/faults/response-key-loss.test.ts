@@ -5,7 +5,7 @@
  * bucket's entries misses, no other bucket's, and ordinary wear (indexes emptied or expired) is
  * not taken for a loss.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../src/cache/redis/client.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { responseCacheKey } from '../../src/cache/response/key.js';
 import { createRedisResponseStore, FIRST_WRITE_TTL_MS } from '../../src/cache/response/redis-store.js';
@@ -16,7 +16,7 @@ const skip = redisAvailable() ? false : redisSkipReason();
 const BUCKETS = 16;
 const LONG = 60_000;
 
-let redis: Redis;
+let redis: RedisClient;
 let prefix: string;
 let store: ResponseStore;
 let fences: { bucket: number; by: string }[] = [];

@@ -1,31 +1,53 @@
 /**
  * Apps with caches, against the run's Redis (each test file under its own key prefix) or in memory.
+ * In cluster mode (npm run test:cluster) "the run's Redis" is a Redis Cluster: the same tests, with
+ * only the client differing.
  */
 import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { inject } from 'vitest';
+import { isCluster, type RedisClient } from '../../src/cache/redis/client.js';
 import { createApp, type App, type AppDeps } from '../../src/app.js';
 import { buildCaches, type Caches, type CacheOptions } from '../../src/caches.js';
 import { createFrontDoor, type FrontDoor } from '../../src/http/front-door.js';
 import type { Database } from '../../src/db/client.js';
 import { silentLogger } from './app.js';
+import { hostPort } from './services.js';
 
 export type CacheBackend = 'redis' | 'memory';
 
+/** True in cluster mode: the run's Redis is a Redis Cluster. */
+export const clusterMode = () => inject('redisCluster') !== null || inject('redisClusterAbsentReason') !== '';
+
+/** Why the run's Redis is absent ('' when there is one). */
+const absentReason = () => (clusterMode() ? inject('redisClusterAbsentReason') : inject('redisAbsentReason'));
+
 /** The backends this run can test: Redis when it answers (always in CI), and memory. */
 export const backends = (): { backend: CacheBackend; skip: string | false }[] => [
-  { backend: 'redis', skip: inject('redisUrl') ? false : inject('redisAbsentReason') },
+  { backend: 'redis', skip: redisAvailable() ? false : absentReason() },
   { backend: 'memory', skip: false },
 ];
 
-export const redisAvailable = () => inject('redisUrl') !== null;
-export const redisSkipReason = () => inject('redisAbsentReason');
+export const redisAvailable = () => (clusterMode() ? inject('redisCluster') !== null : inject('redisUrl') !== null);
+export const redisSkipReason = () => absentReason();
 
 export function newPrefix(): string {
   return `kvtest:${inject('runId')}:${randomBytes(3).toString('hex')}:`;
 }
 
-export function testRedis(): Redis {
+/** A client of the run's Redis: a Cluster client in cluster mode. */
+export function testRedis(): RedisClient {
+  const seeds = inject('redisCluster');
+  if (seeds) {
+    const cluster = new Cluster(seeds.map(hostPort), {
+      enableAutoPipelining: true,
+      redisOptions: { maxRetriesPerRequest: 1 },
+    });
+    cluster.on('error', () => {});
+    cluster.on('node error', () => {});
+    return cluster;
+  }
+  if (clusterMode()) throw new Error('no Redis Cluster for this run');
   const url = inject('redisUrl');
   if (!url) throw new Error('no Redis for this run');
   const redis = new Redis(url, { enableAutoPipelining: true, maxRetriesPerRequest: 1 });
@@ -33,28 +55,39 @@ export function testRedis(): Redis {
   return redis;
 }
 
-/** Every key under a prefix (tests only: the API itself never scans). */
-export async function keysUnder(redis: Redis, prefix: string): Promise<string[]> {
+/** The nodes that hold keys: every master of a Cluster, or the one Redis. */
+export const dataNodes = (redis: RedisClient): Redis[] => (isCluster(redis) ? redis.nodes('master') : [redis]);
+
+/** Every key under a prefix, on every master (tests only: the API itself never scans). */
+export async function keysUnder(redis: RedisClient, prefix: string): Promise<string[]> {
   const keys: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, batch] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    cursor = next;
-    keys.push(...batch);
-  } while (cursor !== '0');
+  for (const node of dataNodes(redis)) {
+    let cursor = '0';
+    do {
+      const [next, batch] = await node.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      cursor = next;
+      keys.push(...batch);
+    } while (cursor !== '0');
+  }
   return keys;
 }
 
-export async function dropPrefix(redis: Redis, prefix: string): Promise<void> {
+export async function dropPrefix(redis: RedisClient, prefix: string): Promise<void> {
   const keys = await keysUnder(redis, prefix);
-  for (const key of keys) await redis.unlink(key);
+  // One key per command: on a Cluster the keys live in many slots.
+  await Promise.all(keys.map((key) => redis.unlink(key)));
 }
 
 export type CachedApp = { app: App; caches: Caches; front: FrontDoor };
 
 export async function cachedApp(
   database: Database,
-  options: Partial<CacheOptions> & { backend: CacheBackend; redis?: Redis; prefix?: string; app?: Partial<AppDeps> },
+  options: Partial<CacheOptions> & {
+    backend: CacheBackend;
+    redis?: RedisClient;
+    prefix?: string;
+    app?: Partial<AppDeps>;
+  },
 ): Promise<CachedApp> {
   const { backend, app: appDeps, ...rest } = options;
   const caches = await buildCaches(

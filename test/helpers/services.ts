@@ -3,7 +3,7 @@
  * local servers when they answer, else PGlite and in-memory stores. With CI=true an absent service
  * fails the run instead (global-setup.ts).
  */
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import postgres from 'postgres';
 
 export const DEFAULT_PG = 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -41,6 +41,37 @@ export async function redisAnswers(url: string): Promise<string | null> {
   } finally {
     redis.disconnect();
   }
+}
+
+/** Null once a Redis Cluster at these `host:port` seeds has its slots loaded and says ok. */
+export async function clusterAnswers(seeds: string[]): Promise<string | null> {
+  const cluster = new Cluster(seeds.map(hostPort), {
+    lazyConnect: true,
+    clusterRetryStrategy: () => null,
+    redisOptions: { connectTimeout: 2000, maxRetriesPerRequest: 0 },
+  });
+  cluster.on('error', () => {});
+  let timer: NodeJS.Timeout | undefined;
+  // ioredis' connect() may never settle when the cluster's ready check fails: bound the wait.
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error('not ready within 5 s')), 5000);
+  });
+  try {
+    await Promise.race([cluster.connect(), late]);
+    await cluster.ping();
+    return null;
+  } catch (error) {
+    return (error as Error).message;
+  } finally {
+    clearTimeout(timer);
+    cluster.disconnect();
+  }
+}
+
+/** `host:port` as ioredis takes a node. */
+export function hostPort(seed: string): { host: string; port: number } {
+  const at = seed.lastIndexOf(':');
+  return { host: seed.slice(0, at), port: Number(seed.slice(at + 1)) };
 }
 
 /** `postgres://…/name` with the database name replaced. */

@@ -3,7 +3,7 @@
  * the entry's bucket); another server missing the same entry waits briefly for that fill instead of
  * executing, and if the fill is slow, executes without writing.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../src/cache/redis/client.js';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Database } from '../../src/db/client.js';
 import { Query } from '../../src/resolvers/query.js';
@@ -48,7 +48,7 @@ afterAll(() => database?.close());
 const skip = redisAvailable() ? false : redisSkipReason();
 
 describe('coalescing across servers', () => {
-  let redis: Redis | undefined;
+  let redis: RedisClient | undefined;
   const prefix = newPrefix();
   let one: CachedApp;
   let two: CachedApp;

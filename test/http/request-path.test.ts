@@ -5,7 +5,7 @@
  * they may keep.
  */
 import type { Plugin } from 'graphql-yoga';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../src/cache/redis/client.js';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { AppContext } from '../../src/context.js';
 import type { Database } from '../../src/db/client.js';
@@ -41,7 +41,7 @@ const get = (c: CachedApp, query: string, headers: Record<string, string> = {}) 
   });
 
 describe.each(backends())('request path on $backend', ({ backend, skip }) => {
-  let redis: Redis | undefined;
+  let redis: RedisClient | undefined;
   let prefix = '';
   let one: CachedApp;
   let two: CachedApp;
@@ -347,7 +347,7 @@ describe.each(backends())('request path on $backend', ({ backend, skip }) => {
 });
 
 describe.each(backends())('stale-while-revalidate on $backend', ({ backend, skip }) => {
-  let redis: Redis | undefined;
+  let redis: RedisClient | undefined;
   let prefix = '';
   let c: CachedApp;
   let admin = '';

@@ -3,10 +3,9 @@
  * the instance stops trusting Redis (breaker open: answers come from the database), and the breaker's
  * recovery applies the change log before anything is served from Redis again.
  */
-import type { Redis } from 'ioredis';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
-import { connectRedis, createRedis } from '../../src/cache/redis/client.js';
+import { connectRedis, createRedis, type RedisClient } from '../../src/cache/redis/client.js';
 import { cachedApp, dropPrefix, newPrefix, redisSkipReason, testRedis, type CachedApp } from '../helpers/caches.js';
 import { ask, KIT } from './asking.js';
 import { openTestDatabase, usingRealPostgres, type TestDatabase } from '../helpers/database.js';
@@ -17,8 +16,8 @@ const skip = !usingRealPostgres() ? 'needs Postgres' : redisSkipReason() || fals
 describe.skipIf(skip)('a change made while the follower is cut off from Redis', () => {
   let database: TestDatabase;
   let sql: postgres.Sql;
-  let direct: Redis;
-  let viaProxy: Redis;
+  let direct: RedisClient;
+  let viaProxy: RedisClient;
   let proxy: TcpProxy;
   let prefix = '';
   let instance: CachedApp;

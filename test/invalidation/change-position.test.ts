@@ -3,7 +3,7 @@
  * started after writes nobody followed applies them; a position older than the log's retention (rows
  * may have been pruned unseen) flushes both levels before anything cached is served.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../src/cache/redis/client.js';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { FollowChangesOptions } from '../../src/caches.js';
@@ -16,7 +16,7 @@ const skip = !usingRealPostgres() ? 'needs Postgres' : redisSkipReason() || fals
 describe.skipIf(skip)('the change-log position of shared caches', () => {
   let database: TestDatabase;
   let sql: postgres.Sql;
-  let redis: Redis;
+  let redis: RedisClient;
   const prefixes: string[] = [];
   const started: CachedApp[] = [];
 

@@ -4,9 +4,8 @@
  * answered, on this instance and on another sharing the Redis, by the lean hit with one Redis
  * command and no execution. A wrong hash stores nothing; Redis failing costs a resend, never a 500.
  */
-import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { connectRedis, createRedis } from '../../src/cache/redis/client.js';
+import { connectRedis, createRedis, type RedisClient } from '../../src/cache/redis/client.js';
 import type { Database } from '../../src/db/client.js';
 import { Query } from '../../src/resolvers/query.js';
 import {
@@ -37,7 +36,7 @@ beforeAll(async () => {
 afterAll(() => database?.close());
 
 describe('APQ on a shared Redis', () => {
-  let redis: Redis;
+  let redis: RedisClient;
   let prefix: string;
   let a: CachedApp;
   let b: CachedApp;
@@ -215,7 +214,7 @@ describe('APQ on a shared Redis', () => {
 
 describe('APQ when Redis fails', () => {
   let own: OwnRedis;
-  let redis: Redis;
+  let redis: RedisClient;
   let c: CachedApp;
 
   beforeAll(async () => {

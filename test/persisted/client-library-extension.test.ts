@@ -4,7 +4,7 @@
  * involved) and the cache key ignores it: with and without it, one entry, one execution. Any other
  * extension makes the lean hit decline (yoga answers); extensions that are not JSON are still a 400.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../src/cache/redis/client.js';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Database } from '../../src/db/client.js';
 import { Query } from '../../src/resolvers/query.js';
@@ -28,7 +28,7 @@ const KIT = 'query Kit($id: ID!) { kit(id: $id) { id name brand { name } } }';
 const CLIENT_LIBRARY = { clientLibrary: { name: '@apollo/client', version: '4.0.0' } };
 
 let database: Database;
-let redis: Redis;
+let redis: RedisClient;
 let prefix: string;
 let c: CachedApp;
 let commands: ReturnType<typeof redisCommands>;
@@ -58,7 +58,7 @@ afterAll(async () => {
   await database?.close();
 });
 
-/** One request, with what it cost: Redis commands, executions, and whether yoga saw it. */
+/** One request, with what it cost: RedisClient commands, executions, and whether yoga saw it. */
 async function measured(method: 'GET' | 'POST', params: Params) {
   kitResolver.mockClear();
   yoga.reset();

@@ -5,7 +5,7 @@
  * registered once cannot evict the in-process pairs the lean hit is using. Whatever is refused is
  * still executed (same answer), just not registered; a budget counter that fails refuses, never a 500.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../src/cache/redis/client.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CacheOptions } from '../../src/caches.js';
 import { loadConfig } from '../../src/config.js';
@@ -49,7 +49,7 @@ beforeAll(async () => {
 afterAll(() => database?.close());
 
 describe('registration bounds on a shared Redis', () => {
-  let redis: Redis;
+  let redis: RedisClient;
   const prefixes: string[] = [];
   const app = async (options: Partial<CacheOptions> & { prefix?: string } = {}) => {
     const prefix = options.prefix ?? newPrefix();

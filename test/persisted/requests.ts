@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Plugin } from 'graphql-yoga';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../src/cache/redis/client.js';
 import { vi } from 'vitest';
 import type { AppContext } from '../../src/context.js';
 import type { FrontDoor } from '../../src/http/front-door.js';
@@ -82,7 +82,7 @@ export function yogaRequests(): { plugin: Plugin<AppContext>; count(): number; r
  * The names of the Redis commands sent while `work` runs, once every write it started has landed.
  * Counted at `sendCommand`, which ioredis calls once per command, also when it auto-pipelines them.
  */
-export function redisCommands(redis: Redis) {
+export function redisCommands(redis: RedisClient) {
   const sent = vi.spyOn(redis, 'sendCommand');
   return {
     async during(caches: { settled(): Promise<void> }, work: () => Promise<unknown>): Promise<string[]> {

@@ -15,7 +15,7 @@
  * - The address the API sees is the client's: HAProxy appends it to X-Forwarded-For and the
  *   instances (TRUST_PROXY=1) believe only that entry, not what the client forged.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../src/cache/redis/client.js';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { App } from '../../src/app.js';
 import { Query } from '../../src/resolvers/query.js';
@@ -93,7 +93,7 @@ const ADD_ITEM =
 
 let database: TestDatabase;
 let prefix: string;
-let redis: Redis;
+let redis: RedisClient;
 let instances: Instance[] = [];
 let haproxy: OwnHaproxy;
 let truth: App;

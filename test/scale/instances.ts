@@ -14,7 +14,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../src/cache/redis/client.js';
 import { openDatabase, type Database } from '../../src/db/client.js';
 import { cachedApp, testRedis, type CachedApp } from '../helpers/caches.js';
 
@@ -36,7 +36,7 @@ export type InstanceOptions = {
 };
 
 async function startInstance(index: number, options: InstanceOptions): Promise<Instance> {
-  const redis: Redis = testRedis();
+  const redis: RedisClient = testRedis();
   const database: Database = await openDatabase({ url: options.databaseUrl, maxConnections: 5 });
   const c = await cachedApp(database, {
     backend: 'redis',

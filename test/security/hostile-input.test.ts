@@ -9,7 +9,7 @@
  * Explore: FUZZ_SEED=<any> FUZZ_CASES=<n> (the default seed is fixed, so CI runs the same requests).
  */
 import { writeFileSync } from 'node:fs';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../src/cache/redis/client.js';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Database } from '../../src/db/client.js';
 import { data, silentLogger, testApp, tokensFor } from '../helpers/app.js';
@@ -28,7 +28,7 @@ const PER_REQUEST_MS = 15_000;
 
 let database: Database;
 let c: CachedApp;
-let redis: Redis | undefined;
+let redis: RedisClient | undefined;
 let prefix = '';
 const backend = redisAvailable() ? 'redis' : 'memory';
 

@@ -8,7 +8,7 @@
  * another user's id, username or collection item ids, or be marked cacheable by shared caches.
  */
 import { desc, eq } from 'drizzle-orm';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../src/cache/redis/client.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/client.js';
 import { collectionItems, kits, users } from '../../src/db/schema.js';
@@ -96,7 +96,7 @@ const PUBLIC = [
 ];
 
 let database: Database;
-let redis: Redis | undefined;
+let redis: RedisClient | undefined;
 let prefix = '';
 let doors: CachedApp[] = [];
 

@@ -7,16 +7,19 @@
  * split multi-key commands), and the calls go out together.
  */
 import calculateSlot from 'cluster-key-slot';
-import type { Cluster, Redis } from 'ioredis';
+import type { Redis, Result } from 'ioredis';
+import { isCluster, type RedisClient } from '../redis/client.js';
 import type { EntityStorage, Fill, ReadOutcome } from './storage.js';
 
+// KEYS come in pairs, value then lease (KEYS[2i-1], KEYS[2i]): a script declares every key it
+// touches (the Cluster contract), and each pair shares its hash tag, so a call is single-slot.
 const READ_OR_LEASE = `
 local out = {}
-for i = 1, #KEYS do
-  local v = redis.call('GET', KEYS[i])
+for i = 1, #KEYS / 2 do
+  local v = redis.call('GET', KEYS[2 * i - 1])
   if v then
     out[i] = v
-  elseif redis.call('SET', KEYS[i] .. ':l', ARGV[1], 'NX', 'PX', ARGV[2]) then
+  elseif redis.call('SET', KEYS[2 * i], ARGV[1], 'NX', 'PX', ARGV[2]) then
     out[i] = 1
   else
     out[i] = 0
@@ -27,10 +30,10 @@ return out
 
 const FILL = `
 local out = {}
-for i = 1, #KEYS do
-  local lease = KEYS[i] .. ':l'
+for i = 1, #KEYS / 2 do
+  local lease = KEYS[2 * i]
   if redis.call('GET', lease) == ARGV[1] then
-    redis.call('SET', KEYS[i], ARGV[2 * i], 'PX', ARGV[2 * i + 1])
+    redis.call('SET', KEYS[2 * i - 1], ARGV[2 * i], 'PX', ARGV[2 * i + 1])
     redis.call('DEL', lease)
     out[i] = 1
   else
@@ -42,16 +45,23 @@ return out
 
 const INVALIDATE = `
 for i = 1, #KEYS do
-  redis.call('DEL', KEYS[i], KEYS[i] .. ':l')
+  redis.call('DEL', KEYS[i])
 end
-return #KEYS
+return #KEYS / 2
 `;
 
-type Scripted = {
-  kvEntityReadBuffer(numKeys: number, ...args: (string | number)[]): Promise<(Buffer | number)[]>;
-  kvEntityFill(numKeys: number, ...args: (string | number | Buffer)[]): Promise<number[]>;
-  kvEntityInvalidate(numKeys: number, ...args: string[]): Promise<number>;
-};
+// The scripts as client methods (ioredis' defineCommand; typed the way its README shows).
+declare module 'ioredis' {
+  interface RedisCommander<Context> {
+    kvEntityRead(numKeys: number, ...args: (string | number)[]): Result<(string | number)[], Context>;
+    kvEntityReadBuffer(numKeys: number, ...args: (string | number)[]): Result<(Buffer | number)[], Context>;
+    kvEntityFill(numKeys: number, ...args: (string | number | Buffer)[]): Result<number[], Context>;
+    kvEntityInvalidate(numKeys: number, ...args: string[]): Result<number, Context>;
+  }
+}
+
+/** A value's key and its lease's key, as the scripts take them. */
+const withLease = (key: string) => [key, `${key}:l`];
 
 /** Index groups of keys that may share one command: all of them on one Redis, by slot on a Cluster. */
 function bySlot(keys: readonly string[], cluster: boolean): number[][] {
@@ -66,21 +76,22 @@ function bySlot(keys: readonly string[], cluster: boolean): number[][] {
   return [...groups.values()];
 }
 
-export function createRedisEntityStorage(client: Redis | Cluster): EntityStorage {
-  const redis = client as (Redis | Cluster) & Scripted;
-  if (typeof (client as unknown as Partial<Scripted>).kvEntityReadBuffer !== 'function') {
-    client.defineCommand('kvEntityRead', { lua: READ_OR_LEASE });
-    client.defineCommand('kvEntityFill', { lua: FILL });
-    client.defineCommand('kvEntityInvalidate', { lua: INVALIDATE });
+export function createRedisEntityStorage(redis: RedisClient): EntityStorage {
+  // Defined once per client (defineCommand adds the methods to the client object itself).
+  if (!Object.hasOwn(redis, 'kvEntityRead')) {
+    redis.defineCommand('kvEntityRead', { lua: READ_OR_LEASE });
+    redis.defineCommand('kvEntityFill', { lua: FILL });
+    redis.defineCommand('kvEntityInvalidate', { lua: INVALIDATE });
   }
-  const cluster = 'isCluster' in client && client.isCluster === true;
+  const cluster = isCluster(redis);
 
   return {
     async readOrLease(keys, token, leaseMs) {
       const out: ReadOutcome[] = new Array(keys.length);
       await Promise.all(
         bySlot(keys, cluster).map(async (group) => {
-          const replies = await redis.kvEntityReadBuffer(group.length, ...group.map((i) => keys[i]!), token, leaseMs);
+          const pairs = group.flatMap((i) => withLease(keys[i]!));
+          const replies = await redis.kvEntityReadBuffer(pairs.length, ...pairs, token, leaseMs);
           group.forEach((index, j) => {
             const reply = replies[j];
             out[index] = Buffer.isBuffer(reply)
@@ -101,7 +112,8 @@ export function createRedisEntityStorage(client: Redis | Cluster): EntityStorage
           cluster,
         ).map(async (group) => {
           const args = group.flatMap((i) => [fills[i]!.value, Math.max(1, Math.round(fills[i]!.ttlMs))]);
-          const replies = await redis.kvEntityFill(group.length, ...group.map((i) => fills[i]!.key), token, ...args);
+          const pairs = group.flatMap((i) => withLease(fills[i]!.key));
+          const replies = await redis.kvEntityFill(pairs.length, ...pairs, token, ...args);
           group.forEach((index, j) => (out[index] = replies[j] === 1));
         }),
       );
@@ -112,7 +124,7 @@ export function createRedisEntityStorage(client: Redis | Cluster): EntityStorage
      * walks this prefix's keys with SCAN, in pages, on every master. Never on a request path.
      */
     async clear(prefix) {
-      const nodes = 'nodes' in client && cluster ? (client as Cluster).nodes('master') : [client as Redis];
+      const nodes: Redis[] = isCluster(redis) ? redis.nodes('master') : [redis];
       let dropped = 0;
       for (const node of nodes) {
         let cursor = '0';
@@ -129,7 +141,10 @@ export function createRedisEntityStorage(client: Redis | Cluster): EntityStorage
     },
     async invalidate(keys) {
       await Promise.all(
-        bySlot(keys, cluster).map((group) => redis.kvEntityInvalidate(group.length, ...group.map((i) => keys[i]!))),
+        bySlot(keys, cluster).map((group) => {
+          const pairs = group.flatMap((i) => withLease(keys[i]!));
+          return redis.kvEntityInvalidate(pairs.length, ...pairs);
+        }),
       );
     },
   };

@@ -4,13 +4,22 @@
  * right keys, stale fills are refused, a stampede costs one read, and Redis failing costs nothing
  * but speed.
  */
-import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createRedis } from '../../../src/cache/redis/client.js';
+import { connectRedis, createRedis, type RedisClient } from '../../../src/cache/redis/client.js';
 import type { Database } from '../../../src/db/client.js';
 import { countSql, data, gql, testApp, tokensFor } from '../../helpers/app.js';
-import { backends, cachedApp, dropPrefix, newPrefix, testRedis, type CachedApp } from '../../helpers/caches.js';
+import {
+  backends,
+  cachedApp,
+  dropPrefix,
+  newPrefix,
+  redisAvailable,
+  redisSkipReason,
+  testRedis,
+  type CachedApp,
+} from '../../helpers/caches.js';
 import { openTestDatabase } from '../../helpers/database.js';
+import { hostPort } from '../../helpers/services.js';
 import { inject } from 'vitest';
 
 let database: Database;
@@ -57,7 +66,7 @@ const PROBE = 900_001;
 const PROBE_2 = 900_002;
 
 describe.each(backends())('entity cache on $backend', ({ backend, skip }) => {
-  let redis: Redis | undefined;
+  let redis: RedisClient | undefined;
   let prefix = '';
   let one: CachedApp;
   let two: CachedApp;
@@ -221,11 +230,16 @@ describe.each(backends())('entity cache on $backend', ({ backend, skip }) => {
 
 describe('entity cache when Redis fails', () => {
   const url = inject('redisUrl');
-  it.skipIf(!url)(
-    `falls back to Postgres for the batch and the request succeeds${url ? '' : ` (skipped: ${inject('redisAbsentReason')})`}`,
+  const seeds = inject('redisCluster');
+  const absent = redisAvailable() ? false : redisSkipReason();
+  it.skipIf(absent)(
+    `falls back to Postgres for the batch and the request succeeds${absent ? ` (skipped: ${absent})` : ''}`,
     async () => {
-      const redis = createRedis({ url: url!, timeoutMs: 200 });
-      await redis.connect();
+      // The run's Redis, with a client of the API's own kind (fail-fast, short timeout).
+      const redis = seeds
+        ? createRedis({ clusterNodes: seeds.map(hostPort), timeoutMs: 200 })
+        : createRedis({ url: url!, timeoutMs: 200 });
+      expect(await connectRedis(redis)).toBeNull();
       const prefix = newPrefix();
       const { app, caches } = await cachedApp(database, {
         backend: 'redis',

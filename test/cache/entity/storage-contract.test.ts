@@ -1,7 +1,7 @@
 /**
  * The lease contract of entity storage, run against Redis and the in-memory LRU alike.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../../src/cache/redis/client.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMemoryEntityStorage } from '../../../src/cache/entity/memory-storage.js';
 import { createRedisEntityStorage } from '../../../src/cache/entity/redis-storage.js';
@@ -9,7 +9,7 @@ import type { EntityStorage } from '../../../src/cache/entity/storage.js';
 import { backends, dropPrefix, keysUnder, newPrefix, testRedis } from '../../helpers/caches.js';
 
 describe.each(backends())('entity storage contract on $backend', ({ backend, skip }) => {
-  let redis: Redis | undefined;
+  let redis: RedisClient | undefined;
   let prefix = '';
   let storage: EntityStorage;
   const k = (name: string) => `${prefix}{e:1:T:${name}}`;

@@ -4,7 +4,7 @@
  * floor raised), entries below the floor are checked before they are served, and the buried entries
  * are swept a bounded chunk per call. Never a stale answer on the way, whatever is lost.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../../src/cache/redis/client.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createRedisResponseStore, type RedisResponseStore } from '../../../src/cache/response/redis-store.js';
 import { dropPrefix, keysUnder, newPrefix, redisAvailable, redisSkipReason, testRedis } from '../../helpers/caches.js';
@@ -15,7 +15,7 @@ const CHUNK = 3;
 const BUCKETS = 4;
 const LONG = 60_000;
 
-let redis: Redis;
+let redis: RedisClient;
 let prefix: string;
 let store: RedisResponseStore;
 let fences: string[] = [];

@@ -2,7 +2,7 @@
  * The response cache keeps nothing module-wide: two apps in one process, sharing the schema, each
  * tag by their own field tag table, and requests of one are never seen by the other.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../../src/cache/redis/client.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../../src/db/client.js';
 import { backends, cachedApp, dropPrefix, newPrefix, testRedis, type CachedApp } from '../../helpers/caches.js';
@@ -27,7 +27,7 @@ const ask = async (c: CachedApp) => {
 };
 
 describe.each(backends())('two response caches in one process on $backend', ({ backend, skip }) => {
-  let redis: Redis | undefined;
+  let redis: RedisClient | undefined;
   let domain: CachedApp;
   let custom: CachedApp;
   const prefixes: string[] = [];

@@ -2,7 +2,7 @@
  * Mutation-driven invalidation, precisely: for each kind of write, the cached answers it must drop
  * are dropped (and show the new data), and a named set it must keep stays a hit.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../../src/cache/redis/client.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../../src/db/client.js';
 import { data, gql, tokensFor } from '../../helpers/app.js';
@@ -41,7 +41,7 @@ type Named = Record<string, [string, Record<string, unknown>?, string?]>;
 let counter = 0;
 
 describe.each(backends())('invalidation on $backend', ({ backend, skip }) => {
-  let redis: Redis | undefined;
+  let redis: RedisClient | undefined;
   let prefix = '';
   let reader: CachedApp;
   let writer: CachedApp;

@@ -5,9 +5,8 @@
  * back on the same address the client reconnects by itself and caching resumes.
  * The file runs its own redis-server on a free loopback port, so it can kill it.
  */
-import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectRedis, createRedis } from '../../../src/cache/redis/client.js';
+import { connectRedis, createRedis, type RedisClient } from '../../../src/cache/redis/client.js';
 import type { App } from '../../../src/app.js';
 import type { Database } from '../../../src/db/client.js';
 import { data, gql, testApp, tokensFor, type GqlResult } from '../../helpers/app.js';
@@ -64,7 +63,7 @@ async function answersLikeTheDatabase(
 
 describe('response cache through a Redis outage', () => {
   let own: OwnRedis;
-  let redis: Redis;
+  let redis: RedisClient;
   let cached: CachedApp;
   let renamed: string;
 
@@ -150,7 +149,7 @@ describe('response cache through a Redis outage', () => {
 });
 
 describe('response cache with a Redis that was never reachable', () => {
-  let redis: Redis;
+  let redis: RedisClient;
   let cached: CachedApp;
 
   beforeAll(async () => {

@@ -2,7 +2,7 @@
  * Scope from the schema: a public operation is one entry for everybody; a private one is one entry
  * per user, never served to anyone else, also with many users at once on two servers.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../../src/cache/redis/client.js';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Database } from '../../../src/db/client.js';
 import { Query } from '../../../src/resolvers/query.js';
@@ -35,7 +35,7 @@ beforeAll(async () => {
 afterAll(() => database?.close());
 
 describe.each(backends())('response cache scope on $backend', ({ backend, skip }) => {
-  let redis: Redis | undefined;
+  let redis: RedisClient | undefined;
   let prefix = '';
   let a: CachedApp;
   let b: CachedApp;

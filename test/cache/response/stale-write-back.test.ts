@@ -3,7 +3,7 @@
  * invalidation must not store its pre-mutation answer. The interleaving is forced, not timed: the
  * `kit` resolver is held on a promise after it has loaded the row.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../../src/cache/redis/client.js';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { noEdgePurger } from '../../../src/cache/edge/purger.js';
 import type { Database } from '../../../src/db/client.js';
@@ -50,7 +50,7 @@ const KIT = 'query($id: ID!) { kit(id: $id) { id name } }';
 const RENAME = 'mutation($id: ID!, $name: String!) { updateKit(input: { id: $id, name: $name }) { id name } }';
 
 describe.each(backends())('stale write-back on $backend', ({ backend, skip }) => {
-  let redis: Redis | undefined;
+  let redis: RedisClient | undefined;
   let prefix = '';
   let one: CachedApp;
   let two: CachedApp;

@@ -1,7 +1,7 @@
 /**
  * The response store contract, run against the Redis store (real Redis) and the in-memory store alike.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../../src/cache/redis/client.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMemoryResponseStore } from '../../../src/cache/response/memory-store.js';
 import { createRedisResponseStore } from '../../../src/cache/response/redis-store.js';
@@ -12,7 +12,7 @@ import { backends, dropPrefix, keysUnder, newPrefix, testRedis } from '../../hel
 const key = (n: string) => responseCacheKey({ documentString: `{ q${n} }` });
 
 describe.each(backends())('response store contract on $backend', ({ backend, skip }) => {
-  let redis: Redis | undefined;
+  let redis: RedisClient | undefined;
   let prefix = '';
   let store: ResponseStore;
 

@@ -3,7 +3,7 @@
  * touched. The apps here scale every TTL by 1/50 (search 30 s → 600 ms, kit 300 s → 6 s, brand
  * 3600 s → 72 s), so expiry is observed in a fraction of a second instead of minutes.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../../src/cache/redis/client.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../../src/db/client.js';
 import { data, gql } from '../../helpers/app.js';
@@ -45,7 +45,7 @@ beforeAll(async () => {
 afterAll(() => database?.close());
 
 describe.each(backends())('response cache TTL on $backend', ({ backend, skip }) => {
-  let redis: Redis | undefined;
+  let redis: RedisClient | undefined;
   const prefixes: string[] = [];
   let a: CachedApp;
 
