@@ -4,9 +4,10 @@
  * only the client differing.
  */
 import { randomBytes } from 'node:crypto';
-import { Cluster, Redis } from 'ioredis';
+import { Redis } from 'ioredis';
 import { inject } from 'vitest';
 import { isCluster, type RedisClient } from '../../src/cache/redis/client.js';
+import { ScriptingCluster } from '../../src/cache/redis/cluster.js';
 import { createApp, type App, type AppDeps } from '../../src/app.js';
 import { buildCaches, type Caches, type CacheOptions } from '../../src/caches.js';
 import { createFrontDoor, type FrontDoor } from '../../src/http/front-door.js';
@@ -39,7 +40,7 @@ export function newPrefix(): string {
 export function testRedis(): RedisClient {
   const seeds = inject('redisCluster');
   if (seeds) {
-    const cluster = new Cluster(seeds.map(hostPort), {
+    const cluster = new ScriptingCluster(seeds.map(hostPort), {
       enableAutoPipelining: true,
       redisOptions: { maxRetriesPerRequest: 1 },
     });

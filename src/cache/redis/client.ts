@@ -6,6 +6,7 @@
  * node on a Cluster).
  */
 import { Cluster, Redis, type ClusterOptions } from 'ioredis';
+import { ScriptingCluster } from './cluster.js';
 
 /** Everything above this file takes either client; the stores keep to single-slot commands. */
 export type RedisClient = Redis | Cluster;
@@ -31,7 +32,7 @@ export function createRedis(options: RedisOptions): RedisClient {
     connectTimeout: Math.max(timeoutMs, 1000),
   };
   const client: RedisClient = options.clusterNodes
-    ? new Cluster([...options.clusterNodes], clusterOptions(timeoutMs, perNode))
+    ? new ScriptingCluster([...options.clusterNodes], clusterOptions(timeoutMs, perNode))
     : new Redis(options.url, {
         ...perNode,
         lazyConnect: true,
