@@ -173,12 +173,25 @@ describe('a cluster master killed under load', () => {
       };
 
       // Steady reads: two loops per instance, each query shape over the kits and clubs.
+      // What the data is between renames: set once a rename has answered, cleared before the next.
+      let settled: { version: number; expected: unknown[] } | null = null;
+      let version = 0;
+      const compare = (where: string, j: number, a: Answer, expected: unknown[]) => {
+        checked += 1;
+        if (JSON.stringify(a.body.data) !== JSON.stringify(expected[j]))
+          stale.push(`${where} (${a.cache}): ${JSON.stringify(queries[j])}`);
+      };
+      // Steady reads: two loops per instance over every query shape. A read that began and ended
+      // between two renames is compared with the truth too.
       const reader = async (i: number, seed: number) => {
         for (let n = seed; !stop; n++) {
-          const q = queries[(n * 7) % queries.length]!;
-          const a = await ask(servers[i]!, q);
+          const j = (n * 7) % queries.length;
+          const before = settled;
+          const a = await ask(servers[i]!, queries[j]!);
           reads += 1;
-          note(`read ${JSON.stringify(q)} on ${i}`, a);
+          note(`read ${JSON.stringify(queries[j])} on ${i}`, a);
+          if (before && settled === before)
+            compare(`read after rename ${before.version} on ${i}`, j, a, before.expected);
           if (healedAt && Date.now() > healedAt) {
             healedReads[i]! += 1;
             if (a.cache === 'HIT') healedHits[i]! += 1;
@@ -192,6 +205,7 @@ describe('a cluster master killed under load', () => {
           const kit = rounds % 3 !== 2;
           const id = kit ? kitIds[rounds % kitIds.length]! : clubIds[rounds % clubIds.length]!;
           const writer = servers[rounds % 2]!;
+          settled = null;
           const m = await ask(
             writer,
             {
@@ -202,16 +216,16 @@ describe('a cluster master killed under load', () => {
           );
           note(`rename round ${rounds}`, m);
           const expected = await Promise.all(queries.map((q) => data(truth, q.query, q.variables)));
+          settled = { version: ++version, expected };
           for (const [i, s] of servers.entries()) {
             const answers = await Promise.all(queries.map((q) => ask(s, q)));
             answers.forEach((a, j) => {
-              checked += 1;
               note(`check round ${rounds} on ${i}`, a);
-              if (JSON.stringify(a.body.data) !== JSON.stringify(expected[j]))
-                stale.push(`round ${rounds} on ${i} (${a.cache}): ${JSON.stringify(queries[j])}`);
+              compare(`check after rename ${rounds} on ${i}`, j, a, expected);
             });
           }
           rounds += 1;
+          await sleep(100); // reads between renames
         }
       };
       const load = [reader(0, 0), reader(0, 5), reader(1, 3), reader(1, 8), renamer()];
