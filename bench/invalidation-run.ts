@@ -21,7 +21,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../src/cache/redis/client.js';
 import { createRedisResponseStore } from '../src/cache/response/index.js';
 import { connectRedis, createRedis } from '../src/cache/redis/client.js';
 import { fill, mutate, Refill } from './invalidation-phases.js';
@@ -93,7 +93,7 @@ function commit(): string {
 // ---------------------------------------------------------------- cleanup
 
 let own: OwnRedis | null = null;
-let client: Redis | null = null;
+let client: RedisClient | null = null;
 const logDir = mkdtempSync(path.join(os.tmpdir(), 'kitvault-invbench-'));
 
 async function release(): Promise<void> {
@@ -164,7 +164,9 @@ async function runSize(size: number): Promise<SizeRow> {
   const sweepStart = performance.now();
   await store.settled();
   const swept = await store.sweep();
-  log(`  sweeps drained ${(performance.now() - sweepStart).toFixed(0)} ms after the last mutation (${swept} more dropped)`);
+  log(
+    `  sweeps drained ${(performance.now() - sweepStart).toFixed(0)} ms after the last mutation (${swept} more dropped)`,
+  );
   store.close();
   const blocks = await watch.end();
   const first = phase.runs[0]!;

@@ -4,11 +4,13 @@
  *   P{e:V:Namespace:id}:l   the lease token while one reader fills it          (PX = lease time)
  * A value and its lease share a hash tag, so each script's work on one entity is single-slot. On a
  * single Redis a batch is one script call; on a Cluster the batch is split by slot (ioredis does not
- * split multi-key commands), and the calls go out together.
+ * split multi-key commands), and the calls go out together. On a Cluster an invalidation is done
+ * once the replicas of every master it ran on have it (WAIT, src/cache/redis/replication.ts).
  */
 import calculateSlot from 'cluster-key-slot';
 import type { Redis, Result } from 'ioredis';
 import { isCluster, type RedisClient } from '../redis/client.js';
+import { awaitReplicas } from '../redis/replication.js';
 import type { EntityStorage, Fill, ReadOutcome } from './storage.js';
 
 // KEYS come in pairs, value then lease (KEYS[2i-1], KEYS[2i]): a script declares every key it
@@ -76,7 +78,15 @@ function bySlot(keys: readonly string[], cluster: boolean): number[][] {
   return [...groups.values()];
 }
 
-export function createRedisEntityStorage(redis: RedisClient): EntityStorage {
+export type RedisEntityStorageOptions = {
+  /**
+   * On a Cluster, how long an invalidation waits for the replicas of each master it ran on (WAIT);
+   * not acknowledged in time, it fails (and is applied again from its durable record). Default 500 ms.
+   */
+  replicationTimeoutMs?: number;
+};
+
+export function createRedisEntityStorage(redis: RedisClient, options: RedisEntityStorageOptions = {}): EntityStorage {
   // Defined once per client (defineCommand adds the methods to the client object itself).
   if (!Object.hasOwn(redis, 'kvEntityRead')) {
     redis.defineCommand('kvEntityRead', { lua: READ_OR_LEASE });
@@ -146,6 +156,8 @@ export function createRedisEntityStorage(redis: RedisClient): EntityStorage {
           return redis.kvEntityInvalidate(pairs.length, ...pairs);
         }),
       );
+      // Not done until a failover cannot bring the dropped values back (one WAIT per master).
+      await awaitReplicas(redis, keys, options.replicationTimeoutMs ?? 500);
     },
   };
 }

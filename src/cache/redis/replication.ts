@@ -18,6 +18,29 @@ export class NotReplicatedError extends Error {
 
 const isCluster = (client: Redis | Cluster): client is Cluster => 'isCluster' in client && client.isCluster;
 
+/** How long a master's own count of its replicas (ROLE) is trusted. */
+const ROLE_TTL_MS = 1000;
+/** Per client: master address → its connected replicas as ROLE last said, and when. */
+const roles = new WeakMap<Cluster, Map<string, { replicas: number; at: number }>>();
+
+/**
+ * How many replicas `master` has. The client's slot table lists them (CLUSTER SLOTS), so usually no
+ * question is asked; but CLUSTER SLOTS leaves out a replica that has no data yet (offset 0) and the
+ * table is refreshed every few seconds only, so a fresh cluster, or one whose replica just synced,
+ * reads as having none. Then the master itself is asked (ROLE), at most once a second.
+ */
+async function replicasOf(client: Cluster, node: Redis, master: string, listed: number): Promise<number> {
+  if (listed > 0) return listed;
+  let known = roles.get(client);
+  if (!known) roles.set(client, (known = new Map()));
+  const cached = known.get(master);
+  if (cached && Date.now() - cached.at < ROLE_TTL_MS) return cached.replicas;
+  const role: unknown = await node.call('ROLE');
+  const replicas = Array.isArray(role) && role[0] === 'master' && Array.isArray(role[2]) ? role[2].length : 0;
+  known.set(master, { replicas, at: Date.now() });
+  return replicas;
+}
+
 /**
  * Resolves once every replica of each master serving one of `keys` has the writes sent to it so far
  * (one WAIT per master, together; at once on a single Redis: a lone server has no replica to lose a
@@ -32,14 +55,16 @@ export async function awaitReplicas(
   const masters = new Map<string, number>();
   for (const key of keys) {
     const [master, ...replicas] = client.slots[calculateSlot(key)] ?? [];
-    if (master && replicas.length) masters.set(master, replicas.length);
+    if (master) masters.set(master, replicas.length);
   }
   if (!masters.size) return;
   const nodes = client.nodes('master');
   await Promise.all(
-    [...masters].map(async ([master, replicas]) => {
+    [...masters].map(async ([master, listed]) => {
       const node = nodes.find((n) => `${n.options.host}:${n.options.port}` === master);
       if (!node) throw new NotReplicatedError(`no connection to ${master}`);
+      const replicas = await replicasOf(client, node, master, listed);
+      if (!replicas) return;
       const acknowledged = Number(await node.call('WAIT', replicas, Math.max(1, Math.round(timeoutMs))));
       if (acknowledged < replicas)
         throw new NotReplicatedError(`${acknowledged} of ${replicas} replicas of ${master} acknowledged`);

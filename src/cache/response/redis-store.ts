@@ -47,7 +47,7 @@
  * Sequences are floored to the Redis server's clock in microseconds, so they never run backwards.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import type { Cluster, Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import { awaitReplicas } from '../redis/replication.js';
 import { INVALIDATION_MEMORY_MS, type Lookup, type ResponseStore, type StoreOutcome } from './store.js';
 
@@ -414,7 +414,7 @@ return {dropped, 0}
 `;
 
 type Args = (string | number)[];
-type ScriptedRedis = (Redis | Cluster) & {
+type ScriptedRedis = RedisClient & {
   kvResponseWrite(numKeys: number, ...args: Args): Promise<number>;
   kvResponseLease(numKeys: number, ...args: Args): Promise<number>;
   kvResponseInvalidate(numKeys: number, ...args: Args): Promise<[number, number, number]>;
@@ -423,7 +423,7 @@ type ScriptedRedis = (Redis | Cluster) & {
 };
 
 export type RedisResponseStoreOptions = {
-  redis: Redis | Cluster;
+  redis: RedisClient;
   /** REDIS_PREFIX: in front of every key. */
   prefix: string;
   /** Buckets spread entries (and so invalidation work) over cluster slots. Fixed for a deployment. Default 16. */
