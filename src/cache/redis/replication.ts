@@ -11,12 +11,11 @@
  */
 import calculateSlot from 'cluster-key-slot';
 import type { Cluster, Redis } from 'ioredis';
+import { isCluster, type RedisClient } from './client.js';
 
 export class NotReplicatedError extends Error {
   override name = 'NotReplicatedError';
 }
-
-const isCluster = (client: Redis | Cluster): client is Cluster => 'isCluster' in client && client.isCluster;
 
 /** How long a master's own count of its replicas (ROLE) is trusted. */
 const ROLE_TTL_MS = 1000;
@@ -46,11 +45,7 @@ async function replicasOf(client: Cluster, node: Redis, master: string, listed: 
  * (one WAIT per master, together; at once on a single Redis: a lone server has no replica to lose a
  * write to).
  */
-export async function awaitReplicas(
-  client: Redis | Cluster,
-  keys: readonly string[],
-  timeoutMs: number,
-): Promise<void> {
+export async function awaitReplicas(client: RedisClient, keys: readonly string[], timeoutMs: number): Promise<void> {
   if (!isCluster(client)) return;
   const masters = new Map<string, number>();
   for (const key of keys) {
