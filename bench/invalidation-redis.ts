@@ -70,9 +70,13 @@ export async function commandMicros(admin: Redis): Promise<number> {
 }
 
 export type Block = { us: number; command: string };
+/** What a command did, told from its keys: the invalidation's work apart from the fills'. */
+export type BlockKind = 'invalidate or sweep' | 'check below the floor' | 'write' | 'lease' | 'other';
 export type BlockSummary = {
   /** The longest command seen (null: none reached the 100 µs floor). */
   longest: Block | null;
+  /** The longest of each kind seen (absent from rows written before kinds were told apart). */
+  byKind: Partial<Record<BlockKind, Block>>;
   /** Exact counts of commands over 1 ms and over 5 ms (the target). */
   over1ms: number;
   over5ms: number;
@@ -103,13 +107,27 @@ function describe(args: readonly string[], prefix: string): string {
 }
 
 /**
+ * The response store's scripts by their keys: invalidation and sweep scripts start with the
+ * bucket's `s`, a check below the floor is handed e, x, s, m, j, a write e, x, l, …, a lease l, s, m.
+ */
+function kindOf(args: readonly string[]): BlockKind {
+  if (!/^(evalsha|eval)$/i.test(args[0] ?? '')) return 'other';
+  const n = Number(args[2]);
+  const first = args[3] ?? '';
+  if (/\}:s$/.test(first)) return 'invalidate or sweep';
+  if (/\}:l:/.test(first)) return 'lease';
+  if (/\}:e:/.test(first)) return n === 5 && /\}:j$/.test(args[7] ?? '') ? 'check below the floor' : 'write';
+  return 'other';
+}
+
+/**
  * Watches SLOWLOG over a phase. The threshold starts at 100 µs and rises with the longest block
  * seen (capped at 1 ms): the log then records only what could be a new longest, or counts over
  * 1 ms, and stays small however many commands run (a log of every 100 µs write would take GBs).
  * Each read takes the log and resets it in one MULTI, so nothing falls between.
  */
 export class SlowlogWatch {
-  private summary: BlockSummary = { longest: null, over1ms: 0, over5ms: 0, overflowed: false };
+  private summary: BlockSummary = { longest: null, byKind: {}, over1ms: 0, over5ms: 0, overflowed: false };
   private threshold = FLOOR_US;
   private timer: NodeJS.Timeout | null = null;
   private reading: Promise<void> = Promise.resolve();
@@ -120,7 +138,7 @@ export class SlowlogWatch {
   ) {}
 
   async begin(): Promise<void> {
-    this.summary = { longest: null, over1ms: 0, over5ms: 0, overflowed: false };
+    this.summary = { longest: null, byKind: {}, over1ms: 0, over5ms: 0, overflowed: false };
     this.threshold = FLOOR_US;
     await this.admin.config('SET', 'slowlog-max-len', String(MAX_LEN));
     await this.admin.config('SET', 'slowlog-log-slower-than', String(FLOOR_US));
@@ -133,13 +151,21 @@ export class SlowlogWatch {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     await this.read();
-    return { ...this.summary, longest: this.summary.longest && { ...this.summary.longest } };
+    return {
+      ...this.summary,
+      byKind: { ...this.summary.byKind },
+      longest: this.summary.longest && { ...this.summary.longest },
+    };
   }
 
   /** The blocks so far, read now (the watch goes on). */
   async peek(): Promise<BlockSummary> {
     await this.read();
-    return { ...this.summary, longest: this.summary.longest && { ...this.summary.longest } };
+    return {
+      ...this.summary,
+      byKind: { ...this.summary.byKind },
+      longest: this.summary.longest && { ...this.summary.longest },
+    };
   }
 
   private read(): Promise<void> {
@@ -161,6 +187,9 @@ export class SlowlogWatch {
       if (us > 5000) this.summary.over5ms++;
       if (!this.summary.longest || us > this.summary.longest.us)
         this.summary.longest = { us, command: describe(args, this.prefix) };
+      const kind = kindOf(args);
+      const seen = this.summary.byKind[kind];
+      if (!seen || us > seen.us) this.summary.byKind[kind] = { us, command: describe(args, this.prefix) };
     }
     const next = Math.min(COUNT_FROM_US, Math.max(FLOOR_US, this.summary.longest?.us ?? 0));
     if (next !== this.threshold) {
