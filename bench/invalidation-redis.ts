@@ -183,6 +183,8 @@ export class SlowlogWatch {
       if (!Array.isArray(entry)) continue;
       const us = Number(entry[2]);
       const args = Array.isArray(entry[3]) ? entry[3].map(String) : [];
+      // The bench's own reads (this SLOWLOG, INFO, CONFIG) are not the store's work.
+      if (/^(slowlog|info|config|multi|exec)$/i.test(args[0] ?? '')) continue;
       if (us > COUNT_FROM_US) this.summary.over1ms++;
       if (us > 5000) this.summary.over5ms++;
       if (!this.summary.longest || us > this.summary.longest.us)

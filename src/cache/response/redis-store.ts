@@ -62,9 +62,9 @@ export const FIRST_WRITE_TTL_MS = 5_000;
 export const ALL_TAG = '*';
 
 /** Per tag and bucket: an index up to this size is dropped at once, a bigger one lazily. */
-export const EAGER_LIMIT = 256;
+export const EAGER_LIMIT = 128;
 /** Members one sweep call drops (its work, and so how long it holds Redis, is bounded by this). */
-export const SWEEP_CHUNK = 256;
+export const SWEEP_CHUNK = 128;
 
 /** An epoch is 15 digits, a stamp 17: the entry's header has a fixed width (see `servable`). */
 const EPOCH_DIGITS = 15;
@@ -428,9 +428,9 @@ export type RedisResponseStoreOptions = {
   prefix: string;
   /** Buckets spread entries (and so invalidation work) over cluster slots. Fixed for a deployment. Default 16. */
   buckets?: number;
-  /** A tag index up to this size (per bucket) is dropped at once; a bigger one lazily. Default EAGER_LIMIT (256). */
+  /** A tag index up to this size (per bucket) is dropped at once; a bigger one lazily. Default EAGER_LIMIT (128). */
   eagerLimit?: number;
-  /** Members per sweep call. Default SWEEP_CHUNK (256). */
+  /** Members per sweep call. Default SWEEP_CHUNK (128). */
   sweepChunk?: number;
   /**
    * How often every bucket is checked for graveyards another server left unswept (it stopped, or
