@@ -509,39 +509,46 @@ export function createRedisResponseStore(options: RedisResponseStoreOptions): Re
   const bucketOf = (h: string) => parseInt(h.slice(0, 8), 16) % buckets;
   const base = (b: number) => `${prefix}{rc:${b}}:`;
 
-  /** One sweep per bucket at a time in this process; callers that find one running share it. */
+  /**
+   * One sweep per bucket at a time in this process (callers that find one running share it), and
+   * one bucket after another: a sweep is memory hygiene, so it never has more than one call waiting
+   * in Redis ahead of the requests' own commands.
+   */
   const sweeping = new Map<number, Promise<number>>();
+  let lane: Promise<unknown> = Promise.resolve();
+  async function sweepChunks(b: number): Promise<number> {
+    const k = base(b);
+    let dropped = 0;
+    for (;;) {
+      const [item] = await redis.lrange(`${k}G`, 0, 0);
+      if (!item) return dropped;
+      const grave = `${k}g:${item.slice(0, item.indexOf(':'))}`;
+      const members = await redis.zrange(grave, 0, sweepChunk - 1);
+      const keys = [
+        `${k}s`,
+        `${k}m`,
+        `${k}G`,
+        grave,
+        `${k}t:${ALL_TAG}`,
+        ...members.flatMap((h) => [`${k}e:${h}`, `${k}x:${h}`]),
+      ];
+      const [n, fenced] = await redis.kvResponseSweep(
+        keys.length,
+        ...keys,
+        item,
+        newEpoch(),
+        INVALIDATION_MEMORY_MS,
+        ...members,
+      );
+      dropped += n;
+      if (fenced) onFence?.(b, 'sweep');
+    }
+  }
   function sweepBucket(b: number): Promise<number> {
     const running = sweeping.get(b);
     if (running) return running;
-    const run = (async () => {
-      const k = base(b);
-      let dropped = 0;
-      for (;;) {
-        const [item] = await redis.lrange(`${k}G`, 0, 0);
-        if (!item) return dropped;
-        const grave = `${k}g:${item.slice(0, item.indexOf(':'))}`;
-        const members = await redis.zrange(grave, 0, sweepChunk - 1);
-        const keys = [
-          `${k}s`,
-          `${k}m`,
-          `${k}G`,
-          grave,
-          `${k}t:${ALL_TAG}`,
-          ...members.flatMap((h) => [`${k}e:${h}`, `${k}x:${h}`]),
-        ];
-        const [n, fenced] = await redis.kvResponseSweep(
-          keys.length,
-          ...keys,
-          item,
-          newEpoch(),
-          INVALIDATION_MEMORY_MS,
-          ...members,
-        );
-        dropped += n;
-        if (fenced) onFence?.(b, 'sweep');
-      }
-    })().finally(() => sweeping.delete(b));
+    const run = lane.then(() => sweepChunks(b)).finally(() => sweeping.delete(b));
+    lane = run.catch(() => undefined);
     sweeping.set(b, run);
     return run;
   }
