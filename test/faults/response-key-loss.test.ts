@@ -8,7 +8,7 @@
 import type { RedisClient } from '../../src/cache/redis/client.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { responseCacheKey } from '../../src/cache/response/key.js';
-import { createRedisResponseStore, FIRST_WRITE_TTL_MS } from '../../src/cache/response/redis-store.js';
+import { bucketOfHash, createRedisResponseStore, FIRST_WRITE_TTL_MS } from '../../src/cache/response/redis-store.js';
 import type { ResponseStore } from '../../src/cache/response/store.js';
 import { dropPrefix, keysUnder, newPrefix, redisAvailable, redisSkipReason, testRedis } from '../helpers/caches.js';
 
@@ -22,7 +22,7 @@ let store: ResponseStore;
 let fences: { bucket: number; by: string }[] = [];
 let serial = 0;
 
-const bucketOf = (key: string) => parseInt(key.slice(0, 8), 16) % BUCKETS;
+const bucketOf = (key: string) => bucketOfHash(key, BUCKETS);
 /** A fresh key in bucket `b`. */
 function keyIn(b: number): string {
   for (;;) {

@@ -65,6 +65,11 @@ export const ALL_TAG = '*';
 export const EAGER_LIMIT = 128;
 /** Members one sweep call drops (its work, and so how long it holds Redis, is bounded by this). */
 export const SWEEP_CHUNK = 128;
+/**
+ * A write that has to extend a tag index's expiry extends it this far past its own entry's (at most
+ * an eighth of the entry's TTL), so the writes of the next minute of that tag need not.
+ */
+export const INDEX_SLACK_MS = 60_000;
 
 /** An epoch is 15 digits, a stamp 17: the entry's header has a fixed width (see `servable`). */
 const EPOCH_DIGITS = 15;
@@ -158,33 +163,42 @@ if ARGV[3] == '0' and s then
   leased = redis.call('ZCARD', M) == 1
 end
 if gepoch ~= epoch then return 0 end
--- One call each for the marks, the due times and the indexes' existence (never one per tag).
-local marks, fields = {}, {}
+-- One call for the marks and the indexes' due times together, one for the indexes' existence
+-- (never one per tag).
+local fields = {}
 for i = 1, n do
-  marks[i] = 'i:' .. ARGV[7 + i]
-  fields[i] = 't:' .. ARGV[7 + i]
+  fields[i] = 'i:' .. ARGV[7 + i]
+  fields[n + i] = 't:' .. ARGV[7 + i]
 end
-if n > 0 then
-  for _, mark in ipairs(redis.call('ZMSCORE', M, unpack(marks))) do
-    if mark and tonumber(mark) - memory * 1000 > tonumber(gseq) then return 0 end
-  end
+local scores = n > 0 and redis.call('ZMSCORE', M, unpack(fields)) or {}
+for i = 1, n do
+  if scores[i] and tonumber(scores[i]) - memory * 1000 > tonumber(gseq) then return 0 end
 end
-local dues = n > 0 and redis.call('ZMSCORE', M, unpack(fields)) or {}
-if n > 0 and redis.call('EXISTS', unpack(KEYS, 6)) < n then
-  for i = 1, n do
-    if dues[i] and tonumber(dues[i]) > nowUs and redis.call('EXISTS', KEYS[5 + i]) == 0 then
-      fence(S, M, ARGV[6], math.max(tonumber(seq) + 1, nowUs), nowMs + memory)
-      return -1
-    end
-  end
+-- Every index the manifest says must exist now does (else it was lost: fence).
+local owed = {}
+for i = 1, n do
+  local due = scores[n + i]
+  if due and tonumber(due) > nowUs then owed[#owed + 1] = KEYS[5 + i] end
+end
+if #owed > 0 and redis.call('EXISTS', unpack(owed)) < #owed then
+  fence(S, M, ARGV[6], math.max(tonumber(seq) + 1, nowUs), nowMs + memory)
+  return -1
 end
 -- Stamped with the bucket's sequence now: every invalidation of its tags so far is older.
-redis.call('SET', E, epoch .. '.' .. stampText(tonumber(seq)) .. '\\n' .. ARGV[1], 'PXAT', seqText(untilMs))
-redis.call('SET', X, ARGV[5], 'PXAT', seqText(untilMs))
+local untilText = seqText(untilMs)
+redis.call('SET', E, epoch .. '.' .. stampText(tonumber(seq)) .. '\\n' .. ARGV[1], 'PXAT', untilText)
+redis.call('SET', X, ARGV[5], 'PXAT', untilText)
+-- An index's expiry and its due time in the manifest move together, and only forward: when the
+-- manifest already vouches for it past this entry's expiry, the index needs nothing but the entry.
+-- Else both move to a little past it (INDEX_SLACK), so the next writes of the tag need nothing either.
+local keep = untilMs + math.min(${INDEX_SLACK_MS}, math.ceil(tonumber(ARGV[2]) / 8))
+local keepText, keepUs = seqText(keep), seqText(keep * 1000)
+local untilUs = untilMs * 1000
 local bucketUntil = untilMs
-local due_args = {}
+local dueArgs = {}
 -- One write in 16 (by the entry's hash) tidies its indexes: expired members go a bounded batch at
 -- a time (never a sweep of a big index in one call), 64 each, four times what the writes add.
+-- (A tidy may empty an index, which Redis then deletes: its expiry is set again below.)
 local tidy = string.sub(ARGV[4], -1) == '0'
 for i = 1, n do
   local idx = KEYS[5 + i]
@@ -192,15 +206,20 @@ for i = 1, n do
     local dead = redis.call('ZRANGEBYSCORE', idx, '-inf', seqText(nowMs), 'LIMIT', 0, 64)
     if #dead > 0 then redis.call('ZREM', idx, unpack(dead)) end
   end
-  redis.call('ZADD', idx, seqText(untilMs), ARGV[4])
-  -- The index lives at least as long as the manifest says it must, whatever it held before.
-  local keep = math.max(untilMs, math.ceil(tonumber(dues[i] or '0') / 1000))
-  if redis.call('PEXPIRETIME', idx) < keep then redis.call('PEXPIREAT', idx, seqText(keep)) end
-  due_args[2 * i - 1] = seqText(keep * 1000)
-  due_args[2 * i] = fields[i]
-  bucketUntil = math.max(bucketUntil, keep)
+  redis.call('ZADD', idx, untilText, ARGV[4])
+  local due = tonumber(scores[n + i] or '0')
+  if tidy or due < untilUs then
+    -- GT never shortens it; an index without an expiry (new, or emptied by the tidy) gets one.
+    if redis.call('PEXPIREAT', idx, keepText, 'GT') == 0 and redis.call('PEXPIRETIME', idx) == -1 then
+      redis.call('PEXPIREAT', idx, keepText)
+    end
+    dueArgs[#dueArgs + 1] = keepUs
+    dueArgs[#dueArgs + 1] = fields[n + i]
+    bucketUntil = math.max(bucketUntil, keep)
+  end
+  bucketUntil = math.max(bucketUntil, math.ceil(due / 1000))
 end
-if n > 0 then redis.call('ZADD', M, 'GT', unpack(due_args)) end
+if #dueArgs > 0 then redis.call('ZADD', M, 'GT', unpack(dueArgs)) end
 prune(M, n + 16)
 if leased then
   redis.call('PEXPIREAT', S, seqText(bucketUntil))
@@ -460,6 +479,9 @@ export type RedisResponseStore = ResponseStore & {
   close(): void;
 };
 
+/** The bucket of an entry, by its key hash (a hex digest): its first 32 bits, modulo the buckets. */
+export const bucketOfHash = (hash: string, buckets: number) => parseInt(hash.slice(0, 8), 16) % buckets;
+
 /** A fresh epoch candidate: digits only, so that `s` still reads as a number to older scripts. */
 const newEpoch = () => String(randomBytes(6).readUIntBE(0, 6)).padStart(EPOCH_DIGITS, '0');
 const newId = () => randomBytes(6).toString('hex');
@@ -506,7 +528,7 @@ export function createRedisResponseStore(options: RedisResponseStoreOptions): Re
   }
 
   const hashOf = (key: string) => (/^[0-9a-f]{16,}$/.test(key) ? key : createHash('sha256').update(key).digest('hex'));
-  const bucketOf = (h: string) => parseInt(h.slice(0, 8), 16) % buckets;
+  const bucketOf = (h: string) => bucketOfHash(h, buckets);
   const base = (b: number) => `${prefix}{rc:${b}}:`;
 
   /**

@@ -4,7 +4,7 @@
 import type { RedisClient } from '../../../src/cache/redis/client.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMemoryResponseStore } from '../../../src/cache/response/memory-store.js';
-import { createRedisResponseStore } from '../../../src/cache/response/redis-store.js';
+import { bucketOfHash, createRedisResponseStore, INDEX_SLACK_MS } from '../../../src/cache/response/redis-store.js';
 import type { ResponseStore } from '../../../src/cache/response/store.js';
 import { responseCacheKey } from '../../../src/cache/response/key.js';
 import { backends, dropPrefix, keysUnder, newPrefix, testRedis } from '../../helpers/caches.js';
@@ -85,8 +85,8 @@ describe.each(backends())('response store contract on $backend', ({ backend, ski
   // Redis only: expired members leave an index a bounded batch at a time, on the writes that tidy.
   if (backend === 'redis')
     it.skipIf(skip)('drops expired members from an index when a later write tidies it', async () => {
-      // Keys of one bucket (the first 8 hex digits pick it, of 16), the last one of the writes that tidy.
-      const bucket = (k: string) => parseInt(k.slice(0, 8), 16) % 16;
+      // Keys of one bucket (of the default 16), the last one of the writes that tidy.
+      const bucket = (k: string) => bucketOfHash(k, 16);
       const all = Array.from({ length: 4000 }, (_, n) => key(`tidy${n}`));
       const tidying = all.find((k) => k.endsWith('0'))!;
       const same = all.filter((k) => bucket(k) === bucket(tidying) && !k.endsWith('0'));
@@ -100,6 +100,31 @@ describe.each(backends())('response store contract on $backend', ({ backend, ski
       expect(await put(tidying, 10_000)).toBe('stored');
       expect(await redis!.zcard(index)).toBe(2);
       await store.invalidate(['Kit:900']);
+    });
+
+  // Redis only: a write extends its indexes' expiry only past what the manifest vouches for.
+  if (backend === 'redis')
+    it.skipIf(skip)("moves an index's expiry only when an entry would outlive it, and then a slack ahead", async () => {
+      const all = Array.from({ length: 200 }, (_, n) => key(`slack${n}`)).filter((k) => !k.endsWith('0'));
+      const [first, second, third] = all.filter((k) => bucketOfHash(k, 16) === bucketOfHash(all[0]!, 16));
+      const index = `${prefix}{rc:${bucketOfHash(first!, 16)}}:t:Kit:950`;
+      const put = async (k: string, ttl: number) =>
+        store.store(k, 'v', ['Kit:950'], ttl, (await store.lookup(k)).generation);
+      const before = Date.now();
+      expect(await put(first!, 10_000)).toBe('stored');
+      const expiry = await redis!.pexpiretime(index);
+      const slack = Math.min(INDEX_SLACK_MS, 10_000 / 8);
+      expect(expiry).toBeGreaterThanOrEqual(before + 10_000 + slack);
+      expect(expiry).toBeLessThanOrEqual(Date.now() + 10_000 + slack);
+      // Written later, but its entry expires before the index does: the index is left as it was.
+      await new Promise((r) => setTimeout(r, 30));
+      expect(await put(second!, 10_000)).toBe('stored');
+      expect(await redis!.pexpiretime(index)).toBe(expiry);
+      // An entry that would outlive it moves it a slack past that entry.
+      const later = Date.now();
+      expect(await put(third!, 20_000)).toBe('stored');
+      expect(await redis!.pexpiretime(index)).toBeGreaterThanOrEqual(later + 20_000 + 20_000 / 8);
+      await store.invalidate(['Kit:950']);
     });
 
   // Redis only: the memory store has no keys of its own to inspect.
