@@ -1,8 +1,8 @@
 /**
  * The invalidation bench's phases, through the public ResponseStore only: the fill (N entries, the
  * server's miss path: lookup → lease → store, many in flight), and the mutations (each one
- * `invalidate(tags)`, timed) while a background refill re-stores what they dropped at a bounded
- * concurrency, as a server under read traffic would.
+ * `invalidate(tags)`, timed) while a background refill re-stores what they dropped at a fixed rate
+ * (bounded concurrency), as a server under read traffic would.
  */
 import type { ResponseStore } from '../src/cache/response/index.js';
 import { sleep } from './log.js';
@@ -49,7 +49,7 @@ export async function fill(
 }
 
 /**
- * Re-stores dropped entries, `concurrency` at a time. It also knows enough to check a mutation:
+ * Re-stores dropped entries, `concurrency` at a time and at most `rate` a second. It also knows enough to check a mutation:
  * right after `invalidate` resolves, a sample of what it dropped must miss (a hit is a stale
  * answer), except entries whose refill looked up during that mutation (legitimately fresh) or is
  * still in flight; the refill pauses while the sample is read.
@@ -68,10 +68,15 @@ export class Refill {
   private running = true;
   private readonly workers: Promise<void>[];
 
+  /** When the next refill may start (a fixed rate, so every size meets the same background load). */
+  private nextAt = 0;
+
   constructor(
     private readonly store: ResponseStore,
     private readonly w: Workload,
     concurrency: number,
+    /** Refills started per second at most (0: as many as `concurrency` allows). */
+    private readonly rate: number,
   ) {
     this.queued = new Uint8Array(w.size);
     this.inflight = new Uint8Array(w.size);
@@ -138,6 +143,14 @@ export class Refill {
       if (this.head >= this.queue.length) {
         await sleep(5);
         continue;
+      }
+      if (this.rate > 0) {
+        const now = performance.now();
+        const at = Math.max(now, this.nextAt);
+        this.nextAt = at + 1000 / this.rate;
+        if (at > now) await sleep(at - now);
+        if (this.paused) await this.paused;
+        if (this.head >= this.queue.length) continue;
       }
       const id = this.queue[this.head++]!;
       if (this.head > 65_536 && this.head * 2 > this.queue.length) {

@@ -9,12 +9,14 @@ import { sleep } from './log.js';
 
 export type OwnRedis = { server: Server; admin: Redis; url: string };
 
-export async function startRedis(command: string, logDir: string, name: string): Promise<OwnRedis> {
+/** `cpu`: pins redis-server to that CPU (taskset execs it: the process group is still its own). */
+export async function startRedis(command: string, logDir: string, name: string, cpu?: number): Promise<OwnRedis> {
   const port = await freePort();
   const server = start({
     name,
-    command,
+    command: cpu === undefined ? command : 'taskset',
     args: [
+      ...(cpu === undefined ? [] : ['-c', String(cpu), command]),
       ...['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
       ...['--maxmemory', '0', '--dir', logDir, '--protected-mode', 'yes'],
     ],
@@ -59,6 +61,12 @@ export async function usedMemory(admin: Redis): Promise<number> {
 
 export async function redisVersion(admin: Redis): Promise<string> {
   return infoField(await admin.info('server'), 'redis_version');
+}
+
+/** CPU seconds redis-server's main thread has used (INFO cpu): commands, scripts and networking. */
+export async function mainThreadCpuSeconds(admin: Redis): Promise<number> {
+  const info = await admin.info('cpu');
+  return Number(infoField(info, 'used_cpu_user_main_thread')) + Number(infoField(info, 'used_cpu_sys_main_thread'));
 }
 
 /** Microseconds Redis spent in commands since the last CONFIG RESETSTAT (INFO commandstats). */

@@ -20,6 +20,8 @@ export type SizeRow = {
     loadStart: number[];
     loadEnd: number[];
     settings: Record<string, number>;
+    /** Where the bench and its redis-server ran (absent from rows written before pinning). */
+    pinned?: string;
   };
   fill: {
     ms: number;
@@ -44,6 +46,8 @@ export type SizeRow = {
     live: { min: number; mean: number };
     blocks: BlockSummary;
     refill: { stored: number; refused: number; held: number; present: number };
+    /** Redis main-thread CPU time over the phase's wall time (absent from older rows). */
+    redisBusy?: number;
     stale: number;
     staleChecked: number;
   };
@@ -95,6 +99,8 @@ const kindsText = (b: BlockSummary) =>
         .join(', ')
     : '—';
 const count = (n: number) => n.toLocaleString('en-US');
+const busyText = (r: SizeRow) =>
+  r.mutations.redisBusy === undefined ? '—' : `${Math.round(r.mutations.redisBusy * 100)} %`;
 const lat = (l: Latency) => `${ms(l.p50)} / ${ms(l.p99)} / ${ms(l.max)}`;
 
 export function renderMarkdown(rows: readonly SizeRow[]): string {
@@ -103,22 +109,24 @@ export function renderMarkdown(rows: readonly SizeRow[]): string {
     '',
     'Written by `npm run bench:invalidation` (bench/invalidation-run.ts): its own redis-server, entries',
     'filled through the ResponseStore (lookup → lease → store), then mutations (`invalidate(tags)` with',
-    'the tags of src/invalidation/table.ts) while a background refill re-stores what they drop.',
+    'the tags of src/invalidation/table.ts) while a background refill re-stores what they drop (at a',
+    'fixed rate, see the settings, so every size meets the same load; "Redis busy" is the share of the',
+    "mutation phase Redis's main thread was on a CPU).",
     'Targets at 1M entries: longest block ≤ 5 ms, mutation p99 ≤ 50 ms. Latencies in ms. The first',
     'createKit meets the full cache (`Kit.list` on 40 % of entries); later mutations meet what the refill',
-    'put back (see "cache fill" per size). Blocks are SLOWLOG wall times: on a loaded machine they',
-    'include time redis-server waited for a core (see the load averages).',
+    'put back (see "cache fill" per size). Blocks are SLOWLOG wall times: unless redis-server had a',
+    'core of its own ("pinned"), they include time it waited for one (see the load averages).',
     '',
     'The invalidation columns take the invalidation and sweep scripts alone; the other blocks are the',
     "fills' writes, whose work grows with an entry's tags, not with the number of entries.",
     '',
-    '| entries | fill | memory/entry | first createKit | mutations p50 / p99 / max | longest invalidation block | longest block (mutations) | longest block (fill) |',
-    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| entries | fill | memory/entry | first createKit | mutations p50 / p99 / max | Redis busy | longest invalidation block | longest block (mutations) | longest block (fill) |',
+    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   for (const r of rows) {
     lines.push(
       `| ${count(r.size)} | ${(r.fill.ms / 1000).toFixed(1)} s | ${count(Math.round(r.memory.perEntry))} B | ` +
-        `${ms(r.firstCreate.ms)} (block ${blockText(r.firstCreate.blocks)}) | ${lat(r.mutations.overall)} | ` +
+        `${ms(r.firstCreate.ms)} (block ${blockText(r.firstCreate.blocks)}) | ${lat(r.mutations.overall)} | ${busyText(r)} | ` +
         `${kindText(r.mutations.blocks, 'invalidate or sweep')} | ${blockText(r.mutations.blocks)} | ${blockText(r.fill.blocks)} |`,
     );
   }
@@ -128,7 +136,7 @@ export function renderMarkdown(rows: readonly SizeRow[]): string {
     lines.push(
       `### ${count(r.size)} entries`,
       '',
-      `- Run ${r.meta.date} at ${r.meta.commit}, Redis ${r.meta.redisVersion}; load average ${r.meta.loadStart.join(' ')} at start, ${r.meta.loadEnd.join(' ')} at end; ${JSON.stringify(r.meta.settings)}.`,
+      `- Run ${r.meta.date} at ${r.meta.commit}, Redis ${r.meta.redisVersion}; load average ${r.meta.loadStart.join(' ')} at start, ${r.meta.loadEnd.join(' ')} at end; ${r.meta.pinned ?? 'not pinned'}; ${JSON.stringify(r.meta.settings)}.`,
       `- Fill: ${count(r.fill.stored)} stored, ${r.fill.refused} refused, ${r.fill.held} lease held; stats() counts ${count(r.fill.entries)}; ${count(Math.round(r.size / (r.fill.ms / 1000)))} entries/s; Redis busy ${count(Math.round(r.fill.redisUsPerEntry))} µs per entry (lookup, lease and write).`,
       `- Memory: used_memory ${count(r.memory.before)} → ${count(r.memory.after)} B: ${count(Math.round(r.memory.perEntry))} B per entry (values average ${count(Math.round(r.memory.valueBytesPerEntry))} B).`,
       `- First createKit after the fill: ${ms(r.firstCreate.ms)} ms, dropping ${count(r.firstCreate.dropped)} entries; longest block ${blockText(r.firstCreate.blocks)}${r.firstCreate.blocks.longest ? `: \`${r.firstCreate.blocks.longest.command}\`` : ''}.`,

@@ -11,7 +11,10 @@
  * ResponseStore interface only, so the bench measures whichever store src/ holds.
  *
  * Flags: --sizes (default 10000,100000,1000000), --mutations (200), --gap-ms between mutations (100),
- * --fill-concurrency (64), --refill-concurrency (16), --timeout-ms (the client's command timeout,
+ * --fill-concurrency (64), --refill-concurrency (16), --refill-rate (refills started per second, 500:
+ * the same background load at every size, about one API instance's misses; 0 for as fast as Redis
+ * takes them), --no-pin (by default, on 2 or more CPUs, the bench runs on CPU 0 and its redis-server
+ * on CPU 1, so a block is Redis working, not Redis waiting for a core), --timeout-ms (the client's command timeout,
  * 120000: far past the server's 500 ms, so a slow invalidation is measured rather than failed),
  * --out (results path without extension, default bench/results/invalidation),
  * --redis-server (the binary, default redis-server).
@@ -27,6 +30,7 @@ import { connectRedis, createRedis } from '../src/cache/redis/client.js';
 import { fill, mutate, Refill } from './invalidation-phases.js';
 import {
   commandMicros,
+  mainThreadCpuSeconds,
   redisVersion,
   SlowlogWatch,
   startRedis,
@@ -50,6 +54,8 @@ function readFlags() {
       'gap-ms': { type: 'string', default: '100' },
       'fill-concurrency': { type: 'string', default: '64' },
       'refill-concurrency': { type: 'string', default: '16' },
+      'refill-rate': { type: 'string', default: '500' },
+      'no-pin': { type: 'boolean', default: false },
       'timeout-ms': { type: 'string', default: '120000' },
       out: { type: 'string', default: path.join(resultsDir, 'invalidation') },
       'redis-server': { type: 'string', default: 'redis-server' },
@@ -70,15 +76,29 @@ function readFlags() {
       gapMs: int('gap-ms', values['gap-ms'], 0),
       fillConcurrency: int('fill-concurrency', values['fill-concurrency'], 1),
       refillConcurrency: int('refill-concurrency', values['refill-concurrency'], 1),
+      refillRate: int('refill-rate', values['refill-rate'], 0),
       timeoutMs: int('timeout-ms', values['timeout-ms'], 100),
     },
     out: path.resolve(values.out),
     redisServer: values['redis-server'],
+    pin: !values['no-pin'] && os.cpus().length >= 2,
   };
 }
 
 const flags = readFlags();
 const load = () => os.loadavg().map((v) => Math.round(v * 100) / 100);
+
+/** Pins this process to CPU 0 (every thread), leaving CPU 1 to redis-server; answers what was done. */
+function pinCores(): { pinned: string; redisCpu?: number } {
+  if (!flags.pin) return { pinned: 'not pinned' };
+  try {
+    execFileSync('taskset', ['-a', '-p', '-c', '0', String(process.pid)], { stdio: 'ignore' });
+  } catch {
+    return { pinned: 'not pinned (taskset failed)' };
+  }
+  return { pinned: 'the bench on CPU 0, redis-server on CPU 1', redisCpu: 1 };
+}
+const cores = pinCores();
 
 function commit(): string {
   try {
@@ -122,7 +142,7 @@ async function runSize(size: number): Promise<SizeRow> {
   const w = buildWorkload(size);
   const mutations = planMutations(w, flags.settings.mutations);
 
-  own = await startRedis(flags.redisServer, logDir, `redis-${size}`);
+  own = await startRedis(flags.redisServer, logDir, `redis-${size}`, cores.redisCpu);
   const { admin } = own;
   const redis = createRedis({ url: own.url, timeoutMs: flags.settings.timeoutMs });
   client = redis;
@@ -154,12 +174,16 @@ async function runSize(size: number): Promise<SizeRow> {
   );
 
   await watch.begin();
-  const refill = new Refill(store, w, flags.settings.refillConcurrency);
+  const cpuStart = await mainThreadCpuSeconds(admin);
+  const phaseStart = performance.now();
+  const refill = new Refill(store, w, flags.settings.refillConcurrency, flags.settings.refillRate);
   let firstBlocks = fillBlocks;
   const phase = await mutate(store, w, refill, mutations, flags.settings.gapMs, async () => {
     firstBlocks = await watch.peek();
   });
   await refill.stop();
+  // The share of the phase Redis's main thread was busy: the load the mutations met.
+  const redisBusy = ((await mainThreadCpuSeconds(admin)) - cpuStart) / ((performance.now() - phaseStart) / 1000);
   // Lazy drops leave graveyards to sweep in the background: their blocks count too.
   const sweepStart = performance.now();
   await store.settled();
@@ -180,7 +204,15 @@ async function runSize(size: number): Promise<SizeRow> {
 
   return {
     size,
-    meta: { date, commit: commit(), redisVersion: version, loadStart, loadEnd: load(), settings: flags.settings },
+    meta: {
+      date,
+      commit: commit(),
+      redisVersion: version,
+      loadStart,
+      loadEnd: load(),
+      settings: flags.settings,
+      pinned: cores.pinned,
+    },
     fill: {
       ms: filled.ms,
       stored: filled.stored,
@@ -200,6 +232,7 @@ async function runSize(size: number): Promise<SizeRow> {
       ...summary,
       blocks,
       refill: { ...refill.counts },
+      redisBusy,
       stale: phase.stale,
       staleChecked: phase.checked,
     },

@@ -636,7 +636,7 @@ export function createRedisResponseStore(options: RedisResponseStoreOptions): Re
       const [stored, seq] = await redis.mgetBuffer(`${b}e:${h}`, `${b}s`);
       // A bucket at sequence 0 (given its epoch by a fill lease, nothing invalidated since) reads as
       // one without s: the same generation, for the write guard and for coalescing alike.
-      const generation = seq && !seq.toString('latin1').startsWith('0.') ? seq.toString('latin1') : '0';
+      const generation = !seq || (seq[0] === 0x30 && seq[1] === 0x2e) ? '0' : seq.toString('latin1');
       const found = stored ?? null;
       switch (verdict(found, seq ?? null)) {
         case 'serve':
