@@ -65,6 +65,8 @@ export const ALL_TAG = '*';
 export const EAGER_LIMIT = 128;
 /** Members one sweep call drops (its work, and so how long it holds Redis, is bounded by this). */
 export const SWEEP_CHUNK = 128;
+/** The most keys a script hands one call (Lua's unpack stops near 8,000 values). */
+export const MAX_BATCH = 2_000;
 /**
  * A write that has to extend a tag index's expiry extends it this far past its own entry's (at most
  * an eighth of the entry's TTL), so the writes of the next minute of that tag need not.
@@ -316,11 +318,16 @@ for i = 1, n do
     end
   end
   if eager then
-    for _, h in ipairs(first) do
-      local at = declared[h]
-      dropped = dropped + redis.call('DEL', KEYS[at])
-      redis.call('DEL', KEYS[at + 1])
-      redis.call('ZREM', ALL, h)
+    -- One call per kind of key, not one per member: a script's cost is mostly its calls.
+    if #first > 0 then
+      local entries, lists = {}, {}
+      for k, h in ipairs(first) do
+        entries[k] = KEYS[declared[h]]
+        lists[k] = KEYS[declared[h] + 1]
+      end
+      dropped = dropped + redis.call('DEL', unpack(entries))
+      redis.call('DEL', unpack(lists))
+      redis.call('ZREM', ALL, unpack(first))
     end
     redis.call('DEL', idx)
     -- An index emptied here is gone for good: it need not exist any more.
@@ -402,20 +409,26 @@ local gseq, due = string.match(item, '^[^:]+:(%d+):(-?%d+)$')
 gseq, due = tonumber(gseq), tonumber(due)
 local existed = redis.call('EXISTS', GRAVE) == 1
 local dropped = 0
+local members, entries, lists, doomed = {}, {}, {}, {}
 for k = 1, (#KEYS - 5) / 2 do
   local E, X, h = KEYS[4 + 2 * k], KEYS[5 + 2 * k], ARGV[3 + k]
+  members[k] = h
   local head = redis.call('GETRANGE', E, 0, ${HEADER_BYTES})
   if head ~= '' then
     local dot = string.find(head, '.', 1, true)
     local stamp = dot and tonumber(string.sub(head, dot + 1, dot + ${STAMP_DIGITS}))
     if not stamp or stamp < gseq then
-      dropped = dropped + redis.call('DEL', E)
-      redis.call('DEL', X)
-      redis.call('ZREM', ALL, h)
+      entries[#entries + 1], lists[#lists + 1], doomed[#doomed + 1] = E, X, h
     end
   end
-  redis.call('ZREM', GRAVE, h)
 end
+-- One call per kind of key, not one per member.
+if #doomed > 0 then
+  dropped = redis.call('DEL', unpack(entries))
+  redis.call('DEL', unpack(lists))
+  redis.call('ZREM', ALL, unpack(doomed))
+end
+if #members > 0 then redis.call('ZREM', GRAVE, unpack(members)) end
 if redis.call('EXISTS', ALL) == 0 then redis.call('ZREM', M, 't:${ALL_TAG}') end
 if redis.call('EXISTS', GRAVE) == 0 and redis.call('LREM', G, 0, item) > 0 then
   if not existed and due and due > nowMs then
@@ -447,9 +460,12 @@ export type RedisResponseStoreOptions = {
   prefix: string;
   /** Buckets spread entries (and so invalidation work) over cluster slots. Fixed for a deployment. Default 16. */
   buckets?: number;
-  /** A tag index up to this size (per bucket) is dropped at once; a bigger one lazily. Default EAGER_LIMIT (128). */
+  /**
+   * A tag index up to this size (per bucket) is dropped at once; a bigger one lazily. Default
+   * EAGER_LIMIT (128); at most MAX_BATCH (a script hands them to one call).
+   */
   eagerLimit?: number;
-  /** Members per sweep call. Default SWEEP_CHUNK (128). */
+  /** Members per sweep call. Default SWEEP_CHUNK (128); 1 to MAX_BATCH. */
   sweepChunk?: number;
   /**
    * How often every bucket is checked for graveyards another server left unswept (it stopped, or
@@ -518,6 +534,8 @@ export function createRedisResponseStore(options: RedisResponseStoreOptions): Re
   const buckets = options.buckets ?? 16;
   const eagerLimit = options.eagerLimit ?? EAGER_LIMIT;
   const sweepChunk = options.sweepChunk ?? SWEEP_CHUNK;
+  if (!(eagerLimit >= 0 && eagerLimit <= MAX_BATCH && sweepChunk >= 1 && sweepChunk <= MAX_BATCH))
+    throw new RangeError(`eagerLimit must be 0 to ${MAX_BATCH}, sweepChunk 1 to ${MAX_BATCH}`);
   const redis = options.redis as ScriptedRedis;
   if (typeof (options.redis as unknown as Partial<ScriptedRedis>).kvResponseSweep !== 'function') {
     options.redis.defineCommand('kvResponseWrite', { lua: WRITE });
