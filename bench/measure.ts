@@ -146,9 +146,10 @@ export async function measure(target: Target, round: number, settings: MeasureSe
 }
 
 /**
- * A round's order. Targets come in groups: a scenario alone, or a scenario and its baseline-build
- * twin, run back to back so that both see the same machine. Within a pair the order alternates
- * from round to round, so that neither side always runs right after the other's load.
+ * A round's order. Targets come in groups: a scenario alone, or a scenario and what it is compared
+ * with (its baseline-build twin, its HAProxy variant, 4y), run back to back so that they see the
+ * same machine. A group's order alternates from round to round, so that neither side of a pair
+ * always runs right after the other's load.
  */
 export function roundOrder(groups: readonly (readonly Target[])[], round: number): Target[] {
   return groups.flatMap((group) => (round % 2 === 0 ? [...group].reverse() : [...group]));

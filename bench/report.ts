@@ -40,6 +40,7 @@ export type ScenarioKey =
   | 'hitPrivate'
   | 'missEntity'
   | 'missEntityBaseline'
+  | 'memoryYoga'
   | 'noCache'
   | 'mixed'
   | 'mixedBalanced'
@@ -48,9 +49,10 @@ export type ScenarioKey =
 
 /**
  * A scenario's number; "2b" and "4b" are 2 and 4 on the baseline build (BENCH_BASELINE_MAIN); "2h"
- * and "6h" are 2 and 6 on three instances behind HAProxy.
+ * and "6h" are 2 and 6 on three instances behind HAProxy; "4y" is 4's query on yoga answering from
+ * in-process memory, the miss path's yardstick.
  */
-export type ScenarioNumber = number | '2b' | '4b' | '2h' | '6h';
+export type ScenarioNumber = number | '2b' | '4b' | '4y' | '2h' | '6h';
 
 /** In table order: a baseline scenario right under its counterpart. */
 export const SCENARIOS: { n: ScenarioNumber; key: ScenarioKey; label: string }[] = [
@@ -61,6 +63,7 @@ export const SCENARIOS: { n: ScenarioNumber; key: ScenarioKey; label: string }[]
   { n: 3, key: 'hitPrivate', label: 'response-cache hit, private, 200 users' },
   { n: 4, key: 'missEntity', label: 'response cache off, entity cache warm' },
   { n: '4b', key: 'missEntityBaseline', label: 'response cache off, entity cache warm (baseline build)' },
+  { n: '4y', key: 'memoryYoga', label: 'yoga, same schema, from in-process memory (yardstick)' },
   { n: 5, key: 'noCache', label: 'no caches' },
   { n: 6, key: 'mixed', label: 'mixed 95% reads (Zipf) / 5% renames' },
   { n: '6h', key: 'mixedBalanced', label: 'mixed 95% reads (Zipf) / 5% renames, 3 instances behind HAProxy' },
@@ -107,7 +110,8 @@ export type RunResult = {
   };
   /**
    * The answer after the run, against the no-cache server's (the floor: the stored bytes; the
-   * mixed workload: its correctness check): the same, the same but for the order of a list, or not.
+   * mixed workload: its correctness check; 4y: its own answer, checked against the no-cache
+   * server's before measuring): the same, the same but for the order of a list, or not.
    */
   answer: Answer | null;
 };
@@ -147,6 +151,7 @@ export const RATIOS: RatioDefinition[] = [
   { name: '(2)/(7) hit vs stock', over: 'hitPublic', under: 'stock' },
   { name: '(2)/(5) hit vs no caches', over: 'hitPublic', under: 'noCache' },
   { name: '(4)/(5) entity cache vs none', over: 'missEntity', under: 'noCache' },
+  { name: '(4)/(4y) entity-warm miss vs in-memory yoga', over: 'missEntity', under: 'memoryYoga' },
 ];
 
 /** With BENCH_BASELINE_MAIN: this build over the baseline build (above 1: this build is faster). */
@@ -530,7 +535,9 @@ export function markdown(report: Report): string {
       '`INFO commandstats` calls (commands run inside Lua scripts included; INFO excluded) over the requests, for the whole Redis server. ' +
       'Server CPU is utime+stime of the server process as % of one core; load-gen CPU is the bench process running autocannon; ' +
       'other CPU is what the whole machine (/proc/stat) spent beyond server, load generator, Redis and Postgres: other processes, i.e. noise. ' +
-      'answer: the answer after each run against the no-cache server (ok, list-order: equal but for the order of a list, DIFFERENT).',
+      'answer: the answer after each run against the no-cache server (ok, list-order: equal but for the order of a list, DIFFERENT); ' +
+      "4y serves the database as it read it at start (the mixed workload's renames never reach it): its answer is checked against " +
+      "the no-cache server's before measuring, and after each run against that same answer.",
   );
   out.push('');
   out.push('## Ratios (requests per second)');

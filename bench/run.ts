@@ -5,7 +5,8 @@
  * It (re)creates its own database (BENCH_DATABASE_NAME, default kitvault_bench, on the server of
  * BENCH_DATABASE_URL), seeds it with `npm run db:seed`, builds the server (`npm run build`), starts
  * the servers as child processes on free loopback ports (our server three times with different
- * cache settings, the floor and the stock configuration), measures the scenarios with autocannon,
+ * cache settings, the floor, the stock configuration and yoga on the same schema answering from
+ * in-process memory, the miss path's yardstick), measures the scenarios with autocannon,
  * interleaved over rounds, checks the mixed workload's answers against the no-cache server, runs
  * a stampede, then the fault scenario (faults.ts: a Redis and a Postgres outage staged through TCP
  * proxies, on a server of its own), writes bench/results/latest.{json,md} plus a timestamped JSON,
@@ -219,7 +220,7 @@ async function main(): Promise<Report> {
   );
   log(`catalogue answer: ${hit.bytes.length} bytes, ${hit.contentType}; stored for the floor`);
   const sameData = answerCheck(servers.none.port, notes);
-  await checkCatalogues(servers, catalogue, sameData);
+  const checks = await checkCatalogues(servers, catalogue, sameData);
 
   const { groups, correctness, balancedCorrectness } = buildTargets({
     servers: all,
@@ -229,6 +230,7 @@ async function main(): Promise<Report> {
     tokens,
     settings,
     sameData,
+    memoryCheck: checks.memory,
     redis: client,
     keys,
     balanced,

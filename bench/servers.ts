@@ -1,7 +1,8 @@
 /**
  * The servers under test, each its own process on a loopback port: our build in three cache
- * configurations, the stock configuration, the floor, and (with BENCH_BASELINE_MAIN) another
- * build in two configurations. Also the build itself and what each server's /metrics offers.
+ * configurations, the stock configuration, yoga on the same schema from in-process memory, the
+ * floor, and (with BENCH_BASELINE_MAIN) another build in two configurations. Also the build itself
+ * and what each server's /metrics offers.
  */
 import type { Redis } from 'ioredis';
 import { existsSync } from 'node:fs';
@@ -50,6 +51,8 @@ export type Servers = {
   /** No caches: scenario 5, and the truth every answer is checked against. */
   none: Server;
   stock: Server;
+  /** Yoga on the same SDL answering from in-process memory: scenario 4y, the miss path's yardstick. */
+  memory: Server;
   /** The baseline build as `main`: scenario 2b. */
   mainBaseline?: Server;
   /** The baseline build as `entity`: scenario 4b. */
@@ -68,12 +71,19 @@ export type ServerSetup = {
 };
 
 /**
- * Starts our three configurations, the stock server and, when there is a baseline build, its two;
- * resolves when all answer. Says whether our server had GET /ready (older builds may not).
+ * Starts our three configurations, the stock server, the in-memory yoga and, when there is a
+ * baseline build, its two; resolves when all answer. Says whether our server had GET /ready (older
+ * builds may not).
  */
 export async function startServers(setup: ServerSetup): Promise<{ servers: Servers; ourReadyEndpoint: boolean }> {
   const { root, mainJs, baselineMain, databaseUrl, redisUrl, keys, logDir } = setup;
-  const [pMain, pEntity, pNone, pStock] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+  const [pMain, pEntity, pNone, pStock, pMemory] = await Promise.all([
+    freePort(),
+    freePort(),
+    freePort(),
+    freePort(),
+    freePort(),
+  ]);
   const serverEnv = (port: number, responseCache: 'on' | 'off', entityCache: 'on' | 'off', prefix: string) =>
     childEnv({
       DATABASE_URL: databaseUrl,
@@ -132,6 +142,20 @@ export async function startServers(setup: ServerSetup): Promise<{ servers: Serve
       cwd: root,
       logDir,
       port: pStock,
+    }),
+    memory: start({
+      name: 'memory-yoga',
+      command: node,
+      args: ['--import', 'tsx', path.join(root, 'bench', 'memory-server.ts')],
+      env: childEnv({
+        PORT: String(pMemory),
+        HOST: '127.0.0.1',
+        DATABASE_URL: databaseUrl,
+        NODE_ENV: 'production',
+      }),
+      cwd: root,
+      logDir,
+      port: pMemory,
     }),
   };
   if (baselineMain !== null) {

@@ -18,16 +18,14 @@ import { createRedisCache } from '@envelop/response-cache-redis';
 import { useResponseCache, type Cache } from '@graphql-yoga/plugin-response-cache';
 import type { Plugin } from 'graphql-yoga';
 import { Redis } from 'ioredis';
-import { createServer } from 'node:http';
 import { createApp } from '../src/app.js';
 import { noEntityCache } from '../src/cache/entity/entity-cache.js';
 import type { AppContext } from '../src/context.js';
 import { openDatabase } from '../src/db/client.js';
 import { createLogger } from '../src/observability/logger.js';
 import { noInvalidation } from '../src/domain/changes.js';
+import { metricsText, serveChild } from './child-server.js';
 
-const port = Number(process.env.PORT ?? 0);
-const host = process.env.HOST ?? '127.0.0.1';
 const databaseUrl = process.env.DATABASE_URL;
 if (!databaseUrl) {
   console.error('stock-server: DATABASE_URL is required');
@@ -62,47 +60,12 @@ const app = createApp({
   plugins: [useResponseCache({ session: () => null, cache }) as unknown as Plugin<AppContext>],
 });
 
-function metrics(): string {
-  return [
-    '# HELP kitvault_sql_statements_total SQL statements sent to the database.',
-    '# TYPE kitvault_sql_statements_total counter',
-    `kitvault_sql_statements_total ${database.sql.statements}`,
-    '# HELP kitvault_response_cache_requests_total Response-cache lookups by result.',
-    '# TYPE kitvault_response_cache_requests_total counter',
-    `kitvault_response_cache_requests_total{result="hit"} ${hits}`,
-    `kitvault_response_cache_requests_total{result="miss"} ${misses}`,
-    '',
-  ].join('\n');
-}
-
-const server = createServer((req, res) => {
-  if (req.method === 'GET' && req.url === '/metrics') {
-    res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(metrics());
-    return;
-  }
-  if (req.method === 'GET' && req.url === '/ready') {
-    res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
-    return;
-  }
-  void app(req, res);
+serveChild({
+  name: 'stock server',
+  metrics: () => metricsText(database.sql.statements, { hits, misses }),
+  handle: (req, res) => void app(req, res),
+  close: async () => {
+    await redis.quit().catch(() => redis.disconnect());
+    await database.close().catch(() => {});
+  },
 });
-
-server.listen(port, host, () => {
-  console.log(`stock server listening on http://${host}:${port}/graphql`);
-});
-
-let stopping = false;
-async function shutdown() {
-  if (stopping) return;
-  stopping = true;
-  server.closeAllConnections();
-  server.close();
-  await redis.quit().catch(() => redis.disconnect());
-  await database.close().catch(() => {});
-  process.exit(0);
-}
-process.on('SIGTERM', () => void shutdown());
-process.on('SIGINT', () => void shutdown());
-process.stdin.on('end', () => void shutdown());
-process.stdin.on('error', () => void shutdown());
-process.stdin.resume();

@@ -3,7 +3,7 @@
  * and how to check the answer after the run.
  */
 import type { Redis } from 'ioredis';
-import type { SameData } from './answers.js';
+import type { AnswerCheck, SameData } from './answers.js';
 import type { Dataset, Tokens } from './dataset.js';
 import { deletePrefixKeys, type Keys } from './keys.js';
 import { log, sleep } from './log.js';
@@ -34,6 +34,8 @@ export type TargetSetup = {
   tokens: Tokens;
   settings: Pick<Settings, 'mixedWriteShare' | 'zipfS'>;
   sameData: SameData;
+  /** Scenario 4y's check after each run (checkCatalogues). */
+  memoryCheck: AnswerCheck;
   redis: Redis;
   keys: Keys;
   /** Three instances behind HAProxy (scenarios 2h, 6h); null: left out. */
@@ -49,8 +51,8 @@ export function buildTargets(setup: TargetSetup): {
   correctness: Correctness[];
   balancedCorrectness: Correctness[];
 } {
-  const { servers, catalogue, hit, dataset, tokens, settings, sameData, redis, keys, balanced } = setup;
-  const { main, entity, none, stock, floor } = servers;
+  const { servers, catalogue, hit, dataset, tokens, settings, sameData, memoryCheck, redis, keys, balanced } = setup;
+  const { main, entity, none, stock, memory, floor } = servers;
   const { userTokens, adminToken } = tokens;
   const mixedStates: MixedState[] = [];
   const correctness: Correctness[] = [];
@@ -108,6 +110,15 @@ export function buildTargets(setup: TargetSetup): {
     load: () => ({ port: entity.port, body: catalogue }),
     after: async (run) => {
       run.answer = await sameData(entity.port, catalogue, {}, 'catalogue on the entity-cache server');
+    },
+  };
+  // The miss path's yardstick: the same query, right beside scenario 4 in every round.
+  const memoryYoga: Target = {
+    key: 'memoryYoga',
+    server: memory,
+    load: () => ({ port: memory.port, body: catalogue }),
+    after: async (run) => {
+      run.answer = await memoryCheck();
     },
   };
   const noCache: Target = {
@@ -214,14 +225,16 @@ export function buildTargets(setup: TargetSetup): {
       ),
     ],
     [hitPrivate],
+    // Scenario 4 in the middle, so that it runs right beside both its baseline twin and 4y.
     [
-      missEntity,
       ...twin(
         'missEntityBaseline',
         servers.entityBaseline,
         keys.entityBaseline,
         'catalogue on the baseline-build entity-cache server',
       ),
+      missEntity,
+      memoryYoga,
     ],
     [noCache],
     [mixed, ...balancedTargets.mixed],
