@@ -7,10 +7,10 @@
  * hit rate shows caching still pays. The seed is printed with any failure (FAULT_SEED replays it).
  */
 import type { RedisClient } from '../../src/cache/redis/client.js';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../../src/app.js';
 import type { Database } from '../../src/db/client.js';
-import { Query } from '../../src/resolvers/query.js';
+import { mulberry32 } from '../../src/db/seed.js';
 import { data, testApp, tokensFor } from '../helpers/app.js';
 import {
   cachedApp,
@@ -22,53 +22,16 @@ import {
   testRedis,
   type CachedApp,
 } from '../helpers/caches.js';
+import { gateResolvers } from '../helpers/resolver-gate.js';
 import { openTestDatabase } from '../helpers/database.js';
 
 const skip = redisAvailable() ? false : redisSkipReason();
 /** FAULT_ROUNDS runs a longer soak. */
 const ROUNDS = Number(process.env.FAULT_ROUNDS ?? 150);
 
-/** Holds the next armed `kit` or `club` resolution after it has read its row, until released. */
-function deferred() {
-  let resolve!: () => void;
-  const promise = new Promise<void>((r) => (resolve = r));
-  return { promise, resolve };
-}
-const gate = { armed: null as 'kit' | 'club' | null, reached: deferred(), release: deferred() };
-function arm(field: 'kit' | 'club') {
-  gate.armed = field;
-  gate.reached = deferred();
-  gate.release = deferred();
-}
-async function held<T>(field: 'kit' | 'club', row: Promise<T>): Promise<T> {
-  const value = await row;
-  if (gate.armed === field) {
-    gate.armed = null;
-    gate.reached.resolve();
-    await gate.release.promise;
-  }
-  return value;
-}
-const originalKit = Query.kit;
-const originalClub = Query.club;
-vi.spyOn(Query, 'kit').mockImplementation((...args: Parameters<typeof originalKit>) =>
-  held('kit', Promise.resolve(originalKit(...args))),
-);
-vi.spyOn(Query, 'club').mockImplementation((...args: Parameters<typeof originalClub>) =>
-  held('club', Promise.resolve(originalClub(...args))),
-);
+/** Holds the next armed `kit` or `club` resolution (on any instance) after it has read its row. */
+const gate = gateResolvers();
 
-/** mulberry32: a small seeded generator, so a failing run can be replayed. */
-function random(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * The kinds of key a server writes, by name after the prefix. (Invalidation marks are members of
@@ -173,7 +136,7 @@ describe('random key loss over two servers', () => {
     { timeout: 180_000 }, // ~15 s on two idle cores; a loaded CI machine may take a few times that
     async () => {
       const seed = Number(process.env.FAULT_SEED ?? Date.now() % 2 ** 31);
-      const rnd = random(seed);
+      const rnd = mulberry32(seed);
       const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
       const redis = clients[2]!;
 
@@ -235,12 +198,12 @@ describe('random key loss over two servers', () => {
 
         lost += await lose(before);
         // A query that reads the row before the rename and writes back after it.
-        arm(target.field);
+        gate.arm(target.field);
         const slow = ask(reader, heldQuery);
-        await gate.reached.promise;
+        await gate.reached();
         await data(writer.app, target.field === 'kit' ? RENAME_KIT : RENAME_CLUB, { id: target.id, name }, admin);
         lost += await lose(after);
-        gate.release.resolve();
+        gate.release();
         await slow;
         await Promise.all(servers.map((s) => s.caches.settled()));
 

@@ -16,11 +16,12 @@
  *   instances (TRUST_PROXY=1) believe only that entry, not what the client forged.
  */
 import type { RedisClient } from '../../src/cache/redis/client.js';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../../src/app.js';
-import { Query } from '../../src/resolvers/query.js';
+import { mulberry32 } from '../../src/db/seed.js';
 import { data, testApp, tokensFor } from '../helpers/app.js';
 import { dropPrefix, keysUnder, newPrefix, redisAvailable, redisSkipReason, testRedis } from '../helpers/caches.js';
+import { gateResolvers } from '../helpers/resolver-gate.js';
 import { openTestDatabase, usingRealPostgres, type TestDatabase } from '../helpers/database.js';
 import { ask, closeAgents, type Answer, type Ask } from './client.js';
 import { haproxySkip, startHaproxy, type OwnHaproxy } from './haproxy.js';
@@ -36,44 +37,8 @@ const ROUNDS = Number(process.env.BALANCER_ROUNDS ?? 40);
 const LOGIN_MAX_ATTEMPTS_PER_ADDRESS = 3;
 
 /** Holds the next armed `kit` or `club` resolution (on any instance) after it has read its row. */
-function deferred() {
-  let resolve!: () => void;
-  const promise = new Promise<void>((r) => (resolve = r));
-  return { promise, resolve };
-}
-const gate = { armed: null as 'kit' | 'club' | null, reached: deferred(), release: deferred() };
-function arm(field: 'kit' | 'club') {
-  Object.assign(gate, { armed: field, reached: deferred(), release: deferred() });
-}
-async function held<T>(field: 'kit' | 'club', row: Promise<T>): Promise<T> {
-  const value = await row;
-  if (gate.armed === field) {
-    gate.armed = null;
-    gate.reached.resolve();
-    await gate.release.promise;
-  }
-  return value;
-}
-const originalKit = Query.kit;
-const originalClub = Query.club;
-vi.spyOn(Query, 'kit').mockImplementation((...args: Parameters<typeof originalKit>) =>
-  held('kit', Promise.resolve(originalKit(...args))),
-);
-vi.spyOn(Query, 'club').mockImplementation((...args: Parameters<typeof originalClub>) =>
-  held('club', Promise.resolve(originalClub(...args))),
-);
+const gate = gateResolvers();
 
-/** mulberry32: a small seeded generator, so a failing run can be replayed. */
-function random(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const KIT = 'query($id: ID!) { kit(id: $id) { id name club { id name } } }';
 const CLUB = 'query($id: ID!) { club(id: $id) { id name } }';
@@ -146,7 +111,7 @@ type Read = { query: string; variables: Record<string, unknown> };
 describe.skipIf(skip)(`three instances behind HAProxy${skip ? ` (skipped: ${skip})` : ''}`, () => {
   it('never answers stale through the balancer, and caches', { timeout: 240_000 }, async () => {
     const seed = Number(process.env.BALANCER_SEED ?? Date.now() % 2 ** 31);
-    const rnd = random(seed);
+    const rnd = mulberry32(seed);
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
 
     const clubIds = ['1', '2', '3'];
@@ -198,14 +163,14 @@ describe.skipIf(skip)(`three instances behind HAProxy${skip ? ` (skipped: ${skip
         query: `query($id: ID!) { r${round}: ${field}(id: $id) { id name } }`,
         variables: { id: target },
       };
-      arm(field);
+      gate.arm(field);
       const slow = ask(base, heldRead);
-      await gate.reached.promise;
+      await gate.reached();
       // Concurrent reads racing the mutation (any of them may miss, execute and write back late).
       const racing = Array.from({ length: 8 }, () => ask(base, pick(reads)));
       const written = await ask(base, { ...mutation, token: admin });
       expect(written.body.errors, context).toBeUndefined();
-      gate.release.resolve();
+      gate.release();
       const racedAnswers = await Promise.all([slow, ...racing]);
       raced += racedAnswers.length;
       for (const a of racedAnswers) expect(a.body.errors, context).toBeUndefined();

@@ -7,6 +7,7 @@
 import type { RedisClient } from '../../../src/cache/redis/client.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createRedisResponseStore, type RedisResponseStore } from '../../../src/cache/response/redis-store.js';
+import { mulberry32 } from '../../../src/db/seed.js';
 import { dropPrefix, keysUnder, newPrefix, redisAvailable, redisSkipReason, testRedis } from '../../helpers/caches.js';
 
 const skip = redisAvailable() ? false : redisSkipReason();
@@ -235,17 +236,8 @@ describe('bounded invalidation', () => {
   });
 });
 
-/** A seeded PRNG (mulberry32), so a failure can be replayed with BOUNDED_SEED. */
-function prng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded PRNG, so a failure can be replayed with BOUNDED_SEED. */
+const prng = mulberry32;
 
 describe('randomised against a model', () => {
   it.skipIf(skip)('0 stale answers over mixed writes, eager and lazy drops, checks and sweeps', async () => {
