@@ -1,0 +1,166 @@
+/**
+ * `npm run bench:profile [-- --config entity|none|both --seconds 15 --kits N --no-build]`: where one
+ * server's CPU goes under load (issue 15's miss path). Builds the server (unless --no-build), makes
+ * and seeds its own database (kitvault_profile on BENCH_DATABASE_URL's server), starts one server
+ * under `node --cpu-prof` in the chosen cache configuration (entity: response cache off, entity cache
+ * warm, the default: the miss path; none: no caches; both: the hit path), drives the catalogue query
+ * at it with autocannon (50 connections) after a warm-up, stops it (SIGTERM: it exits and V8 writes
+ * the profile), and writes bench/results/profile-<config>.md: time by layer, by function, and our
+ * functions by inclusive time. The .cpuprofile is kept in the log directory it prints (a flame graph
+ * in Chrome DevTools or speedscope). Its Redis keys (prefix kvprof:<pid>:) and database are removed.
+ * The profiler slows the server: compare shares between profiles, and req/s only in `npm run bench`.
+ */
+import { Redis } from 'ioredis';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import postgres from 'postgres';
+import { createDatabase, seedDatabase } from './dataset.js';
+import { deletePrefixKeys } from './keys.js';
+import { log } from './log.js';
+import { cannon } from './measure.js';
+import { resultsDir, root } from './options.js';
+import { childEnv, freePort, killAllSync, start, stop, stopAll, waitReady } from './processes.js';
+import { readProfile, renderSummary, summarise } from './profile-report.js';
+import { body, CATALOGUE_QUERY, dataOf, post } from './scenarios.js';
+import { buildServer, serverMain } from './servers.js';
+
+const CONFIGS = {
+  entity: { responseCache: 'off', entityCache: 'on', what: 'response cache off, entity cache warm (the miss path)' },
+  none: { responseCache: 'off', entityCache: 'off', what: 'no caches' },
+  both: { responseCache: 'on', entityCache: 'on', what: 'both caches (the hit path)' },
+} as const;
+type ConfigName = keyof typeof CONFIGS;
+const isConfig = (name: string): name is ConfigName => name in CONFIGS;
+
+function readFlags() {
+  const { values } = parseArgs({
+    options: {
+      config: { type: 'string', default: 'entity' },
+      seconds: { type: 'string', default: '15' },
+      warmup: { type: 'string', default: '3' },
+      connections: { type: 'string', default: '50' },
+      kits: { type: 'string' },
+      'no-build': { type: 'boolean', default: false },
+    },
+  });
+  const fail = (message: string): never => {
+    console.error(message);
+    process.exit(2);
+  };
+  const int = (name: string, text: string) => {
+    const n = Number(text);
+    return Number.isInteger(n) && n > 0 ? n : fail(`--${name} must be a positive integer (got ${text})`);
+  };
+  const config = isConfig(values.config)
+    ? values.config
+    : fail(`--config must be one of ${Object.keys(CONFIGS).join(', ')}`);
+  return {
+    config,
+    seconds: int('seconds', values.seconds),
+    warmup: int('warmup', values.warmup),
+    connections: int('connections', values.connections),
+    kits: values.kits === undefined ? null : int('kits', values.kits),
+    build: !values['no-build'],
+  };
+}
+
+const flags = readFlags();
+const adminUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const redisUrl = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const databaseName = 'kitvault_profile';
+const prefix = `kvprof:${process.pid}:`;
+const logDir = mkdtempSync(path.join(os.tmpdir(), 'kitvault-profile-'));
+
+const commit = () => {
+  try {
+    return execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim();
+  } catch {
+    return 'unknown';
+  }
+};
+
+async function main() {
+  const config = CONFIGS[flags.config];
+  log(`profiling "${config.what}"; logs and the profile in ${logDir}`);
+  await buildServer({ build: flags.build, root, logDir });
+  const mainJs = serverMain(root, null);
+  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
+  const url = new URL(adminUrl);
+  url.pathname = `/${databaseName}`;
+  const databaseUrl = url.toString();
+  try {
+    await createDatabase(admin, databaseName);
+    await seedDatabase({ databaseUrl, databaseName, kits: flags.kits, root, logDir });
+    const port = await freePort();
+    const server = start({
+      name: 'profiled',
+      command: process.execPath,
+      args: ['--cpu-prof', '--cpu-prof-dir', logDir, mainJs],
+      env: childEnv({
+        DATABASE_URL: databaseUrl,
+        REDIS_URL: redisUrl,
+        REDIS_PREFIX: prefix,
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        RESPONSE_CACHE: config.responseCache,
+        ENTITY_CACHE: config.entityCache,
+        CACHE_DEBUG: 'off',
+        LOG_LEVEL: 'warn',
+        NODE_ENV: 'production',
+      }),
+      cwd: root,
+      logDir,
+      port,
+    });
+    await waitReady(server);
+    const catalogue = body(CATALOGUE_QUERY);
+    dataOf(await post(port, catalogue), 'the catalogue query');
+    log(`warm-up ${flags.warmup} s, then ${flags.seconds} s profiled, ${flags.connections} connections`);
+    await cannon({ port, body: catalogue }, flags.warmup, flags.connections);
+    const result = await cannon({ port, body: catalogue }, flags.seconds, flags.connections);
+    await stop(server, 20_000);
+    const file = readdirSync(logDir).find((f) => f.endsWith('.cpuprofile'));
+    if (!file) throw new Error(`the server wrote no .cpuprofile to ${logDir}`);
+    const summary = summarise(readProfile(path.join(logDir, file)));
+    const out = path.join(resultsDir, `profile-${flags.config}.md`);
+    writeFileSync(
+      out,
+      renderSummary(
+        `Where the CPU goes: ${config.what}`,
+        [
+          `Written by \`npm run bench:profile -- --config ${flags.config}\` (bench/profile-run.ts) on ${new Date().toISOString()} at ${commit()}: one server under \`node --cpu-prof\`, the catalogue query (bench/scenarios.ts) from ${flags.connections} connections for ${flags.seconds} s after ${flags.warmup} s of warm-up. The profile spans the server's whole life (start and warm-up included); shares are of the time it was busy.`,
+          '',
+          `- Under the profiler: ${Math.round(result.requests.average)} req/s, p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms, ${result.non2xx} non-2xx, ${result.errors} errors (the profiler slows the server: compare req/s in \`npm run bench\` only).`,
+        ],
+        summary,
+      ),
+    );
+    log(`written ${path.relative(root, out)}; the profile: ${path.join(logDir, file)}`);
+    for (const row of summary.layers.slice(0, 12)) log(`  ${(row.share * 100).toFixed(1).padStart(5)} %  ${row.name}`);
+  } finally {
+    await stopAll();
+    await deletePrefixKeys(redis, prefix).catch(() => 0);
+    redis.disconnect();
+    await admin.unsafe(`drop database if exists "${databaseName}" with (force)`).catch(() => undefined);
+    await admin.end();
+  }
+}
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    void stopAll().finally(() => process.exit(130));
+  });
+}
+process.on('exit', () => killAllSync());
+
+main()
+  .then(() => process.exit(0))
+  .catch((error: unknown) => {
+    console.error(error instanceof Error ? (error.stack ?? error.message) : error);
+    console.error(`logs in ${logDir}`);
+    process.exit(1);
+  });
