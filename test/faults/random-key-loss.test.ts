@@ -32,7 +32,6 @@ const ROUNDS = Number(process.env.FAULT_ROUNDS ?? 150);
 /** Holds the next armed `kit` or `club` resolution (on any instance) after it has read its row. */
 const gate = gateResolvers();
 
-
 /**
  * The kinds of key a server writes, by name after the prefix. (Invalidation marks are members of
  * the bucket manifest now; `i:` keys stay listed so the test runs unchanged against the older layout.)

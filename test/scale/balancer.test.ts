@@ -39,7 +39,6 @@ const LOGIN_MAX_ATTEMPTS_PER_ADDRESS = 3;
 /** Holds the next armed `kit` or `club` resolution (on any instance) after it has read its row. */
 const gate = gateResolvers();
 
-
 const KIT = 'query($id: ID!) { kit(id: $id) { id name club { id name } } }';
 const CLUB = 'query($id: ID!) { club(id: $id) { id name } }';
 const CLUB_KITS =
