@@ -22,8 +22,8 @@
  * (the Cluster contract: no key name is built inside Lua). No KEYS, no SCAN, every key has a TTL.
  *
  * Bounded invalidation. Invalidating a tag reads its index in each bucket (at most `eagerLimit` + 1
- * members), then one script per bucket, given those members' keys, either drops them (eager: the
- * index still holds exactly the members read) or, for a bigger index (or one that changed in
+ * members), then one script per bucket, given those members' keys (at most `eagerLimit` for all the
+ * tags together), either drops them (eager: the index still holds exactly the members read) or, for a bigger index (or one that changed in
  * between), marks the tag in `j`, raises the bucket's floor to the invalidation's sequence and
  * renames the index to a graveyard (lazy: O(1)). Every entry carries the sequence it was written
  * (or last checked) at, its stamp; a hit whose stamp is below the floor is checked by a script
@@ -612,7 +612,14 @@ export function createRedisResponseStore(options: RedisResponseStoreOptions): Re
     // The members each index holds now (one more than the limit tells a big one); the script drops
     // them only if that is still all the index holds, so a member added since cannot be missed.
     const read = await Promise.all(tags.map((t) => redis.zrange(`${k}t:${t}`, 0, eagerLimit)));
-    const members = [...new Set(read.filter((m) => m.length <= eagerLimit).flat())];
+    // The call drops at most `eagerLimit` entries in all, whatever the number of tags: the smallest
+    // tags first, and a tag whose members do not fit any more goes lazy (its members undeclared).
+    const members = new Set<string>();
+    for (const list of read.filter((m) => m.length <= eagerLimit).sort((a, b) => a.length - b.length)) {
+      const added = list.filter((h) => !members.has(h));
+      if (members.size + added.length > eagerLimit) continue;
+      for (const h of added) members.add(h);
+    }
     const ids = tags.map(() => newId());
     const keys = [
       `${k}s`,
@@ -621,7 +628,7 @@ export function createRedisResponseStore(options: RedisResponseStoreOptions): Re
       `${k}G`,
       `${k}t:${ALL_TAG}`,
       ...tags.flatMap((t, i) => [`${k}t:${t}`, `${k}g:${ids[i]}`]),
-      ...members.flatMap((h) => [`${k}e:${h}`, `${k}x:${h}`]),
+      ...[...members].flatMap((h) => [`${k}e:${h}`, `${k}x:${h}`]),
     ];
     const [, fenced, lazy] = await redis.kvResponseInvalidate(
       keys.length,
