@@ -163,14 +163,30 @@ const JSON_TYPE = 'application/json; charset=utf-8';
 const GRAPHQL_RESPONSE_TYPE = 'application/graphql-response+json; charset=utf-8';
 
 /**
+ * Clients send the same few Accept headers again and again: their answers are remembered (a small
+ * map, emptied when full, so a client sending new ones each time costs only the parse it would anyway).
+ */
+const ACCEPT_MEMO_MAX = 64;
+const acceptMemo = new Map<string, string | null>();
+
+function contentType(accept: string | undefined): string | null {
+  if (!accept) return JSON_TYPE;
+  const known = acceptMemo.get(accept);
+  if (known !== undefined) return known;
+  const type = negotiate(accept);
+  if (acceptMemo.size >= ACCEPT_MEMO_MAX) acceptMemo.clear();
+  acceptMemo.set(accept, type);
+  return type;
+}
+
+/**
  * yoga's content negotiation for a non-streamed result (graphql-yoga's use-result-processor.ts):
  * the first listed media type that the JSON processor serves decides, whatever streaming types are
  * listed beside it (urql sends `…, application/json, text/event-stream, multipart/mixed`); entries
  * with a charset other than utf-8 are skipped. Null when yoga would answer something else: GraphiQL
  * (`text/html`) or a stream because no JSON type is acceptable.
  */
-function contentType(accept: string | undefined): string | null {
-  if (!accept) return JSON_TYPE;
+function negotiate(accept: string): string | null {
   if (accept.length > 1024 || /text\/html/i.test(accept)) return null;
   for (const entry of accept.replace(/\s/g, '').toLowerCase().split(',')) {
     const [type, ...params] = entry.split(';');
