@@ -21,6 +21,16 @@ import { NotReplicatedError } from '../../src/cache/redis/replication.js';
 import type { Database } from '../../src/db/client.js';
 import { data, testApp, tokensFor } from '../helpers/app.js';
 import { cachedApp, newPrefix, type CachedApp } from '../helpers/caches.js';
+import {
+  CLUB,
+  CLUB_KITS,
+  KIT,
+  KIT_CLUB,
+  KITS_OF,
+  kitsOfClubs,
+  RENAME_CLUB,
+  RENAME_KIT,
+} from '../helpers/stale-reads.js';
 import { openTestDatabase } from '../helpers/database.js';
 import { localClusterMissing, startLocalCluster, type LocalCluster } from '../helpers/redis-cluster.js';
 import { hostPort } from '../helpers/services.js';
@@ -29,14 +39,6 @@ import { hostPort } from '../helpers/services.js';
 const missing = localClusterMissing();
 const skip = missing && !process.env.CI ? missing : false;
 const reason = skip ? ` (skipped: ${skip})` : '';
-
-const KIT = 'query($id: ID!) { kit(id: $id) { id name } }';
-const KIT_CLUB = 'query($id: ID!) { kit(id: $id) { id name club { id name } } }';
-const CLUB = 'query($id: ID!) { club(id: $id) { id name } }';
-const CLUB_KITS = 'query($id: ID!) { club(id: $id) { name kits(first: 50) { edges { node { id name } } } } }';
-const KITS_OF = 'query($c: ID) { kits(clubId: $c, first: 50) { edges { node { id name } } } }';
-const RENAME_KIT = 'mutation($id: ID!, $name: String!) { updateKit(input: { id: $id, name: $name }) { id } }';
-const RENAME_CLUB = 'mutation($id: ID!, $name: String!) { updateClub(input: { id: $id, name: $name }) { id } }';
 
 type Query = { query: string; variables: Record<string, unknown> };
 type Answer = { status: number; cache: string | null; body: { data?: unknown; errors?: unknown } };
@@ -134,11 +136,7 @@ afterEach(async () => {
 /** The queries a round checks: kits of three clubs, their clubs, and lists showing both. */
 async function workload() {
   const clubIds = ['1', '2', '3'];
-  const kitIds: string[] = [];
-  for (const c of clubIds) {
-    const { kits } = await data(truth, KITS_OF, { c });
-    kitIds.push(...kits.edges.slice(0, 2).map((e: { node: { id: string } }) => e.node.id));
-  }
+  const kitIds = await kitsOfClubs(truth, clubIds);
   const queries: Query[] = [
     ...kitIds.map((id) => ({ query: KIT, variables: { id } })),
     ...clubIds.map((_, i) => ({ query: KIT_CLUB, variables: { id: kitIds[i * 2]! } })),

@@ -23,6 +23,16 @@ import {
   type CachedApp,
 } from '../helpers/caches.js';
 import { gateResolvers } from '../helpers/resolver-gate.js';
+import {
+  CLUB,
+  CLUB_KITS,
+  KIT,
+  KIT_CLUB,
+  KITS_OF,
+  kitsOfClubs,
+  RENAME_CLUB,
+  RENAME_KIT,
+} from '../helpers/stale-reads.js';
 import { openTestDatabase } from '../helpers/database.js';
 
 const skip = redisAvailable() ? false : redisSkipReason();
@@ -56,15 +66,8 @@ const KINDS: Record<string, (key: string) => boolean> = {
  */
 const ANY = 'every kind';
 
-const KIT = 'query($id: ID!) { kit(id: $id) { id name } }';
-const KIT_CLUB = 'query($id: ID!) { kit(id: $id) { id name club { id name } } }';
-const CLUB = 'query($id: ID!) { club(id: $id) { id name } }';
-const CLUB_KITS = 'query($id: ID!) { club(id: $id) { name kits(first: 50) { edges { node { id name } } } } }';
-const KITS_OF = 'query($c: ID) { kits(clubId: $c, first: 50) { edges { node { id name } } } }';
 const KITS = '{ kits(first: 30) { totalCount edges { node { id name } } } }';
 const CLUBS = '{ clubs(first: 30) { edges { node { id name } } } }';
-const RENAME_KIT = 'mutation($id: ID!, $name: String!) { updateKit(input: { id: $id, name: $name }) { id } }';
-const RENAME_CLUB = 'mutation($id: ID!, $name: String!) { updateClub(input: { id: $id, name: $name }) { id } }';
 
 type Query = { query: string; variables: Record<string, unknown> };
 
@@ -140,11 +143,7 @@ describe('random key loss over two servers', () => {
       const redis = clients[2]!;
 
       const clubIds = ['1', '2', '3'];
-      const kitIds: string[] = [];
-      for (const c of clubIds) {
-        const { kits } = await data(truth, KITS_OF, { c });
-        kitIds.push(...kits.edges.slice(0, 2).map((e: { node: { id: string } }) => e.node.id));
-      }
+      const kitIds = await kitsOfClubs(truth, clubIds);
       const queries: Query[] = [
         ...kitIds.map((id) => ({ query: KIT, variables: { id } })),
         ...clubIds.map((_, i) => ({ query: KIT_CLUB, variables: { id: kitIds[i * 2]! } })),
