@@ -22,10 +22,10 @@ import { deletePrefixKeys } from './keys.js';
 import { log } from './log.js';
 import { cannon } from './measure.js';
 import { resultsDir, root } from './options.js';
-import { childEnv, freePort, killAllSync, start, stop, stopAll, waitReady } from './processes.js';
+import { freePort, killAllSync, start, stop, stopAll, waitReady } from './processes.js';
 import { readProfile, renderSummary, summarise } from './profile-report.js';
 import { body, CATALOGUE_QUERY, dataOf, post } from './scenarios.js';
-import { buildServer, serverMain } from './servers.js';
+import { buildServer, ourServerEnv, serverMain } from './servers.js';
 
 const CONFIGS = {
   entity: { responseCache: 'off', entityCache: 'on', what: 'response cache off, entity cache warm (the miss path)' },
@@ -100,17 +100,13 @@ async function main() {
       name: 'profiled',
       command: process.execPath,
       args: ['--cpu-prof', '--cpu-prof-dir', logDir, mainJs],
-      env: childEnv({
-        DATABASE_URL: databaseUrl,
-        REDIS_URL: redisUrl,
-        REDIS_PREFIX: prefix,
-        PORT: String(port),
-        HOST: '127.0.0.1',
-        RESPONSE_CACHE: config.responseCache,
-        ENTITY_CACHE: config.entityCache,
-        CACHE_DEBUG: 'off',
-        LOG_LEVEL: 'warn',
-        NODE_ENV: 'production',
+      env: ourServerEnv({
+        databaseUrl,
+        redisUrl,
+        port,
+        responseCache: config.responseCache,
+        entityCache: config.entityCache,
+        prefix,
       }),
       cwd: root,
       logDir,

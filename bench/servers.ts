@@ -42,6 +42,29 @@ export function serverMain(root: string, override: string | null): string {
   return mainJs;
 }
 
+/** The environment our server is measured in: loopback, production mode, quiet logs, caches as asked. */
+export function ourServerEnv(options: {
+  databaseUrl: string;
+  redisUrl: string;
+  port: number;
+  responseCache: 'on' | 'off';
+  entityCache: 'on' | 'off';
+  prefix: string;
+}): NodeJS.ProcessEnv {
+  return childEnv({
+    DATABASE_URL: options.databaseUrl,
+    REDIS_URL: options.redisUrl,
+    REDIS_PREFIX: options.prefix,
+    PORT: String(options.port),
+    HOST: '127.0.0.1',
+    RESPONSE_CACHE: options.responseCache,
+    ENTITY_CACHE: options.entityCache,
+    CACHE_DEBUG: 'off',
+    LOG_LEVEL: 'warn',
+    NODE_ENV: 'production',
+  });
+}
+
 /** Key order is the order of "servers" in the report and in the "servers up" line. */
 export type Servers = {
   /** Both caches on: scenarios 2, 3, 6 and the stampede. */
@@ -85,18 +108,7 @@ export async function startServers(setup: ServerSetup): Promise<{ servers: Serve
     freePort(),
   ]);
   const serverEnv = (port: number, responseCache: 'on' | 'off', entityCache: 'on' | 'off', prefix: string) =>
-    childEnv({
-      DATABASE_URL: databaseUrl,
-      REDIS_URL: redisUrl,
-      REDIS_PREFIX: prefix,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      RESPONSE_CACHE: responseCache,
-      ENTITY_CACHE: entityCache,
-      CACHE_DEBUG: 'off',
-      LOG_LEVEL: 'warn',
-      NODE_ENV: 'production',
-    });
+    ourServerEnv({ databaseUrl, redisUrl, port, responseCache, entityCache, prefix });
   const node = process.execPath;
   const servers: Servers = {
     main: start({

@@ -92,7 +92,7 @@ export type CacheOptions = Pick<
     database?: Database;
     /** How long a coalesced miss is waited for (tests shorten it). Default 5,000 ms. */
     joinWaitMs?: number;
-    /** Per tag and bucket, the index size up to which Redis drops an invalidated tag's entries at once (else lazily). Default 128. */
+    /** Per tag and bucket, the index size up to which Redis drops an invalidated tag's entries at once (else lazily). Default EAGER_LIMIT (128). */
     responseEagerLimit?: number;
     /** How often an open circuit breaker probes Redis. Default 1,000 ms. */
     redisProbeIntervalMs?: number;

@@ -23,9 +23,10 @@
  *
  * Bounded invalidation. Invalidating a tag reads its index in each bucket (at most `eagerLimit` + 1
  * members), then one script per bucket, given those members' keys (at most `eagerLimit` for all the
- * tags together), either drops them (eager: the index still holds exactly the members read) or, for a bigger index (or one that changed in
- * between), marks the tag in `j`, raises the bucket's floor to the invalidation's sequence and
- * renames the index to a graveyard (lazy: O(1)). Every entry carries the sequence it was written
+ * tags together), either drops them (eager: the index still holds exactly the members read) or, for
+ * a bigger index (or one that changed in between, or past that budget), marks the tag in `j`,
+ * raises the bucket's floor to the invalidation's sequence and renames the index to a graveyard
+ * (lazy: O(1)). Every entry carries the sequence it was written
  * (or last checked) at, its stamp; a hit whose stamp is below the floor is checked by a script
  * against `j` before it is served (and restamped when still good). Graveyards are swept in the
  * background, a bounded chunk per call; the last sweep of a bucket lowers its floor again. So no
