@@ -72,11 +72,9 @@ export function memoryResolvers(catalogue: MemoryCatalogue): Resolvers<object> {
         if ([args.clubId, args.seasonId, args.brandId, args.type, args.after].some(given))
           throw new GraphQLError('the in-memory yoga serves kits(first:) only: no filter, no cursor');
         const limit = pageSize(args.first);
-        // As the API: limit + 1 rows, the extra one only saying there is a next page.
-        const rows = limit === 0 ? [] : all.slice(0, limit + 1);
         return connectionFromRows(
-          rows,
-          limit,
+          all.slice(0, limit),
+          all.length > limit,
           (k) => encodeCursor([k.id]),
           false,
           () => Promise.resolve(all.length),

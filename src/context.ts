@@ -57,7 +57,7 @@ export function createContextFactory(deps: ContextDeps) {
       startedAt: performance.now(),
       auth: createAuth(request.headers.get('authorization'), deps.repos.users, deps.tokens, deps.tokenLifetime),
       loaders,
-      reads: createCatalogueReads(deps.repos, loaders),
+      reads: createCatalogueReads(deps.repos),
       // Only sign-ins need the client's address (the login throttle counts by it): looked up when asked for.
       services: {
         ...services,

@@ -19,6 +19,7 @@ export type CounterName =
   | 'entity_fill'
   | 'entity_fill_refused'
   | 'entity_invalidation'
+  | 'entity_group_invalidation'
   | 'entity_invalidation_failed'
   | 'redis_error'
   | 'redis_short_circuit'

@@ -31,14 +31,30 @@ export const RELATIONS = [
 
 export type Relation = (typeof RELATIONS)[number];
 
-/** What the entity cache keys values by: an entity type or a relation. */
-export type Namespace = EntityType | Relation;
+/**
+ * List values: a top-level list's pages (`limit + 1` ids after a cursor) and counts, cached as
+ * groups under the list's name (src/domain/lists.ts); they live as long as the listed type's rows.
+ */
+export const LIST_VALUES = [
+  'Kit.page',
+  'Kit.count',
+  'Club.page',
+  'Club.count',
+  'Season.all',
+  'Brand.all',
+  'Competition.all',
+] as const satisfies readonly `${EntityType}.${string}`[];
+
+export type ListValue = (typeof LIST_VALUES)[number];
+
+/** What the entity cache keys values by: an entity type, a relation, or a list value. */
+export type Namespace = EntityType | Relation | ListValue;
 
 /** A key of the entity cache, in domain terms. */
 export type DomainKey = { namespace: Namespace; id: number };
 
 export const entityTypeNames = Object.keys(ENTITY_TYPES) as EntityType[];
-export const NAMESPACES: readonly Namespace[] = [...entityTypeNames, ...RELATIONS];
+export const NAMESPACES: readonly Namespace[] = [...entityTypeNames, ...RELATIONS, ...LIST_VALUES];
 
 /** Every entity type can be purged by id (rows and every response showing them). */
 export const PURGEABLE_TYPES: readonly EntityType[] = entityTypeNames;

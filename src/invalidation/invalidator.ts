@@ -1,6 +1,7 @@
 /**
  * Turns the domain changes of a write into entity keys and response tags (table.ts) and drops them
- * from both cache levels, for every server that shares them, then from the edge in front (by
+ * from both cache levels (a tag that names a list also voids that list's pages in the entity
+ * cache: src/domain/lists.ts), for every server that shares them, then from the edge in front (by
  * surrogate key, src/cache/edge/). Entity keys go first, so a response recomputed after its tags
  * drop cannot read an old row from the entity level; the edge goes last, so a refetch by the edge
  * cannot find the old answer in the response store.
@@ -20,6 +21,7 @@ import type { EntityCache } from '../cache/entity/entity-cache.js';
 import type { FailOpenStore } from '../cache/response/index.js';
 import type { InvalidationLogRepository, LoggedInvalidation } from '../db/repositories/invalidation-log.js';
 import type { InvalidationReceipt, Invalidator } from '../domain/changes.js';
+import { isListName } from '../domain/lists.js';
 import { isNamespace, type DomainKey, type Namespace } from '../domain/registry.js';
 import type { Logger } from '../observability/logger.js';
 import { invalidationForAll, type Invalidation } from './table.js';
@@ -74,7 +76,12 @@ export function createCacheInvalidator(deps: CacheInvalidatorDeps): CacheInvalid
 
   /** Drops keys and tags from both levels; answers whether every part reached the shared caches. */
   async function apply(tags: readonly string[], keys: readonly DomainKey[]): Promise<boolean> {
-    const entities = await deps.entityCache.invalidate(keys);
+    // Rows and the list groups named by the tags (their cached pages and counts), before the answers.
+    const [rows, lists] = await Promise.all([
+      deps.entityCache.invalidate(keys),
+      deps.entityCache.invalidateGroups(tags.filter(isListName)),
+    ]);
+    const entities = rows && lists;
     let responses = true;
     if (deps.responseStore && tags.length) {
       responses = await deps.responseStore.tryInvalidate(tags);

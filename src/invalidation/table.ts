@@ -7,6 +7,8 @@
  *                         which adds `id` to every selection), and every by-id root field, so a
  *                         cached `kit(id: 9) → null` is dropped when kit 9 is created.
  *   Type.list             an unfiltered list of that type (`kits`, `clubs`, `brands`, …)
+ *                         (list names come from src/domain/lists.ts; the entity cache keeps the
+ *                         pages and counts of top-level lists under the same names, as groups)
  *   Kit.club:A, Kit.season:S, Kit.brand:B, Kit.type:T, Kit.competition:C
  *                         a kit list selected by that membership (`kits(clubId: A)`, `club(A) { kits }`,
  *                         `club(A) { seasons }`); a list filtered several ways takes the most selective.
@@ -19,19 +21,8 @@
  */
 import type { FieldTagTable } from '../cache/response/index.js';
 import type { Change, KitSnapshot } from '../domain/changes.js';
+import { ALL_LISTS, clubListName, countryKey, kitListName } from '../domain/lists.js';
 import type { DomainKey } from '../domain/registry.js';
-
-const lower = (v: unknown) => String(v).trim().toLowerCase();
-const present = (v: unknown) => v !== undefined && v !== null && v !== '';
-
-/** The one tag of a kit list: its most selective membership filter. */
-export function kitListTag(args: Record<string, unknown>): string {
-  if (present(args.clubId)) return `Kit.club:${args.clubId}`;
-  if (present(args.seasonId)) return `Kit.season:${args.seasonId}`;
-  if (present(args.brandId)) return `Kit.brand:${args.brandId}`;
-  if (present(args.type)) return `Kit.type:${args.type}`;
-  return 'Kit.list';
-}
 
 /** Fields whose results are lists (or by-id lookups) and the tags they put on a cached response. */
 export const fieldTags: FieldTagTable = {
@@ -40,13 +31,11 @@ export const fieldTags: FieldTagTable = {
   'Query.brand': (_, a) => [`Brand:${a.id}`],
   'Query.competition': (_, a) => [`Competition:${a.id}`],
   'Query.kit': (_, a) => [`Kit:${a.id}`],
-  'Query.clubs': (_, a) => [
-    present(a.search) ? 'Club.search' : present(a.country) ? `Club.country:${lower(a.country)}` : 'Club.list',
-  ],
-  'Query.seasons': (_, a) => [present(a.clubId) ? `Kit.club:${a.clubId}` : 'Season.list'],
-  'Query.brands': () => ['Brand.list'],
-  'Query.competitions': () => ['Competition.list'],
-  'Query.kits': (_, a) => [kitListTag(a)],
+  'Query.clubs': (_, a) => [clubListName(a)],
+  'Query.seasons': (_, a) => [a.clubId !== undefined && a.clubId !== null ? `Kit.club:${a.clubId}` : ALL_LISTS.Season],
+  'Query.brands': () => [ALL_LISTS.Brand],
+  'Query.competitions': () => [ALL_LISTS.Competition],
+  'Query.kits': (_, a) => [kitListName(a)],
   'Query.search': () => ['Club.search', 'Kit.search', 'Brand.search', 'Competition.search'],
   'Club.kits': (club) => [`Kit.club:${club.id}`],
   'Club.seasons': (club) => [`Kit.club:${club.id}`],
@@ -94,10 +83,11 @@ export function invalidationFor(change: Change): Invalidation {
   switch (change.entity) {
     case 'Club': {
       const { before, after } = change;
-      const renamed = before && after && (before.name !== after.name || lower(before.country) !== lower(after.country));
+      const renamed =
+        before && after && (before.name !== after.name || countryKey(before.country) !== countryKey(after.country));
       if (createdOrDeleted || renamed) {
         tags.push('Club.list', 'Club.search');
-        for (const c of [before?.country, after?.country]) if (c) tags.push(`Club.country:${lower(c)}`);
+        for (const c of [before?.country, after?.country]) if (c) tags.push(clubListName({ country: c }));
       }
       break;
     }

@@ -6,7 +6,7 @@
  */
 import DataLoader from 'dataloader';
 import type { EntityCache, EntityFetch } from '../cache/entity/entity-cache.js';
-import type { CatalogueRepository, KitFilter } from '../db/repositories/catalogue.js';
+import type { CatalogueRepository, ClubFilter, KitFilter } from '../db/repositories/catalogue.js';
 import type { UserRepository } from '../db/repositories/users.js';
 import type {
   BrandRow,
@@ -17,9 +17,18 @@ import type {
   PublicUserRow,
   SeasonRow,
 } from '../db/schema.js';
-import type { Namespace } from '../domain/registry.js';
+import { ALL_LISTS, clubListName, kitListName } from '../domain/lists.js';
+import type { ListValue, Namespace } from '../domain/registry.js';
 
 export type Repositories = { catalogue: CatalogueRepository; users: UserRepository };
+
+/** A keyset page's request: up to `limit` ids after the cursor (callers ask one more than they show). */
+export type KitPage = { filter: KitFilter; afterId: number | null; limit: number };
+export type ClubPage = { filter: ClubFilter; after: { name: string; id: number } | null; limit: number };
+
+const kitFilterKey = (f: KitFilter) =>
+  JSON.stringify([f.clubId ?? null, f.seasonId ?? null, f.brandId ?? null, f.type ?? null]);
+const clubFilterKey = (f: ClubFilter) => JSON.stringify([f.search ?? null, f.country ?? null]);
 
 const byId = <R extends { id: number }>(rows: R[]) => new Map(rows.map((r) => [r.id, r]));
 
@@ -46,16 +55,65 @@ export function createLoaders(repos: Repositories, cache: EntityCache<Namespace>
   const entity = <V>(namespace: Namespace, fetch: EntityFetch<V>) =>
     new DataLoader<number, V | null>((ids) => cache.readThrough(namespace, ids, fetch));
 
+  /**
+   * A list's values (pages of ids, counts), cached as a group under the list's name, so a write that
+   * changes the list voids all of them at once. One DataLoader per kind: a request reads each value
+   * once, and its batch reads each list's group in one round trip.
+   */
+  const listValue = <K, V>(
+    namespace: ListValue,
+    listOf: (k: K) => string,
+    keyOf: (k: K) => string,
+    fetch: (k: K) => Promise<V>,
+  ) =>
+    new DataLoader<K, V | null, string>(
+      async (items) => {
+        const byList = new Map<string, Map<string, K>>();
+        for (const item of items) {
+          const list = listOf(item);
+          const group = byList.get(list) ?? new Map<string, K>();
+          byList.set(list, group.set(keyOf(item), item));
+        }
+        const answers = new Map<string, V | null>();
+        await Promise.all(
+          [...byList].map(async ([list, group]) => {
+            const keys = [...group.keys()];
+            const values = await cache.readGroup<V>(namespace, list, keys, async (misses) => {
+              const found = await Promise.all(misses.map((key) => fetch(group.get(key)!)));
+              return new Map(misses.map((key, i) => [key, found[i]!]));
+            });
+            keys.forEach((key, i) => answers.set(`${list}\n${key}`, values[i] ?? null));
+          }),
+        );
+        return items.map((item) => answers.get(`${listOf(item)}\n${keyOf(item)}`) ?? null);
+      },
+      { cacheKeyFn: (item) => `${listOf(item)}\n${keyOf(item)}` },
+    );
+
   const competition = entity<CompetitionRow>('Competition', async (ids) =>
     byId(await catalogue.competitions.byIds(ids)),
   );
+  const kit = entity<KitRow>('Kit', async (ids) => byId(await catalogue.kits.byIds(ids)));
+  const club = entity<ClubRow>('Club', async (ids) => byId(await catalogue.clubs.byIds(ids)));
+  const season = entity<SeasonRow>('Season', async (ids) => byId(await catalogue.seasons.byIds(ids)));
+  const brand = entity<BrandRow>('Brand', async (ids) => byId(await catalogue.brands.byIds(ids)));
+  /**
+   * A list's ids, from the rows its statement brought. Without a shared cache the rows prime this
+   * request's loader (one statement, not two). With one they do not: the loader reads them through
+   * the cache, which fills them under its own leases (rows read by this statement must not be
+   * written back unguarded), so the next request finds page and rows both.
+   */
+  const idsOf = <R extends { id: number }>(loader: DataLoader<number, R | null>, rows: R[]) => {
+    if (!cache.shared) for (const row of rows) loader.prime(row.id, row);
+    return rows.map((row) => row.id);
+  };
 
   return {
-    club: entity<ClubRow>('Club', async (ids) => byId(await catalogue.clubs.byIds(ids))),
-    season: entity<SeasonRow>('Season', async (ids) => byId(await catalogue.seasons.byIds(ids))),
-    brand: entity<BrandRow>('Brand', async (ids) => byId(await catalogue.brands.byIds(ids))),
+    club,
+    season,
+    brand,
     competition,
-    kit: entity<KitRow>('Kit', async (ids) => byId(await catalogue.kits.byIds(ids))),
+    kit,
     // The public projection only: what is cached here is shared across requests and servers, so
     // it never holds the password hash.
     user: entity<PublicUserRow>('User', async (ids) => byId(await users.publicUsersByIds(ids))),
@@ -85,10 +143,38 @@ export function createLoaders(repos: Repositories, cache: EntityCache<Namespace>
           },
     ),
 
-    /** Counts for filtered kit lists, batched by filter. */
-    kitCount: new DataLoader<KitFilter, number, string>(
-      (filters) => Promise.all(filters.map((f) => catalogue.countKits(f))),
-      { cacheKeyFn: (f) => JSON.stringify([f.clubId, f.seasonId, f.brandId, f.type]) },
+    // Top-level lists: pages of ids in keyset order, counts, and the short lists of the small types.
+    kitPage: listValue<KitPage, number[]>(
+      'Kit.page',
+      (p) => kitListName(p.filter),
+      (p) => `${kitFilterKey(p.filter)}${p.afterId ?? ''}:${p.limit}`,
+      async (p) => idsOf(kit, await catalogue.listKits(p.filter, p.afterId, p.limit)),
+    ),
+    kitCount: listValue<KitFilter, number>('Kit.count', kitListName, kitFilterKey, (f) => catalogue.countKits(f)),
+    clubPage: listValue<ClubPage, number[]>(
+      'Club.page',
+      (p) => clubListName(p.filter),
+      (p) => JSON.stringify([clubFilterKey(p.filter), p.after?.name ?? null, p.after?.id ?? null, p.limit]),
+      async (p) => idsOf(club, await catalogue.listClubs(p.filter, p.after, p.limit)),
+    ),
+    clubCount: listValue<ClubFilter, number>('Club.count', clubListName, clubFilterKey, (f) => catalogue.countClubs(f)),
+    allSeasonIds: listValue<'all', number[]>(
+      'Season.all',
+      () => ALL_LISTS.Season,
+      String,
+      async () => idsOf(season, await catalogue.allSeasons()),
+    ),
+    allBrandIds: listValue<'all', number[]>(
+      'Brand.all',
+      () => ALL_LISTS.Brand,
+      String,
+      async () => idsOf(brand, await catalogue.allBrands()),
+    ),
+    allCompetitionIds: listValue<'all', number[]>(
+      'Competition.all',
+      () => ALL_LISTS.Competition,
+      String,
+      async () => idsOf(competition, await catalogue.allCompetitions()),
     ),
   };
 }

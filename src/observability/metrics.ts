@@ -102,6 +102,11 @@ export function createMetrics(deps: {
     'type',
   );
   mirror(
+    'kitvault_entity_cache_group_invalidations_total',
+    'Entity-cache groups (the cached pages and counts of one list) voided by writes.',
+    { entity_group_invalidation: {} },
+  );
+  mirror(
     'kitvault_response_cache_fences_total',
     'Buckets fenced because Redis lost a key they depend on (eviction, flush): their entries became misses. Many: maxmemory is too small.',
     { response_fence: {} },

@@ -51,17 +51,16 @@ export async function connectionFromIds<T>(
   return { edges, pageInfo: pageInfo(edges, start + limit < ids.length, start > 0), totalCount: ids.length };
 }
 
-/** Wraps a keyset page fetched with `limit + 1` rows: the extra row only says there is a next page. */
+/** Wraps a keyset page: its rows, and whether the list goes on (the page was read with one id more). */
 export function connectionFromRows<T>(
   rows: T[],
-  limit: number,
+  hasNextPage: boolean,
   cursorOf: (row: T) => string,
   hadCursor: boolean,
   totalCount: () => Promise<number>,
 ): Connection<T> {
-  const page = rows.slice(0, limit);
-  const edges = page.map((node) => ({ cursor: cursorOf(node), node }));
-  return { edges, pageInfo: pageInfo(edges, rows.length > limit, hadCursor), totalCount };
+  const edges = rows.map((node) => ({ cursor: cursorOf(node), node }));
+  return { edges, pageInfo: pageInfo(edges, hasNextPage, hadCursor), totalCount };
 }
 
 export { idCursor };

@@ -41,27 +41,28 @@ export const Query = {
   clubs: async (_, args, ctx) => {
     const filter = { search: optionalText(args.search, 'search'), country: optionalText(args.country, 'country', 56) };
     const limit = pageSize(args.first);
-    const after = decodeCursor(args.after, ['string', 'number']);
-    const rows =
-      limit === 0
-        ? []
-        : await ctx.reads.clubs(filter, after && { name: after[0] as string, id: after[1] as number }, limit);
+    const cursor = decodeCursor(args.after, ['string', 'number']);
+    const after = cursor && { name: cursor[0] as string, id: cursor[1] as number };
+    const ids = limit === 0 ? [] : ((await ctx.loaders.clubPage.load({ filter, after, limit: limit + 1 })) ?? []);
     return connectionFromRows(
-      rows,
-      limit,
+      present(await ctx.loaders.club.loadMany(ids.slice(0, limit))),
+      ids.length > limit,
       (c) => encodeCursor([c.name, c.id]),
       after !== null,
-      () => ctx.reads.clubCount(filter),
+      async () => (await ctx.loaders.clubCount.load(filter)) ?? 0,
     );
   },
 
   seasons: async (_, { clubId }, ctx) => {
-    if (clubId === undefined || clubId === null) return ctx.reads.seasons();
+    if (clubId === undefined || clubId === null)
+      return present(await ctx.loaders.season.loadMany((await ctx.loaders.allSeasonIds.load('all')) ?? []));
     const ids = (await ctx.loaders.seasonIdsByClub.load(parseId(clubId, 'clubId'))) ?? [];
     return present(await ctx.loaders.season.loadMany(ids)).sort((a, b) => b.startYear - a.startYear);
   },
-  brands: (_, __, ctx) => ctx.reads.brands(),
-  competitions: (_, __, ctx) => ctx.reads.competitions(),
+  brands: async (_, __, ctx) =>
+    present(await ctx.loaders.brand.loadMany((await ctx.loaders.allBrandIds.load('all')) ?? [])),
+  competitions: async (_, __, ctx) =>
+    present(await ctx.loaders.competition.loadMany((await ctx.loaders.allCompetitionIds.load('all')) ?? [])),
 
   kits: async (_, args, ctx) => {
     const filter = {
@@ -73,13 +74,13 @@ export const Query = {
     const limit = pageSize(args.first);
     const after = decodeCursor(args.after, ['number']);
     const afterId = (after?.[0] as number | undefined) ?? null;
-    const rows = limit === 0 ? [] : await ctx.reads.kits(filter, afterId, limit);
+    const ids = limit === 0 ? [] : ((await ctx.loaders.kitPage.load({ filter, afterId, limit: limit + 1 })) ?? []);
     return connectionFromRows(
-      rows,
-      limit,
+      present(await ctx.loaders.kit.loadMany(ids.slice(0, limit))),
+      ids.length > limit,
       (k) => encodeCursor([k.id]),
       after !== null,
-      () => ctx.reads.kitCount(filter),
+      async () => (await ctx.loaders.kitCount.load(filter)) ?? 0,
     );
   },
 

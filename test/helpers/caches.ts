@@ -5,14 +5,14 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { inject } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
 import { isCluster, type RedisClient } from '../../src/cache/redis/client.js';
 import { ScriptingCluster } from '../../src/cache/redis/cluster.js';
 import { createApp, type App, type AppDeps } from '../../src/app.js';
 import { buildCaches, type Caches, type CacheOptions } from '../../src/caches.js';
 import { createFrontDoor, type FrontDoor } from '../../src/http/front-door.js';
 import type { Database } from '../../src/db/client.js';
-import { silentLogger } from './app.js';
+import { silentLogger, tokensFor } from './app.js';
 import { hostPort } from './services.js';
 
 export type CacheBackend = 'redis' | 'memory';
@@ -121,4 +121,36 @@ export async function cachedApp(
     ...appDeps,
   });
   return { app, caches, front: createFrontDoor(app, caches.responseCache) };
+}
+
+export type EntityServers = {
+  one: CachedApp;
+  two: CachedApp;
+  redis: RedisClient | undefined;
+  prefix: string;
+  admin: string;
+};
+
+/**
+ * Two servers sharing one entity cache (response cache off), set up in the caller's `beforeAll`
+ * and dropped in its `afterAll`: on Redis, two apps on one prefix; in memory, one app twice (a
+ * memory cache is not shared). The returned object is filled in before the first test runs.
+ */
+export function entityServers(database: () => Database, backend: CacheBackend, skip: string | false): EntityServers {
+  const servers = { redis: undefined, prefix: '', admin: '' } as EntityServers;
+  beforeAll(async () => {
+    if (skip) return;
+    servers.prefix = newPrefix();
+    if (backend === 'redis') servers.redis = testRedis();
+    const options = { backend, redis: servers.redis, prefix: servers.prefix, responseCache: false, entityCache: true };
+    servers.one = await cachedApp(database(), options);
+    servers.two = backend === 'redis' ? await cachedApp(database(), options) : servers.one;
+    servers.admin = (await tokensFor(servers.one.app, ['admin'])).get('admin')!.token;
+  });
+  afterAll(async () => {
+    if (!servers.redis) return;
+    await dropPrefix(servers.redis, servers.prefix);
+    servers.redis.disconnect();
+  });
+  return servers;
 }

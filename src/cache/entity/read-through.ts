@@ -12,8 +12,8 @@ import { decode, encode } from '@msgpack/msgpack';
 import type { CacheCounters } from '../counters.js';
 import { CircuitOpenError, type CircuitBreaker } from '../redis/circuit-breaker.js';
 import type { RedisErrorReporter } from '../redis/error-reporter.js';
-import type { EntityCache, EntityFetch, EntityKey } from './entity-cache.js';
-import type { EntityStorage } from './storage.js';
+import type { EntityCache, EntityFetch, EntityKey, GroupFetch } from './entity-cache.js';
+import type { EntityStorage, Fill, ReadOutcome } from './storage.js';
 
 /** Bump when the shape of a cached row changes: old values are then never read (new keys). */
 // 2: User values are the public projection (no password hash); values under 1 may still hold one.
@@ -57,8 +57,11 @@ function deferred(): Deferred {
 export function createReadThroughCache<N extends string = string>(options: EntityCacheOptions<N>): EntityCache<N> {
   const { storage, counters, report } = options;
   const leaseMs = options.leaseMs ?? 2000;
+  /** Reads in flight in this process, by `namespace:id`; a group's by value key, under its group. */
   const inflight = new Map<string, Deferred>();
+  const groupInflight = new Map<string, Map<string, Deferred>>();
   const keyOf = (namespace: string, id: number) => `${options.prefix}{e:${ENTITY_FORMAT_VERSION}:${namespace}:${id}}`;
+  const groupKeyOf = (group: string) => `${options.prefix}{g:${ENTITY_FORMAT_VERSION}:${group}}`;
   const run = <T>(call: () => Promise<T>, kind: 'command' | 'invalidation' = 'command') =>
     options.breaker ? options.breaker.run(call, kind) : call();
   /** Short-circuited calls are counted, not reported: the failure that opened the breaker was. */
@@ -67,40 +70,88 @@ export function createReadThroughCache<N extends string = string>(options: Entit
     else report(where, error);
   };
 
+  /**
+   * Single flight: each key is read by one batch at a time in this process; a batch that wants a key
+   * already being read waits for that read. `load` settles every key it is handed (its own).
+   */
+  async function through<K extends number | string, V>(
+    flights: Map<string, Deferred>,
+    flightKey: (id: K) => string,
+    ids: readonly K[],
+    load: (mine: Map<K, Deferred>) => Promise<void>,
+  ): Promise<(V | null)[]> {
+    const waits = new Map<K, Promise<unknown>>();
+    const mine = new Map<K, Deferred>();
+    for (const id of ids) {
+      if (waits.has(id)) continue;
+      const joined = flights.get(flightKey(id));
+      if (joined) {
+        waits.set(id, joined.promise);
+      } else {
+        const d = deferred();
+        mine.set(id, d);
+        flights.set(flightKey(id), d);
+        waits.set(id, d.promise);
+      }
+    }
+    if (mine.size) {
+      try {
+        await load(mine);
+      } catch (error) {
+        // Whatever went wrong, every key settles (DataLoader's rule): nobody who joined waits forever.
+        for (const d of mine.values()) d.reject(error);
+      } finally {
+        for (const [id, d] of mine) if (flights.get(flightKey(id)) === d) flights.delete(flightKey(id));
+      }
+    }
+    const values = await Promise.all(ids.map((id) => waits.get(id)!));
+    return values as (V | null)[];
+  }
+
   return {
     shared: true,
-    async readThrough<V>(namespace: N, ids: readonly number[], fetch: EntityFetch<V>): Promise<(V | null)[]> {
-      const waits = new Map<number, Promise<unknown>>();
-      const mine = new Map<number, Deferred>();
-      for (const id of ids) {
-        if (waits.has(id)) continue;
-        const joined = inflight.get(`${namespace}:${id}`);
-        if (joined) {
-          waits.set(id, joined.promise);
-        } else {
-          const d = deferred();
-          mine.set(id, d);
-          inflight.set(`${namespace}:${id}`, d);
-          waits.set(id, d.promise);
-        }
-      }
-      if (mine.size) {
-        try {
-          await readMine(namespace, [...mine.keys()], mine, fetch);
-        } catch (error) {
-          // Whatever went wrong, every key settles (DataLoader's rule): nobody who joined waits forever.
-          for (const d of mine.values()) d.reject(error);
-        } finally {
-          for (const [id, d] of mine)
-            if (inflight.get(`${namespace}:${id}`) === d) inflight.delete(`${namespace}:${id}`);
-        }
-      }
-      const values = await Promise.all(ids.map((id) => waits.get(id)!));
-      return values as (V | null)[];
+    readThrough<V>(namespace: N, ids: readonly number[], fetch: EntityFetch<V>): Promise<(V | null)[]> {
+      return through<number, V>(
+        inflight,
+        (id) => `${namespace}:${id}`,
+        ids,
+        (mine) =>
+          readMine(namespace, mine, (id) => keyOf(namespace, id), fetch, {
+            read: (keys, token) => storage.readOrLease(keys, token, leaseMs),
+            fill: (fills, token) => storage.fill(fills, token),
+          }),
+      );
+    },
+
+    readGroup<V>(namespace: N, group: string, keys: readonly string[], fetch: GroupFetch<V>): Promise<(V | null)[]> {
+      const groupKey = groupKeyOf(group);
+      let flights = groupInflight.get(group);
+      if (!flights) groupInflight.set(group, (flights = new Map()));
+      const ttlMs = options.ttlMs(namespace);
+      // The version this batch read under: its fills are refused if the group was dropped since.
+      let version = '';
+      const read = through<string, V>(
+        flights,
+        (key) => `${namespace}:${key}`,
+        keys,
+        (mine) =>
+          readMine(namespace, mine, (key) => `${groupKey}:${namespace}:${key}`, fetch, {
+            read: async (storageKeys, token) => {
+              const answer = await storage.readGroup(groupKey, storageKeys, token, leaseMs, ttlMs);
+              version = answer.version;
+              return answer.outcomes;
+            },
+            fill: (fills, token) => storage.fillGroup(groupKey, version, fills, token),
+          }),
+      );
+      return read.finally(() => {
+        if (groupInflight.get(group)?.size === 0) groupInflight.delete(group);
+      });
     },
 
     async clear() {
       inflight.clear();
+      groupInflight.clear();
       return storage.clear(options.prefix);
     },
     entries: () => storage.entries(),
@@ -111,29 +162,51 @@ export function createReadThroughCache<N extends string = string>(options: Entit
         inflight.delete(`${namespace}:${id}`);
         counters.inc('entity_invalidation', namespace);
       }
-      try {
-        await run(() => storage.invalidate(keys.map((k) => keyOf(k.namespace, k.id))), 'invalidation');
-        return true;
-      } catch (error) {
-        counters.inc('entity_invalidation_failed');
-        failed('entity.invalidate', error);
-        return false;
-      }
+      return deliver('entity.invalidate', () => storage.invalidate(keys.map((k) => keyOf(k.namespace, k.id))));
+    },
+
+    async invalidateGroups(groups: readonly string[]) {
+      if (!groups.length) return true;
+      for (const group of groups) groupInflight.delete(group);
+      counters.inc('entity_group_invalidation', undefined, groups.length);
+      return deliver('entity.invalidateGroups', () => storage.invalidateGroups(groups.map(groupKeyOf)));
     },
   };
 
-  async function readMine<V>(namespace: N, ids: number[], mine: Map<number, Deferred>, fetch: EntityFetch<V>) {
-    const keys = ids.map((id) => keyOf(namespace, id));
-    const token = randomBytes(9).toString('base64url');
-    let outcomes: Awaited<ReturnType<EntityStorage['readOrLease']>> | null = null;
+  async function deliver(where: string, call: () => Promise<void>): Promise<boolean> {
     try {
-      outcomes = await run(() => storage.readOrLease(keys, token, leaseMs));
+      await run(call, 'invalidation');
+      return true;
+    } catch (error) {
+      counters.inc('entity_invalidation_failed');
+      failed(where, error);
+      return false;
+    }
+  }
+
+  /** One batch of this process's own keys: one read (and lease), one fetch of the misses, one fill. */
+  async function readMine<K extends number | string, V>(
+    namespace: N,
+    mine: Map<K, Deferred>,
+    storageKey: (id: K) => string,
+    fetch: (ids: K[]) => Promise<Map<K, V>>,
+    backend: {
+      read(keys: string[], token: string): Promise<ReadOutcome[]>;
+      fill(fills: Fill[], token: string): Promise<boolean[]>;
+    },
+  ) {
+    const ids = [...mine.keys()];
+    const keys = ids.map(storageKey);
+    const token = randomBytes(9).toString('base64url');
+    let outcomes: ReadOutcome[] | null = null;
+    try {
+      outcomes = await run(() => backend.read(keys, token));
     } catch (error) {
       failed('entity.read', error);
     }
 
-    const missing: number[] = [];
-    const leased = new Set<number>();
+    const missing: K[] = [];
+    const leased = new Set<K>();
     ids.forEach((id, i) => {
       const outcome = outcomes?.[i];
       if (outcome?.kind === 'hit') {
@@ -156,7 +229,7 @@ export function createReadThroughCache<N extends string = string>(options: Entit
     });
     if (!missing.length) return;
 
-    let found: Map<number, V>;
+    let found: Map<K, V>;
     try {
       found = await fetch(missing);
     } catch (error) {
@@ -170,12 +243,12 @@ export function createReadThroughCache<N extends string = string>(options: Entit
       .map((id) => {
         const value = found.get(id);
         return value === undefined
-          ? { key: keyOf(namespace, id), value: ABSENT, ttlMs: options.negativeTtlMs }
-          : { key: keyOf(namespace, id), value: pack(value), ttlMs: options.ttlMs(namespace) };
+          ? { key: storageKey(id), value: ABSENT, ttlMs: options.negativeTtlMs }
+          : { key: storageKey(id), value: pack(value), ttlMs: options.ttlMs(namespace) };
       });
     if (!fills.length) return;
     try {
-      const stored = await run(() => storage.fill(fills, token));
+      const stored = await run(() => backend.fill(fills, token));
       const accepted = stored.filter(Boolean).length;
       counters.inc('entity_fill', namespace, accepted);
       if (accepted < stored.length) counters.inc('entity_fill_refused', namespace, stored.length - accepted);

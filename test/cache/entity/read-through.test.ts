@@ -6,19 +6,19 @@
  */
 import calculateSlot from 'cluster-key-slot';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { connectRedis, createRedis, type RedisClient } from '../../../src/cache/redis/client.js';
+import { connectRedis, createRedis } from '../../../src/cache/redis/client.js';
 import type { Database } from '../../../src/db/client.js';
-import { countSql, data, gql, testApp, tokensFor } from '../../helpers/app.js';
+import { countSql, data, gql, testApp } from '../../helpers/app.js';
 import {
   backends,
   cachedApp,
+  entityServers,
   clusterMode,
   dropPrefix,
   newPrefix,
   redisAvailable,
   redisSkipReason,
   testRedis,
-  type CachedApp,
 } from '../../helpers/caches.js';
 import { openTestDatabase } from '../../helpers/database.js';
 import { hostPort } from '../../helpers/services.js';
@@ -68,41 +68,21 @@ const PROBE = 900_001;
 const PROBE_2 = 900_002;
 
 describe.each(backends())('entity cache on $backend', ({ backend, skip }) => {
-  let redis: RedisClient | undefined;
-  let prefix = '';
-  let one: CachedApp;
-  let two: CachedApp;
-  let admin = '';
-
-  beforeAll(async () => {
-    if (skip) return;
-    prefix = newPrefix();
-    if (backend === 'redis') redis = testRedis();
-    const options = { backend, redis, prefix, responseCache: false, entityCache: true } as const;
-    one = await cachedApp(database, options);
-    two = backend === 'redis' ? await cachedApp(database, options) : one;
-    admin = (await tokensFor(one.app, ['admin'])).get('admin')!.token;
-  });
-  afterAll(async () => {
-    if (redis) {
-      await dropPrefix(redis, prefix);
-      redis.disconnect();
-    }
-  });
+  const servers = entityServers(() => database, backend, skip);
 
   it.skipIf(skip)(
     `runs a nested 50-kit query cold with one statement per entity type, and warm with none${skip ? ` (skipped: ${skip})` : ''}`,
     async () => {
-      const cold = await countSql(database, () => data(one.app, NESTED, { s: '2' }));
+      const cold = await countSql(database, () => data(servers.one.app, NESTED, { s: '2' }));
       expect(cold.result.season.kits.edges).toHaveLength(50);
       // One statement per entity type and relation list, whatever the page size: the season, its kit
       // ids, the kits, their clubs, brands, competition ids and competitions.
       const tables = cold.statements.map((q) => /from "(\w+)"/.exec(q)?.[1]);
       expect(tables.sort()).toEqual(['brands', 'clubs', 'competitions', 'kit_competitions', 'kits', 'kits', 'seasons']);
 
-      const sendCommand = redis ? vi.spyOn(redis, 'sendCommand') : undefined;
-      const batches = vi.spyOn(one.caches.entityCache, 'readThrough');
-      const warm = await countSql(database, () => data(one.app, NESTED, { s: '2' }));
+      const sendCommand = servers.redis ? vi.spyOn(servers.redis, 'sendCommand') : undefined;
+      const batches = vi.spyOn(servers.one.caches.entityCache, 'readThrough');
+      const warm = await countSql(database, () => data(servers.one.app, NESTED, { s: '2' }));
       expect(warm.statements).toEqual([]);
       expect(warm.result).toEqual(cold.result);
       // …and both are exactly what the database says, lists in the same order.
@@ -131,29 +111,29 @@ describe.each(backends())('entity cache on $backend', ({ backend, skip }) => {
   it.skipIf(skip)('serves club(id) { kits } warm with zero SQL (response cache off)', async () => {
     const q =
       '{ club(id: 4) { name seasons { label } kits(first: 100) { totalCount edges { node { name brand { name } } } } } }';
-    await data(one.app, q);
-    const warm = await countSql(database, () => data(one.app, q));
+    await data(servers.one.app, q);
+    const warm = await countSql(database, () => data(servers.one.app, q));
     expect(warm.statements).toEqual([]);
     expect(warm.result.club.kits.totalCount).toBeGreaterThan(0);
   });
 
   it.skipIf(skip)('caches absences briefly: a flood of lookups for a missing id reaches Postgres once', async () => {
     const q = '{ kit(id: 987654) { id } }';
-    const first = await countSql(database, () => data(one.app, q));
+    const first = await countSql(database, () => data(servers.one.app, q));
     expect(first.result.kit).toBeNull();
     expect(first.statements).toHaveLength(1);
-    const negBefore = one.caches.counters.get('entity_negative_hit', 'Kit');
+    const negBefore = servers.one.caches.counters.get('entity_negative_hit', 'Kit');
     const flood = await countSql(database, async () => {
-      for (let i = 0; i < 20; i++) await data(one.app, q);
+      for (let i = 0; i < 20; i++) await data(servers.one.app, q);
     });
     expect(flood.statements).toEqual([]);
-    expect(one.caches.counters.get('entity_negative_hit', 'Kit') - negBefore).toBe(20);
+    expect(servers.one.caches.counters.get('entity_negative_hit', 'Kit') - negBefore).toBe(20);
   });
 
   it.skipIf(skip)('turns 200 concurrent requests for one cold entity into one SQL read', async () => {
     const q = '{ kit(id: 333) { id name } }';
     const { result, statements } = await countSql(database, () =>
-      Promise.all(Array.from({ length: 200 }, () => gql(one.app, q))),
+      Promise.all(Array.from({ length: 200 }, () => gql(servers.one.app, q))),
     );
     for (const r of result) expect(r.data?.kit?.id).toBe('333');
     expect(statements).toHaveLength(1);
@@ -164,34 +144,44 @@ describe.each(backends())('entity cache on $backend', ({ backend, skip }) => {
     async () => {
       // Warm a kit and the lists around it on server one (each backend moves its own kit).
       const id = backend === 'redis' ? '21' : '22';
-      const { kit } = await data(one.app, `{ kit(id: ${id}) { id name club { id } season { id } } }`);
+      const { kit } = await data(servers.one.app, `{ kit(id: ${id}) { id name club { id } season { id } } }`);
       const q = (club: string) => `{ club(id: ${club}) { kits(first: 100) { edges { node { id name } } } } }`;
       const other = kit.club.id === '5' ? '6' : '5';
       const third = ['7', '8'].find((c) => c !== kit.club.id && c !== other)!;
-      for (const c of [kit.club.id, other, third]) await data(one.app, q(c));
+      for (const c of [kit.club.id, other, third]) await data(servers.one.app, q(c));
       const hitsOnThird = async () => {
-        const { statements } = await countSql(database, () => data(one.app, q(third)));
+        const { statements } = await countSql(database, () => data(servers.one.app, q(third)));
         return statements.length;
       };
       expect(await hitsOnThird()).toBe(0);
 
       // Rename through server two: server one sees it.
-      await data(two.app, `mutation { updateKit(input: { id: ${id}, name: "Renamed kit" }) { id } }`, {}, admin);
-      expect((await data(one.app, `{ kit(id: ${id}) { name } }`)).kit.name).toBe('Renamed kit');
+      await data(
+        servers.two.app,
+        `mutation { updateKit(input: { id: ${id}, name: "Renamed kit" }) { id } }`,
+        {},
+        servers.admin,
+      );
+      expect((await data(servers.one.app, `{ kit(id: ${id}) { name } }`)).kit.name).toBe('Renamed kit');
 
       // Move it to `other`: both clubs' lists change, the third club's stays cached.
-      await data(two.app, `mutation { updateKit(input: { id: ${id}, clubId: ${other} }) { id } }`, {}, admin);
-      const from = await data(one.app, q(kit.club.id));
-      const to = await data(one.app, q(other));
+      await data(
+        servers.two.app,
+        `mutation { updateKit(input: { id: ${id}, clubId: ${other} }) { id } }`,
+        {},
+        servers.admin,
+      );
+      const from = await data(servers.one.app, q(kit.club.id));
+      const to = await data(servers.one.app, q(other));
       expect(from.club.kits.edges.map((e: { node: { id: string } }) => e.node.id)).not.toContain(id);
       expect(to.club.kits.edges.map((e: { node: { id: string } }) => e.node.id)).toContain(id);
       expect(await hitsOnThird()).toBe(0);
 
       // Delete it: gone from its list and by id.
-      await data(two.app, `mutation { deleteKit(id: ${id}) }`, {}, admin);
-      expect((await data(one.app, `{ kit(id: ${id}) { id } }`)).kit).toBeNull();
+      await data(servers.two.app, `mutation { deleteKit(id: ${id}) }`, {}, servers.admin);
+      expect((await data(servers.one.app, `{ kit(id: ${id}) { id } }`)).kit).toBeNull();
       expect(
-        (await data(one.app, q(other))).club.kits.edges.map((e: { node: { id: string } }) => e.node.id),
+        (await data(servers.one.app, q(other))).club.kits.edges.map((e: { node: { id: string } }) => e.node.id),
       ).not.toContain(id);
       expect(await hitsOnThird()).toBe(0);
     },
@@ -200,12 +190,12 @@ describe.each(backends())('entity cache on $backend', ({ backend, skip }) => {
   it.skipIf(skip)(
     'refuses a stale fill: a row read before a write is not put back after its invalidation',
     async () => {
-      const cache = one.caches.entityCache;
+      const cache = servers.one.caches.entityCache;
       let release!: () => void;
       const gate = new Promise<void>((r) => (release = r));
       let reached!: () => void;
       const fetching = new Promise<void>((r) => (reached = r));
-      const refusedBefore = one.caches.counters.get('entity_fill_refused', 'Kit');
+      const refusedBefore = servers.one.caches.counters.get('entity_fill_refused', 'Kit');
       // A reader misses, takes the lease, reads "old" and is held before filling…
       const reader = cache.readThrough('Kit', [PROBE], async () => {
         reached();
@@ -217,7 +207,7 @@ describe.each(backends())('entity cache on $backend', ({ backend, skip }) => {
       await cache.invalidate([{ namespace: 'Kit', id: PROBE }]);
       release();
       expect(await reader).toEqual([{ v: 'old' }]);
-      expect(one.caches.counters.get('entity_fill_refused', 'Kit') - refusedBefore).toBe(1);
+      expect(servers.one.caches.counters.get('entity_fill_refused', 'Kit') - refusedBefore).toBe(1);
       // …so the next reader goes to the source and sees the new value.
       const next = await cache.readThrough('Kit', [PROBE], async () => new Map([[PROBE, { v: 'new' }]]));
       expect(next).toEqual([{ v: 'new' }]);
@@ -226,7 +216,7 @@ describe.each(backends())('entity cache on $backend', ({ backend, skip }) => {
   );
 
   it.skipIf(skip)('does not let a read that started after an invalidation join one from before it', async () => {
-    const cache = one.caches.entityCache;
+    const cache = servers.one.caches.entityCache;
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
     const early = cache.readThrough('Kit', [PROBE_2], async () => {
