@@ -41,25 +41,21 @@ export type EntityCacheOptions<N extends string> = {
   breaker?: CircuitBreaker;
 };
 
-type Deferred = { promise: Promise<unknown>; resolve(v: unknown): void; reject(e: unknown): void };
+/**
+ * One batch's read as others may join it: `done` settles when every key of the batch has its value
+ * or its error. One promise per batch, not per key: a request reads about a hundred keys.
+ */
+type Flight = { done: Promise<void>; values: Map<unknown, unknown>; errors: Map<unknown, unknown> };
 
-function deferred(): Deferred {
-  let resolve!: (v: unknown) => void;
-  let reject!: (e: unknown) => void;
-  const promise = new Promise<unknown>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  promise.catch(() => {}); // observed by whoever joins; never an unhandled rejection here
-  return { promise, resolve, reject };
-}
+/** How readMine hands over each key's outcome. */
+type Settle<K> = { value(id: K, value: unknown): void; fail(id: K, error: unknown): void };
 
 export function createReadThroughCache<N extends string = string>(options: EntityCacheOptions<N>): EntityCache<N> {
   const { storage, counters, report } = options;
   const leaseMs = options.leaseMs ?? 2000;
   /** Reads in flight in this process, by `namespace:id`; a group's by value key, under its group. */
-  const inflight = new Map<string, Deferred>();
-  const groupInflight = new Map<string, Map<string, Deferred>>();
+  const inflight = new Map<string, Flight>();
+  const groupInflight = new Map<string, Map<string, Flight>>();
   const keyOf = (namespace: string, id: number) => `${options.prefix}{e:${ENTITY_FORMAT_VERSION}:${namespace}:${id}}`;
   const groupKeyOf = (group: string) => `${options.prefix}{g:${ENTITY_FORMAT_VERSION}:${group}}`;
   const run = <T>(call: () => Promise<T>, kind: 'command' | 'invalidation' = 'command') =>
@@ -75,37 +71,48 @@ export function createReadThroughCache<N extends string = string>(options: Entit
    * already being read waits for that read. `load` settles every key it is handed (its own).
    */
   async function through<K extends number | string, V>(
-    flights: Map<string, Deferred>,
+    flights: Map<string, Flight>,
     flightKey: (id: K) => string,
     ids: readonly K[],
-    load: (mine: Map<K, Deferred>) => Promise<void>,
+    load: (mine: K[], settle: Settle<K>) => Promise<void>,
   ): Promise<(V | null)[]> {
-    const waits = new Map<K, Promise<unknown>>();
-    const mine = new Map<K, Deferred>();
+    let finish!: () => void;
+    const own: Flight = { done: new Promise<void>((r) => (finish = r)), values: new Map(), errors: new Map() };
+    const mine: K[] = [];
+    const mineKeys: string[] = [];
+    let joined: Map<K, Flight> | null = null;
     for (const id of ids) {
-      if (waits.has(id)) continue;
-      const joined = flights.get(flightKey(id));
-      if (joined) {
-        waits.set(id, joined.promise);
+      const key = flightKey(id);
+      const flight = flights.get(key);
+      if (flight === own) continue;
+      if (flight) {
+        (joined ??= new Map()).set(id, flight);
       } else {
-        const d = deferred();
-        mine.set(id, d);
-        flights.set(flightKey(id), d);
-        waits.set(id, d.promise);
+        mine.push(id);
+        mineKeys.push(key);
+        flights.set(key, own);
       }
     }
-    if (mine.size) {
+    if (mine.length) {
       try {
-        await load(mine);
+        await load(mine, {
+          value: (id, value) => own.values.set(id, value),
+          fail: (id, error) => own.errors.set(id, error),
+        });
       } catch (error) {
         // Whatever went wrong, every key settles (DataLoader's rule): nobody who joined waits forever.
-        for (const d of mine.values()) d.reject(error);
+        for (const id of mine) if (!own.values.has(id)) own.errors.set(id, error);
       } finally {
-        for (const [id, d] of mine) if (flights.get(flightKey(id)) === d) flights.delete(flightKey(id));
+        for (const key of mineKeys) if (flights.get(key) === own) flights.delete(key);
+        finish();
       }
     }
-    const values = await Promise.all(ids.map((id) => waits.get(id)!));
-    return values as (V | null)[];
+    if (joined) await Promise.all([...new Set(joined.values())].map((f) => f.done));
+    return ids.map((id) => {
+      const flight = joined?.get(id) ?? own;
+      if (flight.errors.has(id)) throw flight.errors.get(id);
+      return (flight.values.get(id) ?? null) as V | null;
+    });
   }
 
   return {
@@ -115,8 +122,8 @@ export function createReadThroughCache<N extends string = string>(options: Entit
         inflight,
         (id) => `${namespace}:${id}`,
         ids,
-        (mine) =>
-          readMine(namespace, mine, (id) => keyOf(namespace, id), fetch, {
+        (mine, settle) =>
+          readMine(namespace, mine, settle, (id) => keyOf(namespace, id), fetch, {
             read: (keys, token) => storage.readOrLease(keys, token, leaseMs),
             fill: (fills, token) => storage.fill(fills, token),
           }),
@@ -134,8 +141,8 @@ export function createReadThroughCache<N extends string = string>(options: Entit
         flights,
         (key) => `${namespace}:${key}`,
         keys,
-        (mine) =>
-          readMine(namespace, mine, (key) => `${groupKey}:${namespace}:${key}`, fetch, {
+        (mine, settle) =>
+          readMine(namespace, mine, settle, (key) => `${groupKey}:${namespace}:${key}`, fetch, {
             read: async (storageKeys, token) => {
               const answer = await storage.readGroup(groupKey, storageKeys, token, leaseMs, ttlMs);
               version = answer.version;
@@ -187,7 +194,8 @@ export function createReadThroughCache<N extends string = string>(options: Entit
   /** One batch of this process's own keys: one read (and lease), one fetch of the misses, one fill. */
   async function readMine<K extends number | string, V>(
     namespace: N,
-    mine: Map<K, Deferred>,
+    ids: K[],
+    settle: Settle<K>,
     storageKey: (id: K) => string,
     fetch: (ids: K[]) => Promise<Map<K, V>>,
     backend: {
@@ -195,7 +203,6 @@ export function createReadThroughCache<N extends string = string>(options: Entit
       fill(fills: Fill[], token: string): Promise<boolean[]>;
     },
   ) {
-    const ids = [...mine.keys()];
     const keys = ids.map(storageKey);
     const token = randomBytes(9).toString('base64url');
     let outcomes: ReadOutcome[] | null = null;
@@ -212,13 +219,13 @@ export function createReadThroughCache<N extends string = string>(options: Entit
       if (outcome?.kind === 'hit') {
         if (outcome.value.equals(ABSENT)) {
           counters.inc('entity_negative_hit', namespace);
-          mine.get(id)!.resolve(null);
+          settle.value(id, null);
           return;
         }
         const value = decodeOrUndefined(outcome.value);
         if (value !== undefined) {
           counters.inc('entity_hit', namespace);
-          mine.get(id)!.resolve(value);
+          settle.value(id, value);
           return;
         }
         // Bytes this version cannot read: a miss (read the database; the holder of no lease does not fill).
@@ -233,10 +240,10 @@ export function createReadThroughCache<N extends string = string>(options: Entit
     try {
       found = await fetch(missing);
     } catch (error) {
-      for (const id of missing) mine.get(id)!.reject(error);
+      for (const id of missing) settle.fail(id, error);
       return;
     }
-    for (const id of missing) mine.get(id)!.resolve(found.get(id) ?? null);
+    for (const id of missing) settle.value(id, found.get(id) ?? null);
 
     const fills = missing
       .filter((id) => leased.has(id))
