@@ -3,6 +3,7 @@
  * cache plugins. Tests call `app.fetch`; main.ts mounts it on node:http.
  */
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
+import { compiledExecution } from './http/compiled-execution.js';
 import type { GraphQLSchema } from 'graphql';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type { RedisClient } from './cache/redis/client.js';
@@ -108,6 +109,8 @@ export type AppDeps = {
   /** Extra envelop plugins (the benchmark's stock cache), applied after the response cache's. */
   plugins?: Plugin<AppContext>[];
   graphiql?: boolean;
+  /** Compiled execution of queries and mutations (graphql-jit; src/http/compiled-execution.ts). Default on. */
+  compiledExecution?: boolean;
   /** /metrics: which operation names label the duration histogram (a bounded set), and who may read it. */
   metrics?: { operationNames?: readonly string[]; maxOperations?: number } & MetricsAccess;
 };
@@ -185,6 +188,7 @@ export function createApp(deps: AppDeps): App {
         maxTokens: { n: 2000, ...limitRejection('maxTokens') },
         costLimit: { maxCost: 20_000, ...limitRejection('costLimit') },
       }),
+      ...(deps.compiledExecution === false ? [] : [compiledExecution()]),
       ...(deps.responseCache?.plugins ?? []),
       ...(deps.plugins ?? []),
       requestLogPlugin(

@@ -58,6 +58,7 @@ const envSchema = z.object({
   RESPONSE_CACHE: onOff.default(true),
   ENTITY_CACHE: onOff.default(true),
   CACHE_DEBUG: onOff.default(false),
+  GRAPHQL_JIT: onOff.default(true),
   RESPONSE_CACHE_GRACE_SECONDS: z.coerce.number().int().min(0).max(3600).default(30),
   // "Kit=600,Club.kitIds=300": entity-cache TTL overrides in seconds, by namespace.
   ENTITY_TTL_SECONDS: z
@@ -189,6 +190,8 @@ export type Config = {
   responseCache: boolean;
   entityCache: boolean;
   cacheDebug: boolean;
+  /** Compiled execution (graphql-jit) of queries and mutations. */
+  compiledExecution: boolean;
   responseGraceSeconds: number;
   entityTtlSeconds: Partial<Record<Namespace, number>>;
   entityNegativeTtlSeconds: number;
@@ -249,6 +252,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     responseCache: e.RESPONSE_CACHE,
     entityCache: e.ENTITY_CACHE,
     cacheDebug: e.CACHE_DEBUG,
+    compiledExecution: e.GRAPHQL_JIT,
     responseGraceSeconds: e.RESPONSE_CACHE_GRACE_SECONDS,
     entityTtlSeconds: e.ENTITY_TTL_SECONDS,
     entityNegativeTtlSeconds: e.ENTITY_NEGATIVE_TTL_SECONDS,

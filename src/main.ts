@@ -65,6 +65,7 @@ const app = createApp({
   tokenLifetime: { ttlSeconds: config.tokenTtlSeconds, idleSeconds: config.tokenIdleSeconds },
   loginThrottle: caches.loginThrottle,
   trustProxy: config.trustProxy,
+  compiledExecution: config.compiledExecution,
 });
 
 // Writes made outside the API (psql, imports, the seed) reach the caches through the change log.

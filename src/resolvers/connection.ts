@@ -64,3 +64,13 @@ export function connectionFromRows<T>(
 }
 
 export { idCursor };
+
+/**
+ * `totalCount` of any connection: a number, or a thunk so the count is only read when selected.
+ * Called here, not left to the default resolver: compiled execution (graphql-jit) does not call
+ * function-valued properties the way graphql-js does.
+ */
+export const connectionFields = {
+  totalCount: <T>(connection: Connection<T>): number | Promise<number> =>
+    typeof connection.totalCount === 'function' ? connection.totalCount() : connection.totalCount,
+};

@@ -1,6 +1,7 @@
 import { AdminMutation, AdminQuery } from './admin.js';
 import { Brand, Club, Competition, Kit, SearchResult, Season } from './catalogue-types.js';
 import type { Resolvers } from './generated/types.js';
+import { connectionFields } from './connection.js';
 import { Mutation } from './mutation.js';
 import { Query } from './query.js';
 import { DateTime } from './scalars.js';
@@ -18,5 +19,8 @@ export const resolvers = (): Resolvers => ({
   SearchResult,
   User,
   CollectionItem,
+  KitConnection: connectionFields,
+  ClubConnection: connectionFields,
+  CollectionItemConnection: connectionFields,
   DateTime,
 });
