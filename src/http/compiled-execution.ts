@@ -11,11 +11,18 @@
  * It runs before the response cache's plugins, so their execute wraps the compiled one.
  */
 import { useGraphQlJit } from '@envelop/graphql-jit';
-import { getOperationAST } from 'graphql';
+import { getOperationAST, getVariableValues, type ExecutionArgs } from 'graphql';
+
+/** Whether this execution may be compiled; otherwise graphql-js runs it, as it would without the plugin. */
+function compilable(args: ExecutionArgs): boolean {
+  const operation = getOperationAST(args.document, args.operationName);
+  if (!operation || operation.operation === 'subscription') return false;
+  if (!operation.variableDefinitions?.length) return true;
+  // Variables that do not coerce are the client's mistake, which graphql-js answers with HTTP 400
+  // and its own messages; graphql-jit's check would answer 200 with others.
+  return !('errors' in getVariableValues(args.schema, operation.variableDefinitions, args.variableValues ?? {}));
+}
 
 export function compiledExecution() {
-  return useGraphQlJit(
-    {},
-    { enableIf: (args) => getOperationAST(args.document, args.operationName)?.operation !== 'subscription' },
-  );
+  return useGraphQlJit({}, { enableIf: compilable });
 }

@@ -58,6 +58,9 @@ const CASES: [name: string, query: string, variables?: Record<string, unknown>, 
     `mutation { createKit(input: { clubId: "0", seasonId: "1", brandId: "1", type: HOME, name: "x", primaryColour: "red" }) { id } }`,
   ],
   ['an operation type the schema does not have', `subscription { kits { totalCount } }`],
+  ['a variable of the wrong type', `query ($n: Int) { kits(first: $n) { totalCount } }`, { n: 'abc' }],
+  ['a required variable left out', `query ($n: Int!) { kits(first: $n) { totalCount } }`],
+  ['an enum variable with no such value', `query ($t: KitType) { kits(type: $t) { totalCount } }`, { t: 'NOPE' }],
   ['introspection', `{ __type(name: "KitConnection") { name fields { name type { kind name ofType { name } } } } }`],
 ];
 
