@@ -1,10 +1,10 @@
 /**
- * `npm run bench:profile [-- --config entity|none|both --seconds 15 --kits N --no-build]`: where one
+ * `npm run bench:profile [-- --config entity|none|both|mixed --seconds 15 --kits N --no-build]`: where one
  * server's CPU goes under load (issue 15's miss path). Builds the server (unless --no-build), makes
  * and seeds its own database (kitvault_profile on BENCH_DATABASE_URL's server), starts one server
  * under `node --cpu-prof` in the chosen cache configuration (entity: response cache off, entity cache
- * warm, the default: the miss path; none: no caches; both: the hit path), drives the catalogue query
- * at it with autocannon (50 connections) after a warm-up, stops it (SIGTERM: it exits and V8 writes
+ * warm, the default: the miss path; none: no caches; both: the hit path; mixed: both caches under
+ * scenario 6's reads and renames), drives the catalogue query (or that workload) at it with autocannon (50 connections) after a warm-up, stops it (SIGTERM: it exits and V8 writes
  * the profile), and writes bench/results/profile-<config>.md: time by layer, by function, and our
  * functions by inclusive time. The .cpuprofile is kept in the log directory it prints (a flame graph
  * in Chrome DevTools or speedscope). Its Redis keys (prefix kvprof:<pid>:) and database are removed.
@@ -17,20 +17,25 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import postgres from 'postgres';
-import { createDatabase, seedDatabase } from './dataset.js';
+import { createDatabase, mintTokens, readDataset, seedDatabase } from './dataset.js';
 import { deletePrefixKeys } from './keys.js';
 import { log } from './log.js';
 import { cannon } from './measure.js';
 import { resultsDir, root } from './options.js';
 import { freePort, killAllSync, start, stop, stopAll, waitReady } from './processes.js';
 import { readProfile, renderSummary, summarise } from './profile-report.js';
-import { body, CATALOGUE_QUERY, dataOf, post } from './scenarios.js';
+import { body, CATALOGUE_QUERY, dataOf, mixedWorkload, post } from './scenarios.js';
 import { buildServer, ourServerEnv, serverMain } from './servers.js';
 
 const CONFIGS = {
   entity: { responseCache: 'off', entityCache: 'on', what: 'response cache off, entity cache warm (the miss path)' },
   none: { responseCache: 'off', entityCache: 'off', what: 'no caches' },
   both: { responseCache: 'on', entityCache: 'on', what: 'both caches (the hit path)' },
+  mixed: {
+    responseCache: 'on',
+    entityCache: 'on',
+    what: 'both caches, the mixed workload (scenario 6: 95 % Zipf reads, 5 % renames)',
+  },
 } as const;
 type ConfigName = keyof typeof CONFIGS;
 const isConfig = (name: string): name is ConfigName => name in CONFIGS;
@@ -115,9 +120,10 @@ async function main() {
     await waitReady(server);
     const catalogue = body(CATALOGUE_QUERY);
     dataOf(await post(port, catalogue), 'the catalogue query');
+    const load = flags.config === 'mixed' ? await mixedLoad(port, databaseUrl) : () => ({ port, body: catalogue });
     log(`warm-up ${flags.warmup} s, then ${flags.seconds} s profiled, ${flags.connections} connections`);
-    await cannon({ port, body: catalogue }, flags.warmup, flags.connections);
-    const result = await cannon({ port, body: catalogue }, flags.seconds, flags.connections);
+    await cannon(load(), flags.warmup, flags.connections);
+    const result = await cannon(load(), flags.seconds, flags.connections);
     await stop(server, 20_000);
     const file = readdirSync(logDir).find((f) => f.endsWith('.cpuprofile'));
     if (!file) throw new Error(`the server wrote no .cpuprofile to ${logDir}`);
@@ -128,7 +134,7 @@ async function main() {
       renderSummary(
         `Where the CPU goes: ${config.what}`,
         [
-          `Written by \`npm run bench:profile -- --config ${flags.config}\` (bench/profile-run.ts) on ${new Date().toISOString()} at ${commit()}: one server under \`node --cpu-prof\`, the catalogue query (bench/scenarios.ts) from ${flags.connections} connections for ${flags.seconds} s after ${flags.warmup} s of warm-up. The profile spans the server's whole life (start and warm-up included); shares are of the time it was busy.`,
+          `Written by \`npm run bench:profile -- --config ${flags.config}\` (bench/profile-run.ts) on ${new Date().toISOString()} at ${commit()}: one server under \`node --cpu-prof\`, ${flags.config === 'mixed' ? 'the mixed workload' : 'the catalogue query'} (bench/scenarios.ts) from ${flags.connections} connections for ${flags.seconds} s after ${flags.warmup} s of warm-up. The profile spans the server's whole life (start and warm-up included); shares are of the time it was busy.`,
           '',
           `- Under the profiler: ${Math.round(result.requests.average)} req/s, p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms, ${result.non2xx} non-2xx, ${result.errors} errors (the profiler slows the server: compare req/s in \`npm run bench\` only).`,
         ],
@@ -144,6 +150,23 @@ async function main() {
     await admin.unsafe(`drop database if exists "${databaseName}" with (force)`).catch(() => undefined);
     await admin.end();
   }
+}
+
+/** Scenario 6's requests over the profiled database, with an admin token for its renames. */
+async function mixedLoad(port: number, databaseUrl: string) {
+  const dataset = await readDataset(databaseUrl);
+  const { adminToken } = await mintTokens(databaseUrl, 0);
+  return () => {
+    const { requests } = mixedWorkload({
+      kitIds: dataset.kitIds,
+      clubIds: dataset.clubIds,
+      adminToken,
+      writeShare: 0.05,
+      zipfS: 1,
+      seed: 1000 + Math.floor(Math.random() * 1e6),
+    });
+    return { port, requests };
+  };
 }
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
