@@ -7,9 +7,9 @@
  * Concurrent batches in this process that want a key already being read join that read instead of
  * starting their own; an invalidation detaches such reads, so nobody joins a read that began before it.
  */
-import { randomBytes } from 'node:crypto';
 import { decode, encode } from '@msgpack/msgpack';
 import type { CacheCounters } from '../counters.js';
+import { randomBase64url } from '../random.js';
 import { CircuitOpenError, type CircuitBreaker } from '../redis/circuit-breaker.js';
 import type { RedisErrorReporter } from '../redis/error-reporter.js';
 import type { EntityCache, EntityFetch, EntityKey, GroupFetch } from './entity-cache.js';
@@ -204,7 +204,7 @@ export function createReadThroughCache<N extends string = string>(options: Entit
     },
   ) {
     const keys = ids.map(storageKey);
-    const token = randomBytes(9).toString('base64url');
+    const token = randomBase64url(9);
     let outcomes: ReadOutcome[] | null = null;
     try {
       outcomes = await run(() => backend.read(keys, token));

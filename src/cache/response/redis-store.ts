@@ -47,7 +47,8 @@
  * when the epoch changed since, or when any of its tags was invalidated at a later sequence.
  * Sequences are floored to the Redis server's clock in microseconds, so they never run backwards.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import { randomHex, randomUInt } from '../random.js';
 import type { RedisClient } from '../redis/client.js';
 import { awaitReplicas } from '../redis/replication.js';
 import { INVALIDATION_MEMORY_MS, type Lookup, type ResponseStore, type StoreOutcome } from './store.js';
@@ -500,8 +501,8 @@ export type RedisResponseStore = ResponseStore & {
 export const bucketOfHash = (hash: string, buckets: number) => parseInt(hash.slice(0, 8), 16) % buckets;
 
 /** A fresh epoch candidate: digits only, so that `s` still reads as a number to older scripts. */
-const newEpoch = () => String(randomBytes(6).readUIntBE(0, 6)).padStart(EPOCH_DIGITS, '0');
-const newId = () => randomBytes(6).toString('hex');
+const newEpoch = () => String(randomUInt(6)).padStart(EPOCH_DIGITS, '0');
+const newId = () => randomHex(6);
 
 /** Where `s` ("<sequence>.<epoch>[.<floor>]") keeps its epoch and floor. */
 function partsOf(seq: Buffer): { epochStart: number; epochEnd: number; floorStart: number } | null {
