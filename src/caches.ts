@@ -22,9 +22,12 @@ import { purgeTwice, type EdgePurge } from './cache/edge/purge-twice.js';
 import type { EdgePurger } from './cache/edge/purger.js';
 import { createVarnishPurger } from './cache/edge/varnish-purger.js';
 import { noEntityCache, type EntityCache } from './cache/entity/entity-cache.js';
+import { createDropChannel, type DropChannel } from './cache/entity/drop-channel.js';
+import { createLocalLayer, type LocalLayer } from './cache/entity/local-layer.js';
 import { createMemoryEntityStorage } from './cache/entity/memory-storage.js';
 import { createReadThroughCache } from './cache/entity/read-through.js';
 import { createRedisEntityStorage } from './cache/entity/redis-storage.js';
+import type { Redis } from 'ioredis';
 import { CircuitBreaker, CircuitOpenError } from './cache/redis/circuit-breaker.js';
 import { connectRedis, createRedis, isCluster, type RedisClient } from './cache/redis/client.js';
 import { createRedisErrorReporter } from './cache/redis/error-reporter.js';
@@ -65,7 +68,7 @@ export type CacheOptions = Pick<
   'redisUrl' | 'redisPrefix' | 'redisTimeoutMs' | 'responseCache' | 'entityCache' | 'cacheDebug'
 > &
   Partial<Pick<Config, 'redisClusterNodes'>> &
-  Partial<Pick<Config, 'entityTtlSeconds' | 'entityNegativeTtlSeconds' | 'responseGraceSeconds'>> &
+  Partial<Pick<Config, 'entityTtlSeconds' | 'entityNegativeTtlSeconds' | 'entityL1Mb' | 'responseGraceSeconds'>> &
   Partial<Pick<Config, 'loginMaxAttempts' | 'loginMaxAttemptsPerAddress' | 'loginWindowSeconds'>> &
   Partial<
     Pick<
@@ -105,6 +108,8 @@ export type Caches = {
   /** The response cache (null when it is off): plugins for yoga, the lean hit for the front door. */
   responseCache: ResponseCache<AppContext> | null;
   entityCache: EntityCache<Namespace>;
+  /** The entity cache's in-process layer and its drop channel (ENTITY_L1_MB; null when off). */
+  entityLocal: { layer: LocalLayer; channel: DropChannel } | null;
   invalidator: CacheInvalidator;
   /** Stops asking Redis after a failure until a probe says it is back (null without Redis). */
   breaker: CircuitBreaker | null;
@@ -129,6 +134,24 @@ export type Caches = {
 };
 
 export type FollowChangesOptions = Pick<ChangeFollowerDeps, 'pollMs' | 'retentionMs' | 'pruneEveryMs' | 'onApplied'>;
+
+/** The entity cache's in-process layer, emptied of what every instance's writes drop. */
+function localEntityLayer(
+  redis: Redis,
+  prefix: string,
+  maxBytes: number,
+  report: (where: string, error: unknown) => void,
+): { layer: LocalLayer; channel: DropChannel } {
+  const layer = createLocalLayer({ maxBytes });
+  const channel = createDropChannel({
+    redis,
+    channel: `${prefix}entity:drops`,
+    onDrop: (drop) => (drop.all ? layer.clear() : layer.drop(drop.keys, drop.groups)),
+    onLost: () => layer.clear(),
+    report,
+  });
+  return { layer, channel };
+}
 
 /** A PRIVATE operation is cached per signed-in user; anonymous callers share the 'anon' session. */
 async function sessionOfContext(context: AppContext): Promise<string> {
@@ -282,8 +305,17 @@ export async function buildCaches(options: CacheOptions, logger: Logger): Promis
       ...(options.joinWaitMs !== undefined ? { joinWaitMs: options.joinWaitMs } : {}),
     });
   }
+  // The in-process layer needs a single Redis to stay coherent (drop-channel.ts); with a memory
+  // storage the cache is in process already.
+  const entityLocal =
+    options.entityCache && redis && !isCluster(redis) && (options.entityL1Mb ?? 0) > 0
+      ? localEntityLayer(redis, options.redisPrefix, (options.entityL1Mb ?? 0) * 1024 * 1024, report)
+      : null;
+  if (options.entityCache && redis && isCluster(redis) && (options.entityL1Mb ?? 0) > 0)
+    logger.warn('ENTITY_L1_MB needs a single Redis (REDIS_URL): no in-process layer on a Redis Cluster');
   const entityCache: EntityCache<Namespace> = options.entityCache
     ? createReadThroughCache<Namespace>({
+        ...(entityLocal ? { local: entityLocal } : {}),
         storage: redis ? createRedisEntityStorage(redis) : createMemoryEntityStorage(),
         prefix: options.redisPrefix,
         ttlMs: entityTtlMs(options.entityTtlSeconds ?? {}),
@@ -309,6 +341,7 @@ export async function buildCaches(options: CacheOptions, logger: Logger): Promis
   if (breaker) await breaker.start();
   // Subscribed before the first request, unless Redis is down (the token cache then stays degraded).
   if (breaker?.current === 'closed') await revocations?.ready;
+  if (breaker?.current === 'closed') await entityLocal?.channel.ready();
   let stopFollowing = () => {};
   const where = redis ? `${isCluster(redis) ? 'redis cluster' : 'redis'} (prefix "${options.redisPrefix}")` : 'memory';
   const settled = async () => {
@@ -316,6 +349,7 @@ export async function buildCaches(options: CacheOptions, logger: Logger): Promis
     await redisResponseStore?.settled();
   };
   return {
+    entityLocal,
     counters,
     redis,
     responseStore,
@@ -361,6 +395,7 @@ export async function buildCaches(options: CacheOptions, logger: Logger): Promis
       stopFollowing();
       await changes?.stop();
       revocations?.close();
+      entityLocal?.channel.close();
       breaker?.close();
       redisResponseStore?.close();
       await edge?.close();

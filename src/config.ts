@@ -85,6 +85,7 @@ const envSchema = z.object({
       return out;
     }),
   ENTITY_NEGATIVE_TTL_SECONDS: z.coerce.number().int().min(0).max(3600).default(30),
+  ENTITY_L1_MB: z.coerce.number().int().min(0).max(4096).default(0),
   SEED_PASSWORD: z.string().min(1).default(DEFAULT_SEED_PASSWORD),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   NODE_ENV: z.string().default('development'),
@@ -195,6 +196,8 @@ export type Config = {
   responseGraceSeconds: number;
   entityTtlSeconds: Partial<Record<Namespace, number>>;
   entityNegativeTtlSeconds: number;
+  /** The entity cache's in-process layer, in MiB (0: none); with a single Redis only. */
+  entityL1Mb: number;
   seedPassword: string;
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
   production: boolean;
@@ -256,6 +259,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     responseGraceSeconds: e.RESPONSE_CACHE_GRACE_SECONDS,
     entityTtlSeconds: e.ENTITY_TTL_SECONDS,
     entityNegativeTtlSeconds: e.ENTITY_NEGATIVE_TTL_SECONDS,
+    entityL1Mb: e.ENTITY_L1_MB,
     seedPassword: e.SEED_PASSWORD,
     logLevel: e.LOG_LEVEL,
     production: e.NODE_ENV === 'production',

@@ -14,6 +14,7 @@ export type CounterName =
   | 'response_invalidation_failed'
   | 'response_fence'
   | 'entity_hit'
+  | 'entity_local_hit'
   | 'entity_miss'
   | 'entity_negative_hit'
   | 'entity_fill'

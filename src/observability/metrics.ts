@@ -85,7 +85,12 @@ export function createMetrics(deps: {
   mirror(
     'kitvault_entity_cache_requests_total',
     'Entity-cache lookups by type and result.',
-    { entity_hit: { result: 'hit' }, entity_miss: { result: 'miss' }, entity_negative_hit: { result: 'negative_hit' } },
+    {
+      entity_local_hit: { result: 'local_hit' },
+      entity_hit: { result: 'hit' },
+      entity_miss: { result: 'miss' },
+      entity_negative_hit: { result: 'negative_hit' },
+    },
     'type',
   );
   mirror('kitvault_entity_cache_fills_total', 'Entity-cache fills by type.', { entity_fill: {} }, 'type');

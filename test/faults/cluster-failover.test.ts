@@ -281,6 +281,10 @@ describe('a lagging replica promoted after its master acknowledged an invalidati
       const onReplica = nodeClient(replica.port);
       try {
         expect(await onMaster.exists(entityKey)).toBe(1);
+        // The replica must hold the value before it stops applying (replication is asynchronous: on a
+        // busy machine it may not have it yet, and then there is nothing stale to bring back).
+        await onReplica.call('READONLY');
+        await until('the replica has the value', async () => (await onReplica.exists(entityKey)) === 1, 5_000);
         // Until it is promoted: unpaused earlier, it would apply what it had buffered before noticing
         // its master's death (as a replica only slower than usual would).
         await onReplica.call('CLIENT', 'PAUSE', '20000', 'WRITE');

@@ -98,6 +98,8 @@ export async function cachedApp(
       redisTimeoutMs: 500,
       responseCache: true,
       entityCache: false,
+      // The in-process layer is on wherever it can be (a single Redis), so every cache test runs with it.
+      entityL1Mb: 8,
       cacheDebug: true,
       responseGraceSeconds: 0,
       database,
@@ -142,7 +144,15 @@ export function entityServers(database: () => Database, backend: CacheBackend, s
     if (skip) return;
     servers.prefix = newPrefix();
     if (backend === 'redis') servers.redis = testRedis();
-    const options = { backend, redis: servers.redis, prefix: servers.prefix, responseCache: false, entityCache: true };
+    // The Redis level itself (its round trips and counts): no in-process layer in front of it.
+    const options = {
+      backend,
+      redis: servers.redis,
+      prefix: servers.prefix,
+      responseCache: false,
+      entityCache: true,
+      entityL1Mb: 0,
+    };
     servers.one = await cachedApp(database(), options);
     servers.two = backend === 'redis' ? await cachedApp(database(), options) : servers.one;
     servers.admin = (await tokensFor(servers.one.app, ['admin'])).get('admin')!.token;

@@ -13,6 +13,8 @@ import { randomBase64url } from '../random.js';
 import { CircuitOpenError, type CircuitBreaker } from '../redis/circuit-breaker.js';
 import type { RedisErrorReporter } from '../redis/error-reporter.js';
 import type { EntityCache, EntityFetch, EntityKey, GroupFetch } from './entity-cache.js';
+import type { Drop, DropChannel } from './drop-channel.js';
+import type { LocalLayer } from './local-layer.js';
 import type { EntityStorage, Fill, ReadOutcome } from './storage.js';
 
 /** Bump when the shape of a cached row changes: old values are then never read (new keys). */
@@ -39,6 +41,11 @@ export type EntityCacheOptions<N extends string> = {
   report: RedisErrorReporter;
   /** Stops asking a storage that failed until it is back (see CircuitBreaker). Default: none. */
   breaker?: CircuitBreaker;
+  /**
+   * An in-process layer in front of the storage, kept coherent by a drop channel (local-layer.ts,
+   * drop-channel.ts). Default: none.
+   */
+  local?: { layer: LocalLayer; channel: DropChannel };
 };
 
 /**
@@ -123,7 +130,7 @@ export function createReadThroughCache<N extends string = string>(options: Entit
         (id) => `${namespace}:${id}`,
         ids,
         (mine, settle) =>
-          readMine(namespace, mine, settle, (id) => keyOf(namespace, id), fetch, {
+          readMine(namespace, mine, settle, (id) => keyOf(namespace, id), null, fetch, {
             read: (keys, token) => storage.readOrLease(keys, token, leaseMs),
             fill: (fills, token) => storage.fill(fills, token),
           }),
@@ -142,7 +149,7 @@ export function createReadThroughCache<N extends string = string>(options: Entit
         (key) => `${namespace}:${key}`,
         keys,
         (mine, settle) =>
-          readMine(namespace, mine, settle, (key) => `${groupKey}:${namespace}:${key}`, fetch, {
+          readMine(namespace, mine, settle, (key) => `${groupKey}:${namespace}:${key}`, groupKey, fetch, {
             read: async (storageKeys, token) => {
               const answer = await storage.readGroup(groupKey, storageKeys, token, leaseMs, ttlMs);
               version = answer.version;
@@ -159,7 +166,9 @@ export function createReadThroughCache<N extends string = string>(options: Entit
     async clear() {
       inflight.clear();
       groupInflight.clear();
-      return storage.clear(options.prefix);
+      const dropped = await storage.clear(options.prefix);
+      await dropLocally({ keys: [], groups: [], all: true });
+      return dropped;
     },
     entries: () => storage.entries(),
 
@@ -169,16 +178,35 @@ export function createReadThroughCache<N extends string = string>(options: Entit
         inflight.delete(`${namespace}:${id}`);
         counters.inc('entity_invalidation', namespace);
       }
-      return deliver('entity.invalidate', () => storage.invalidate(keys.map((k) => keyOf(k.namespace, k.id))));
+      const storageKeys = keys.map((k) => keyOf(k.namespace, k.id));
+      return deliver('entity.invalidate', async () => {
+        await storage.invalidate(storageKeys);
+        await dropLocally({ keys: storageKeys, groups: [] });
+      });
     },
 
     async invalidateGroups(groups: readonly string[]) {
       if (!groups.length) return true;
       for (const group of groups) groupInflight.delete(group);
       counters.inc('entity_group_invalidation', undefined, groups.length);
-      return deliver('entity.invalidateGroups', () => storage.invalidateGroups(groups.map(groupKeyOf)));
+      const groupKeys = groups.map(groupKeyOf);
+      return deliver('entity.invalidateGroups', async () => {
+        await storage.invalidateGroups(groupKeys);
+        await dropLocally({ keys: [], groups: groupKeys });
+      });
     },
   };
+
+  /**
+   * After the storage has dropped them: out of this process's layer at once (read-your-writes), then
+   * out of every other instance's, waiting until they have done it (drop-channel.ts).
+   */
+  async function dropLocally(drop: Drop): Promise<void> {
+    if (!options.local) return;
+    if (drop.all) options.local.layer.clear();
+    else options.local.layer.drop(drop.keys, drop.groups);
+    await options.local.channel.announce(drop);
+  }
 
   async function deliver(where: string, call: () => Promise<void>): Promise<boolean> {
     try {
@@ -194,15 +222,36 @@ export function createReadThroughCache<N extends string = string>(options: Entit
   /** One batch of this process's own keys: one read (and lease), one fetch of the misses, one fill. */
   async function readMine<K extends number | string, V>(
     namespace: N,
-    ids: K[],
+    wanted: K[],
     settle: Settle<K>,
     storageKey: (id: K) => string,
+    group: string | null,
     fetch: (ids: K[]) => Promise<Map<K, V>>,
     backend: {
       read(keys: string[], token: string): Promise<ReadOutcome[]>;
       fill(fills: Fill[], token: string): Promise<boolean[]>;
     },
   ) {
+    // The local layer first, while it is coherent; what it has costs no round trip and no decoding.
+    const local = options.local?.channel.live() ? options.local : null;
+    const epoch = local?.channel.epoch();
+    let ids = wanted;
+    if (local) {
+      ids = [];
+      for (const id of wanted) {
+        const held = local.layer.get(storageKey(id));
+        if (!held) ids.push(id);
+        else {
+          counters.inc('entity_local_hit', namespace);
+          settle.value(id, held.value);
+        }
+      }
+      if (!ids.length) return;
+    }
+    /** Keeps a value locally, unless a drop was heard since this batch began (it may predate it). */
+    const keep = (key: string, value: unknown, bytes: number, ttlMs: number) => {
+      if (local && local.channel.epoch() === epoch) local.layer.set(key, value, bytes, ttlMs, group);
+    };
     const keys = ids.map(storageKey);
     const token = randomBase64url(9);
     let outcomes: ReadOutcome[] | null = null;
@@ -220,12 +269,14 @@ export function createReadThroughCache<N extends string = string>(options: Entit
         if (outcome.value.equals(ABSENT)) {
           counters.inc('entity_negative_hit', namespace);
           settle.value(id, null);
+          keep(keys[i]!, null, 1, options.negativeTtlMs);
           return;
         }
         const value = decodeOrUndefined(outcome.value);
         if (value !== undefined) {
           counters.inc('entity_hit', namespace);
           settle.value(id, value);
+          keep(keys[i]!, value, outcome.value.length, options.ttlMs(namespace));
           return;
         }
         // Bytes this version cannot read: a miss (read the database; the holder of no lease does not fill).
@@ -245,9 +296,11 @@ export function createReadThroughCache<N extends string = string>(options: Entit
     }
     for (const id of missing) settle.value(id, found.get(id) ?? null);
 
+    const filled = new Map<string, unknown>();
     const fills = missing
       .filter((id) => leased.has(id))
       .map((id) => {
+        filled.set(storageKey(id), found.get(id));
         const value = found.get(id);
         return value === undefined
           ? { key: storageKey(id), value: ABSENT, ttlMs: options.negativeTtlMs }
@@ -256,6 +309,11 @@ export function createReadThroughCache<N extends string = string>(options: Entit
     if (!fills.length) return;
     try {
       const stored = await run(() => backend.fill(fills, token));
+      // What was stored is what the storage holds now: keep it locally too.
+      stored.forEach((ok, i) => {
+        const fill = fills[i]!;
+        if (ok) keep(fill.key, fill.value === ABSENT ? null : filled.get(fill.key), fill.value.length, fill.ttlMs);
+      });
       const accepted = stored.filter(Boolean).length;
       counters.inc('entity_fill', namespace, accepted);
       if (accepted < stored.length) counters.inc('entity_fill_refused', namespace, stored.length - accepted);

@@ -251,6 +251,7 @@ describe('entity cache when Redis fails', () => {
         prefix,
         responseCache: false,
         entityCache: true,
+        entityL1Mb: 0,
       });
       const q = '{ club(id: 3) { name kits(first: 5) { edges { node { name } } } } }';
       const before = await data(app, q);

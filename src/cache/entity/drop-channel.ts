@@ -1,0 +1,174 @@
+/**
+ * Keeps every instance's local layer (local-layer.ts) coherent through Redis pub/sub, so that once
+ * a write has answered, no instance serves from its local layer what the write dropped.
+ *
+ * - A drop (keys and groups) is announced after Redis has it; every instance, the writer included,
+ *   drops them locally when the message arrives and acknowledges it. The writer waits for as many
+ *   acknowledgements as PUBLISH counted receivers, at most `staleMs`.
+ * - An instance that did not acknowledge in time cannot be serving from its layer: every instance
+ *   publishes a heartbeat every `heartbeatMs` and serves locally only while its own heartbeat, sent
+ *   less than `staleMs` ago, has come back. Redis delivers a channel's messages in order, so a
+ *   heartbeat sent after a drop was published comes back after that drop.
+ * - A lost subscription empties the layer (`onLost`), and it stays unused until a heartbeat sent
+ *   after resubscribing has come back.
+ *
+ * A single Redis only: on a Cluster, PUBLISH counts the receivers of one node, so the writer could
+ * not tell when every instance has applied a drop.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+
+/** What a write dropped: keys, groups, or (an admin purge) everything. */
+export type Drop = { keys: readonly string[]; groups: readonly string[]; all?: boolean };
+
+export type DropChannel = {
+  /** Whether the local layer may be read and filled now. */
+  live(): boolean;
+  /** Moves on every drop heard and every loss of the channel: a local fill begun before a move is not kept. */
+  epoch(): number;
+  /** Announces a drop to every instance; resolves when all have applied it (or after `staleMs`). Rejects if it could not be sent. */
+  announce(drop: Drop): Promise<void>;
+  /** Resolves once subscribed and live, or after `timeoutMs`. */
+  ready(timeoutMs?: number): Promise<void>;
+  close(): void;
+};
+
+export type DropChannelOptions = {
+  redis: Redis;
+  channel: string;
+  /** How old this instance's last returned heartbeat may be while it serves locally. Default 250 ms. */
+  staleMs?: number;
+  /** How often it sends one. Default 25 ms. */
+  heartbeatMs?: number;
+  /** Drop these from the local layer (a drop heard). */
+  onDrop(drop: Drop): void;
+  /** Empty the local layer (the channel was lost). */
+  onLost(): void;
+  /** Told about a failed heartbeat or acknowledgement (a failed announce rejects instead). */
+  report(where: string, error: unknown): void;
+};
+
+type Pending = { needed: number; acknowledged: number; done(): void };
+
+export function createDropChannel(options: DropChannelOptions): DropChannel {
+  const { redis, channel, onDrop, onLost, report } = options;
+  const staleMs = options.staleMs ?? 250;
+  const me = randomUUID();
+  let subscribed = false;
+  let closed = false;
+  let epoch = 0;
+  let confirmedAt = -Infinity;
+  let beat = 0;
+  let dropCount = 0;
+  const sentAt = new Map<number, number>();
+  const pending = new Map<string, Pending>();
+
+  const subscriber = redis.duplicate({
+    lazyConnect: true,
+    enableOfflineQueue: true,
+    enableAutoPipelining: false,
+    autoResubscribe: false,
+    maxRetriesPerRequest: null,
+    retryStrategy: (times: number) => Math.min(times * 100, 2000),
+  });
+  const lost = () => {
+    if (subscribed) onLost();
+    subscribed = false;
+    confirmedAt = -Infinity;
+    epoch += 1;
+  };
+  subscriber.on('ready', () => {
+    subscriber.subscribe(channel).then(
+      () => {
+        if (closed) return;
+        // Whatever was dropped while we were not listening: start empty.
+        onLost();
+        epoch += 1;
+        subscribed = true;
+      },
+      (error: unknown) => report('entity.l1.subscribe', error),
+    );
+  });
+  subscriber.on('close', lost);
+  subscriber.on('error', () => {}); // a lost link shows as 'close'; the layer is bypassed meanwhile
+  subscriber.on('message', (from: string, message: string) => {
+    if (from === channel) heard(message);
+  });
+  subscriber.connect().catch(() => {});
+
+  // Messages: `h <instance> <n>` a heartbeat, `a <drop id>` an acknowledgement, `d <drop id> <json>` a drop.
+  function heard(message: string) {
+    const kind = message[0];
+    if (kind === 'd') {
+      const space = message.indexOf(' ', 2);
+      const id = message.slice(2, space);
+      const drop = parseDrop(message.slice(space + 1));
+      if (!drop) return;
+      epoch += 1;
+      onDrop(drop);
+      redis.publish(channel, `a ${id}`).catch((error: unknown) => report('entity.l1.ack', error));
+    } else if (kind === 'a') {
+      const waiting = pending.get(message.slice(2));
+      if (waiting && ++waiting.acknowledged >= waiting.needed) waiting.done();
+    } else if (kind === 'h' && message.startsWith(`h ${me} `)) {
+      const n = Number(message.slice(me.length + 3));
+      const at = sentAt.get(n);
+      if (at === undefined) return;
+      if (subscribed) confirmedAt = Math.max(confirmedAt, at);
+      for (const k of sentAt.keys()) if (k <= n) sentAt.delete(k);
+    }
+  }
+
+  const heartbeat = setInterval(() => {
+    if (!subscribed) return;
+    beat += 1;
+    sentAt.set(beat, performance.now());
+    redis.publish(channel, `h ${me} ${beat}`).catch((error: unknown) => report('entity.l1.heartbeat', error));
+    if (sentAt.size > 1000) sentAt.clear(); // heartbeats that never came back (Redis away)
+  }, options.heartbeatMs ?? 25);
+  heartbeat.unref();
+
+  return {
+    live: () => subscribed && performance.now() - confirmedAt < staleMs,
+    epoch: () => epoch,
+    async announce(drop) {
+      if (!drop.keys.length && !drop.groups.length && !drop.all) return;
+      const id = `${me}:${++dropCount}`;
+      let done!: () => void;
+      const applied = new Promise<void>((resolve) => (done = resolve));
+      const waiting: Pending = { needed: Infinity, acknowledged: 0, done };
+      pending.set(id, waiting);
+      const timer = setTimeout(done, staleMs);
+      try {
+        waiting.needed = await redis.publish(channel, `d ${id} ${JSON.stringify(drop)}`);
+        if (waiting.acknowledged >= waiting.needed) done();
+        await applied;
+      } finally {
+        clearTimeout(timer);
+        pending.delete(id);
+      }
+    },
+    async ready(timeoutMs = 2000) {
+      const until = performance.now() + timeoutMs;
+      while (!closed && performance.now() < until && !(subscribed && performance.now() - confirmedAt < staleMs))
+        await new Promise((resolve) => setTimeout(resolve, 5));
+    },
+    close() {
+      closed = true;
+      clearInterval(heartbeat);
+      subscriber.disconnect();
+    },
+  };
+}
+
+function parseDrop(text: string): Drop | null {
+  try {
+    const value: unknown = JSON.parse(text);
+    if (typeof value !== 'object' || value === null) return null;
+    const { keys, groups, all } = value as Record<string, unknown>;
+    const strings = (v: unknown): v is string[] => Array.isArray(v) && v.every((s) => typeof s === 'string');
+    return strings(keys) && strings(groups) ? { keys, groups, all: all === true } : null;
+  } catch {
+    return null;
+  }
+}
