@@ -85,7 +85,7 @@ const envSchema = z.object({
       return out;
     }),
   ENTITY_NEGATIVE_TTL_SECONDS: z.coerce.number().int().min(0).max(3600).default(30),
-  ENTITY_L1_MB: z.coerce.number().int().min(0).max(4096).default(0),
+  ENTITY_L1_MB: z.coerce.number().int().min(0).max(4096).default(32),
   SEED_PASSWORD: z.string().min(1).default(DEFAULT_SEED_PASSWORD),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   NODE_ENV: z.string().default('development'),

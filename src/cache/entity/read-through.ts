@@ -166,6 +166,7 @@ export function createReadThroughCache<N extends string = string>(options: Entit
     async clear() {
       inflight.clear();
       groupInflight.clear();
+      options.local?.layer.clear();
       const dropped = await storage.clear(options.prefix);
       await dropLocally({ keys: [], groups: [], all: true });
       return dropped;
@@ -179,6 +180,7 @@ export function createReadThroughCache<N extends string = string>(options: Entit
         counters.inc('entity_invalidation', namespace);
       }
       const storageKeys = keys.map((k) => keyOf(k.namespace, k.id));
+      options.local?.layer.drop(storageKeys, []); // here at once, whatever Redis says
       return deliver('entity.invalidate', async () => {
         await storage.invalidate(storageKeys);
         await dropLocally({ keys: storageKeys, groups: [] });
@@ -190,6 +192,7 @@ export function createReadThroughCache<N extends string = string>(options: Entit
       for (const group of groups) groupInflight.delete(group);
       counters.inc('entity_group_invalidation', undefined, groups.length);
       const groupKeys = groups.map(groupKeyOf);
+      options.local?.layer.drop([], groupKeys);
       return deliver('entity.invalidateGroups', async () => {
         await storage.invalidateGroups(groupKeys);
         await dropLocally({ keys: [], groups: groupKeys });
@@ -233,7 +236,10 @@ export function createReadThroughCache<N extends string = string>(options: Entit
     },
   ) {
     // The local layer first, while it is coherent; what it has costs no round trip and no decoding.
-    const local = options.local?.channel.live() ? options.local : null;
+    // Not while the breaker is open: this instance then trusts nothing it learnt from Redis until
+    // it has caught up with the invalidations it could not deliver.
+    const trusted = !options.breaker || options.breaker.current === 'closed';
+    const local = trusted && options.local?.channel.live() ? options.local : null;
     const epoch = local?.channel.epoch();
     let ids = wanted;
     if (local) {
