@@ -11,10 +11,15 @@
  * It runs before the response cache's plugins, so their execute wraps the compiled one.
  */
 import { useGraphQlJit } from '@envelop/graphql-jit';
-import { getOperationAST, getVariableValues, type ExecutionArgs } from 'graphql';
+import { getOperationAST, getVariableValues, Kind, type ExecutionArgs } from 'graphql';
 
 /** Whether this execution may be compiled; otherwise graphql-js runs it, as it would without the plugin. */
 function compilable(args: ExecutionArgs): boolean {
+  // The plugin caches a compiled document by the document alone, not by operation name: a document
+  // holding several operations would run whichever was compiled first.
+  let operations = 0;
+  for (const definition of args.document.definitions) if (definition.kind === Kind.OPERATION_DEFINITION) operations++;
+  if (operations !== 1) return false;
   const operation = getOperationAST(args.document, args.operationName);
   if (!operation || operation.operation === 'subscription') return false;
   if (!operation.variableDefinitions?.length) return true;

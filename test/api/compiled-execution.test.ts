@@ -65,6 +65,23 @@ const CASES: [name: string, query: string, variables?: Record<string, unknown>, 
 ];
 
 describe('compiled execution', () => {
+  it('runs the operation a request names, in a document holding several', async () => {
+    const document = `query Clubs { clubs(first: 2) { totalCount } } query Brands { brands { id } }`;
+    const answers = [];
+    // The same text twice each way: the second request of each name finds the document parsed (and,
+    // were it compiled by document alone, the other operation compiled).
+    for (const name of ['Clubs', 'Brands', 'Clubs', 'Brands']) {
+      const body = { query: document, operationName: name };
+      const response = await compiled.fetch('http://kitvault.test/graphql', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json' },
+        body: JSON.stringify(body),
+      });
+      answers.push(Object.keys(((await response.json()) as { data: Record<string, unknown> }).data));
+    }
+    expect(answers).toEqual([['clubs'], ['brands'], ['clubs'], ['brands']]);
+  });
+
   it.each(CASES)('answers as graphql-js does: %s', async (_name, query, variables = {}, viewer = false) => {
     const token = viewer ? user : undefined;
     const [fast, reference] = await Promise.all([

@@ -3,8 +3,9 @@
  * a write has answered, no instance serves from its local layer what the write dropped.
  *
  * - A drop (keys and groups) is announced after Redis has it; every instance, the writer included,
- *   drops them locally when the message arrives and acknowledges it. The writer waits for as many
- *   acknowledgements as PUBLISH counted receivers, at most `staleMs`.
+ *   drops them locally when the message arrives and acknowledges it. The writer waits for an
+ *   acknowledgement from every instance whose heartbeat it heard within `staleMs`, and for at least
+ *   as many as PUBLISH counted receivers: at most `staleMs` from when PUBLISH answered.
  * - An instance that did not acknowledge in time cannot be serving from its layer: every instance
  *   publishes a heartbeat every `heartbeatMs` and serves locally only while its own heartbeat, sent
  *   less than `staleMs` ago, has come back. Redis delivers a channel's messages in order, so a
@@ -26,6 +27,8 @@ export type DropChannel = {
   live(): boolean;
   /** Moves on every drop heard and every loss of the channel: a local fill begun before a move is not kept. */
   epoch(): number;
+  /** Moves the epoch for a drop made here, before it is announced (a batch that read before it must not keep its value). */
+  bump(): void;
   /** Announces a drop to every instance; resolves when all have applied it (or after `staleMs`). Rejects if it could not be sent. */
   announce(drop: Drop): Promise<void>;
   /** Resolves once subscribed and live, or after `timeoutMs`. */
@@ -36,7 +39,7 @@ export type DropChannel = {
 export type DropChannelOptions = {
   redis: Redis;
   channel: string;
-  /** How old this instance's last returned heartbeat may be while it serves locally. Default 250 ms. */
+  /** How old this instance's last returned heartbeat may be while it serves locally; how long a writer waits at most. Default 1,000 ms. */
   staleMs?: number;
   /** How often it sends one. Default 100 ms (each costs every instance on the channel a message). */
   heartbeatMs?: number;
@@ -48,11 +51,19 @@ export type DropChannelOptions = {
   report(where: string, error: unknown): void;
 };
 
-type Pending = { needed: number; acknowledged: number; done(): void };
+/**
+ * A drop waiting for its acknowledgements: one from every instance whose heartbeat was heard within
+ * `staleMs` (an instance Redis no longer counts as subscribed may not know it yet, and may still be
+ * serving locally), and at least as many as PUBLISH counted.
+ */
+type Pending = { expected: Set<string>; acknowledged: Set<string>; counted: number; done(): void };
+
+const complete = (p: Pending) =>
+  p.acknowledged.size >= p.counted && [...p.expected].every((id) => p.acknowledged.has(id));
 
 export function createDropChannel(options: DropChannelOptions): DropChannel {
   const { redis, channel, onDrop, onLost, report } = options;
-  const staleMs = options.staleMs ?? 250;
+  const staleMs = options.staleMs ?? 1000;
   const me = randomUUID();
   let subscribed = false;
   let closed = false;
@@ -62,6 +73,8 @@ export function createDropChannel(options: DropChannelOptions): DropChannel {
   let dropCount = 0;
   const sentAt = new Map<number, number>();
   const pending = new Map<string, Pending>();
+  /** Instances heard on the channel, by when their last heartbeat arrived. */
+  const members = new Map<string, number>();
 
   const subscriber = redis.duplicate({
     lazyConnect: true,
@@ -96,7 +109,8 @@ export function createDropChannel(options: DropChannelOptions): DropChannel {
   });
   subscriber.connect().catch(() => {});
 
-  // Messages: `h <instance> <n>` a heartbeat, `a <drop id>` an acknowledgement, `d <drop id> <json>` a drop.
+  // Messages: `h <instance> <n>` a heartbeat, `a <drop id> <instance>` an acknowledgement,
+  // `d <drop id> <json>` a drop.
   function heard(message: string) {
     const kind = message[0];
     if (kind === 'd') {
@@ -106,12 +120,19 @@ export function createDropChannel(options: DropChannelOptions): DropChannel {
       if (!drop) return;
       epoch += 1;
       onDrop(drop);
-      redis.publish(channel, `a ${id}`).catch((error: unknown) => report('entity.l1.ack', error));
+      redis.publish(channel, `a ${id} ${me}`).catch((error: unknown) => report('entity.l1.ack', error));
     } else if (kind === 'a') {
-      const waiting = pending.get(message.slice(2));
-      if (waiting && ++waiting.acknowledged >= waiting.needed) waiting.done();
-    } else if (kind === 'h' && message.startsWith(`h ${me} `)) {
-      const n = Number(message.slice(me.length + 3));
+      const [, id, from] = message.split(' ');
+      const waiting = id === undefined ? undefined : pending.get(id);
+      if (!waiting || from === undefined) return;
+      waiting.acknowledged.add(from);
+      if (complete(waiting)) waiting.done();
+    } else if (kind === 'h') {
+      const [, from, count] = message.split(' ');
+      if (from === undefined) return;
+      members.set(from, performance.now());
+      if (from !== me) return;
+      const n = Number(count);
       const at = sentAt.get(n);
       if (at === undefined) return;
       if (subscribed) confirmedAt = Math.max(confirmedAt, at);
@@ -131,17 +152,26 @@ export function createDropChannel(options: DropChannelOptions): DropChannel {
   return {
     live: () => subscribed && performance.now() - confirmedAt < staleMs,
     epoch: () => epoch,
+    bump: () => {
+      epoch += 1;
+    },
     async announce(drop) {
       if (!drop.keys.length && !drop.groups.length && !drop.all) return;
       const id = `${me}:${++dropCount}`;
       let done!: () => void;
       const applied = new Promise<void>((resolve) => (done = resolve));
-      const waiting: Pending = { needed: Infinity, acknowledged: 0, done };
+      const now = performance.now();
+      const expected = new Set([...members].filter(([, seen]) => now - seen < staleMs).map(([member]) => member));
+      for (const [member, seen] of members) if (now - seen >= 10 * staleMs) members.delete(member);
+      const waiting: Pending = { expected, acknowledged: new Set(), counted: Infinity, done };
       pending.set(id, waiting);
-      const timer = setTimeout(done, staleMs);
+      let timer: NodeJS.Timeout | undefined;
       try {
-        waiting.needed = await redis.publish(channel, `d ${id} ${JSON.stringify(drop)}`);
-        if (waiting.acknowledged >= waiting.needed) done();
+        waiting.counted = await redis.publish(channel, `d ${id} ${JSON.stringify(drop)}`);
+        // From when Redis had it: an instance that does not acknowledge has stopped serving locally
+        // `staleMs` after that (its heartbeats sent since come back after this drop).
+        timer = setTimeout(done, staleMs);
+        if (complete(waiting)) done();
         await applied;
       } finally {
         clearTimeout(timer);

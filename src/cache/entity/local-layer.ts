@@ -41,7 +41,8 @@ export function createLocalLayer(options: { maxBytes: number; maxTtlMs?: number 
     },
     set(key, value, bytes, ttlMs, group) {
       const size = Math.max(64, bytes * 2);
-      if (size > options.maxBytes) return;
+      // A TTL below 1 ms would mean "forever" to the LRU; such a value is not kept at all.
+      if (size > options.maxBytes || ttlMs < 1) return;
       values.set(key, { value, group }, { size, ttl: Math.min(ttlMs, maxTtlMs) });
       if (group !== null) {
         const members = byGroup.get(group) ?? new Set<string>();

@@ -166,7 +166,7 @@ export function createReadThroughCache<N extends string = string>(options: Entit
     async clear() {
       inflight.clear();
       groupInflight.clear();
-      options.local?.layer.clear();
+      dropHere({ keys: [], groups: [], all: true });
       const dropped = await storage.clear(options.prefix);
       await dropLocally({ keys: [], groups: [], all: true });
       return dropped;
@@ -180,7 +180,7 @@ export function createReadThroughCache<N extends string = string>(options: Entit
         counters.inc('entity_invalidation', namespace);
       }
       const storageKeys = keys.map((k) => keyOf(k.namespace, k.id));
-      options.local?.layer.drop(storageKeys, []); // here at once, whatever Redis says
+      dropHere({ keys: storageKeys, groups: [] }); // here at once, whatever Redis says
       return deliver('entity.invalidate', async () => {
         await storage.invalidate(storageKeys);
         await dropLocally({ keys: storageKeys, groups: [] });
@@ -192,7 +192,7 @@ export function createReadThroughCache<N extends string = string>(options: Entit
       for (const group of groups) groupInflight.delete(group);
       counters.inc('entity_group_invalidation', undefined, groups.length);
       const groupKeys = groups.map(groupKeyOf);
-      options.local?.layer.drop([], groupKeys);
+      dropHere({ keys: [], groups: groupKeys });
       return deliver('entity.invalidateGroups', async () => {
         await storage.invalidateGroups(groupKeys);
         await dropLocally({ keys: [], groups: groupKeys });
@@ -206,9 +206,16 @@ export function createReadThroughCache<N extends string = string>(options: Entit
    */
   async function dropLocally(drop: Drop): Promise<void> {
     if (!options.local) return;
+    dropHere(drop);
+    await options.local.channel.announce(drop);
+  }
+
+  /** Out of this process's layer; the epoch moves, so a batch that read before this keeps nothing. */
+  function dropHere(drop: Drop): void {
+    if (!options.local) return;
+    options.local.channel.bump();
     if (drop.all) options.local.layer.clear();
     else options.local.layer.drop(drop.keys, drop.groups);
-    await options.local.channel.announce(drop);
   }
 
   async function deliver(where: string, call: () => Promise<void>): Promise<boolean> {
