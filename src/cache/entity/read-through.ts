@@ -180,11 +180,9 @@ export function createReadThroughCache<N extends string = string>(options: Entit
         counters.inc('entity_invalidation', namespace);
       }
       const storageKeys = keys.map((k) => keyOf(k.namespace, k.id));
-      dropHere({ keys: storageKeys, groups: [] }); // here at once, whatever Redis says
-      return deliver('entity.invalidate', async () => {
-        await storage.invalidate(storageKeys);
-        await dropLocally({ keys: storageKeys, groups: [] });
-      });
+      return dropEverywhere('entity.invalidate', { keys: storageKeys, groups: [] }, () =>
+        storage.invalidate(storageKeys),
+      );
     },
 
     async invalidateGroups(groups: readonly string[]) {
@@ -192,17 +190,29 @@ export function createReadThroughCache<N extends string = string>(options: Entit
       for (const group of groups) groupInflight.delete(group);
       counters.inc('entity_group_invalidation', undefined, groups.length);
       const groupKeys = groups.map(groupKeyOf);
-      dropHere({ keys: [], groups: groupKeys });
-      return deliver('entity.invalidateGroups', async () => {
-        await storage.invalidateGroups(groupKeys);
-        await dropLocally({ keys: [], groups: groupKeys });
-      });
+      return dropEverywhere('entity.invalidateGroups', { keys: [], groups: groupKeys }, () =>
+        storage.invalidateGroups(groupKeys),
+      );
     },
   };
 
   /**
-   * After the storage has dropped them: out of this process's layer at once (read-your-writes), then
-   * out of every other instance's, waiting until they have done it (drop-channel.ts).
+   * Drops from the storage, then from every instance's layer; answers whether all of it was delivered.
+   * This process's layer is emptied twice: before the storage is asked (so it stops serving the old
+   * value even if Redis fails), and again after (a batch that began between the two may have read
+   * the old value from Redis before the drop reached it).
+   */
+  function dropEverywhere(where: string, drop: Drop, fromStorage: () => Promise<void>): Promise<boolean> {
+    dropHere(drop);
+    return deliver(where, async () => {
+      await fromStorage();
+      await dropLocally(drop);
+    });
+  }
+
+  /**
+   * After the storage has dropped them: out of this process's layer (read-your-writes), then out of
+   * every other instance's, waiting until they have done it (drop-channel.ts).
    */
   async function dropLocally(drop: Drop): Promise<void> {
     if (!options.local) return;
