@@ -22,12 +22,12 @@ import { purgeTwice, type EdgePurge } from './cache/edge/purge-twice.js';
 import type { EdgePurger } from './cache/edge/purger.js';
 import { createVarnishPurger } from './cache/edge/varnish-purger.js';
 import { noEntityCache, type EntityCache } from './cache/entity/entity-cache.js';
-import { createDropChannel, type DropChannel } from './cache/entity/drop-channel.js';
-import { createLocalLayer, type LocalLayer } from './cache/entity/local-layer.js';
 import { createMemoryEntityStorage } from './cache/entity/memory-storage.js';
-import { createReadThroughCache } from './cache/entity/read-through.js';
+import { createReadThroughCache, ENTITY_LAYER_NAME } from './cache/entity/read-through.js';
 import { createRedisEntityStorage } from './cache/entity/redis-storage.js';
 import type { Redis } from 'ioredis';
+import { createDropChannel, type DropChannel } from './cache/local/drop-channel.js';
+import { createLocalLayer, type LocalLayer } from './cache/local/local-layer.js';
 import { CircuitBreaker, CircuitOpenError } from './cache/redis/circuit-breaker.js';
 import { connectRedis, createRedis, isCluster, type RedisClient } from './cache/redis/client.js';
 import { createRedisErrorReporter } from './cache/redis/error-reporter.js';
@@ -36,8 +36,11 @@ import {
   createRedisResponseStore,
   createResponseCache,
   failOpen,
+  RESPONSE_LAYER_NAME,
+  withLocalLayer,
   type FailOpenStore,
   type FieldTagTable,
+  type LocalEntry,
   type RedisResponseStore,
   type ResponseCache,
 } from './cache/response/index.js';
@@ -68,7 +71,12 @@ export type CacheOptions = Pick<
   'redisUrl' | 'redisPrefix' | 'redisTimeoutMs' | 'responseCache' | 'entityCache' | 'cacheDebug'
 > &
   Partial<Pick<Config, 'redisClusterNodes'>> &
-  Partial<Pick<Config, 'entityTtlSeconds' | 'entityNegativeTtlSeconds' | 'entityL1Mb' | 'responseGraceSeconds'>> &
+  Partial<
+    Pick<
+      Config,
+      'entityTtlSeconds' | 'entityNegativeTtlSeconds' | 'entityL1Mb' | 'responseL1Mb' | 'responseGraceSeconds'
+    >
+  > &
   Partial<Pick<Config, 'loginMaxAttempts' | 'loginMaxAttemptsPerAddress' | 'loginWindowSeconds'>> &
   Partial<
     Pick<
@@ -110,6 +118,8 @@ export type Caches = {
   entityCache: EntityCache<Namespace>;
   /** The entity cache's in-process layer and its drop channel (ENTITY_L1_MB; null when off). */
   entityLocal: { layer: LocalLayer; channel: DropChannel } | null;
+  /** The response cache's in-process layer and the same drop channel (RESPONSE_L1_MB; null when off). */
+  responseLocal: { layer: LocalLayer<LocalEntry>; channel: DropChannel } | null;
   invalidator: CacheInvalidator;
   /** Stops asking Redis after a failure until a probe says it is back (null without Redis). */
   breaker: CircuitBreaker | null;
@@ -135,23 +145,50 @@ export type Caches = {
 
 export type FollowChangesOptions = Pick<ChangeFollowerDeps, 'pollMs' | 'retentionMs' | 'pruneEveryMs' | 'onApplied'>;
 
-/** The entity cache's in-process layer, emptied of what every instance's writes drop. */
-function localEntityLayer(
+/**
+ * The in-process layers (L1) of both cache levels and the one drop channel that keeps them coherent:
+ * each is emptied of what every instance's writes drop from it, and both of everything when the
+ * channel is lost. Null when neither is on.
+ */
+function inProcessLayers(
   redis: Redis,
   prefix: string,
-  maxBytes: number,
+  bytes: { entity: number; response: number },
   report: (where: string, error: unknown) => void,
-): { layer: LocalLayer; channel: DropChannel } {
-  const layer = createLocalLayer({ maxBytes });
+): InProcessLayers | null {
+  if (bytes.entity <= 0 && bytes.response <= 0) return null;
+  const entity = bytes.entity > 0 ? createLocalLayer({ maxBytes: bytes.entity }) : null;
+  const response = bytes.response > 0 ? createLocalLayer<LocalEntry>({ maxBytes: bytes.response }) : null;
+  const layers = new Map<string, Pick<LocalLayer, 'drop' | 'clear'>>([
+    ...(entity ? ([[ENTITY_LAYER_NAME, entity]] as const) : []),
+    ...(response ? ([[RESPONSE_LAYER_NAME, response]] as const) : []),
+  ]);
   const channel = createDropChannel({
     redis,
-    channel: `${prefix}entity:drops`,
-    onDrop: (drop) => (drop.all ? layer.clear() : layer.drop(drop.keys, drop.groups)),
-    onLost: () => layer.clear(),
+    channel: `${prefix}l1:drops`,
+    onDrop(drop) {
+      const layer = layers.get(drop.layer);
+      if (drop.all) layer?.clear();
+      else layer?.drop(drop.keys, drop.groups);
+    },
+    onLost() {
+      entity?.clear();
+      response?.clear();
+    },
     report,
   });
-  return { layer, channel };
+  return {
+    channel,
+    entity: entity && { layer: entity, channel },
+    response: response && { layer: response, channel },
+  };
 }
+
+type InProcessLayers = {
+  channel: DropChannel;
+  entity: { layer: LocalLayer; channel: DropChannel } | null;
+  response: { layer: LocalLayer<LocalEntry>; channel: DropChannel } | null;
+};
 
 /** A PRIVATE operation is cached per signed-in user; anonymous callers share the 'anon' session. */
 async function sessionOfContext(context: AppContext): Promise<string> {
@@ -276,6 +313,20 @@ export async function buildCaches(options: CacheOptions, logger: Logger): Promis
           logger.warn({ err: error instanceof Error ? error.message : String(error), tags }, 'edge purge failed'),
       })
     : null;
+  // The in-process layers need a single Redis to stay coherent (cache/local/drop-channel.ts); with
+  // memory stores the caches are in process already.
+  const mb = (n: number | undefined, on: boolean) => (on ? (n ?? 0) * 1024 * 1024 : 0);
+  const l1Bytes = {
+    entity: mb(options.entityL1Mb, options.entityCache),
+    response: mb(options.responseL1Mb, options.responseCache),
+  };
+  const local = redis && !isCluster(redis) ? inProcessLayers(redis, options.redisPrefix, l1Bytes, report) : null;
+  if (redis && isCluster(redis) && (l1Bytes.entity > 0 || l1Bytes.response > 0))
+    logger.warn(
+      'ENTITY_L1_MB and RESPONSE_L1_MB need a single Redis (REDIS_URL): no in-process layer on a Redis Cluster',
+    );
+  const entityLocal = local?.entity ?? null;
+  const responseLocal = local?.response ?? null;
   if (options.responseCache) {
     redisResponseStore = redis
       ? createRedisResponseStore({
@@ -288,7 +339,11 @@ export async function buildCaches(options: CacheOptions, logger: Logger): Promis
           onSweepError: (error) => report('response_sweep', error),
         })
       : null;
-    const raw = redisResponseStore ?? createMemoryResponseStore();
+    const shared = redisResponseStore ?? createMemoryResponseStore();
+    // The layer goes inside failOpen: its announcements fail (and are counted) like the store's calls.
+    const raw = responseLocal
+      ? withLocalLayer(shared, { ...responseLocal, counters, trusted: () => !breaker || breaker.current === 'closed' })
+      : shared;
     responseStore = failOpen(raw, report, counters, breaker ?? undefined);
     responseCache = createResponseCache<AppContext>({
       store: responseStore,
@@ -305,14 +360,6 @@ export async function buildCaches(options: CacheOptions, logger: Logger): Promis
       ...(options.joinWaitMs !== undefined ? { joinWaitMs: options.joinWaitMs } : {}),
     });
   }
-  // The in-process layer needs a single Redis to stay coherent (drop-channel.ts); with a memory
-  // storage the cache is in process already.
-  const entityLocal =
-    options.entityCache && redis && !isCluster(redis) && (options.entityL1Mb ?? 0) > 0
-      ? localEntityLayer(redis, options.redisPrefix, (options.entityL1Mb ?? 0) * 1024 * 1024, report)
-      : null;
-  if (options.entityCache && redis && isCluster(redis) && (options.entityL1Mb ?? 0) > 0)
-    logger.warn('ENTITY_L1_MB needs a single Redis (REDIS_URL): no in-process layer on a Redis Cluster');
   const entityCache: EntityCache<Namespace> = options.entityCache
     ? createReadThroughCache<Namespace>({
         ...(entityLocal ? { local: entityLocal } : {}),
@@ -341,7 +388,7 @@ export async function buildCaches(options: CacheOptions, logger: Logger): Promis
   if (breaker) await breaker.start();
   // Subscribed before the first request, unless Redis is down (the token cache then stays degraded).
   if (breaker?.current === 'closed') await revocations?.ready;
-  if (breaker?.current === 'closed') await entityLocal?.channel.ready();
+  if (breaker?.current === 'closed') await local?.channel.ready();
   let stopFollowing = () => {};
   const where = redis ? `${isCluster(redis) ? 'redis cluster' : 'redis'} (prefix "${options.redisPrefix}")` : 'memory';
   const settled = async () => {
@@ -350,6 +397,7 @@ export async function buildCaches(options: CacheOptions, logger: Logger): Promis
   };
   return {
     entityLocal,
+    responseLocal,
     counters,
     redis,
     responseStore,
@@ -395,7 +443,7 @@ export async function buildCaches(options: CacheOptions, logger: Logger): Promis
       stopFollowing();
       await changes?.stop();
       revocations?.close();
-      entityLocal?.channel.close();
+      local?.channel.close();
       breaker?.close();
       redisResponseStore?.close();
       await edge?.close();

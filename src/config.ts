@@ -86,6 +86,7 @@ const envSchema = z.object({
     }),
   ENTITY_NEGATIVE_TTL_SECONDS: z.coerce.number().int().min(0).max(3600).default(30),
   ENTITY_L1_MB: z.coerce.number().int().min(0).max(4096).default(32),
+  RESPONSE_L1_MB: z.coerce.number().int().min(0).max(4096).default(16),
   SEED_PASSWORD: z.string().min(1).default(DEFAULT_SEED_PASSWORD),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   NODE_ENV: z.string().default('development'),
@@ -198,6 +199,8 @@ export type Config = {
   entityNegativeTtlSeconds: number;
   /** The entity cache's in-process layer, in MiB (0: none); with a single Redis only. */
   entityL1Mb: number;
+  /** The response cache's in-process layer, in MiB (0: none); with a single Redis only. */
+  responseL1Mb: number;
   seedPassword: string;
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
   production: boolean;
@@ -260,6 +263,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     entityTtlSeconds: e.ENTITY_TTL_SECONDS,
     entityNegativeTtlSeconds: e.ENTITY_NEGATIVE_TTL_SECONDS,
     entityL1Mb: e.ENTITY_L1_MB,
+    responseL1Mb: e.RESPONSE_L1_MB,
     seedPassword: e.SEED_PASSWORD,
     logLevel: e.LOG_LEVEL,
     production: e.NODE_ENV === 'production',

@@ -4,6 +4,7 @@
  */
 export type CounterName =
   | 'response_hit'
+  | 'response_local_hit'
   | 'response_miss'
   | 'response_write'
   | 'response_coalesced'

@@ -56,6 +56,11 @@ export function createMetrics(deps: {
     response_hit: { result: 'hit' },
     response_miss: { result: 'miss' },
   });
+  mirror(
+    'kitvault_response_cache_local_hits_total',
+    'Lookups answered from the in-process layer (RESPONSE_L1_MB), no Redis round trip: part of the hits above.',
+    { response_local_hit: {} },
+  );
   mirror('kitvault_response_cache_writes_total', 'Responses stored.', { response_write: {} });
   mirror(
     'kitvault_response_cache_coalesced_total',

@@ -11,7 +11,7 @@ import { connectRedis, createRedis, type RedisClient } from '../../src/cache/red
 import type { Database } from '../../src/db/client.js';
 import { invalidationLogRepository } from '../../src/db/repositories/invalidation-log.js';
 import { tokensFor } from '../helpers/app.js';
-import { cachedApp, dropPrefix, newPrefix, testRedis, type CachedApp } from '../helpers/caches.js';
+import { cachedApp, dropPrefix, newPrefix, testRedis, viaFrontDoor, type CachedApp } from '../helpers/caches.js';
 import { openTestDatabase } from '../helpers/database.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 
@@ -24,18 +24,9 @@ const RENAME = 'mutation($id: ID!, $name: String!) { updateKit(input: { id: $id,
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function ask(c: CachedApp, query: string, variables: Record<string, unknown>, token?: string) {
-  const response = await c.front.fetch('http://kitvault.test/graphql', {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      accept: 'application/json',
-      ...(token ? { authorization: `Bearer ${token}` } : {}),
-    },
-    body: JSON.stringify({ query, variables }),
-  });
-  const body = (await response.json()) as { data?: { kit?: { name: string } } | null; errors?: unknown[] };
-  await c.caches.settled();
-  return { status: response.status, cache: response.headers.get('x-cache'), body };
+  const { status, cache, text } = await viaFrontDoor(c, query, variables, token);
+  const body = JSON.parse(text) as { data?: { kit?: { name: string } } | null; errors?: unknown[] };
+  return { status, cache, body };
 }
 
 async function until(condition: () => boolean, ms = 8_000) {

@@ -81,6 +81,30 @@ export async function dropPrefix(redis: RedisClient, prefix: string): Promise<vo
 
 export type CachedApp = { app: App; caches: Caches; front: FrontDoor };
 
+/**
+ * POSTs a query through the front door (the lean hit first, then yoga), as a client would, and
+ * waits for the cache writes it started.
+ */
+export async function viaFrontDoor(
+  c: CachedApp,
+  query: string,
+  variables: Record<string, unknown> = {},
+  token?: string,
+): Promise<{ status: number; cache: string | null; text: string }> {
+  const response = await c.front.fetch('http://kitvault.test/graphql', {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/json',
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+    },
+    body: JSON.stringify({ query, variables }),
+  });
+  const text = await response.text();
+  await c.caches.settled();
+  return { status: response.status, cache: response.headers.get('x-cache'), text };
+}
+
 export async function cachedApp(
   database: Database,
   options: Partial<CacheOptions> & {
@@ -98,8 +122,9 @@ export async function cachedApp(
       redisTimeoutMs: 500,
       responseCache: true,
       entityCache: false,
-      // The in-process layer is on wherever it can be (a single Redis), so every cache test runs with it.
+      // The in-process layers are on wherever they can be (a single Redis), so every cache test runs with them.
       entityL1Mb: 8,
+      responseL1Mb: 8,
       cacheDebug: true,
       responseGraceSeconds: 0,
       database,

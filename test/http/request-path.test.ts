@@ -53,8 +53,10 @@ describe.each(backends())('request path on $backend', ({ backend, skip }) => {
     prefix = newPrefix();
     if (backend === 'redis') redis = testRedis();
     // An edge that is told of every purge (and does nothing with them): answers may be kept there.
-    one = await cachedApp(database, { backend, redis, prefix, edgePurger: noEdgePurger });
-    two = backend === 'redis' ? await cachedApp(database, { backend, redis, prefix, edgePurger: noEdgePurger }) : one;
+    // The Redis level's round trips: no in-process layer in front (test/cache/response/local-layer.test.ts).
+    const options = { backend, redis, prefix, edgePurger: noEdgePurger, responseL1Mb: 0 };
+    one = await cachedApp(database, options);
+    two = backend === 'redis' ? await cachedApp(database, options) : one;
     const t = await tokensFor(one.app, ['admin', 'user3']);
     admin = t.get('admin')!.token;
     user = t.get('user3')!.token;

@@ -49,7 +49,15 @@ describe('APQ on a shared Redis', () => {
     redis = testRedis();
     await redis.ping();
     prefix = newPrefix();
-    const options = { backend: 'redis', redis, prefix, cacheDebug: false, persistedQueriesMaxBytes: 300 } as const;
+    // The Redis commands are counted: no in-process layer in front of the response store.
+    const options = {
+      backend: 'redis',
+      redis,
+      prefix,
+      cacheDebug: false,
+      persistedQueriesMaxBytes: 300,
+      responseL1Mb: 0,
+    } as const;
     a = await cachedApp(database, { ...options, app: { plugins: [yogaA.plugin] } });
     b = await cachedApp(database, { ...options, app: { plugins: [yogaB.plugin] } });
     commands = redisCommands(redis);

@@ -45,6 +45,7 @@ beforeAll(async () => {
     redis,
     prefix,
     cacheDebug: false,
+    responseL1Mb: 0, // the lean hit's one Redis read is what is counted
     app: { plugins: [yoga.plugin] },
   });
   commands = redisCommands(redis);

@@ -13,8 +13,8 @@ import { randomBase64url } from '../random.js';
 import { CircuitOpenError, type CircuitBreaker } from '../redis/circuit-breaker.js';
 import type { RedisErrorReporter } from '../redis/error-reporter.js';
 import type { EntityCache, EntityFetch, EntityKey, GroupFetch } from './entity-cache.js';
-import type { Drop, DropChannel } from './drop-channel.js';
-import type { LocalLayer } from './local-layer.js';
+import type { Drop, DropChannel } from '../local/drop-channel.js';
+import type { LocalLayer } from '../local/local-layer.js';
 import type { EntityStorage, Fill, ReadOutcome } from './storage.js';
 
 /** Bump when the shape of a cached row changes: old values are then never read (new keys). */
@@ -27,6 +27,9 @@ const pack = (value: unknown): Buffer => {
   const bytes = encode(value);
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 };
+
+/** The name of this cache's drops on the drop channel (which several layers share). */
+export const ENTITY_LAYER_NAME = 'entity';
 
 export type EntityCacheOptions<N extends string> = {
   storage: EntityStorage;
@@ -42,8 +45,7 @@ export type EntityCacheOptions<N extends string> = {
   /** Stops asking a storage that failed until it is back (see CircuitBreaker). Default: none. */
   breaker?: CircuitBreaker;
   /**
-   * An in-process layer in front of the storage, kept coherent by a drop channel (local-layer.ts,
-   * drop-channel.ts). Default: none.
+   * An in-process layer in front of the storage, kept coherent by a drop channel (cache/local/). Default: none.
    */
   local?: { layer: LocalLayer; channel: DropChannel };
 };
@@ -166,9 +168,9 @@ export function createReadThroughCache<N extends string = string>(options: Entit
     async clear() {
       inflight.clear();
       groupInflight.clear();
-      dropHere({ keys: [], groups: [], all: true });
+      dropHere({ layer: ENTITY_LAYER_NAME, keys: [], groups: [], all: true });
       const dropped = await storage.clear(options.prefix);
-      await dropLocally({ keys: [], groups: [], all: true });
+      await dropLocally({ layer: ENTITY_LAYER_NAME, keys: [], groups: [], all: true });
       return dropped;
     },
     entries: () => storage.entries(),
@@ -180,7 +182,7 @@ export function createReadThroughCache<N extends string = string>(options: Entit
         counters.inc('entity_invalidation', namespace);
       }
       const storageKeys = keys.map((k) => keyOf(k.namespace, k.id));
-      return dropEverywhere('entity.invalidate', { keys: storageKeys, groups: [] }, () =>
+      return dropEverywhere('entity.invalidate', { layer: ENTITY_LAYER_NAME, keys: storageKeys, groups: [] }, () =>
         storage.invalidate(storageKeys),
       );
     },
@@ -190,7 +192,7 @@ export function createReadThroughCache<N extends string = string>(options: Entit
       for (const group of groups) groupInflight.delete(group);
       counters.inc('entity_group_invalidation', undefined, groups.length);
       const groupKeys = groups.map(groupKeyOf);
-      return dropEverywhere('entity.invalidateGroups', { keys: [], groups: groupKeys }, () =>
+      return dropEverywhere('entity.invalidateGroups', { layer: ENTITY_LAYER_NAME, keys: [], groups: groupKeys }, () =>
         storage.invalidateGroups(groupKeys),
       );
     },
@@ -212,7 +214,7 @@ export function createReadThroughCache<N extends string = string>(options: Entit
 
   /**
    * After the storage has dropped them: out of this process's layer (read-your-writes), then out of
-   * every other instance's, waiting until they have done it (drop-channel.ts).
+   * every other instance's, waiting until they have done it (cache/local/drop-channel.ts).
    */
   async function dropLocally(drop: Drop): Promise<void> {
     if (!options.local) return;
@@ -271,9 +273,11 @@ export function createReadThroughCache<N extends string = string>(options: Entit
       }
       if (!ids.length) return;
     }
+    const groups = group === null ? [] : [group];
     /** Keeps a value locally, unless a drop was heard since this batch began (it may predate it). */
     const keep = (key: string, value: unknown, bytes: number, ttlMs: number) => {
-      if (local && local.channel.epoch() === epoch) local.layer.set(key, value, bytes, ttlMs, group);
+      // Twice the encoded size: the decoded objects take about that much.
+      if (local && local.channel.epoch() === epoch) local.layer.set(key, value, bytes * 2, ttlMs, groups);
     };
     const keys = ids.map(storageKey);
     const token = randomBase64url(9);

@@ -42,9 +42,9 @@ export function failOpen(
     }
   }
   return {
-    async lookup(key) {
+    async lookup(key, withTags) {
       try {
-        return await run(() => store.lookup(key));
+        return await run(() => store.lookup(key, withTags));
       } catch (error) {
         failed('response.lookup', error);
         return { value: null, generation: UNAVAILABLE };

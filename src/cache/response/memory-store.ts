@@ -31,9 +31,10 @@ export function createMemoryResponseStore(options: { maxEntries?: number } = {})
   }
 
   return {
-    async lookup(key): Promise<Lookup> {
+    async lookup(key, withTags): Promise<Lookup> {
       const entry = entries.get(key);
-      return { value: entry?.value ?? null, generation: String(sequence) };
+      const found = { value: entry?.value ?? null, generation: String(sequence) };
+      return withTags ? { ...found, tags: entry?.tags ?? null } : found;
     },
     async lease() {
       return 'acquired' as const;

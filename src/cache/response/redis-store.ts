@@ -657,17 +657,25 @@ export function createRedisResponseStore(options: RedisResponseStoreOptions): Re
   }
 
   return {
-    async lookup(key): Promise<Lookup> {
+    async lookup(key, withTags): Promise<Lookup> {
       const h = hashOf(key);
       const b = base(bucketOf(h));
-      const [stored, seq] = await redis.mgetBuffer(`${b}e:${h}`, `${b}s`);
+      // The tags come from the same one read (x is written with e, in one script).
+      const [stored, seq, tagList] = withTags
+        ? await redis.mgetBuffer(`${b}e:${h}`, `${b}s`, `${b}x:${h}`)
+        : await redis.mgetBuffer(`${b}e:${h}`, `${b}s`);
       // A bucket at sequence 0 (given its epoch by a fill lease, nothing invalidated since) reads as
       // one without s: the same generation, for the write guard and for coalescing alike.
       const generation = !seq || (seq[0] === 0x30 && seq[1] === 0x2e) ? '0' : seq.toString('latin1');
       const found = stored ?? null;
       switch (verdict(found, seq ?? null)) {
-        case 'serve':
-          return { value: found!.subarray(HEADER_BYTES), generation };
+        case 'serve': {
+          const value = found!.subarray(HEADER_BYTES);
+          if (!withTags) return { value, generation };
+          // Tags are written with ALL_TAG first; a value without it is not a list this store wrote.
+          const tags = tagList ? tagList.toString('utf8').split('\n') : null;
+          return { value, generation, tags: tags?.[0] === ALL_TAG ? tags.slice(1) : null };
+        }
         case 'miss':
           return { value: null, generation };
         case 'check': {
@@ -697,6 +705,9 @@ export function createRedisResponseStore(options: RedisResponseStoreOptions): Re
       const h = hashOf(key);
       const bucket = bucketOf(h);
       const b = base(bucket);
+      // A tag list is newline-separated (x): a tag holding a newline could not be read back whole,
+      // so its invalidation could miss the entry. Such an entry is not stored.
+      if (tags.some((t) => t.includes('\n'))) return 'refused';
       const all = [...new Set([ALL_TAG, ...tags])];
       // The fill lease (if any) goes with the write, stored or refused.
       const keys = [`${b}e:${h}`, `${b}x:${h}`, `${b}l:${h}`, `${b}s`, `${b}m`, ...all.map((t) => `${b}t:${t}`)];

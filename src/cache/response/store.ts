@@ -14,13 +14,18 @@ export type Lookup = {
   value: Buffer | null;
   /** The write guard to pass back to `store` for this key: opaque, compared for equality only. */
   generation: string;
+  /**
+   * Only when asked for: the tags the entry was stored with, read with it (the in-process layer
+   * keeps a value only with them, to drop it by tag); null when they could not be.
+   */
+  tags?: readonly string[] | null;
 };
 
 export type StoreOutcome = 'stored' | 'refused' | 'failed';
 
 export interface ResponseStore {
   /** Bytes, not text: the HTTP fast path writes the body without decoding it. */
-  lookup(key: string): Promise<Lookup>;
+  lookup(key: string, withTags?: boolean): Promise<Lookup>;
   store(key: string, value: string, tags: readonly string[], ttlMs: number, generation: string): Promise<StoreOutcome>;
   /** Drops every entry carrying any of the tags; resolves once that is true for every server. */
   invalidate(tags: readonly string[]): Promise<void>;

@@ -56,7 +56,8 @@ beforeAll(async () => {
   redis = testRedis();
   await redis.ping(); // connected and ready: nothing below goes through the offline queue
   prefix = newPrefix();
-  server = await cachedApp(database, { backend: 'redis', redis, prefix });
+  // The Redis level itself: no in-process layer in front of it (test/cache/response/local-layer.test.ts).
+  server = await cachedApp(database, { backend: 'redis', redis, prefix, responseL1Mb: 0 });
   const tokens = await tokensFor(server.app, ['admin', 'user5']);
   admin = tokens.get('admin')!.token;
   user = tokens.get('user5')!.token;

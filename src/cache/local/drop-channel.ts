@@ -1,5 +1,5 @@
 /**
- * Keeps every instance's local layer (local-layer.ts) coherent through Redis pub/sub, so that once
+ * Keeps every instance's local layers (local-layer.ts) coherent through Redis pub/sub, so that once
  * a write has answered, no instance serves from its local layer what the write dropped.
  *
  * - A drop (keys and groups) is announced after Redis has it; every instance, the writer included,
@@ -19,8 +19,11 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 
-/** What a write dropped: keys, groups, or (an admin purge) everything. */
-export type Drop = { keys: readonly string[]; groups: readonly string[]; all?: boolean };
+/**
+ * What a write dropped from one of the layers sharing the channel (named by `layer`): keys,
+ * groups, or (an admin purge) everything.
+ */
+export type Drop = { layer: string; keys: readonly string[]; groups: readonly string[]; all?: boolean };
 
 export type DropChannel = {
   /** Whether the local layer may be read and filled now. */
@@ -99,7 +102,7 @@ export function createDropChannel(options: DropChannelOptions): DropChannel {
         epoch += 1;
         subscribed = true;
       },
-      (error: unknown) => report('entity.l1.subscribe', error),
+      (error: unknown) => report('l1.subscribe', error),
     );
   });
   subscriber.on('close', lost);
@@ -120,7 +123,7 @@ export function createDropChannel(options: DropChannelOptions): DropChannel {
       if (!drop) return;
       epoch += 1;
       onDrop(drop);
-      redis.publish(channel, `a ${id} ${me}`).catch((error: unknown) => report('entity.l1.ack', error));
+      redis.publish(channel, `a ${id} ${me}`).catch((error: unknown) => report('l1.ack', error));
     } else if (kind === 'a') {
       const [, id, from] = message.split(' ');
       const waiting = id === undefined ? undefined : pending.get(id);
@@ -144,7 +147,7 @@ export function createDropChannel(options: DropChannelOptions): DropChannel {
     if (!subscribed) return;
     beat += 1;
     sentAt.set(beat, performance.now());
-    redis.publish(channel, `h ${me} ${beat}`).catch((error: unknown) => report('entity.l1.heartbeat', error));
+    redis.publish(channel, `h ${me} ${beat}`).catch((error: unknown) => report('l1.heartbeat', error));
     if (sentAt.size > 1000) sentAt.clear(); // heartbeats that never came back (Redis away)
   }, options.heartbeatMs ?? 100);
   heartbeat.unref();
@@ -195,9 +198,11 @@ function parseDrop(text: string): Drop | null {
   try {
     const value: unknown = JSON.parse(text);
     if (typeof value !== 'object' || value === null) return null;
-    const { keys, groups, all } = value as Record<string, unknown>;
+    const { layer, keys, groups, all } = value as Record<string, unknown>;
     const strings = (v: unknown): v is string[] => Array.isArray(v) && v.every((s) => typeof s === 'string');
-    return strings(keys) && strings(groups) ? { keys, groups, all: all === true } : null;
+    return typeof layer === 'string' && strings(keys) && strings(groups)
+      ? { layer, keys, groups, all: all === true }
+      : null;
   } catch {
     return null;
   }

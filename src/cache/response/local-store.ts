@@ -1,0 +1,97 @@
+/**
+ * The response store's in-process layer (L1): a ResponseStore in front of the shared one that
+ * answers a warm lookup from process memory, so a hit costs no Redis round trip at all.
+ *
+ * It keeps an entry only while it is fresh, with the tags it was stored under, and only what it
+ * can keep coherent (cache/local/drop-channel.ts): a lookup is answered here only while the drop
+ * channel is live and `trusted()` (this instance's breaker is closed); an entry read from the
+ * store (with its tags, in the same read) or written by this process is kept only if no drop was
+ * heard or made since the read or write began; an invalidation drops its tags here before the
+ * store is asked (so a failing store cannot leave the old entry here), here again after (a lookup
+ * may have read the store between the two), and then on every instance, before it resolves.
+ *
+ * Stale and expired entries are never answered here: they go to the store, whose generation a
+ * refresh needs. A lookup answered here cannot vouch for a write, so a write under its
+ * generation is refused.
+ */
+import type { CacheCounters } from '../counters.js';
+import type { DropChannel } from '../local/drop-channel.js';
+import type { LocalLayer } from '../local/local-layer.js';
+import { decodeEntry } from './entry.js';
+import type { Lookup, ResponseStore } from './store.js';
+
+/** The name of this layer's drops on the drop channel (which several layers share). */
+export const RESPONSE_LAYER_NAME = 'response';
+
+/** The generation of a lookup answered from process memory: no write may follow it. */
+const FROM_MEMORY = 'local';
+
+/** What the layer holds per entry: the store's bytes, and until when they are fresh (Date.now() ms). */
+export type LocalEntry = { value: Buffer; freshUntil: number };
+
+export type LocalStoreOptions = {
+  layer: LocalLayer<LocalEntry>;
+  channel: DropChannel;
+  counters: CacheCounters;
+  /** Whether what this instance learnt from the store can be trusted now (its breaker is closed). */
+  trusted(): boolean;
+};
+
+export function withLocalLayer(store: ResponseStore, options: LocalStoreOptions): ResponseStore {
+  const { layer, channel, counters } = options;
+  const usable = () => options.trusted() && channel.live();
+
+  /** Keeps an entry while it is fresh, unless a drop was heard or made since `epoch`. */
+  function keep(key: string, value: Buffer, tags: readonly string[], epoch: number) {
+    if (channel.epoch() !== epoch || !usable()) return;
+    const entry = decodeEntry(value);
+    if (!entry) return;
+    const freshUntil = entry.meta.storedAt + entry.meta.maxAgeMs;
+    const size = value.length + tags.reduce((n, t) => n + t.length + 48, 128);
+    layer.set(key, { value, freshUntil }, size, freshUntil - Date.now(), tags);
+  }
+
+  function dropHere(tags: readonly string[] | 'all') {
+    channel.bump();
+    if (tags === 'all') layer.clear();
+    else layer.drop([], tags);
+  }
+
+  return {
+    async lookup(key, withTags): Promise<Lookup> {
+      if (!usable()) return store.lookup(key, withTags);
+      const held = layer.get(key)?.value;
+      if (held && Date.now() < held.freshUntil) {
+        counters.inc('response_local_hit');
+        return { value: held.value, generation: FROM_MEMORY };
+      }
+      const epoch = channel.epoch();
+      const found = await store.lookup(key, true);
+      if (found.value && found.tags) keep(key, found.value, found.tags, epoch);
+      return found;
+    },
+    async store(key, value, tags, ttlMs, generation) {
+      if (generation === FROM_MEMORY) return 'refused';
+      const epoch = channel.epoch();
+      const outcome = await store.store(key, value, tags, ttlMs, generation);
+      // Stored: no invalidation of its tags reached the store since its lookup, and one after the
+      // write drops it here when announced (or moves the epoch first, and it is not kept).
+      if (outcome === 'stored') keep(key, Buffer.from(value), tags, epoch);
+      return outcome;
+    },
+    async invalidate(tags) {
+      dropHere(tags);
+      await store.invalidate(tags);
+      dropHere(tags);
+      await channel.announce({ layer: RESPONSE_LAYER_NAME, keys: [], groups: tags });
+    },
+    async clear() {
+      dropHere('all');
+      await store.clear();
+      dropHere('all');
+      await channel.announce({ layer: RESPONSE_LAYER_NAME, keys: [], groups: [], all: true });
+    },
+    lease: (key, ms) => store.lease(key, ms),
+    stats: () => store.stats(),
+  };
+}

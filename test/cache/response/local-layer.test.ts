@@ -1,0 +1,148 @@
+/**
+ * The response cache's in-process layer (RESPONSE_L1_MB), on a real Redis with two instances: a
+ * warm hit costs no Redis command at all; once a write on either instance has answered, neither
+ * serves the old answer from its layer; an admin purge empties every layer; and an instance whose
+ * link to Redis is silently lost (a held TCP link: no error, no close) stops using its layer rather
+ * than serving what others' writes invalidated.
+ */
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { RedisClient } from '../../../src/cache/redis/client.js';
+import type { Database } from '../../../src/db/client.js';
+import { data, testApp, tokensFor } from '../../helpers/app.js';
+import { viaFrontDoor, type CachedApp } from '../../helpers/caches.js';
+import { openTestDatabase } from '../../helpers/database.js';
+import { proxiedPair } from '../../helpers/proxied-pair.js';
+import { KIT_CLUB, RENAME_KIT } from '../../helpers/stale-reads.js';
+
+const ME = '{ me { id username collection(first: 5) { totalCount edges { node { id kit { id name } } } } } }';
+
+let database: Database;
+let admin = '';
+let user = '';
+beforeAll(async () => {
+  database = await openTestDatabase();
+});
+afterAll(() => database?.close()); // hooks unwind in reverse: after the pair's instances are closed
+const pair = proxiedPair(() => database, { responseCache: true, entityCache: false, responseL1Mb: 8 });
+const { skip } = pair;
+let a: CachedApp; // reaches Redis directly
+let b: CachedApp; // reaches Redis through the proxy
+beforeAll(async () => {
+  if (skip) return;
+  ({ a, b } = pair);
+  const tokens = await tokensFor(a.app, ['admin', 'user5']);
+  admin = tokens.get('admin')!.token;
+  user = tokens.get('user5')!.token;
+});
+
+async function ask(app: CachedApp, query: string, variables: Record<string, unknown> = {}, token?: string) {
+  const { cache, text } = await viaFrontDoor(app, query, variables, token);
+  return { cache, body: text, data: (JSON.parse(text) as { data: unknown }).data };
+}
+const kitName = async (app: CachedApp, id: string) =>
+  ((await ask(app, KIT_CLUB, { id })).data as { kit: { name: string } }).kit.name;
+const localHits = (app: CachedApp) => app.caches.counters.get('response_local_hit');
+
+/** The Redis commands `work` sends on `client`, but the drop channel's own (PUBLISH: heartbeats, acks). */
+async function commandsDuring(client: RedisClient, work: () => Promise<unknown>): Promise<string[]> {
+  const sent = vi.spyOn(client, 'sendCommand');
+  try {
+    await work();
+    return sent.mock.calls.map(([c]) => c.name.toLowerCase()).filter((name) => name !== 'publish');
+  } finally {
+    sent.mockRestore();
+  }
+}
+
+describe('the response cache in process (L1)', () => {
+  it.skipIf(skip)(
+    `answers a warm hit from process memory: no Redis command, the same bytes${skip ? ` (skipped: ${skip})` : ''}`,
+    async () => {
+      await a.caches.responseLocal!.channel.ready(5000);
+      const first = await ask(a, KIT_CLUB, { id: '31' });
+      expect(first.cache).toBe('MISS');
+      await a.caches.responseLocal!.channel.ready(5000);
+      const before = localHits(a);
+      let warm: Awaited<ReturnType<typeof ask>> | undefined;
+      // The miss's own write kept it here: the very next request needs nothing from Redis.
+      expect(await commandsDuring(pair.direct, async () => (warm = await ask(a, KIT_CLUB, { id: '31' })))).toEqual([]);
+      expect(warm!.cache).toBe('HIT');
+      expect(localHits(a) - before).toBe(1);
+      expect(warm!.data).toEqual(await data(testApp(database), KIT_CLUB, { id: '31' }));
+
+      // Another instance reads the entry from Redis once (with its tags), then from its own layer.
+      await b.caches.responseLocal!.channel.ready(5000);
+      const fromRedis = await ask(b, KIT_CLUB, { id: '31' });
+      expect(fromRedis.cache).toBe('HIT');
+      expect(fromRedis.data).toEqual(first.data);
+      const onB = localHits(b);
+      expect(await commandsDuring(pair.viaProxy, async () => (warm = await ask(b, KIT_CLUB, { id: '31' })))).toEqual(
+        [],
+      );
+      expect(warm!.body).toBe(fromRedis.body);
+      expect(localHits(b) - onB).toBe(1);
+    },
+  );
+
+  it.skipIf(skip)('keeps a private answer per user, also without a Redis command', async () => {
+    await a.caches.responseLocal!.channel.ready(5000);
+    const mine = await ask(a, ME, {}, user);
+    expect(mine.cache).toBe('MISS');
+    let again: Awaited<ReturnType<typeof ask>> | undefined;
+    expect(await commandsDuring(pair.direct, async () => (again = await ask(a, ME, {}, user)))).toEqual([]);
+    expect(again!.cache).toBe('HIT');
+    expect(again!.data).toEqual(mine.data);
+    // Another user is another key: theirs, not this one.
+    const theirs = await ask(a, ME, {}, admin);
+    expect(theirs.cache).toBe('MISS');
+    expect(theirs.data).not.toEqual(mine.data);
+  });
+
+  it.skipIf(skip)('never serves from either layer what a write on the other instance invalidated', async () => {
+    for (let round = 0; round < 20; round++) {
+      const [writer, reader] = round % 2 ? [a, b] : [b, a];
+      const id = String(32 + (round % 4));
+      await kitName(reader, id);
+      await kitName(writer, id);
+      await reader.caches.responseLocal!.channel.ready(5000);
+      const before = localHits(reader);
+      await kitName(reader, id);
+      expect(localHits(reader) - before).toBe(1); // the old answer is in the reader's layer
+      const name = `Response L1 round ${round} ${pair.prefix}`;
+      await data(writer.app, RENAME_KIT, { id, name }, admin);
+      // The writer's answer is back: both layers must already have dropped the old answer.
+      expect(await kitName(reader, id)).toBe(name);
+      expect(await kitName(writer, id)).toBe(name);
+    }
+  });
+
+  it.skipIf(skip)("empties every instance's layer on an admin purge", async () => {
+    await ask(b, KIT_CLUB, { id: '36' });
+    await ask(b, KIT_CLUB, { id: '36' });
+    expect(b.caches.responseLocal!.layer.size).toBeGreaterThan(0);
+    await a.caches.responseStore!.clear();
+    expect(b.caches.responseLocal!.layer.size).toBe(0);
+    expect(a.caches.responseLocal!.layer.size).toBe(0);
+  });
+
+  it.skipIf(skip)('stops using its layer when its link to Redis is silently lost, and starts empty after', async () => {
+    await b.caches.responseLocal!.channel.ready(5000);
+    await kitName(b, '37');
+    const before = localHits(b);
+    await kitName(b, '37');
+    expect(localHits(b) - before).toBe(1);
+    pair.proxy.holdExisting(); // no error, no close: the subscription just stops delivering
+    try {
+      const name = `Renamed while b is held ${pair.prefix}`;
+      await data(a.app, RENAME_KIT, { id: '37', name }, admin);
+      expect(b.caches.responseLocal!.channel.live()).toBe(false);
+      // b's layer still holds the old answer, but b does not use it: Postgres answers.
+      expect(await kitName(b, '37')).toBe(name);
+    } finally {
+      pair.proxy.heal();
+    }
+    await b.caches.responseLocal!.channel.ready(5000);
+    expect(b.caches.responseLocal!.channel.live()).toBe(true);
+    expect(await kitName(b, '37')).toBe(`Renamed while b is held ${pair.prefix}`);
+  });
+});
