@@ -88,6 +88,7 @@ export function createFrontDoor(app: App, cache: LeanHit | null): FrontDoor {
     const seconds = (performance.now() - startedAt) / 1000;
     const operation = app.metrics.operations.label(answer.operation);
     app.metrics.requestDuration.observe({ operation, cache: answer.cache }, seconds);
+    if (!app.logger.isLevelEnabled('debug')) return; // a hit is the hot path: build no log line for nobody
     app.logger.debug(
       {
         reqId: requestId,

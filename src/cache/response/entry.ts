@@ -36,7 +36,9 @@ export function encodeEntry(m: EntryMeta, body: string): string {
  * Reads the header lines; the body stays a slice of the stored bytes (no copy, no decode). Null for
  * anything that is not an entry of a known format (an older deploy's, or garbage).
  */
-export function decodeEntry(raw: Buffer): { meta: EntryMeta; body: Buffer } | null {
+export type DecodedEntry = { meta: EntryMeta; body: Buffer };
+
+export function decodeEntry(raw: Buffer): DecodedEntry | null {
   const newline = raw.indexOf(10);
   if (newline < 0 || newline > 200) return null;
   const [version, storedAt, maxAge, grace, scope, etag] = raw.toString('latin1', 0, newline).split(' ');

@@ -50,6 +50,8 @@ export function failOpen(
         return { value: null, generation: UNAVAILABLE };
       }
     },
+    // Memory only: nothing to fail (and the layer is bypassed while the breaker is not closed).
+    ...(store.peek ? { peek: store.peek } : {}),
     async lease(key, ms) {
       try {
         return await run(() => store.lease(key, ms));

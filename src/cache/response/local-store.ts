@@ -17,8 +17,8 @@
 import type { CacheCounters } from '../counters.js';
 import type { DropChannel } from '../local/drop-channel.js';
 import type { LocalLayer } from '../local/local-layer.js';
-import { decodeEntry } from './entry.js';
-import type { Lookup, ResponseStore } from './store.js';
+import { decodeEntry, type DecodedEntry } from './entry.js';
+import type { LocalLookup, Lookup, ResponseStore } from './store.js';
 
 /** The name of this layer's drops on the drop channel (which several layers share). */
 export const RESPONSE_LAYER_NAME = 'response';
@@ -26,8 +26,8 @@ export const RESPONSE_LAYER_NAME = 'response';
 /** The generation of a lookup answered from process memory: no write may follow it. */
 const FROM_MEMORY = 'local';
 
-/** What the layer holds per entry: the store's bytes, and until when they are fresh (Date.now() ms). */
-export type LocalEntry = { value: Buffer; freshUntil: number };
+/** What the layer holds per entry: the store's bytes, decoded, and until when they are fresh (Date.now() ms). */
+export type LocalEntry = { value: Buffer; entry: DecodedEntry; freshUntil: number };
 
 export type LocalStoreOptions = {
   layer: LocalLayer<LocalEntry>;
@@ -47,8 +47,16 @@ export function withLocalLayer(store: ResponseStore, options: LocalStoreOptions)
     const entry = decodeEntry(value);
     if (!entry) return;
     const freshUntil = entry.meta.storedAt + entry.meta.maxAgeMs;
-    const size = value.length + tags.reduce((n, t) => n + t.length + 48, 128);
-    layer.set(key, { value, freshUntil }, size, freshUntil - Date.now(), tags);
+    const size = value.length + tags.reduce((n, t) => n + t.length + 48, 256);
+    layer.set(key, { value, entry, freshUntil }, size, freshUntil - Date.now(), tags);
+  }
+
+  function peek(key: string): LocalLookup | undefined {
+    if (!usable()) return undefined;
+    const held = layer.get(key)?.value;
+    if (!held || Date.now() >= held.freshUntil) return undefined;
+    counters.inc('response_local_hit');
+    return { value: held.value, generation: FROM_MEMORY, entry: held.entry };
   }
 
   function dropHere(tags: readonly string[] | 'all') {
@@ -58,13 +66,11 @@ export function withLocalLayer(store: ResponseStore, options: LocalStoreOptions)
   }
 
   return {
+    peek,
     async lookup(key, withTags): Promise<Lookup> {
       if (!usable()) return store.lookup(key, withTags);
-      const held = layer.get(key)?.value;
-      if (held && Date.now() < held.freshUntil) {
-        counters.inc('response_local_hit');
-        return { value: held.value, generation: FROM_MEMORY };
-      }
+      const local = peek(key);
+      if (local) return local;
       const epoch = channel.epoch();
       const found = await store.lookup(key, true);
       if (found.value && found.tags) keep(key, found.value, found.tags, epoch);

@@ -18,7 +18,7 @@
 import { LRUCache } from 'lru-cache';
 import type { CacheCounters } from '../counters.js';
 import type { DocumentIndex } from './documents.js';
-import { decodeEntry, freshness } from './entry.js';
+import { decodeEntry, freshness, type DecodedEntry } from './entry.js';
 import type { ResponseCacheServerContext } from './handoff.js';
 import { answersNotModified, entryHeaders, matchesIfNoneMatch } from './headers.js';
 import { jsonDepthExceeds } from './json-depth.js';
@@ -269,13 +269,18 @@ export function createServe(deps: ServeDeps) {
       if (recognised.keys.size >= KEYS_PER_MEMO) recognised.keys.clear();
       recognised.keys.set(session ?? '', key);
     }
-    let found: Lookup;
-    try {
-      found = await deps.store.lookup(key);
-    } catch {
-      return declined;
+    // Process memory first (no promise, the entry already decoded), then the store.
+    const local = deps.store.peek?.(key);
+    let found: Lookup | undefined = local;
+    let decoded: DecodedEntry | null = local?.entry ?? null;
+    if (!found) {
+      try {
+        found = await deps.store.lookup(key);
+      } catch {
+        return declined;
+      }
+      decoded = found.value && decodeEntry(found.value);
     }
-    const decoded = found.value && decodeEntry(found.value);
     const f = decoded ? freshness(decoded.meta) : null;
     if (!decoded || !f || f.state === 'expired') {
       // Nothing servable: hand yoga the lookup as a miss, so it costs no second round trip.

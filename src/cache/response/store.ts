@@ -9,6 +9,8 @@
  * A store that can lose part of its state (Redis evicts any key) fails closed: what it cannot
  * vouch for is a miss on `lookup` and a refusal on `store`, never an entry an invalidation missed.
  */
+import type { DecodedEntry } from './entry.js';
+
 export type Lookup = {
   /** The stored bytes (as given to `store`), or null on a miss. */
   value: Buffer | null;
@@ -21,11 +23,19 @@ export type Lookup = {
   tags?: readonly string[] | null;
 };
 
+/** A lookup answered from process memory, synchronously: the entry comes decoded. */
+export type LocalLookup = Lookup & { entry: DecodedEntry };
+
 export type StoreOutcome = 'stored' | 'refused' | 'failed';
 
 export interface ResponseStore {
   /** Bytes, not text: the HTTP fast path writes the body without decoding it. */
   lookup(key: string, withTags?: boolean): Promise<Lookup>;
+  /**
+   * The same lookup when process memory alone can answer it (a fresh entry of an in-process
+   * layer), without a promise: the lean hit's fastest path. Undefined: ask `lookup`.
+   */
+  peek?(key: string): LocalLookup | undefined;
   store(key: string, value: string, tags: readonly string[], ttlMs: number, generation: string): Promise<StoreOutcome>;
   /** Drops every entry carrying any of the tags; resolves once that is true for every server. */
   invalidate(tags: readonly string[]): Promise<void>;
