@@ -4,7 +4,6 @@
  * inlines all of them (fonts and the favicon as data: URLs, the workers as blob: URLs), so the page
  * needs nothing but this server.
  */
-import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import type { GraphiQLOptions } from 'graphql-yoga';
 
 /** Removes the indentation every non-blank line shares (a template literal's, in source code). */
@@ -34,13 +33,18 @@ export function graphiqlPageOptions(options: GraphiQLOptions = {}): GraphiQLOpti
 
 /**
  * yoga's `renderGraphiQL`. The page is ~8 MB and rendering it re-serialises the workers, so it is
- * rendered once per distinct options (the app's never change) and reused.
+ * rendered once per distinct options (the app's never change) and reused. The module that holds
+ * it is loaded on the first visit only: its source alone is ~30 MB of heap, which a server nobody
+ * opens GraphiQL on should not carry.
  */
-export function graphiqlRenderer(): (options?: GraphiQLOptions) => string {
+export function graphiqlRenderer(): (options?: GraphiQLOptions) => Promise<string> {
   let last: { key: string; html: string } | undefined;
-  return (options) => {
+  return async (options) => {
     const key = JSON.stringify(options ?? {});
-    if (last?.key !== key) last = { key, html: renderGraphiQL(graphiqlPageOptions(options)) };
+    if (last?.key !== key) {
+      const { renderGraphiQL } = await import('@graphql-yoga/render-graphiql');
+      last = { key, html: renderGraphiQL(graphiqlPageOptions(options)) };
+    }
     return last.html;
   };
 }

@@ -8,7 +8,7 @@ import { GRAPHIQL_OPTIONS } from '../../src/app.js';
 import { graphiqlRenderer } from '../../src/http/graphiql.js';
 
 /** The only HTML the API may answer: its GraphiQL page. */
-const GRAPHIQL_PAGE = graphiqlRenderer()(GRAPHIQL_OPTIONS);
+const GRAPHIQL_PAGE = await graphiqlRenderer()(GRAPHIQL_OPTIONS);
 
 /** The codes README documents, and those yoga itself answers for requests it refuses outright. */
 export const DOCUMENTED_CODES = [
