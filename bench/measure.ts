@@ -127,6 +127,7 @@ export async function measure(target: Target, round: number, settings: MeasureSe
     postgresCpuPercent: d.postgresCpuPercent,
     machineCpuPercent: d.machineCpuPercent,
     otherCpuPercent: d.otherCpuPercent,
+    l1Drops: d.l1Drops,
     answer: null,
   };
   if (target.after) await target.after(run);
@@ -136,6 +137,9 @@ export async function measure(target: Target, round: number, settings: MeasureSe
       `err ${run.errors} (timeouts ${run.timeouts}), non-2xx ${run.non2xx}, hit ${run.hitRate === null ? 'null' : (run.hitRate * 100).toFixed(1) + '%'}, ` +
       `SQL/req ${fmt(run.sqlPerRequest, 3)}, Redis/req ${run.redisCallsPerRequest.toFixed(2)}, CPU ${fmt(run.serverCpuPercent)}%, ` +
       `RSS ${fmt(run.serverRssMiB)} MiB, load-gen CPU ${run.loadgenCpuPercent.toFixed(0)}%, Postgres ${run.postgresCpuPercent.toFixed(0)}%, other ${fmt(run.otherCpuPercent)}%` +
+      (run.l1Drops?.count
+        ? `, L1 drops ${run.l1Drops.count} (p99 ≤ ${fmt(run.l1Drops.p99Ms)} ms, ${run.l1Drops.unacknowledged} waited out)`
+        : '') +
       (run.answer === 'different'
         ? ' — ANSWER CHECK FAILED'
         : run.answer === 'list-order'

@@ -7,6 +7,9 @@ import type { Redis } from 'ioredis';
 import { cpuSeconds, cpuSecondsOfCommand, machineBusySeconds } from './processes.js';
 
 export const SQL_METRIC = 'kitvault_sql_statements_total';
+/** A write's drop published → applied by every instance's in-process layers (histogram, seconds). */
+export const L1_DROP_METRIC = 'kitvault_l1_drop_delivery_seconds';
+export const L1_UNACKNOWLEDGED_METRIC = 'kitvault_l1_drop_unacknowledged_total';
 export const RC_METRIC = 'kitvault_response_cache_requests_total';
 /** Misses that joined an identical miss already executing, if the server exports such a counter (any name like this). */
 export const COALESCED_METRIC = /^kitvault_response_cache_.*coalesc.*$/;
@@ -146,7 +149,43 @@ export type Deltas = {
   machineCpuPercent: number | null;
   /** What the machine spent beyond the server, the load generator, Redis and Postgres: other tenants' noise. */
   otherCpuPercent: number | null;
+  /** The writes' drops to the in-process layers during the run; null when the server exports none. */
+  l1Drops: L1Drops | null;
 };
+
+/** Drop deliveries in a run: how many, their p50 and p99 as histogram bucket bounds, and how many waited out. */
+export type L1Drops = { count: number; p50Ms: number | null; p99Ms: number | null; unacknowledged: number };
+
+/**
+ * The smallest bucket bound under which at least `q` of the observations fell (a histogram tells no
+ * more); Infinity when they are only in +Inf; null without observations.
+ */
+function quantileBound(buckets: readonly [number, number][], count: number, q: number): number | null {
+  if (count <= 0) return null;
+  for (const [le, cumulative] of buckets) if (cumulative >= q * count) return le;
+  return Infinity;
+}
+
+function l1DropsBetween(before: Samples | null, after: Samples | null): L1Drops | null {
+  const name = `${L1_DROP_METRIC}_bucket`;
+  if (!before || !after?.has(name)) return null;
+  const bounds = [...new Set((after.get(name) ?? []).map((s) => s.labels.le!))];
+  const buckets = bounds
+    .map((le): [number, number] => {
+      const d = (metricValue(after, name, { le }) ?? 0) - (metricValue(before, name, { le }) ?? 0);
+      return [le === '+Inf' ? Infinity : Number(le), d];
+    })
+    .sort((a, b) => a[0] - b[0]);
+  const count = buckets.at(-1)?.[1] ?? 0;
+  const toMs = (v: number | null) => (v === null || !Number.isFinite(v) ? v : v * 1000);
+  return {
+    count,
+    p50Ms: toMs(quantileBound(buckets, count, 0.5)),
+    p99Ms: toMs(quantileBound(buckets, count, 0.99)),
+    unacknowledged:
+      (metricValue(after, L1_UNACKNOWLEDGED_METRIC) ?? 0) - (metricValue(before, L1_UNACKNOWLEDGED_METRIC) ?? 0),
+  };
+}
 
 export function delta(before: Snapshot, after: Snapshot): Deltas {
   const seconds = (after.at - before.at) / 1000;
@@ -189,6 +228,7 @@ export function delta(before: Snapshot, after: Snapshot): Deltas {
     harnessCpuPercent,
     postgresCpuPercent,
     machineCpuPercent,
+    l1Drops: l1DropsBetween(before.metrics, after.metrics),
     otherCpuPercent:
       machineCpuPercent === null
         ? null

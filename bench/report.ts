@@ -5,6 +5,7 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { L1Drops } from './probes.js';
 
 export type Machine = {
   cpuModel: string;
@@ -99,6 +100,8 @@ export type RunResult = {
   machineCpuPercent: number | null;
   /** Machine CPU beyond server, load generator, Redis and Postgres: other processes (noise). */
   otherCpuPercent: number | null;
+  /** The writes' drops to every instance's in-process layers (absent in older results; null: not exported). */
+  l1Drops?: L1Drops | null;
   /** Scenario 6 only. */
   mixed?: {
     reads: number;
@@ -467,6 +470,24 @@ function faultCodes(faults: Faults): string[] {
     );
 }
 
+/**
+ * The writes' drops to every instance's in-process layers in a scenario's runs: how many, the
+ * worst round's p50 and p99 (histogram bucket bounds), and how many some instance left unacknowledged.
+ */
+export function dropDelivery(runs: readonly RunResult[], scenario: ScenarioNumber): string | null {
+  const drops = runs.filter((r) => r.scenario === scenario && r.l1Drops && r.l1Drops.count > 0).map((r) => r.l1Drops!);
+  if (!drops.length) return null;
+  const worst = (pick: (d: L1Drops) => number | null) => Math.max(...drops.map((d) => pick(d) ?? 0));
+  const bound = (ms: number) => (Number.isFinite(ms) ? `≤ ${ms} ms` : '> 2.5 s');
+  const count = drops.reduce((n, d) => n + d.count, 0);
+  const unacknowledged = drops.reduce((n, d) => n + d.unacknowledged, 0);
+  return (
+    `${fmt(count)} drops reached every instance's in-process layers (\`kitvault_l1_drop_delivery_seconds\`) with p50 ` +
+    `${bound(worst((d) => d.p50Ms))} and p99 ${bound(worst((d) => d.p99Ms))} (the worst round, bucket bounds); ` +
+    `${fmt(unacknowledged)} waited out (an instance did not acknowledge within 1 s)`
+  );
+}
+
 /** The end of a run on the console: the table, the ratios, the checks, the notes, the files written. */
 export function printReport(report: Report, files: readonly string[]): void {
   console.log('');
@@ -478,12 +499,16 @@ export function printReport(report: Report, files: readonly string[]): void {
     console.log(
       `mixed workload: ${report.mixed.mismatches} mismatches in ${report.mixed.checked} checks (${report.mixed.errors} errors), hit rate ${report.mixed.hitRate === null ? 'null' : (report.mixed.hitRate * 100).toFixed(1) + '%'}`,
     );
+    const drops = dropDelivery(report.runs, 6);
+    if (drops) console.log(`mixed workload: ${drops}`);
   }
   if (report.mixedBalanced) {
     const mb = report.mixedBalanced;
     console.log(
       `mixed workload through HAProxy (three instances): ${mb.mismatches} mismatches in ${mb.checked} checks (${mb.errors} errors), hit rate ${pct(mb.hitRate)}`,
     );
+    const drops = dropDelivery(report.runs, '6h');
+    if (drops) console.log(`mixed workload through HAProxy: ${drops}`);
   }
   if (report.stampede) {
     console.log(
@@ -572,6 +597,8 @@ export function markdown(report: Report): string {
         (mx.errors ? `, ${mx.errors} answers with errors` : '') +
         '.',
     );
+    const drops = dropDelivery(report.runs, 6);
+    if (drops) out.push('', `Coherence of the in-process layers: ${drops}.`);
     out.push('');
   }
   if (report.mixedBalanced) {
@@ -588,6 +615,9 @@ export function markdown(report: Report): string {
         (mb.errors ? `, ${mb.errors} answers with errors` : '') +
         '.',
     );
+    const drops = dropDelivery(report.runs, '6h');
+    if (drops)
+      out.push('', `Coherence of the three instances' in-process layers (renames arriving on any of them): ${drops}.`);
     out.push('');
   }
   if (report.stampede) {

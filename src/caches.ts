@@ -140,6 +140,12 @@ export type Caches = {
    * what Postgres notifies, polls as a backstop. Needs `database`; a no-op without it.
    */
   followChanges(options?: FollowChangesOptions): Promise<void>;
+  /**
+   * Told how long each drop a write announced took to reach every instance's in-process layers
+   * (the bound on how long another instance could still serve what the write dropped; the write
+   * answers after it). For a histogram; must not throw.
+   */
+  onDropDelivered(listener: (ms: number) => void): void;
   close(): Promise<void>;
 };
 
@@ -155,6 +161,7 @@ function inProcessLayers(
   prefix: string,
   bytes: { entity: number; response: number },
   report: (where: string, error: unknown) => void,
+  onDelivered: (ms: number, acknowledged: boolean) => void,
 ): InProcessLayers | null {
   if (bytes.entity <= 0 && bytes.response <= 0) return null;
   const entity = bytes.entity > 0 ? createLocalLayer({ maxBytes: bytes.entity }) : null;
@@ -165,7 +172,9 @@ function inProcessLayers(
   ]);
   const channel = createDropChannel({
     redis,
-    channel: `${prefix}l1:drops`,
+    // Named when only the entity cache had a layer; kept, so that instances of either build hear
+    // each other's drops and heartbeats during a rolling deploy.
+    channel: `${prefix}entity:drops`,
     onDrop(drop) {
       const layer = layers.get(drop.layer);
       if (drop.all) layer?.clear();
@@ -176,6 +185,7 @@ function inProcessLayers(
       response?.clear();
     },
     report,
+    onDelivered,
   });
   return {
     channel,
@@ -320,7 +330,13 @@ export async function buildCaches(options: CacheOptions, logger: Logger): Promis
     entity: mb(options.entityL1Mb, options.entityCache),
     response: mb(options.responseL1Mb, options.responseCache),
   };
-  const local = redis && !isCluster(redis) ? inProcessLayers(redis, options.redisPrefix, l1Bytes, report) : null;
+  let dropDelivered: ((ms: number) => void) | null = null;
+  const delivered = (ms: number, acknowledged: boolean) => {
+    if (!acknowledged) counters.inc('l1_drop_unacknowledged');
+    dropDelivered?.(ms);
+  };
+  const local =
+    redis && !isCluster(redis) ? inProcessLayers(redis, options.redisPrefix, l1Bytes, report, delivered) : null;
   if (redis && isCluster(redis) && (l1Bytes.entity > 0 || l1Bytes.response > 0))
     logger.warn(
       'ENTITY_L1_MB and RESPONSE_L1_MB need a single Redis (REDIS_URL): no in-process layer on a Redis Cluster',
@@ -410,6 +426,9 @@ export async function buildCaches(options: CacheOptions, logger: Logger): Promis
     persisted,
     settled,
     breaker,
+    onDropDelivered(listener) {
+      dropDelivered = listener;
+    },
     followInvalidations(intervalMs) {
       stopFollowing();
       stopFollowing = invalidator.follow(intervalMs);

@@ -70,6 +70,7 @@ const app = createApp({
 
 // Writes made outside the API (psql, imports, the seed) reach the caches through the change log.
 await caches.followChanges({ onApplied: (lagMs) => app.metrics.changeLag.observe(lagMs / 1000) });
+caches.onDropDelivered((ms) => app.metrics.l1DropDelivery.observe(ms / 1000));
 
 // The response cache's lean hit answers cached queries in front of yoga; everything else goes to yoga.
 const server = createServer(createFrontDoor(app, caches.responseCache).listener);

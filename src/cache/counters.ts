@@ -23,6 +23,7 @@ export type CounterName =
   | 'entity_invalidation'
   | 'entity_group_invalidation'
   | 'entity_invalidation_failed'
+  | 'l1_drop_unacknowledged'
   | 'redis_error'
   | 'redis_short_circuit'
   | 'invalidation_recorded'

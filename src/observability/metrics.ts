@@ -15,6 +15,8 @@ export type Metrics = {
   operations: OperationLabels;
   /** From a write made outside the API (its change-log row) to its drop from the caches. */
   changeLag: Histogram;
+  /** From a write's drop being announced to every instance's in-process layers having applied it. */
+  l1DropDelivery: Histogram;
 };
 
 export function createMetrics(deps: {
@@ -180,6 +182,18 @@ export function createMetrics(deps: {
     registers: [registry],
   });
 
+  const l1DropDelivery = new Histogram({
+    name: 'kitvault_l1_drop_delivery_seconds',
+    help: "From a write's drop being published to every instance's in-process layers (ENTITY_L1_MB, RESPONSE_L1_MB) having applied it: how long another instance could still serve it from memory. The write answers after this.",
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [registry],
+  });
+  mirror(
+    'kitvault_l1_drop_unacknowledged_total',
+    "Drops some instance did not acknowledge within 1 s: the writer answered once that instance's layers were unusable (its heartbeat had not come back).",
+    { l1_drop_unacknowledged: {} },
+  );
+
   new Counter({
     name: 'kitvault_sql_statements_total',
     help: 'SQL statements sent to the database.',
@@ -198,5 +212,5 @@ export function createMetrics(deps: {
     registers: [registry],
   });
 
-  return { registry, requestDuration, operations: createOperationLabels(deps.operations), changeLag };
+  return { registry, requestDuration, operations: createOperationLabels(deps.operations), changeLag, l1DropDelivery };
 }

@@ -13,7 +13,7 @@ import { randomBase64url } from '../random.js';
 import { CircuitOpenError, type CircuitBreaker } from '../redis/circuit-breaker.js';
 import type { RedisErrorReporter } from '../redis/error-reporter.js';
 import type { EntityCache, EntityFetch, EntityKey, GroupFetch } from './entity-cache.js';
-import type { Drop, DropChannel } from '../local/drop-channel.js';
+import { UNNAMED_DROPS_LAYER, type Drop, type DropChannel } from '../local/drop-channel.js';
 import type { LocalLayer } from '../local/local-layer.js';
 import type { EntityStorage, Fill, ReadOutcome } from './storage.js';
 
@@ -29,7 +29,7 @@ const pack = (value: unknown): Buffer => {
 };
 
 /** The name of this cache's drops on the drop channel (which several layers share). */
-export const ENTITY_LAYER_NAME = 'entity';
+export const ENTITY_LAYER_NAME = UNNAMED_DROPS_LAYER;
 
 export type EntityCacheOptions<N extends string> = {
   storage: EntityStorage;
@@ -187,14 +187,16 @@ export function createReadThroughCache<N extends string = string>(options: Entit
 
     readGroup<V>(namespace: N, group: string, keys: readonly string[], fetch: GroupFetch<V>): Promise<(V | null)[]> {
       const groupKey = groupKeyOf(group);
-      let flights = groupInflight.get(group);
-      if (!flights) groupInflight.set(group, (flights = new Map()));
       const ttlMs = options.ttlMs(namespace);
       // The version this batch read under: its fills are refused if the group was dropped since.
       let version = '';
       const storageKey = (key: string) => `${groupKey}:${namespace}:${key}`;
-      return localFirst<string, V>(namespace, keys, storageKey, (rest) =>
-        through<string, V>(
+      // The group's flights exist only while a read of it is in flight (a group name can come from a
+      // client: `Club.country:<any text>`), so a read the layer answered whole makes none.
+      return localFirst<string, V>(namespace, keys, storageKey, (rest) => {
+        let flights = groupInflight.get(group);
+        if (!flights) groupInflight.set(group, (flights = new Map()));
+        return through<string, V>(
           flights,
           (key) => `${namespace}:${key}`,
           rest,
@@ -209,8 +211,8 @@ export function createReadThroughCache<N extends string = string>(options: Entit
             }),
         ).finally(() => {
           if (groupInflight.get(group)?.size === 0) groupInflight.delete(group);
-        }),
-      );
+        });
+      });
     },
 
     async clear() {

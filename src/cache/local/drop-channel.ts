@@ -25,6 +25,12 @@ import type { Redis } from 'ioredis';
  */
 export type Drop = { layer: string; keys: readonly string[]; groups: readonly string[]; all?: boolean };
 
+/**
+ * The layer of a drop that names none: an instance of the build before the response layer sends
+ * such drops, and they are the entity cache's (whose layer takes this name).
+ */
+export const UNNAMED_DROPS_LAYER = 'entity';
+
 export type DropChannel = {
   /** Whether the local layer may be read and filled now. */
   live(): boolean;
@@ -52,6 +58,11 @@ export type DropChannelOptions = {
   onLost(): void;
   /** Told about a failed heartbeat or acknowledgement (a failed announce rejects instead). */
   report(where: string, error: unknown): void;
+  /**
+   * Told when an announced drop is done: how long from its PUBLISH until every instance had applied
+   * it, and whether they all acknowledged (false: the wait ended at `staleMs`). Must not throw.
+   */
+  onDelivered?(ms: number, acknowledged: boolean): void;
 };
 
 /**
@@ -176,6 +187,7 @@ export function createDropChannel(options: DropChannelOptions): DropChannel {
         timer = setTimeout(done, staleMs);
         if (complete(waiting)) done();
         await applied;
+        options.onDelivered?.(performance.now() - now, complete(waiting));
       } finally {
         clearTimeout(timer);
         pending.delete(id);
@@ -200,9 +212,9 @@ function parseDrop(text: string): Drop | null {
     if (typeof value !== 'object' || value === null) return null;
     const { layer, keys, groups, all } = value as Record<string, unknown>;
     const strings = (v: unknown): v is string[] => Array.isArray(v) && v.every((s) => typeof s === 'string');
-    return typeof layer === 'string' && strings(keys) && strings(groups)
-      ? { layer, keys, groups, all: all === true }
-      : null;
+    if (!strings(keys) || !strings(groups)) return null;
+    if (layer === undefined) return { layer: UNNAMED_DROPS_LAYER, keys, groups, all: all === true };
+    return typeof layer === 'string' ? { layer, keys, groups, all: all === true } : null;
   } catch {
     return null;
   }

@@ -42,9 +42,9 @@ export function failOpen(
     }
   }
   return {
-    async lookup(key, withTags) {
+    async lookup(key, forLayer) {
       try {
-        return await run(() => store.lookup(key, withTags));
+        return await run(() => store.lookup(key, forLayer));
       } catch (error) {
         failed('response.lookup', error);
         return { value: null, generation: UNAVAILABLE };

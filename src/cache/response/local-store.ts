@@ -2,13 +2,15 @@
  * The response store's in-process layer (L1): a ResponseStore in front of the shared one that
  * answers a warm lookup from process memory, so a hit costs no Redis round trip at all.
  *
- * It keeps an entry only while it is fresh, with the tags it was stored under, and only what it
- * can keep coherent (cache/local/drop-channel.ts): a lookup is answered here only while the drop
- * channel is live and `trusted()` (this instance's breaker is closed); an entry read from the
- * store (with its tags, in the same read) or written by this process is kept only if no drop was
- * heard or made since the read or write began; an invalidation drops its tags here before the
- * store is asked (so a failing store cannot leave the old entry here), here again after (a lookup
- * may have read the store between the two), and then on every instance, before it resolves.
+ * It keeps an entry only while it is fresh and the store still keeps it, with the tags it was
+ * stored under, and only what it can keep coherent (cache/local/drop-channel.ts): a lookup is
+ * answered here only while the drop channel is live and `trusted()` (this instance's breaker is
+ * closed); an entry read from the store (its tags and remaining lifetime in the same read) is kept
+ * only if no drop was heard or made since the read began; an invalidation drops its tags here
+ * before the store is asked (so a failing store cannot leave the old entry here), here again after
+ * (a lookup may have read the store between the two), and then on every instance, before it
+ * resolves. A write is not kept as it is stored: the store may keep it for less than its TTL (a
+ * write it cannot fully vouch for), which only a read tells.
  *
  * Stale and expired entries are never answered here: they go to the store, whose generation a
  * refresh needs. A lookup answered here cannot vouch for a write, so a write under its
@@ -41,14 +43,21 @@ export function withLocalLayer(store: ResponseStore, options: LocalStoreOptions)
   const { layer, channel, counters } = options;
   const usable = () => options.trusted() && channel.live();
 
-  /** Keeps an entry while it is fresh, unless a drop was heard or made since `epoch`. */
-  function keep(key: string, value: Buffer, tags: readonly string[], epoch: number) {
-    if (channel.epoch() !== epoch || !usable()) return;
-    const entry = decodeEntry(value);
+  /**
+   * Keeps an entry while it is fresh and the store keeps it, unless a drop was heard or made since
+   * `epoch`. In a buffer of its own: the value read is a slice of the client's read buffer, which
+   * it would otherwise keep whole.
+   */
+  function keep(key: string, found: Lookup, epoch: number) {
+    const { value, tags, ttlMs } = found;
+    if (!value || !tags || !ttlMs || channel.epoch() !== epoch || !usable()) return;
+    const own = Buffer.allocUnsafeSlow(value.length);
+    value.copy(own);
+    const entry = decodeEntry(own);
     if (!entry) return;
-    const freshUntil = entry.meta.storedAt + entry.meta.maxAgeMs;
-    const size = value.length + tags.reduce((n, t) => n + t.length + 48, 256);
-    layer.set(key, { value, entry, freshUntil }, size, freshUntil - Date.now(), tags);
+    const freshUntil = Math.min(entry.meta.storedAt + entry.meta.maxAgeMs, Date.now() + ttlMs);
+    const size = own.length + tags.reduce((n, t) => n + t.length + 48, 256);
+    layer.set(key, { value: own, entry, freshUntil }, size, freshUntil - Date.now(), tags);
   }
 
   function peek(key: string): LocalLookup | undefined {
@@ -67,24 +76,17 @@ export function withLocalLayer(store: ResponseStore, options: LocalStoreOptions)
 
   return {
     peek,
-    async lookup(key, withTags): Promise<Lookup> {
-      if (!usable()) return store.lookup(key, withTags);
+    async lookup(key, forLayer): Promise<Lookup> {
+      if (!usable()) return store.lookup(key, forLayer);
       const local = peek(key);
       if (local) return local;
       const epoch = channel.epoch();
       const found = await store.lookup(key, true);
-      if (found.value && found.tags) keep(key, found.value, found.tags, epoch);
+      keep(key, found, epoch);
       return found;
     },
-    async store(key, value, tags, ttlMs, generation) {
-      if (generation === FROM_MEMORY) return 'refused';
-      const epoch = channel.epoch();
-      const outcome = await store.store(key, value, tags, ttlMs, generation);
-      // Stored: no invalidation of its tags reached the store since its lookup, and one after the
-      // write drops it here when announced (or moves the epoch first, and it is not kept).
-      if (outcome === 'stored') keep(key, Buffer.from(value), tags, epoch);
-      return outcome;
-    },
+    store: (key, value, tags, ttlMs, generation) =>
+      generation === FROM_MEMORY ? Promise.resolve('refused') : store.store(key, value, tags, ttlMs, generation),
     async invalidate(tags) {
       dropHere(tags);
       await store.invalidate(tags);

@@ -31,10 +31,11 @@ export function createMemoryResponseStore(options: { maxEntries?: number } = {})
   }
 
   return {
-    async lookup(key, withTags): Promise<Lookup> {
+    async lookup(key, forLayer): Promise<Lookup> {
       const entry = entries.get(key);
       const found = { value: entry?.value ?? null, generation: String(sequence) };
-      return withTags ? { ...found, tags: entry?.tags ?? null } : found;
+      if (!forLayer) return found;
+      return { ...found, tags: entry?.tags ?? null, ttlMs: entry ? entries.getRemainingTTL(key) : null };
     },
     async lease() {
       return 'acquired' as const;

@@ -235,6 +235,14 @@ return 1
 `;
 
 /**
+ * KEYS: e, s, x. A hit's read for an in-process layer: the entry, its bucket's sequence, its tags
+ * and how much longer Redis keeps it (PTTL), in one atomic step.
+ */
+const READ_FOR_LAYER = `
+return {redis.call('GET', KEYS[1]), redis.call('GET', KEYS[2]), redis.call('GET', KEYS[3]), redis.call('PTTL', KEYS[1])}
+`;
+
+/**
  * KEYS: l, s, m. ARGV: lease ms, candidate epoch, memory ms.
  * The fill lease after a miss (NX: answers 1 when taken, 0 when another server holds it). A bucket
  * without s gets its first epoch here, so the write that follows lands in a bucket that knows it
@@ -454,6 +462,10 @@ type ScriptedRedis = RedisClient & {
   kvResponseInvalidate(numKeys: number, ...args: Args): Promise<[number, number, number]>;
   kvResponseVerifyBuffer(numKeys: number, ...args: Args): Promise<Buffer | null>;
   kvResponseSweep(numKeys: number, ...args: Args): Promise<[number, number]>;
+  kvResponseReadForLayerBuffer(
+    numKeys: number,
+    ...args: Args
+  ): Promise<[Buffer | false | null, Buffer | false | null, Buffer | false | null, number]>;
 };
 
 export type RedisResponseStoreOptions = {
@@ -545,6 +557,7 @@ export function createRedisResponseStore(options: RedisResponseStoreOptions): Re
     options.redis.defineCommand('kvResponseInvalidate', { lua: INVALIDATE });
     options.redis.defineCommand('kvResponseVerify', { lua: VERIFY });
     options.redis.defineCommand('kvResponseSweep', { lua: SWEEP });
+    options.redis.defineCommand('kvResponseReadForLayer', { lua: READ_FOR_LAYER });
   }
 
   const hashOf = (key: string) => (/^[0-9a-f]{16,}$/.test(key) ? key : createHash('sha256').update(key).digest('hex'));
@@ -657,13 +670,21 @@ export function createRedisResponseStore(options: RedisResponseStoreOptions): Re
   }
 
   return {
-    async lookup(key, withTags): Promise<Lookup> {
+    async lookup(key, forLayer): Promise<Lookup> {
       const h = hashOf(key);
       const b = base(bucketOf(h));
-      // The tags come from the same one read (x is written with e, in one script).
-      const [stored, seq, tagList] = withTags
-        ? await redis.mgetBuffer(`${b}e:${h}`, `${b}s`, `${b}x:${h}`)
-        : await redis.mgetBuffer(`${b}e:${h}`, `${b}s`);
+      // For a layer, the tags and the expiry come from the same one read (x is written with e, in one script).
+      const bytes = (v: Buffer | false | null | undefined) => (Buffer.isBuffer(v) ? v : null);
+      let stored: Buffer | null, seq: Buffer | null;
+      let tagList: Buffer | null = null;
+      let pttl = -2;
+      if (forLayer) {
+        const read = await redis.kvResponseReadForLayerBuffer(3, `${b}e:${h}`, `${b}s`, `${b}x:${h}`);
+        [stored, seq, tagList, pttl] = [bytes(read[0]), bytes(read[1]), bytes(read[2]), read[3]];
+      } else {
+        const [e, s] = await redis.mgetBuffer(`${b}e:${h}`, `${b}s`);
+        [stored, seq] = [bytes(e), bytes(s)];
+      }
       // A bucket at sequence 0 (given its epoch by a fill lease, nothing invalidated since) reads as
       // one without s: the same generation, for the write guard and for coalescing alike.
       const generation = !seq || (seq[0] === 0x30 && seq[1] === 0x2e) ? '0' : seq.toString('latin1');
@@ -671,10 +692,15 @@ export function createRedisResponseStore(options: RedisResponseStoreOptions): Re
       switch (verdict(found, seq ?? null)) {
         case 'serve': {
           const value = found!.subarray(HEADER_BYTES);
-          if (!withTags) return { value, generation };
+          if (!forLayer) return { value, generation };
           // Tags are written with ALL_TAG first; a value without it is not a list this store wrote.
           const tags = tagList ? tagList.toString('utf8').split('\n') : null;
-          return { value, generation, tags: tags?.[0] === ALL_TAG ? tags.slice(1) : null };
+          return {
+            value,
+            generation,
+            tags: tags?.[0] === ALL_TAG ? tags.slice(1) : null,
+            ttlMs: pttl >= 0 ? pttl : null,
+          };
         }
         case 'miss':
           return { value: null, generation };

@@ -269,19 +269,23 @@ export function createServe(deps: ServeDeps) {
       if (recognised.keys.size >= KEYS_PER_MEMO) recognised.keys.clear();
       recognised.keys.set(session ?? '', key);
     }
-    // Process memory first (no promise, the entry already decoded), then the store.
+    // Process memory first (no promise, the entry already decoded), then the store. Freshness is
+    // decided here, once: one that turned stale since the layer looked is asked of the store (whose
+    // generation a miss hands to yoga).
     const local = deps.store.peek?.(key);
-    let found: Lookup | undefined = local;
-    let decoded: DecodedEntry | null = local?.entry ?? null;
-    if (!found) {
+    let found: Lookup | undefined;
+    let decoded: DecodedEntry | null;
+    let f = local ? freshness(local.entry.meta) : null;
+    if (local && f?.state === 'fresh') [found, decoded] = [local, local.entry];
+    else {
       try {
         found = await deps.store.lookup(key);
       } catch {
         return declined;
       }
       decoded = found.value && decodeEntry(found.value);
+      f = decoded ? freshness(decoded.meta) : null;
     }
-    const f = decoded ? freshness(decoded.meta) : null;
     if (!decoded || !f || f.state === 'expired') {
       // Nothing servable: hand yoga the lookup as a miss, so it costs no second round trip.
       return {

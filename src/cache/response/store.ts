@@ -17,10 +17,12 @@ export type Lookup = {
   /** The write guard to pass back to `store` for this key: opaque, compared for equality only. */
   generation: string;
   /**
-   * Only when asked for: the tags the entry was stored with, read with it (the in-process layer
-   * keeps a value only with them, to drop it by tag); null when they could not be.
+   * Only when asked for (`forLayer`): the tags the entry was stored with, read with it (an
+   * in-process layer keeps a value only with them, to drop it by tag); null when they could not be.
    */
   tags?: readonly string[] | null;
+  /** Only when asked for: how much longer the store keeps the entry (ms), read with it; null: unknown. */
+  ttlMs?: number | null;
 };
 
 /** A lookup answered from process memory, synchronously: the entry comes decoded. */
@@ -30,7 +32,8 @@ export type StoreOutcome = 'stored' | 'refused' | 'failed';
 
 export interface ResponseStore {
   /** Bytes, not text: the HTTP fast path writes the body without decoding it. */
-  lookup(key: string, withTags?: boolean): Promise<Lookup>;
+  /** `forLayer`: also hand out what an in-process layer needs to keep a hit (`tags`, `ttlMs`). */
+  lookup(key: string, forLayer?: boolean): Promise<Lookup>;
   /**
    * The same lookup when process memory alone can answer it (a fresh entry of an in-process
    * layer), without a promise: the lean hit's fastest path. Undefined: ask `lookup`.

@@ -3,13 +3,13 @@
  * warm hit costs no Redis command at all; once a write on either instance has answered, neither
  * serves the old answer from its layer; an admin purge empties every layer; and an instance whose
  * link to Redis is silently lost (a held TCP link: no error, no close) stops using its layer rather
- * than serving what others' writes invalidated.
+ * than serving what others' writes invalidated, and uses it again once the link heals.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { RedisClient } from '../../../src/cache/redis/client.js';
 import type { Database } from '../../../src/db/client.js';
 import { data, testApp, tokensFor } from '../../helpers/app.js';
-import { viaFrontDoor, type CachedApp } from '../../helpers/caches.js';
+import { keysUnder, viaFrontDoor, type CachedApp } from '../../helpers/caches.js';
 import { openTestDatabase } from '../../helpers/database.js';
 import { proxiedPair } from '../../helpers/proxied-pair.js';
 import { KIT_CLUB, RENAME_KIT } from '../../helpers/stale-reads.js';
@@ -43,12 +43,15 @@ const kitName = async (app: CachedApp, id: string) =>
   ((await ask(app, KIT_CLUB, { id })).data as { kit: { name: string } }).kit.name;
 const localHits = (app: CachedApp) => app.caches.counters.get('response_local_hit');
 
-/** The Redis commands `work` sends on `client`, but the drop channel's own (PUBLISH: heartbeats, acks). */
+/**
+ * The Redis commands `work` sends on `client`, but those of timers that run whatever the request:
+ * the drop channel's (PUBLISH: heartbeats, acknowledgements) and the periodic sweep check (LLEN).
+ */
 async function commandsDuring(client: RedisClient, work: () => Promise<unknown>): Promise<string[]> {
   const sent = vi.spyOn(client, 'sendCommand');
   try {
     await work();
-    return sent.mock.calls.map(([c]) => c.name.toLowerCase()).filter((name) => name !== 'publish');
+    return sent.mock.calls.map(([c]) => c.name.toLowerCase()).filter((name) => name !== 'publish' && name !== 'llen');
   } finally {
     sent.mockRestore();
   }
@@ -61,16 +64,20 @@ describe('the response cache in process (L1)', () => {
       await a.caches.responseLocal!.channel.ready(5000);
       const first = await ask(a, KIT_CLUB, { id: '31' });
       expect(first.cache).toBe('MISS');
+      // Each instance reads the entry from Redis once (with its tags and expiry, one script), then
+      // from its own layer.
       await a.caches.responseLocal!.channel.ready(5000);
-      const before = localHits(a);
       let warm: Awaited<ReturnType<typeof ask>> | undefined;
-      // The miss's own write kept it here: the very next request needs nothing from Redis.
+      expect(await commandsDuring(pair.direct, async () => (warm = await ask(a, KIT_CLUB, { id: '31' })))).toEqual([
+        'evalsha',
+      ]);
+      expect(warm!.cache).toBe('HIT');
+      const before = localHits(a);
       expect(await commandsDuring(pair.direct, async () => (warm = await ask(a, KIT_CLUB, { id: '31' })))).toEqual([]);
       expect(warm!.cache).toBe('HIT');
       expect(localHits(a) - before).toBe(1);
       expect(warm!.data).toEqual(await data(testApp(database), KIT_CLUB, { id: '31' }));
 
-      // Another instance reads the entry from Redis once (with its tags), then from its own layer.
       await b.caches.responseLocal!.channel.ready(5000);
       const fromRedis = await ask(b, KIT_CLUB, { id: '31' });
       expect(fromRedis.cache).toBe('HIT');
@@ -88,6 +95,7 @@ describe('the response cache in process (L1)', () => {
     await a.caches.responseLocal!.channel.ready(5000);
     const mine = await ask(a, ME, {}, user);
     expect(mine.cache).toBe('MISS');
+    expect((await ask(a, ME, {}, user)).cache).toBe('HIT'); // from Redis, and kept
     let again: Awaited<ReturnType<typeof ask>> | undefined;
     expect(await commandsDuring(pair.direct, async () => (again = await ask(a, ME, {}, user)))).toEqual([]);
     expect(again!.cache).toBe('HIT');
@@ -99,21 +107,46 @@ describe('the response cache in process (L1)', () => {
   });
 
   it.skipIf(skip)('never serves from either layer what a write on the other instance invalidated', async () => {
+    // How long each write's drop took to reach both layers (the write answers after it).
+    const delivered: number[] = [];
+    for (const app of [a, b]) app.caches.onDropDelivered((ms) => delivered.push(ms));
+    const unacknowledged = () =>
+      a.caches.counters.get('l1_drop_unacknowledged') + b.caches.counters.get('l1_drop_unacknowledged');
+    const before = unacknowledged();
     for (let round = 0; round < 20; round++) {
       const [writer, reader] = round % 2 ? [a, b] : [b, a];
       const id = String(32 + (round % 4));
-      await kitName(reader, id);
-      await kitName(writer, id);
+      // A miss (stored in Redis), then read from Redis and kept, on each instance.
+      for (const app of [reader, reader, writer, writer]) await kitName(app, id);
       await reader.caches.responseLocal!.channel.ready(5000);
       const before = localHits(reader);
       await kitName(reader, id);
       expect(localHits(reader) - before).toBe(1); // the old answer is in the reader's layer
       const name = `Response L1 round ${round} ${pair.prefix}`;
       await data(writer.app, RENAME_KIT, { id, name }, admin);
+      expect(reader.caches.responseLocal!.channel.live()).toBe(true); // so the read below may use the layer
       // The writer's answer is back: both layers must already have dropped the old answer.
       expect(await kitName(reader, id)).toBe(name);
       expect(await kitName(writer, id)).toBe(name);
     }
+    // Every rename's drop was acknowledged by both instances, none waited out.
+    expect(delivered).toHaveLength(20);
+    expect(unacknowledged() - before).toBe(0);
+  });
+
+  it.skipIf(skip)('keeps an entry no longer than Redis does', async () => {
+    await a.caches.responseLocal!.channel.ready(5000);
+    expect((await ask(a, KIT_CLUB, { id: '38' })).cache).toBe('MISS');
+    // Redis keeps every entry a moment only (as it does a write it cannot fully vouch for).
+    const entries = (await keysUnder(pair.direct, pair.prefix)).filter((k) => k.includes('}:e:'));
+    await Promise.all(entries.map((k) => pair.direct.pexpire(k, 300)));
+    expect((await ask(a, KIT_CLUB, { id: '38' })).cache).toBe('HIT'); // from Redis, and kept
+    const before = localHits(a);
+    expect((await ask(a, KIT_CLUB, { id: '38' })).cache).toBe('HIT');
+    expect(localHits(a) - before).toBe(1);
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect((await ask(a, KIT_CLUB, { id: '38' })).cache).toBe('MISS');
+    expect(localHits(a) - before).toBe(1);
   });
 
   it.skipIf(skip)("empties every instance's layer on an admin purge", async () => {
@@ -125,24 +158,39 @@ describe('the response cache in process (L1)', () => {
     expect(a.caches.responseLocal!.layer.size).toBe(0);
   });
 
-  it.skipIf(skip)('stops using its layer when its link to Redis is silently lost, and starts empty after', async () => {
-    await b.caches.responseLocal!.channel.ready(5000);
-    await kitName(b, '37');
-    const before = localHits(b);
-    await kitName(b, '37');
-    expect(localHits(b) - before).toBe(1);
-    pair.proxy.holdExisting(); // no error, no close: the subscription just stops delivering
-    try {
-      const name = `Renamed while b is held ${pair.prefix}`;
-      await data(a.app, RENAME_KIT, { id: '37', name }, admin);
-      expect(b.caches.responseLocal!.channel.live()).toBe(false);
-      // b's layer still holds the old answer, but b does not use it: Postgres answers.
-      expect(await kitName(b, '37')).toBe(name);
-    } finally {
-      pair.proxy.heal();
-    }
-    await b.caches.responseLocal!.channel.ready(5000);
-    expect(b.caches.responseLocal!.channel.live()).toBe(true);
-    expect(await kitName(b, '37')).toBe(`Renamed while b is held ${pair.prefix}`);
-  });
+  it.skipIf(skip)(
+    'stops using its layer when its link to Redis is silently lost, and uses it again after',
+    async () => {
+      await b.caches.responseLocal!.channel.ready(5000);
+      await kitName(b, '37'); // a miss: stored in Redis
+      await kitName(b, '37'); // read from Redis, and kept
+      const before = localHits(b);
+      await kitName(b, '37');
+      expect(localHits(b) - before).toBe(1);
+      const waitedOut = a.caches.counters.get('l1_drop_unacknowledged');
+      pair.proxy.holdExisting(); // no error, no close: the subscription just stops delivering
+      try {
+        const name = `Renamed while b is held ${pair.prefix}`;
+        await data(a.app, RENAME_KIT, { id: '37', name }, admin);
+        // a waited for b's acknowledgement until b could no longer be using its layer.
+        expect(a.caches.counters.get('l1_drop_unacknowledged') - waitedOut).toBe(1);
+        expect(b.caches.responseLocal!.channel.live()).toBe(false);
+        // b's layer still holds the old answer, but b does not use it: Postgres answers.
+        const held = localHits(b);
+        expect(await kitName(b, '37')).toBe(name);
+        expect(localHits(b)).toBe(held);
+      } finally {
+        pair.proxy.heal();
+      }
+      await b.caches.responseLocal!.channel.ready(5000);
+      expect(b.caches.responseLocal!.channel.live()).toBe(true);
+      expect(await kitName(b, '37')).toBe(`Renamed while b is held ${pair.prefix}`);
+      // b's breaker opened while its commands timed out: the layer is trusted again once it closed.
+      await vi.waitFor(() => expect(b.caches.breaker!.current).toBe('closed'), { timeout: 5000, interval: 20 });
+      for (let i = 0; i < 2; i++) await kitName(b, '37');
+      const healed = localHits(b);
+      expect(await kitName(b, '37')).toBe(`Renamed while b is held ${pair.prefix}`);
+      expect(localHits(b) - healed).toBe(1);
+    },
+  );
 });
