@@ -185,7 +185,7 @@ export function createMetrics(deps: {
   const l1DropDelivery = new Histogram({
     name: 'kitvault_l1_drop_delivery_seconds',
     help: "From a write's drop being published to every instance's in-process layers (ENTITY_L1_MB, RESPONSE_L1_MB) having applied it: how long another instance could still serve it from memory. The write answers after this.",
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [registry],
   });
   mirror(
