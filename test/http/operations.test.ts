@@ -56,13 +56,15 @@ describe('operations endpoints', () => {
       const q = '{ kit(id: 7) { name club { name } } }';
       await data(app, q);
       await caches.settled();
-      await data(app, q);
+      await data(app, q); // from Redis, and kept in process
+      await data(app, q); // from process memory
       await data(app, 'query Named { brands { name } }');
       await caches.settled();
       const after = await scrape();
       const delta = (name: string, labels?: Record<string, string>) =>
         sample(after, name, labels) - sample(before, name, labels);
-      expect(delta('kitvault_response_cache_requests_total', { result: 'hit' })).toBe(1);
+      expect(delta('kitvault_response_cache_requests_total', { result: 'hit' })).toBe(2);
+      expect(delta('kitvault_response_cache_local_hits_total')).toBe(1);
       expect(delta('kitvault_response_cache_requests_total', { result: 'miss' })).toBe(2);
       expect(delta('kitvault_response_cache_writes_total')).toBe(2);
       expect(delta('kitvault_sql_statements_total')).toBeGreaterThan(0);
@@ -72,6 +74,8 @@ describe('operations endpoints', () => {
         sample(after, 'kitvault_graphql_request_duration_seconds_count', { operation: 'Named', cache: 'miss' }),
       ).toBe(1);
       expect(after).toContain('kitvault_redis_errors_total');
+      expect(after).toContain('kitvault_l1_drop_delivery_seconds_bucket');
+      expect(after).toContain('kitvault_l1_drop_unacknowledged_total');
       await dropPrefix(redis, prefix);
       redis.disconnect();
     },
