@@ -1,5 +1,5 @@
 /**
- * `npm run bench:profile [-- --config entity|none|both|mixed --seconds 15 --kits N --no-build]`: where one
+ * `npm run bench:profile [-- --config entity|none|both|private|mixed --seconds 15 --kits N --no-build]`: where one
  * server's CPU goes under load (issue 15's miss path). Builds the server (unless --no-build), makes
  * and seeds its own database (kitvault_profile on BENCH_DATABASE_URL's server), starts one server
  * under `node --cpu-prof` in the chosen cache configuration (entity: response cache off, entity cache
@@ -24,13 +24,18 @@ import { cannon } from './measure.js';
 import { resultsDir, root } from './options.js';
 import { freePort, killAllSync, start, stop, stopAll, waitReady } from './processes.js';
 import { readProfile, renderSummary, summarise } from './profile-report.js';
-import { body, CATALOGUE_QUERY, dataOf, mixedWorkload, post } from './scenarios.js';
+import { body, CATALOGUE_QUERY, dataOf, mixedWorkload, post, rotatingTokens } from './scenarios.js';
 import { buildServer, ourServerEnv, serverMain } from './servers.js';
 
 const CONFIGS = {
   entity: { responseCache: 'off', entityCache: 'on', what: 'response cache off, entity cache warm (the miss path)' },
   none: { responseCache: 'off', entityCache: 'off', what: 'no caches' },
   both: { responseCache: 'on', entityCache: 'on', what: 'both caches (the hit path)' },
+  private: {
+    responseCache: 'on',
+    entityCache: 'on',
+    what: "both caches, private hits (scenario 3: each user's collection, 200 users' tokens in turn)",
+  },
   mixed: {
     responseCache: 'on',
     entityCache: 'on',
@@ -120,7 +125,12 @@ async function main() {
     await waitReady(server);
     const catalogue = body(CATALOGUE_QUERY);
     dataOf(await post(port, catalogue), 'the catalogue query');
-    const load = flags.config === 'mixed' ? await mixedLoad(port, databaseUrl) : () => ({ port, body: catalogue });
+    const load =
+      flags.config === 'mixed'
+        ? await mixedLoad(port, databaseUrl)
+        : flags.config === 'private'
+          ? await privateLoad(port, databaseUrl)
+          : () => ({ port, body: catalogue });
     log(`warm-up ${flags.warmup} s, then ${flags.seconds} s profiled, ${flags.connections} connections`);
     await cannon(load(), flags.warmup, flags.connections);
     const result = await cannon(load(), flags.seconds, flags.connections);
@@ -167,6 +177,11 @@ async function mixedLoad(port: number, databaseUrl: string) {
     });
     return { port, requests };
   };
+}
+
+async function privateLoad(port: number, databaseUrl: string) {
+  const { userTokens } = await mintTokens(databaseUrl, 200);
+  return () => ({ port, requests: rotatingTokens(userTokens) });
 }
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
