@@ -3,8 +3,9 @@
  * server's CPU goes under load (issue 15's miss path). Builds the server (unless --no-build), makes
  * and seeds its own database (kitvault_profile on BENCH_DATABASE_URL's server), starts one server
  * under `node --cpu-prof` in the chosen cache configuration (entity: response cache off, entity cache
- * warm, the default: the miss path; none: no caches; both: the hit path; mixed: both caches under
- * scenario 6's reads and renames), drives the catalogue query (or that workload) at it with autocannon (50 connections) after a warm-up, stops it (SIGTERM: it exits and V8 writes
+ * warm, the default: the miss path; none: no caches; both: the hit path; private: private hits,
+ * scenario 3's rotating tokens; mixed: both caches under scenario 6's reads and renames), drives the
+ * catalogue query (or that workload) at it with autocannon (50 connections) after a warm-up, stops it (SIGTERM: it exits and V8 writes
  * the profile), and writes bench/results/profile-<config>.md: time by layer, by function, and our
  * functions by inclusive time. The .cpuprofile is kept in the log directory it prints (a flame graph
  * in Chrome DevTools or speedscope). Its Redis keys (prefix kvprof:<pid>:) and database are removed.
@@ -144,7 +145,7 @@ async function main() {
       renderSummary(
         `Where the CPU goes: ${config.what}`,
         [
-          `Written by \`npm run bench:profile -- --config ${flags.config}\` (bench/profile-run.ts) on ${new Date().toISOString()} at ${commit()}: one server under \`node --cpu-prof\`, ${flags.config === 'mixed' ? 'the mixed workload' : 'the catalogue query'} (bench/scenarios.ts) from ${flags.connections} connections for ${flags.seconds} s after ${flags.warmup} s of warm-up. The profile spans the server's whole life (start and warm-up included); shares are of the time it was busy.`,
+          `Written by \`npm run bench:profile -- --config ${flags.config}\` (bench/profile-run.ts) on ${new Date().toISOString()} at ${commit()}: one server under \`node --cpu-prof\`, ${flags.config === 'mixed' ? 'the mixed workload' : flags.config === 'private' ? "each user's collection query, 200 users' tokens in turn" : 'the catalogue query'} (bench/scenarios.ts) from ${flags.connections} connections for ${flags.seconds} s after ${flags.warmup} s of warm-up. The profile spans the server's whole life (start and warm-up included); shares are of the time it was busy.`,
           '',
           `- Under the profiler: ${Math.round(result.requests.average)} req/s, p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms, ${result.non2xx} non-2xx, ${result.errors} errors (the profiler slows the server: compare req/s in \`npm run bench\` only).`,
         ],
