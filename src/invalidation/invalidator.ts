@@ -69,6 +69,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export function createCacheInvalidator(deps: CacheInvalidatorDeps): CacheInvalidator {
   const { counters, logger, log } = deps;
+  // At least the in-process layers' staleMs (1 s): waiting this long after an undelivered drop also
+  // outlasts every layer that lost Redis with this instance (README, "The in-process layers").
   const handOverMs = deps.handOverMs ?? 1000;
   const graceMs = deps.graceMs ?? 250;
   /** What beforeCommit worked out, for afterCommit of the same write: the table is read once per write. */

@@ -6,10 +6,10 @@
  * than serving what others' writes invalidated, and uses it again once the link heals.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { RedisClient } from '../../../src/cache/redis/client.js';
+import { connectRedis, createRedis, type RedisClient } from '../../../src/cache/redis/client.js';
 import type { Database } from '../../../src/db/client.js';
 import { data, testApp, tokensFor } from '../../helpers/app.js';
-import { keysUnder, viaFrontDoor, type CachedApp } from '../../helpers/caches.js';
+import { cachedApp, keysUnder, viaFrontDoor, type CachedApp } from '../../helpers/caches.js';
 import { openTestDatabase } from '../../helpers/database.js';
 import { proxiedPair } from '../../helpers/proxied-pair.js';
 import { KIT_CLUB, RENAME_KIT } from '../../helpers/stale-reads.js';
@@ -157,6 +157,47 @@ describe('the response cache in process (L1)', () => {
     expect(b.caches.responseLocal!.layer.size).toBe(0);
     expect(a.caches.responseLocal!.layer.size).toBe(0);
   });
+
+  it.skipIf(skip)(
+    'a write whose drop cannot be announced answers only once no instance that lost Redis with it serves from its layer',
+    async () => {
+      // c and b both reach Redis through the proxy: holding it cuts both off (no error, no close).
+      const viaProxy = createRedis({ url: `redis://127.0.0.1:${pair.proxy.port}`, timeoutMs: 200 });
+      expect(await connectRedis(viaProxy)).toBeNull();
+      const c = await cachedApp(database, {
+        backend: 'redis',
+        redis: viaProxy,
+        prefix: pair.prefix,
+        responseCache: true,
+        entityCache: false,
+        responseL1Mb: 8,
+        redisProbeIntervalMs: 100,
+      });
+      try {
+        for (const app of [b, c]) await app.caches.responseLocal!.channel.ready(5000);
+        for (let i = 0; i < 3; i++) await kitName(b, '39');
+        const before = localHits(b);
+        await kitName(b, '39');
+        expect(localHits(b) - before).toBe(1); // b's layer holds the old answer
+        pair.proxy.holdExisting();
+        try {
+          const name = `Renamed while Redis was away ${pair.prefix}`;
+          await data(c.app, RENAME_KIT, { id: '39', name }, admin);
+          // c could tell nobody. Its write waited for another instance to deliver its durable record
+          // (the invalidator's hand-over, 1 s), which also outlasts b's use of its layer (a heartbeat
+          // must have come back within 1 s): so b asks Postgres.
+          expect(b.caches.responseLocal!.channel.live()).toBe(false);
+          expect(await kitName(b, '39')).toBe(name);
+        } finally {
+          pair.proxy.heal();
+        }
+      } finally {
+        await c.caches.close();
+        viaProxy.disconnect();
+      }
+      await vi.waitFor(() => expect(b.caches.breaker!.current).toBe('closed'), { timeout: 5000, interval: 20 });
+    },
+  );
 
   it.skipIf(skip)(
     'stops using its layer when its link to Redis is silently lost, and uses it again after',
