@@ -15,7 +15,7 @@ import {
 } from './auth/login-throttle.js';
 import { TokenCache } from './auth/token-cache.js';
 import { shareRevocations } from './auth/token-revocation.js';
-import { bearerToken, hashToken } from './auth/tokens.js';
+import { tokenHasher } from './auth/tokens.js';
 import { createCacheAdmin, type CacheAdmin } from './cache/admin.js';
 import { CacheCounters } from './cache/counters.js';
 import { purgeTwice, type EdgePurge } from './cache/edge/purge-twice.js';
@@ -207,14 +207,15 @@ async function sessionOfContext(context: AppContext): Promise<string> {
 }
 
 /** The same session from the header alone: only for a token this server has recently seen verified. */
-const sessionOfHeader =
-  (tokens: TokenCache) =>
-  (authorization: string | undefined): string | undefined => {
+const sessionOfHeader = (tokens: TokenCache) => {
+  const hashOf = tokenHasher();
+  return (authorization: string | undefined): string | undefined => {
     if (!authorization) return 'anon';
-    const token = bearerToken(authorization);
-    const userId = token ? tokens.userOf(hashToken(token)) : undefined;
+    const hash = hashOf(authorization);
+    const userId = hash === null ? undefined : tokens.userOf(hash);
     return userId === undefined ? undefined : `u:${userId}`;
   };
+};
 
 export async function buildCaches(options: CacheOptions, logger: Logger): Promise<Caches> {
   const counters = new CacheCounters();
