@@ -1,13 +1,14 @@
 /**
- * Two instances sharing one Redis prefix, `a` reaching Redis directly and `b` through the test TCP
+ * A test database and two instances sharing one Redis prefix, `a` reaching Redis directly and `b` through the test TCP
  * proxy (so a test can cut or hold b's link alone), set up in the caller's `beforeAll` and closed
- * in its `afterAll`, on a single Redis (the in-process layers' tests; skipped in cluster mode, with
+ * in its `afterAll` (the database last), on a single Redis (the in-process layers' tests; skipped in cluster mode, with
  * the reason in `skip`). The returned object is filled in before the first test runs.
  */
 import { afterAll, beforeAll, expect, inject } from 'vitest';
 import { connectRedis, createRedis, type RedisClient } from '../../src/cache/redis/client.js';
 import type { Database } from '../../src/db/client.js';
 import { cachedApp, clusterMode, dropPrefix, newPrefix, testRedis, type CachedApp } from './caches.js';
+import { openTestDatabase } from './database.js';
 import { startTcpProxy, type TcpProxy } from './tcp-proxy.js';
 
 export type ProxiedPair = {
@@ -18,12 +19,12 @@ export type ProxiedPair = {
   viaProxy: RedisClient;
   proxy: TcpProxy;
   prefix: string;
+  database: Database;
   /** Why the tests are skipped (no Redis, or a Cluster run), or false. */
   skip: string | false;
 };
 
 export function proxiedPair(
-  database: () => Database,
   options: Omit<Parameters<typeof cachedApp>[1], 'backend' | 'redis' | 'prefix'>,
 ): ProxiedPair {
   const url = inject('redisUrl');
@@ -35,6 +36,7 @@ export function proxiedPair(
       : inject('redisAbsentReason');
   const pair = { prefix: '', skip } as ProxiedPair;
   beforeAll(async () => {
+    pair.database = await openTestDatabase();
     if (skip) return;
     pair.prefix = newPrefix();
     const u = new URL(url!);
@@ -43,8 +45,8 @@ export function proxiedPair(
     expect(await connectRedis(pair.viaProxy)).toBeNull();
     pair.direct = testRedis();
     const common = { ...options, backend: 'redis', prefix: pair.prefix } as const;
-    pair.a = await cachedApp(database(), { ...common, redis: pair.direct });
-    pair.b = await cachedApp(database(), { ...common, redis: pair.viaProxy, redisProbeIntervalMs: 100 });
+    pair.a = await cachedApp(pair.database, { ...common, redis: pair.direct });
+    pair.b = await cachedApp(pair.database, { ...common, redis: pair.viaProxy, redisProbeIntervalMs: 100 });
   });
   afterAll(async () => {
     await pair.a?.caches.close();
@@ -55,6 +57,7 @@ export function proxiedPair(
       await dropPrefix(pair.direct, pair.prefix);
       pair.direct.disconnect();
     }
+    await pair.database?.close();
   });
   return pair;
 }

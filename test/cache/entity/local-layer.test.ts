@@ -4,11 +4,10 @@
  * old value from its layer; and an instance whose link to Redis is silently lost (a held TCP link:
  * no error, no close) stops using its layer rather than serving what others' writes dropped.
  */
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Database } from '../../../src/db/client.js';
 import { countSql, data, testApp, tokensFor } from '../../helpers/app.js';
 import type { CachedApp } from '../../helpers/caches.js';
-import { openTestDatabase } from '../../helpers/database.js';
 import { proxiedPair } from '../../helpers/proxied-pair.js';
 import { KIT, RENAME_KIT } from '../../helpers/stale-reads.js';
 
@@ -16,17 +15,13 @@ const CATALOGUE = '{ kits(first: 20) { totalCount edges { node { id name club { 
 
 let database: Database;
 let admin = '';
-beforeAll(async () => {
-  database = await openTestDatabase();
-});
-afterAll(() => database?.close()); // hooks unwind in reverse: after the pair's instances are closed
-const pair = proxiedPair(() => database, { responseCache: false, entityCache: true, entityL1Mb: 8 });
+const pair = proxiedPair({ responseCache: false, entityCache: true, entityL1Mb: 8 });
 const { skip } = pair;
 let a: CachedApp; // reaches Redis directly
 let b: CachedApp; // reaches Redis through the proxy
 beforeAll(async () => {
   if (skip) return;
-  ({ a, b } = pair);
+  ({ a, b, database } = pair);
   admin = (await tokensFor(a.app, ['admin'])).get('admin')!.token;
 });
 

@@ -5,12 +5,11 @@
  * link to Redis is silently lost (a held TCP link: no error, no close) stops using its layer rather
  * than serving what others' writes invalidated, and uses it again once the link heals.
  */
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { connectRedis, createRedis, type RedisClient } from '../../../src/cache/redis/client.js';
 import type { Database } from '../../../src/db/client.js';
 import { data, testApp, tokensFor } from '../../helpers/app.js';
 import { cachedApp, keysUnder, viaFrontDoor, type CachedApp } from '../../helpers/caches.js';
-import { openTestDatabase } from '../../helpers/database.js';
 import { proxiedPair } from '../../helpers/proxied-pair.js';
 import { KIT_CLUB, RENAME_KIT } from '../../helpers/stale-reads.js';
 
@@ -19,17 +18,13 @@ const ME = '{ me { id username collection(first: 5) { totalCount edges { node { 
 let database: Database;
 let admin = '';
 let user = '';
-beforeAll(async () => {
-  database = await openTestDatabase();
-});
-afterAll(() => database?.close()); // hooks unwind in reverse: after the pair's instances are closed
-const pair = proxiedPair(() => database, { responseCache: true, entityCache: false, responseL1Mb: 8 });
+const pair = proxiedPair({ responseCache: true, entityCache: false, responseL1Mb: 8 });
 const { skip } = pair;
 let a: CachedApp; // reaches Redis directly
 let b: CachedApp; // reaches Redis through the proxy
 beforeAll(async () => {
   if (skip) return;
-  ({ a, b } = pair);
+  ({ a, b, database } = pair);
   const tokens = await tokensFor(a.app, ['admin', 'user5']);
   admin = tokens.get('admin')!.token;
   user = tokens.get('user5')!.token;
