@@ -8,7 +8,12 @@
 import type { RedisClient } from '../../src/cache/redis/client.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { responseCacheKey } from '../../src/cache/response/key.js';
-import { bucketOfHash, createRedisResponseStore, FIRST_WRITE_TTL_MS } from '../../src/cache/response/redis-store.js';
+import {
+  bucketOfHash,
+  createRedisResponseStore,
+  FIRST_WRITE_TTL_MS,
+  HASH_DIGITS,
+} from '../../src/cache/response/redis-store.js';
 import type { ResponseStore } from '../../src/cache/response/store.js';
 import { dropPrefix, keysUnder, newPrefix, redisAvailable, redisSkipReason, testRedis } from '../helpers/caches.js';
 
@@ -144,7 +149,7 @@ describe('the Redis response store when a key is lost', () => {
     await store.invalidate(['Kit:13']);
     expect(await evict(13, /^(s|m)$/)).toBe(2);
     expect(await store.store(a, 'maybe stale', ['Kit:13'], LONG, cold.generation)).toBe('stored');
-    const pttl = await redis.pttl(`${prefix}{rc:13}:e:${a}`);
+    const pttl = await redis.pttl(`${prefix}{rc:13}:e:${a.slice(0, HASH_DIGITS)}`);
     expect(pttl).toBeGreaterThan(0);
     expect(pttl).toBeLessThanOrEqual(FIRST_WRITE_TTL_MS);
     // Either key alone is enough to refuse it.
@@ -186,7 +191,7 @@ describe('the Redis response store when a key is lost', () => {
   it.skipIf(skip)('an entry written by an older deploy (no epoch) is never served', async () => {
     const a = keyIn(9);
     await redis.set(`${prefix}{rc:9}:s`, '1234567', 'PX', LONG);
-    await redis.set(`${prefix}{rc:9}:e:${a}`, '1 0 60000 0 P "x"\n{"data":{}}', 'PX', LONG);
+    await redis.set(`${prefix}{rc:9}:e:${a.slice(0, HASH_DIGITS)}`, '1 0 60000 0 P "x"\n{"data":{}}', 'PX', LONG);
     expect(await value(a)).toBeNull();
     expect(await put(a, 'new', ['Kit:11'])).toBe('refused'); // s of another format: fenced
     expect(await put(a, 'new', ['Kit:11'])).toBe('stored');

@@ -1,7 +1,7 @@
 /**
  * The response store on Redis, built for Redis Cluster from the start.
  *
- * Key layout (P = REDIS_PREFIX, b = bucket of the entry, h = the entry's key hash):
+ * Key layout (P = REDIS_PREFIX, b = bucket of the entry, h = its key hash, 128 bits in hex):
  *   P{rc:b}:e:h      "<epoch>.<stamp>\n" + the serialised response          (PXAT entry expiry)
  *   P{rc:b}:x:h      the entry's tags, newline-separated                    (PXAT entry expiry)
  *   P{rc:b}:t:TAG    sorted set: h scored by its expiry time                 (PXAT its manifest due time)
@@ -74,6 +74,9 @@ export const MAX_BATCH = 2_000;
  * an eighth of the entry's TTL), so the writes of the next minute of that tag need not.
  */
 export const INDEX_SLACK_MS = 60_000;
+
+/** Hex digits of an entry's key hash in its key names and index members (see `hashOf`). */
+export const HASH_DIGITS = 32;
 
 /** An epoch is 15 digits, a stamp 17: the entry's header has a fixed width (see `servable`). */
 const EPOCH_DIGITS = 15;
@@ -560,7 +563,13 @@ export function createRedisResponseStore(options: RedisResponseStoreOptions): Re
     options.redis.defineCommand('kvResponseReadForLayer', { lua: READ_FOR_LAYER });
   }
 
-  const hashOf = (key: string) => (/^[0-9a-f]{16,}$/.test(key) ? key : createHash('sha256').update(key).digest('hex'));
+  /**
+   * An entry's name in Redis: 128 bits of its key's digest (32 hex digits). The name is written
+   * once per tag index the entry is in (dozens), so its length is most of an index's memory and of
+   * the work of each index write; 128 bits still make a collision out of reach at any cache size.
+   */
+  const hashOf = (key: string) =>
+    (/^[0-9a-f]{32,}$/.test(key) ? key : createHash('sha256').update(key).digest('hex')).slice(0, HASH_DIGITS);
   const bucketOf = (h: string) => bucketOfHash(h, buckets);
   const base = (b: number) => `${prefix}{rc:${b}}:`;
 

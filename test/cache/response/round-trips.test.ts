@@ -86,7 +86,7 @@ describe('Redis commands per request', () => {
     const [mget] = sent.mock.calls[0]!;
     const keys = mget.args.map(String);
     expect(keys).toHaveLength(2);
-    expect(keys[0]).toMatch(/\}:e:[0-9a-f]{64}$/);
+    expect(keys[0]).toMatch(/\}:e:[0-9a-f]{32}$/);
     expect(keys[1]).toMatch(/\}:s$/);
     expect(keys[0]!.split('}:')[0]).toBe(keys[1]!.split('}:')[0]);
   });
