@@ -27,6 +27,7 @@ import { createReadThroughCache, ENTITY_LAYER_NAME } from './cache/entity/read-t
 import { createRedisEntityStorage } from './cache/entity/redis-storage.js';
 import type { Redis } from 'ioredis';
 import { createDropChannel, type DropChannel } from './cache/local/drop-channel.js';
+import { createDropMarks } from './cache/local/drop-marks.js';
 import { createLocalLayer, type LocalLayer } from './cache/local/local-layer.js';
 import { CircuitBreaker, CircuitOpenError } from './cache/redis/circuit-breaker.js';
 import { connectRedis, createRedis, isCluster, type RedisClient } from './cache/redis/client.js';
@@ -164,8 +165,12 @@ function inProcessLayers(
   onDelivered: (ms: number, acknowledged: boolean) => void,
 ): InProcessLayers | null {
   if (bytes.entity <= 0 && bytes.response <= 0) return null;
-  const entity = bytes.entity > 0 ? createLocalLayer({ maxBytes: bytes.entity }) : null;
-  const response = bytes.response > 0 ? createLocalLayer<LocalEntry>({ maxBytes: bytes.response }) : null;
+  const marks = createDropMarks();
+  const entity = bytes.entity > 0 ? createLocalLayer({ name: ENTITY_LAYER_NAME, marks, maxBytes: bytes.entity }) : null;
+  const response =
+    bytes.response > 0
+      ? createLocalLayer<LocalEntry>({ name: RESPONSE_LAYER_NAME, marks, maxBytes: bytes.response })
+      : null;
   const layers = new Map<string, Pick<LocalLayer, 'drop' | 'clear'>>([
     ...(entity ? ([[ENTITY_LAYER_NAME, entity]] as const) : []),
     ...(response ? ([[RESPONSE_LAYER_NAME, response]] as const) : []),
@@ -175,6 +180,7 @@ function inProcessLayers(
     // Named when only the entity cache had a layer; kept, so that instances of either build hear
     // each other's drops and heartbeats during a rolling deploy.
     channel: `${prefix}entity:drops`,
+    marks,
     onDrop(drop) {
       const layer = layers.get(drop.layer);
       if (drop.all) layer?.clear();

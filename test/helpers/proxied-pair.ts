@@ -24,16 +24,18 @@ export type ProxiedPair = {
   skip: string | false;
 };
 
+/** Why tests of the in-process layers cannot run (no Redis, or a Cluster run), or false. */
+export function inProcessLayersSkip(): string | false {
+  // The layers need a single Redis (a Cluster's PUBLISH counts one node's receivers).
+  if (clusterMode()) return 'the in-process layers run on a single Redis only';
+  return inject('redisUrl') ? false : inject('redisAbsentReason');
+}
+
 export function proxiedPair(
   options: Omit<Parameters<typeof cachedApp>[1], 'backend' | 'redis' | 'prefix'>,
 ): ProxiedPair {
   const url = inject('redisUrl');
-  // The layers need a single Redis (a Cluster's PUBLISH counts one node's receivers).
-  const skip = clusterMode()
-    ? 'the in-process layers run on a single Redis only'
-    : url
-      ? false
-      : inject('redisAbsentReason');
+  const skip = inProcessLayersSkip();
   const pair = { prefix: '', skip } as ProxiedPair;
   beforeAll(async () => {
     pair.database = await openTestDatabase();

@@ -313,7 +313,7 @@ export function createReadThroughCache<N extends string = string>(options: Entit
     /** Keeps a value locally, unless a drop was heard since this batch began (it may predate it). */
     const keep = (key: string, value: unknown, bytes: number, ttlMs: number) => {
       // Twice the encoded size: the decoded objects take about that much.
-      if (local && local.channel.epoch() === epoch) local.layer.set(key, value, bytes * 2, ttlMs, groups);
+      if (local && epoch !== undefined) local.layer.set(key, value, bytes * 2, ttlMs, groups, epoch);
     };
     const keys = ids.map(storageKey);
     const token = randomBase64url(9);

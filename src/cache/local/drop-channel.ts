@@ -3,33 +3,34 @@
  * a write has answered, no instance serves from its local layer what the write dropped.
  *
  * - A drop (keys and groups) is announced after Redis has it; every instance, the writer included,
- *   drops them locally when the message arrives and acknowledges it. The writer waits for an
+ *   applies it when the message arrives and acknowledges it. The writer waits for an
  *   acknowledgement from every instance whose heartbeat it heard within `staleMs`, and for at least
  *   as many as PUBLISH counted receivers: at most `staleMs` from when PUBLISH answered.
  * - An instance that did not acknowledge in time cannot be serving from its layer: every instance
  *   publishes a heartbeat every `heartbeatMs` and serves locally only while its own heartbeat, sent
  *   less than `staleMs` ago, has come back. Redis delivers a channel's messages in order, so a
  *   heartbeat sent after a drop was published comes back after that drop.
- * - A lost subscription empties the layer (`onLost`), and it stays unused until a heartbeat sent
- *   after resubscribing has come back.
+ * - A lost subscription empties the layer, and it stays unused until a heartbeat sent after
+ *   resubscribing has come back.
+ *
+ * The channel runs on a thread of its own (drop-worker.ts). It applies a drop to marks in shared
+ * memory (drop-marks.ts) that the layers check on every read, and acknowledges it at once: neither
+ * waits for this thread's event loop, which under load lags by tens to hundreds of milliseconds.
+ * This thread hears of each drop afterwards too (`onDrop`), only to free the memory it held.
  *
  * A single Redis only: on a Cluster, PUBLISH counts the receivers of one node, so the writer could
  * not tell when every instance has applied a drop.
  */
-import { randomUUID } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import type { Redis } from 'ioredis';
+import { z } from 'zod';
+import type { DropMarks } from './drop-marks.js';
+import type { Drop, FromWorker, ToWorker, WorkerData, WorkerRedisOptions } from './drop-messages.js';
 
-/**
- * What a write dropped from one of the layers sharing the channel (named by `layer`): keys,
- * groups, or (an admin purge) everything.
- */
-export type Drop = { layer: string; keys: readonly string[]; groups: readonly string[]; all?: boolean };
-
-/**
- * The layer of a drop that names none: an instance of the build before the response layer sends
- * such drops, and they are the entity cache's (whose layer takes this name).
- */
-export const UNNAMED_DROPS_LAYER = 'entity';
+export { UNNAMED_DROPS_LAYER, type Drop } from './drop-messages.js';
 
 export type DropChannel = {
   /** Whether the local layer may be read and filled now. */
@@ -46,15 +47,18 @@ export type DropChannel = {
 };
 
 export type DropChannelOptions = {
+  /** The client whose server (and credentials) the channel's own two connections use. */
   redis: Redis;
   channel: string;
+  /** Shared with the layers, which check it on every read (drop-marks.ts). */
+  marks: DropMarks;
   /** How old this instance's last returned heartbeat may be while it serves locally; how long a writer waits at most. Default 1,000 ms. */
   staleMs?: number;
   /** How often it sends one. Default 100 ms (each costs every instance on the channel a message). */
   heartbeatMs?: number;
-  /** Drop these from the local layer (a drop heard). */
+  /** Free what a drop heard names (the marks already keep it from being read). */
   onDrop(drop: Drop): void;
-  /** Empty the local layer (the channel was lost). */
+  /** Free everything (the channel was lost; the marks already keep it all from being read). */
   onLost(): void;
   /** Told about a failed heartbeat or acknowledgement (a failed announce rejects instead). */
   report(where: string, error: unknown): void;
@@ -65,157 +69,143 @@ export type DropChannelOptions = {
   onDelivered?(ms: number, acknowledged: boolean): void;
 };
 
-/**
- * A drop waiting for its acknowledgements: one from every instance whose heartbeat was heard within
- * `staleMs` (an instance Redis no longer counts as subscribed may not know it yet, and may still be
- * serving locally), and at least as many as PUBLISH counted.
- */
-type Pending = { expected: Set<string>; acknowledged: Set<string>; counted: number; done(): void };
+/** If the worker stops on its own (it should not), it is started again after this long; its layers are unused meanwhile. */
+const RESTART_MS = 1_000;
 
-const complete = (p: Pending) =>
-  p.acknowledged.size >= p.counted && [...p.expected].every((id) => p.acknowledged.has(id));
+/** The part of tsx's package.json that names its ESM API module. */
+const TsxManifest = z.object({
+  exports: z.object({ './esm/api': z.object({ import: z.object({ default: z.string() }) }) }),
+});
+
+/** tsx's ESM API module, by its package's exports map (its CommonJS build cannot register from a worker). */
+function tsxRegisterModule(): string {
+  const manifest = createRequire(import.meta.url).resolve('tsx/package.json');
+  const { exports } = TsxManifest.parse(JSON.parse(readFileSync(manifest, 'utf8')));
+  return new URL(exports['./esm/api'].import.default, pathToFileURL(manifest)).href;
+}
+
+/**
+ * How the worker starts: the built JavaScript beside this file, or (the TypeScript source, under tsx
+ * and vitest) through tsx's loader registered in the worker first, since a worker does not inherit
+ * the loaders of the thread that starts it.
+ */
+function workerEntry(): { entry: string | URL; eval: boolean } {
+  const built = new URL('./drop-worker.js', import.meta.url);
+  if (existsSync(fileURLToPath(built))) return { entry: built, eval: false };
+  const api = tsxRegisterModule();
+  const source = new URL('./drop-worker.ts', import.meta.url).href;
+  return {
+    entry: `import(${JSON.stringify(api)}).then(({ register }) => { register(); return import(${JSON.stringify(source)}); });`,
+    eval: true,
+  };
+}
+
+/** The plain, cloneable part of the client's connection options (those it has set). */
+function connectionOf(redis: Redis): WorkerRedisOptions {
+  const { host, port, path, username, password, db, family, tls, connectTimeout, commandTimeout } = redis.options;
+  const set = { host, port, path, username, password, db, family, connectTimeout, commandTimeout };
+  const options: WorkerRedisOptions = Object.fromEntries(
+    Object.entries(set).filter(([, value]) => value !== undefined && value !== null && value !== ''),
+  );
+  if (tls) options.tls = { ...tls };
+  return options;
+}
 
 export function createDropChannel(options: DropChannelOptions): DropChannel {
-  const { redis, channel, onDrop, onLost, report } = options;
+  const { marks, onDrop, onLost, report } = options;
   const staleMs = options.staleMs ?? 1000;
-  const me = randomUUID();
-  let subscribed = false;
-  let closed = false;
-  let epoch = 0;
-  let confirmedAt = -Infinity;
-  let beat = 0;
-  let dropCount = 0;
-  const sentAt = new Map<number, number>();
-  const pending = new Map<string, Pending>();
-  /** Instances heard on the channel, by when their last heartbeat arrived. */
-  const members = new Map<string, number>();
-
-  const subscriber = redis.duplicate({
-    lazyConnect: true,
-    enableOfflineQueue: true,
-    enableAutoPipelining: false,
-    autoResubscribe: false,
-    maxRetriesPerRequest: null,
-    retryStrategy: (times: number) => Math.min(times * 100, 2000),
-  });
-  const lost = () => {
-    if (subscribed) onLost();
-    subscribed = false;
-    confirmedAt = -Infinity;
-    epoch += 1;
+  const data: WorkerData = {
+    marks: marks.buffer,
+    redis: connectionOf(options.redis),
+    channel: options.channel,
+    staleMs,
+    heartbeatMs: options.heartbeatMs ?? 100,
   };
-  subscriber.on('ready', () => {
-    subscriber.subscribe(channel).then(
-      () => {
-        if (closed) return;
-        // Whatever was dropped while we were not listening: start empty.
-        onLost();
-        epoch += 1;
-        subscribed = true;
-      },
-      (error: unknown) => report('l1.subscribe', error),
-    );
-  });
-  subscriber.on('close', lost);
-  subscriber.on('error', () => {}); // a lost link shows as 'close'; the layer is bypassed meanwhile
-  subscriber.on('message', (from: string, message: string) => {
-    if (from === channel) heard(message);
-  });
-  subscriber.connect().catch(() => {});
+  const entry = workerEntry();
+  let closed = false;
+  let worker: Worker | null = null;
+  let announced = 0;
+  const waiting = new Map<number, { resolve(): void; reject(error: Error): void }>();
 
-  // Messages: `h <instance> <n>` a heartbeat, `a <drop id> <instance>` an acknowledgement,
-  // `d <drop id> <json>` a drop.
-  function heard(message: string) {
-    const kind = message[0];
-    if (kind === 'd') {
-      const space = message.indexOf(' ', 2);
-      const id = message.slice(2, space);
-      const drop = parseDrop(message.slice(space + 1));
-      if (!drop) return;
-      epoch += 1;
-      onDrop(drop);
-      redis.publish(channel, `a ${id} ${me}`).catch((error: unknown) => report('l1.ack', error));
-    } else if (kind === 'a') {
-      const [, id, from] = message.split(' ');
-      const waiting = id === undefined ? undefined : pending.get(id);
-      if (!waiting || from === undefined) return;
-      waiting.acknowledged.add(from);
-      if (complete(waiting)) waiting.done();
-    } else if (kind === 'h') {
-      const [, from, count] = message.split(' ');
-      if (from === undefined) return;
-      members.set(from, performance.now());
-      if (from !== me) return;
-      const n = Number(count);
-      const at = sentAt.get(n);
-      if (at === undefined) return;
-      if (subscribed) confirmedAt = Math.max(confirmedAt, at);
-      for (const k of sentAt.keys()) if (k <= n) sentAt.delete(k);
+  function heard(message: FromWorker) {
+    switch (message.type) {
+      case 'dropped': {
+        onDrop(message.drop);
+        break;
+      }
+      case 'lost': {
+        onLost();
+        break;
+      }
+      case 'announced': {
+        options.onDelivered?.(message.ms, message.acknowledged);
+        waiting.get(message.id)?.resolve();
+        waiting.delete(message.id);
+        break;
+      }
+      case 'failed': {
+        waiting.get(message.id)?.reject(new Error(message.message));
+        waiting.delete(message.id);
+        break;
+      }
+      case 'report': {
+        report(message.where, new Error(message.message));
+        break;
+      }
     }
   }
 
-  const heartbeat = setInterval(() => {
-    if (!subscribed) return;
-    beat += 1;
-    sentAt.set(beat, performance.now());
-    redis.publish(channel, `h ${me} ${beat}`).catch((error: unknown) => report('l1.heartbeat', error));
-    if (sentAt.size > 1000) sentAt.clear(); // heartbeats that never came back (Redis away)
-  }, options.heartbeatMs ?? 100);
-  heartbeat.unref();
+  function start() {
+    const started = new Worker(entry.entry, { workerData: data, eval: entry.eval });
+    worker = started;
+    started.unref(); // the process's own work decides when it ends; close() stops the worker
+    started.on('message', heard);
+    started.on('error', (error) => report('l1.worker', error));
+    started.on('exit', () => {
+      if (worker !== started) return;
+      worker = null;
+      // Its connections are gone with it: nothing may be served from the layers until it is back.
+      marks.lose();
+      onLost();
+      for (const [, pending] of waiting) pending.reject(new Error('the drop channel stopped'));
+      waiting.clear();
+      if (!closed) setTimeout(() => closed || start(), RESTART_MS).unref();
+    });
+  }
+  start();
+
+  const send = (message: ToWorker) => worker?.postMessage(message);
 
   return {
-    live: () => subscribed && performance.now() - confirmedAt < staleMs,
-    epoch: () => epoch,
-    bump: () => {
-      epoch += 1;
-    },
-    async announce(drop) {
-      if (!drop.keys.length && !drop.groups.length && !drop.all) return;
-      const id = `${me}:${++dropCount}`;
-      let done!: () => void;
-      const applied = new Promise<void>((resolve) => (done = resolve));
-      const now = performance.now();
-      const expected = new Set([...members].filter(([, seen]) => now - seen < staleMs).map(([member]) => member));
-      for (const [member, seen] of members) if (now - seen >= 10 * staleMs) members.delete(member);
-      const waiting: Pending = { expected, acknowledged: new Set(), counted: Infinity, done };
-      pending.set(id, waiting);
-      let timer: NodeJS.Timeout | undefined;
-      try {
-        waiting.counted = await redis.publish(channel, `d ${id} ${JSON.stringify(drop)}`);
-        // From when Redis had it: an instance that does not acknowledge has stopped serving locally
-        // `staleMs` after that (its heartbeats sent since come back after this drop).
-        timer = setTimeout(done, staleMs);
-        if (complete(waiting)) done();
-        await applied;
-        options.onDelivered?.(performance.now() - now, complete(waiting));
-      } finally {
-        clearTimeout(timer);
-        pending.delete(id);
-      }
+    live: () => marks.live(staleMs),
+    epoch: () => marks.epoch(),
+    bump: () => marks.bumpEpoch(),
+    announce(drop) {
+      if (!drop.keys.length && !drop.groups.length && !drop.all) return Promise.resolve();
+      if (!worker) return Promise.reject(new Error('the drop channel is not running'));
+      const id = ++announced;
+      return new Promise<void>((resolve, reject) => {
+        waiting.set(id, { resolve, reject });
+        send({ type: 'announce', id, drop });
+      });
     },
     async ready(timeoutMs = 2000) {
       const until = performance.now() + timeoutMs;
-      while (!closed && performance.now() < until && !(subscribed && performance.now() - confirmedAt < staleMs))
+      while (!closed && performance.now() < until && !marks.live(staleMs))
         await new Promise((resolve) => setTimeout(resolve, 5));
     },
     close() {
       closed = true;
-      clearInterval(heartbeat);
-      subscriber.disconnect();
+      const stopping = worker;
+      worker = null;
+      marks.lose();
+      if (stopping) {
+        stopping.postMessage({ type: 'close' } satisfies ToWorker);
+        // It ends by itself once its connections are closed; this bounds the wait.
+        setTimeout(() => void stopping.terminate(), 1_000).unref();
+      }
+      for (const [, pending] of waiting) pending.reject(new Error('the drop channel is closed'));
+      waiting.clear();
     },
   };
-}
-
-function parseDrop(text: string): Drop | null {
-  try {
-    const value: unknown = JSON.parse(text);
-    if (typeof value !== 'object' || value === null) return null;
-    const { layer, keys, groups, all } = value as Record<string, unknown>;
-    const strings = (v: unknown): v is string[] => Array.isArray(v) && v.every((s) => typeof s === 'string');
-    if (!strings(keys) || !strings(groups)) return null;
-    if (layer === undefined) return { layer: UNNAMED_DROPS_LAYER, keys, groups, all: all === true };
-    return typeof layer === 'string' ? { layer, keys, groups, all: all === true } : null;
-  } catch {
-    return null;
-  }
 }

@@ -7,22 +7,35 @@
  *
  * It is only as good as its coherence: its users read it only while the drop channel is live
  * (drop-channel.ts), keep only what was read since the last drop heard, and drop what every write
- * drops.
+ * drops. A value is kept with the drop marks of its key and groups (drop-marks.ts), which the
+ * channel's own thread moves the moment a drop arrives, and is read only while they have not
+ * moved: a drop takes effect here before this thread has run a line of it (`drop` frees it later).
  */
 import { LRUCache } from 'lru-cache';
+import type { DropMarks, Stamp } from './drop-marks.js';
 
-type Held<V> = { value: V; groups: readonly string[] };
+type Held<V> = { value: V; groups: readonly string[]; stamp: Stamp };
 
 export type LocalLayer<V = unknown> = {
   get(key: string): { value: V } | undefined;
-  /** Keeps `value` for `ttlMs` (at most the layer's cap); `size` is what it costs in bytes. */
-  set(key: string, value: V, size: number, ttlMs: number, groups: readonly string[]): void;
+  /**
+   * Keeps `value` for `ttlMs` (at most the layer's cap); `size` is what it costs in bytes. Not kept
+   * when a drop was heard or made since `since` (the drop channel's epoch when its read began).
+   */
+  set(key: string, value: V, size: number, ttlMs: number, groups: readonly string[], since: number): void;
   drop(keys: readonly string[], groups: readonly string[]): void;
   clear(): void;
   readonly size: number;
 };
 
-export function createLocalLayer<V = unknown>(options: { maxBytes: number; maxTtlMs?: number }): LocalLayer<V> {
+export function createLocalLayer<V = unknown>(options: {
+  /** Its name on the drop channel: drops of this layer name it. */
+  name: string;
+  marks: DropMarks;
+  maxBytes: number;
+  maxTtlMs?: number;
+}): LocalLayer<V> {
+  const { name, marks } = options;
   const byGroup = new Map<string, Set<string>>();
   const values = new LRUCache<string, Held<V>>({
     maxSize: options.maxBytes,
@@ -40,13 +53,18 @@ export function createLocalLayer<V = unknown>(options: { maxBytes: number; maxTt
   return {
     get(key) {
       const held = values.get(key);
-      return held && { value: held.value };
+      if (!held) return undefined;
+      if (marks.holds(held.stamp)) return { value: held.value };
+      values.delete(key); // dropped since it was kept
+      return undefined;
     },
-    set(key, value, size, ttlMs, groups) {
+    set(key, value, size, ttlMs, groups, since) {
       const bytes = Math.max(64, Math.ceil(size));
       // A TTL below 1 ms would mean "forever" to the LRU; such a value is not kept at all.
       if (bytes > options.maxBytes || ttlMs < 1) return;
-      values.set(key, { value, groups }, { size: bytes, ttl: Math.min(ttlMs, maxTtlMs) });
+      const stamp = marks.stamp(name, key, groups, since);
+      if (!stamp) return;
+      values.set(key, { value, groups, stamp }, { size: bytes, ttl: Math.min(ttlMs, maxTtlMs) });
       // Indexed after the set: replacing a value disposes of the old one's memberships first.
       for (const group of groups) {
         const members = byGroup.get(group) ?? new Set<string>();

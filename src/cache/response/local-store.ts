@@ -57,7 +57,7 @@ export function withLocalLayer(store: ResponseStore, options: LocalStoreOptions)
     if (!entry) return;
     const freshUntil = Math.min(entry.meta.storedAt + entry.meta.maxAgeMs, Date.now() + ttlMs);
     const size = own.length + tags.reduce((n, t) => n + t.length + 48, 256);
-    layer.set(key, { value: own, entry, freshUntil }, size, freshUntil - Date.now(), tags);
+    layer.set(key, { value: own, entry, freshUntil }, size, freshUntil - Date.now(), tags, epoch);
   }
 
   function peek(key: string): LocalLookup | undefined {

@@ -149,7 +149,12 @@ describe('the response cache in process (L1)', () => {
     await ask(b, KIT_CLUB, { id: '36' });
     expect(b.caches.responseLocal!.layer.size).toBeGreaterThan(0);
     await a.caches.responseStore!.clear();
-    expect(b.caches.responseLocal!.layer.size).toBe(0);
+    // Neither serves from its layer what it held (the drop channel's thread marked it dropped)...
+    const onB = localHits(b);
+    expect((await ask(b, KIT_CLUB, { id: '36' })).cache).toBe('MISS');
+    expect(localHits(b)).toBe(onB);
+    // ...and each frees that memory once its own thread hears of the purge.
+    await vi.waitFor(() => expect(b.caches.responseLocal!.layer.size).toBe(0));
     expect(a.caches.responseLocal!.layer.size).toBe(0);
   });
 

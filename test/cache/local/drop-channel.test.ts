@@ -1,0 +1,99 @@
+/**
+ * The drop channel on a real Redis, two instances' channels and layers in this one process: a drop
+ * takes effect in every instance's layer, and is acknowledged to the writer, while the thread that
+ * serves requests is busy (the channel runs on a thread of its own and marks drops in shared memory).
+ */
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import { createDropChannel, type DropChannel } from '../../../src/cache/local/drop-channel.js';
+import { createDropMarks } from '../../../src/cache/local/drop-marks.js';
+import { createLocalLayer, type LocalLayer } from '../../../src/cache/local/local-layer.js';
+import { newPrefix } from '../../helpers/caches.js';
+import { inProcessLayersSkip } from '../../helpers/proxied-pair.js';
+
+const url = inject('redisUrl');
+const skip = inProcessLayersSkip();
+
+type Instance = { channel: DropChannel; layer: LocalLayer<string>; delivered: number[]; freed: string[] };
+const reports: string[] = [];
+
+describe('the drop channel', () => {
+  let redis: Redis;
+  const instances: Instance[] = [];
+  beforeAll(async () => {
+    if (skip) return;
+    redis = new Redis(url!, { maxRetriesPerRequest: 1 });
+    const channel = `${newPrefix()}drops`;
+    for (let i = 0; i < 2; i++) {
+      const marks = createDropMarks();
+      const layer = createLocalLayer<string>({ name: 'test', marks, maxBytes: 1 << 20 });
+      const delivered: number[] = [];
+      const freed: string[] = [];
+      const dropChannel = createDropChannel({
+        redis,
+        channel,
+        marks,
+        onDrop: (drop) => {
+          freed.push(...drop.keys);
+          layer.drop(drop.keys, drop.groups);
+        },
+        onLost: () => layer.clear(),
+        report: (where, error) => reports.push(`${i} ${where}: ${String(error)}`),
+        onDelivered: (ms) => delivered.push(ms),
+      });
+      instances.push({ channel: dropChannel, layer, delivered, freed });
+    }
+    for (const { channel } of instances) await channel.ready(10_000);
+    // Each has heard the other's heartbeat, so a writer waits for both.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+  });
+  afterAll(() => {
+    for (const { channel } of instances) channel.close();
+    redis?.disconnect();
+  });
+
+  it.skipIf(skip)(
+    `drops from every layer while the request thread is busy, and the writer hears it${skip ? ` (skipped: ${skip})` : ''}`,
+    async () => {
+      const [writer, reader] = instances as [Instance, Instance];
+      for (const { channel, layer } of instances)
+        layer.set('kit:7', 'old name', 64, 60_000, ['Kit.list'], channel.epoch());
+      expect(reader.layer.get('kit:7')?.value).toBe('old name');
+
+      const announced = writer.channel.announce({ layer: 'test', keys: ['kit:7'], groups: [] });
+      // Busy for up to 2 s, never yielding: only another thread can make the layers drop it.
+      const started = performance.now();
+      let waited = 0;
+      const held = () => instances.some(({ layer }) => layer.get('kit:7') !== undefined);
+      while (held() && (waited = performance.now() - started) < 2000);
+      expect(reader.layer.get('kit:7'), `after ${waited} ms; ${reports.join('; ')}`).toBeUndefined();
+      expect(writer.layer.get('kit:7')).toBeUndefined();
+      expect(waited).toBeLessThan(1000);
+      // Still busy a while: the acknowledgements need no turn of this thread's loop either.
+      while (performance.now() - started < 1200);
+      await announced;
+      expect(writer.delivered).toHaveLength(1);
+      expect(writer.delivered[0]).toBeLessThan(1000);
+      // This thread hears of the drop only afterwards, to free what the layers held.
+      await vi.waitFor(() => expect(reader.freed).toContain('kit:7'));
+      // A group drop reaches a value kept under that group, and nothing else.
+      for (const { channel, layer } of instances) {
+        layer.set('page:1', 'old page', 64, 60_000, ['Kit.list'], channel.epoch());
+        layer.set('club:2', 'a club', 64, 60_000, ['Club.list'], channel.epoch());
+      }
+      await writer.channel.announce({ layer: 'test', keys: [], groups: ['Kit.list'] });
+      expect(reader.layer.get('page:1')).toBeUndefined();
+      expect(reader.layer.get('club:2')?.value).toBe('a club');
+    },
+  );
+
+  it.skipIf(skip)('keeps nothing a fill read before a drop it heard since', async () => {
+    const [writer, reader] = instances as [Instance, Instance];
+    const since = reader.channel.epoch(); // the fill's read begins
+    await writer.channel.announce({ layer: 'test', keys: ['kit:8'], groups: [] });
+    reader.layer.set('kit:8', 'read before the drop', 64, 60_000, [], since);
+    expect(reader.layer.get('kit:8')).toBeUndefined();
+    reader.layer.set('kit:8', 'read after', 64, 60_000, [], reader.channel.epoch());
+    expect(reader.layer.get('kit:8')?.value).toBe('read after');
+  });
+});
