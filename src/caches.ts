@@ -26,7 +26,7 @@ import { createMemoryEntityStorage } from './cache/entity/memory-storage.js';
 import { createReadThroughCache, ENTITY_LAYER_NAME } from './cache/entity/read-through.js';
 import { createRedisEntityStorage } from './cache/entity/redis-storage.js';
 import type { Redis } from 'ioredis';
-import { createDropChannel, type DropChannel } from './cache/local/drop-channel.js';
+import { createDropChannel, dropChannelUnsupported, type DropChannel } from './cache/local/drop-channel.js';
 import { createDropMarks } from './cache/local/drop-marks.js';
 import { createLocalLayer, type LocalLayer } from './cache/local/local-layer.js';
 import { CircuitBreaker, CircuitOpenError } from './cache/redis/circuit-breaker.js';
@@ -342,8 +342,13 @@ export async function buildCaches(options: CacheOptions, logger: Logger): Promis
     if (!acknowledged) counters.inc('l1_drop_unacknowledged');
     dropDelivered?.(ms);
   };
+  const unsupported = redis && !isCluster(redis) ? dropChannelUnsupported(redis) : null;
+  if (unsupported && (l1Bytes.entity > 0 || l1Bytes.response > 0))
+    logger.warn(`ENTITY_L1_MB and RESPONSE_L1_MB cannot be kept coherent with ${unsupported}: no in-process layer`);
   const local =
-    redis && !isCluster(redis) ? inProcessLayers(redis, options.redisPrefix, l1Bytes, report, delivered) : null;
+    redis && !isCluster(redis) && !unsupported
+      ? inProcessLayers(redis, options.redisPrefix, l1Bytes, report, delivered)
+      : null;
   if (redis && isCluster(redis) && (l1Bytes.entity > 0 || l1Bytes.response > 0))
     logger.warn(
       'ENTITY_L1_MB and RESPONSE_L1_MB need a single Redis (REDIS_URL): no in-process layer on a Redis Cluster',

@@ -21,6 +21,7 @@
  * A single Redis only: on a Cluster, PUBLISH counts the receivers of one node, so the writer could
  * not tell when every instance has applied a drop.
  */
+import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -100,6 +101,23 @@ function workerEntry(): { entry: string | URL; eval: boolean } {
   };
 }
 
+/**
+ * Why the channel's thread could not reach Redis the way `redis` does, or null. It gets the plain
+ * connection options (functions and sockets cannot cross threads): a Sentinel client or a custom
+ * connector would leave it on another server, hearing no drop while its heartbeats come back.
+ */
+export function dropChannelUnsupported(redis: Redis): string | null {
+  const { sentinels, Connector, tls } = redis.options;
+  if (sentinels?.length) return 'a Redis Sentinel client';
+  if (Connector) return 'a custom connector';
+  try {
+    structuredClone(tls);
+  } catch {
+    return 'TLS options that cannot be handed to another thread';
+  }
+  return null;
+}
+
 /** The plain, cloneable part of the client's connection options (those it has set). */
 function connectionOf(redis: Redis): WorkerRedisOptions {
   const { host, port, path, username, password, db, family, tls, connectTimeout, commandTimeout } = redis.options;
@@ -155,10 +173,19 @@ export function createDropChannel(options: DropChannelOptions): DropChannel {
     }
   }
 
+  let restarts = 0;
   function start() {
-    const started = new Worker(entry.entry, { workerData: data, eval: entry.eval });
+    let started: Worker;
+    try {
+      started = new Worker(entry.entry, { workerData: data, eval: entry.eval });
+    } catch (error) {
+      report('l1.worker', error);
+      restartLater();
+      return;
+    }
     worker = started;
     started.unref(); // the process's own work decides when it ends; close() stops the worker
+    const startedAt = performance.now();
     started.on('message', heard);
     started.on('error', (error) => report('l1.worker', error));
     started.on('exit', () => {
@@ -169,12 +196,32 @@ export function createDropChannel(options: DropChannelOptions): DropChannel {
       onLost();
       for (const [, pending] of waiting) pending.reject(new Error('the drop channel stopped'));
       waiting.clear();
-      if (!closed) setTimeout(() => closed || start(), RESTART_MS).unref();
+      if (performance.now() - startedAt > 60_000) restarts = 0; // it had been working: back at once
+      restartLater();
     });
+  }
+  /** After 1 s, doubling up to a minute while it keeps stopping (each stop is reported). */
+  function restartLater() {
+    if (closed) return;
+    const delay = Math.min(RESTART_MS * 2 ** restarts++, 60_000);
+    setTimeout(() => closed || start(), delay).unref();
   }
   start();
 
-  const send = (message: ToWorker) => worker?.postMessage(message);
+  /**
+   * With no worker running (it stopped and is not back yet), the drop still goes out, on the
+   * client's own connection, in the same format: an instance that hears it applies it; one that does
+   * not stops serving from its layers within `staleMs`, which is how long this waits.
+   */
+  async function announceWithoutWorker(drop: Drop): Promise<void> {
+    const started = performance.now();
+    await options.redis.publish(options.channel, `d main:${randomUUID()} ${JSON.stringify(drop)}`);
+    await new Promise((resolve) => setTimeout(resolve, staleMs));
+    options.onDelivered?.(performance.now() - started, false);
+  }
+
+  /** The longest an announce may take: PUBLISH (bounded by the client's command timeout), then `staleMs`. */
+  const announceBoundMs = staleMs + (options.redis.options.commandTimeout ?? 1_000) + 1_000;
 
   return {
     live: () => marks.live(staleMs),
@@ -182,11 +229,23 @@ export function createDropChannel(options: DropChannelOptions): DropChannel {
     bump: () => marks.bumpEpoch(),
     announce(drop) {
       if (!drop.keys.length && !drop.groups.length && !drop.all) return Promise.resolve();
-      if (!worker) return Promise.reject(new Error('the drop channel is not running'));
+      if (closed) return Promise.reject(new Error('the drop channel is closed'));
+      const running = worker;
+      if (!running) return announceWithoutWorker(drop);
       const id = ++announced;
       return new Promise<void>((resolve, reject) => {
-        waiting.set(id, { resolve, reject });
-        send({ type: 'announce', id, drop });
+        // A worker that neither answers nor stops cannot hold a write forever.
+        const timer = setTimeout(() => {
+          waiting.delete(id);
+          reject(new Error(`the drop channel did not answer within ${announceBoundMs} ms`));
+        }, announceBoundMs);
+        timer.unref();
+        const settle = (done: () => void) => () => {
+          clearTimeout(timer);
+          done();
+        };
+        waiting.set(id, { resolve: settle(resolve), reject: (error) => settle(() => reject(error))() });
+        running.postMessage({ type: 'announce', id, drop } satisfies ToWorker);
       });
     },
     async ready(timeoutMs = 2000) {
@@ -196,9 +255,9 @@ export function createDropChannel(options: DropChannelOptions): DropChannel {
     },
     close() {
       closed = true;
+      marks.close();
       const stopping = worker;
       worker = null;
-      marks.lose();
       if (stopping) {
         stopping.postMessage({ type: 'close' } satisfies ToWorker);
         // It ends by itself once its connections are closed; this bounds the wait.

@@ -21,7 +21,14 @@ import { parseDrop, type Drop, type FromWorker, type ToWorker, type WorkerData }
  * `staleMs` (an instance Redis no longer counts as subscribed may not know it yet, and may still be
  * serving locally), and at least as many as PUBLISH counted.
  */
-type Pending = { expected: Set<string>; acknowledged: Set<string>; counted: number; done(): void };
+type Pending = {
+  expected: Set<string>;
+  acknowledged: Set<string>;
+  counted: number;
+  /** False while this instance has not listened for `staleMs`: only the full wait will do. */
+  early: boolean;
+  done(): void;
+};
 
 const complete = (p: Pending) =>
   p.acknowledged.size >= p.counted && [...p.expected].every((id) => p.acknowledged.has(id));
@@ -48,10 +55,12 @@ const report = (where: string, error: unknown) =>
 
 const me = randomUUID();
 const reconnect = (times: number) => Math.min(times * 100, 2000);
+// A publish waits for the connection (a drop announced just after this thread started, or while it
+// reconnects, still goes out); a failed connection attempt fails what waits (maxRetriesPerRequest 0).
 const publisher = new Redis({
   ...workerData.redis,
   lazyConnect: true,
-  enableOfflineQueue: false,
+  enableOfflineQueue: true,
   maxRetriesPerRequest: 0,
   retryStrategy: reconnect,
 });
@@ -67,6 +76,8 @@ const subscriber = new Redis({
 });
 
 let subscribed = false;
+/** When the current subscription began: until `staleMs` after it, this instance may not have heard every other yet. */
+let subscribedAt = Infinity;
 let closed = false;
 let beat = 0;
 let dropCount = 0;
@@ -78,6 +89,7 @@ const members = new Map<string, number>();
 function lost() {
   if (subscribed) post({ type: 'lost' });
   subscribed = false;
+  subscribedAt = Infinity;
   marks.lose();
 }
 subscriber.on('ready', () => {
@@ -88,6 +100,7 @@ subscriber.on('ready', () => {
       marks.lose();
       post({ type: 'lost' });
       subscribed = true;
+      subscribedAt = performance.now();
       marks.subscribed(true);
     },
     (error: unknown) => report('l1.subscribe', error),
@@ -116,7 +129,7 @@ function heard(message: string) {
     const waiting = id === undefined ? undefined : pending.get(id);
     if (!waiting || from === undefined) return;
     waiting.acknowledged.add(from);
-    if (complete(waiting)) waiting.done();
+    if (waiting.early && complete(waiting)) waiting.done();
   } else if (kind === 'h') {
     const [, from, count] = message.split(' ');
     if (from === undefined) return;
@@ -145,7 +158,10 @@ async function announce(n: number, drop: Drop) {
   const now = performance.now();
   const expected = new Set([...members].filter(([, seen]) => now - seen < staleMs).map(([member]) => member));
   for (const [member, seen] of members) if (now - seen >= 10 * staleMs) members.delete(member);
-  const waiting: Pending = { expected, acknowledged: new Set(), counted: Infinity, done };
+  // Not listening for `staleMs` yet (just started, or back after a loss): an instance whose
+  // heartbeats it has not heard yet may still be serving locally, so the wait is the whole bound.
+  const early = performance.now() - subscribedAt >= staleMs;
+  const waiting: Pending = { expected, acknowledged: new Set(), counted: Infinity, early, done };
   pending.set(id, waiting);
   try {
     waiting.counted = await publisher.publish(channel, `d ${id} ${JSON.stringify(drop)}`);
@@ -157,7 +173,7 @@ async function announce(n: number, drop: Drop) {
   // From when Redis had it: an instance that does not acknowledge has stopped serving locally
   // `staleMs` after that (its heartbeats sent since come back after this drop).
   const timer = setTimeout(done, staleMs);
-  if (complete(waiting)) done();
+  if (early && complete(waiting)) done();
   await applied;
   clearTimeout(timer);
   pending.delete(id);

@@ -59,11 +59,13 @@ export function createLocalLayer<V = unknown>(options: {
       return undefined;
     },
     set(key, value, size, ttlMs, groups, since) {
-      const bytes = Math.max(64, Math.ceil(size));
       // A TTL below 1 ms would mean "forever" to the LRU; such a value is not kept at all.
-      if (bytes > options.maxBytes || ttlMs < 1) return;
+      if (ttlMs < 1) return;
       const stamp = marks.stamp(name, key, groups, since);
       if (!stamp) return;
+      // The stamp is held too (8 bytes per group, and an array's own cost).
+      const bytes = Math.max(64, Math.ceil(size)) + stamp.byteLength + 80;
+      if (bytes > options.maxBytes) return;
       values.set(key, { value, groups, stamp }, { size: bytes, ttl: Math.min(ttlMs, maxTtlMs) });
       // Indexed after the set: replacing a value disposes of the old one's memberships first.
       for (const group of groups) {

@@ -5,7 +5,7 @@
  */
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
-import { createDropChannel, type DropChannel } from '../../../src/cache/local/drop-channel.js';
+import { createDropChannel, dropChannelUnsupported, type DropChannel } from '../../../src/cache/local/drop-channel.js';
 import { createDropMarks } from '../../../src/cache/local/drop-marks.js';
 import { createLocalLayer, type LocalLayer } from '../../../src/cache/local/local-layer.js';
 import { newPrefix } from '../../helpers/caches.js';
@@ -14,7 +14,12 @@ import { inProcessLayersSkip } from '../../helpers/proxied-pair.js';
 const url = inject('redisUrl');
 const skip = inProcessLayersSkip();
 
-type Instance = { channel: DropChannel; layer: LocalLayer<string>; delivered: number[]; freed: string[] };
+type Instance = {
+  channel: DropChannel;
+  layer: LocalLayer<string>;
+  delivered: { ms: number; acknowledged: boolean }[];
+  freed: string[];
+};
 const reports: string[] = [];
 
 describe('the drop channel', () => {
@@ -27,7 +32,7 @@ describe('the drop channel', () => {
     for (let i = 0; i < 2; i++) {
       const marks = createDropMarks();
       const layer = createLocalLayer<string>({ name: 'test', marks, maxBytes: 1 << 20 });
-      const delivered: number[] = [];
+      const delivered: Instance['delivered'] = [];
       const freed: string[] = [];
       const dropChannel = createDropChannel({
         redis,
@@ -39,13 +44,14 @@ describe('the drop channel', () => {
         },
         onLost: () => layer.clear(),
         report: (where, error) => reports.push(`${i} ${where}: ${String(error)}`),
-        onDelivered: (ms) => delivered.push(ms),
+        onDelivered: (ms, acknowledged) => delivered.push({ ms, acknowledged }),
       });
       instances.push({ channel: dropChannel, layer, delivered, freed });
     }
     for (const { channel } of instances) await channel.ready(10_000);
-    // Each has heard the other's heartbeat, so a writer waits for both.
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // A channel that has listened for less than its 1 s bound waits that bound whole (it may not have
+    // heard every instance yet); past it, each has heard the other's heartbeats.
+    await new Promise((resolve) => setTimeout(resolve, 1100));
   });
   afterAll(() => {
     for (const { channel } of instances) channel.close();
@@ -56,6 +62,7 @@ describe('the drop channel', () => {
     `drops from every layer while the request thread is busy, and the writer hears it${skip ? ` (skipped: ${skip})` : ''}`,
     async () => {
       const [writer, reader] = instances as [Instance, Instance];
+      for (const { channel } of instances) expect(channel.live()).toBe(true);
       for (const { channel, layer } of instances)
         layer.set('kit:7', 'old name', 64, 60_000, ['Kit.list'], channel.epoch());
       expect(reader.layer.get('kit:7')?.value).toBe('old name');
@@ -73,7 +80,8 @@ describe('the drop channel', () => {
       while (performance.now() - started < 1200);
       await announced;
       expect(writer.delivered).toHaveLength(1);
-      expect(writer.delivered[0]).toBeLessThan(1000);
+      expect(writer.delivered[0]!.acknowledged).toBe(true); // by both, not waited out
+      expect(writer.delivered[0]!.ms).toBeLessThan(1000);
       // This thread hears of the drop only afterwards, to free what the layers held.
       await vi.waitFor(() => expect(reader.freed).toContain('kit:7'));
       // A group drop reaches a value kept under that group, and nothing else.
@@ -84,6 +92,7 @@ describe('the drop channel', () => {
       await writer.channel.announce({ layer: 'test', keys: [], groups: ['Kit.list'] });
       expect(reader.layer.get('page:1')).toBeUndefined();
       expect(reader.layer.get('club:2')?.value).toBe('a club');
+      expect(reports).toEqual([]);
     },
   );
 
@@ -95,5 +104,14 @@ describe('the drop channel', () => {
     expect(reader.layer.get('kit:8')).toBeUndefined();
     reader.layer.set('kit:8', 'read after', 64, 60_000, [], reader.channel.epoch());
     expect(reader.layer.get('kit:8')?.value).toBe('read after');
+  });
+
+  it('is not used with a client its thread could not follow to the same server', () => {
+    const plain = new Redis({ lazyConnect: true });
+    const sentinel = new Redis({ lazyConnect: true, sentinels: [{ host: '127.0.0.1', port: 1 }], name: 'main' });
+    expect(dropChannelUnsupported(plain)).toBeNull();
+    expect(dropChannelUnsupported(sentinel)).toMatch(/Sentinel/);
+    plain.disconnect();
+    sentinel.disconnect();
   });
 });
