@@ -192,6 +192,12 @@ export const cacheInvalidations = pgTable('cache_invalidations', {
   /** Entity-cache keys to drop, as `Namespace:id`. */
   entityKeys: text('entity_keys').array().notNull(),
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  /**
+   * From when the other instances deliver it: its writer's own delivery has had its time by then
+   * (or the writer gave up and moved this to now), so nobody applies a record its writer is still
+   * applying.
+   */
+  dueAt: timestamp('due_at', { withTimezone: true }).notNull().defaultNow(),
 });
 
 /** A Postgres transaction id (64-bit, never wraps), as its decimal text: compared in SQL only. */

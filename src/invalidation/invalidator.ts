@@ -12,8 +12,10 @@
  *  - if it could not be delivered (Redis unreachable from here), this instance stops trusting the
  *    shared caches (`onUndelivered` opens its circuit breaker, whose recovery runs `catchUp` before
  *    any cached answer is served again), and the mutation waits a moment (`handOverMs`) for another
- *    instance to apply the record: every instance `follow`s the records, applying those their writer
- *    did not delete within `graceMs`. Applying is idempotent, so two instances applying one record is harmless.
+ *    instance to apply the record, which it marks due at once: every instance `follow`s the records,
+ *    applying those due (released by their writer, or not deleted within `claimMs`: the writer died).
+ *    Applying is idempotent, so two instances applying one record is harmless, but it is work (and
+ *    misses) for nothing: while its writer is still delivering a record, nobody else applies it.
  */
 import type { CacheCounters } from '../cache/counters.js';
 import type { EdgePurge } from '../cache/edge/purge-twice.js';
@@ -39,8 +41,13 @@ export type CacheInvalidatorDeps = {
   onUndelivered?(): void;
   /** How long a mutation whose invalidation could not be delivered waits for another instance to apply it. Default 1,000 ms. */
   handOverMs?: number;
-  /** How long a record's writer has to deliver it before followers apply it. Default 250 ms. */
-  graceMs?: number;
+  /**
+   * How long a record's writer has to deliver it before the followers apply it too. Default 5,000 ms:
+   * more than a delivery takes when it succeeds (its Redis calls are bounded, and so are the
+   * in-process layers' acknowledgements, 1 s), so under load the followers do not apply again what
+   * the writer is still applying. A writer that fails to deliver hands its record over at once.
+   */
+  claimMs?: number;
 };
 
 export type CacheInvalidator = Invalidator & {
@@ -72,7 +79,7 @@ export function createCacheInvalidator(deps: CacheInvalidatorDeps): CacheInvalid
   // At least the in-process layers' staleMs (1 s): waiting this long after an undelivered drop also
   // outlasts every layer that lost Redis with this instance (README, "The in-process layers").
   const handOverMs = deps.handOverMs ?? 1000;
-  const graceMs = deps.graceMs ?? 250;
+  const claimMs = deps.claimMs ?? 5000;
   /** What beforeCommit worked out, for afterCommit of the same write: the table is read once per write. */
   const drops = new WeakMap<InvalidationReceipt, Invalidation>();
 
@@ -129,7 +136,7 @@ export function createCacheInvalidator(deps: CacheInvalidatorDeps): CacheInvalid
       if (recorded) counters.inc('invalidation_recorded');
       const receipt = {
         changes,
-        recordId: recorded ? await log.record(tx, drop.tags, drop.keys.map(keyText)) : null,
+        recordId: recorded ? await log.record(tx, drop.tags, drop.keys.map(keyText), claimMs) : null,
       };
       drops.set(receipt, drop);
       return receipt;
@@ -144,6 +151,7 @@ export function createCacheInvalidator(deps: CacheInvalidatorDeps): CacheInvalid
         if (delivered) await log!.forget([recordId]);
         else {
           deps.onUndelivered?.();
+          await log!.release(recordId);
           await handOver(recordId);
         }
       } catch (error) {
@@ -155,7 +163,7 @@ export function createCacheInvalidator(deps: CacheInvalidatorDeps): CacheInvalid
     async catchUp() {
       if (!log) return;
       for (;;) {
-        const records = await log.pending(0, 500);
+        const records = await log.pending(500);
         if (!records.length) return;
         if (!(await applyRecords(records))) throw new Error('an invalidation could not be delivered while catching up');
         if (records.length < 500) return;
@@ -184,7 +192,7 @@ export function createCacheInvalidator(deps: CacheInvalidatorDeps): CacheInvalid
         if (busy) return;
         busy = true;
         log
-          .pending(graceMs, 200)
+          .due(200)
           .then((records) => applyRecords(records))
           .then(() => (failing = false))
           .catch((error: unknown) => {

@@ -1,0 +1,1 @@
+ALTER TABLE "cache_invalidations" ADD COLUMN "due_at" timestamp with time zone DEFAULT now() NOT NULL;
