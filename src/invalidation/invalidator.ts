@@ -39,13 +39,18 @@ export type CacheInvalidatorDeps = {
   edge?: EdgePurge | null;
   /** Told when an invalidation could not be delivered: stop trusting the shared caches until caught up. */
   onUndelivered?(): void;
-  /** How long a mutation whose invalidation could not be delivered waits for another instance to apply it. Default 1,000 ms. */
+  /**
+   * How long a mutation whose invalidation could not be delivered waits for another instance to apply
+   * it. Default 3,000 ms: a follower picks the record up within its interval (250 ms) and its own
+   * delivery waits out the cut-off instance's in-process layers, up to 1 s per level.
+   */
   handOverMs?: number;
   /**
-   * How long a record's writer has to deliver it before the followers apply it too. Default 5,000 ms:
-   * more than a delivery takes when it succeeds (its Redis calls are bounded, and so are the
-   * in-process layers' acknowledgements, 1 s), so under load the followers do not apply again what
-   * the writer is still applying. A writer that fails to deliver hands its record over at once.
+   * How long a record's writer has to deliver it before the followers apply it too. Default 1,000 ms:
+   * a delivery that succeeds takes milliseconds (its drops reach every instance's layers in tens of
+   * them under load), so the followers no longer apply again, under load, what the writer is still
+   * applying; one slower than this is applied twice, which is harmless. A writer that fails to
+   * deliver marks its record due at once.
    */
   claimMs?: number;
 };
@@ -78,8 +83,8 @@ export function createCacheInvalidator(deps: CacheInvalidatorDeps): CacheInvalid
   const { counters, logger, log } = deps;
   // At least the in-process layers' staleMs (1 s): waiting this long after an undelivered drop also
   // outlasts every layer that lost Redis with this instance (README, "The in-process layers").
-  const handOverMs = deps.handOverMs ?? 1000;
-  const claimMs = deps.claimMs ?? 5000;
+  const handOverMs = deps.handOverMs ?? 3000;
+  const claimMs = deps.claimMs ?? 1000;
   /** What beforeCommit worked out, for afterCommit of the same write: the table is read once per write. */
   const drops = new WeakMap<InvalidationReceipt, Invalidation>();
 
@@ -151,7 +156,11 @@ export function createCacheInvalidator(deps: CacheInvalidatorDeps): CacheInvalid
         if (delivered) await log!.forget([recordId]);
         else {
           deps.onUndelivered?.();
-          await log!.release(recordId);
+          // Best effort: if Postgres refuses this too, the record still falls due after `claimMs`,
+          // which the hand-over outlasts.
+          await log!.release(recordId).catch((error: unknown) => {
+            logger.warn({ err: error, record: recordId }, 'could not hand an invalidation record over at once');
+          });
           await handOver(recordId);
         }
       } catch (error) {

@@ -216,7 +216,7 @@ export function createDropChannel(options: DropChannelOptions): DropChannel {
   async function announceWithoutWorker(drop: Drop): Promise<void> {
     const started = performance.now();
     await options.redis.publish(options.channel, `d main:${randomUUID()} ${JSON.stringify(drop)}`);
-    await new Promise((resolve) => setTimeout(resolve, staleMs));
+    await new Promise((resolve) => setTimeout(resolve, staleMs).unref());
     options.onDelivered?.(performance.now() - started, false);
   }
 

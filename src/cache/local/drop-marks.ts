@@ -19,7 +19,7 @@
 
 /** Counters shared by every key and group of every layer; 1 MiB. */
 const SLOTS = 1 << 18;
-/** Each layer's own purge counter, by its name (a purge never shares a counter with a key or group). */
+/** Purge counters, one per layer name's hash (a purge never shares a counter with a key or group). */
 const PURGES = 16;
 const EPOCH = 0;
 const LOST = 1;

@@ -25,8 +25,8 @@ type Pending = {
   expected: Set<string>;
   acknowledged: Set<string>;
   counted: number;
-  /** False while this instance has not listened for `staleMs`: only the full wait will do. */
-  early: boolean;
+  /** Whether this instance had listened for `staleMs` when it announced (if not, only the full wait will do). */
+  settled: boolean;
   done(): void;
 };
 
@@ -129,7 +129,7 @@ function heard(message: string) {
     const waiting = id === undefined ? undefined : pending.get(id);
     if (!waiting || from === undefined) return;
     waiting.acknowledged.add(from);
-    if (waiting.early && complete(waiting)) waiting.done();
+    if (waiting.settled && complete(waiting)) waiting.done();
   } else if (kind === 'h') {
     const [, from, count] = message.split(' ');
     if (from === undefined) return;
@@ -160,8 +160,8 @@ async function announce(n: number, drop: Drop) {
   for (const [member, seen] of members) if (now - seen >= 10 * staleMs) members.delete(member);
   // Not listening for `staleMs` yet (just started, or back after a loss): an instance whose
   // heartbeats it has not heard yet may still be serving locally, so the wait is the whole bound.
-  const early = performance.now() - subscribedAt >= staleMs;
-  const waiting: Pending = { expected, acknowledged: new Set(), counted: Infinity, early, done };
+  const settled = performance.now() - subscribedAt >= staleMs;
+  const waiting: Pending = { expected, acknowledged: new Set(), counted: Infinity, settled, done };
   pending.set(id, waiting);
   try {
     waiting.counted = await publisher.publish(channel, `d ${id} ${JSON.stringify(drop)}`);
@@ -173,7 +173,7 @@ async function announce(n: number, drop: Drop) {
   // From when Redis had it: an instance that does not acknowledge has stopped serving locally
   // `staleMs` after that (its heartbeats sent since come back after this drop).
   const timer = setTimeout(done, staleMs);
-  if (early && complete(waiting)) done();
+  if (settled && complete(waiting)) done();
   await applied;
   clearTimeout(timer);
   pending.delete(id);
