@@ -131,7 +131,7 @@ export type Caches = {
   loginThrottle: LoginThrottle;
   /** APQ registrations (in Redis when there is one) and trusted documents: a yoga plugin, and the lean hit's view. */
   persisted: PersistedOperations;
-  /** Resolves when every response write started so far has landed (tests, shutdown). */
+  /** Resolves when every response write, and every delete of a delivered invalidation record, started so far has landed (tests, shutdown). */
   settled(): Promise<void>;
   description: string;
   /** Starts applying the invalidations other instances recorded but could not deliver (main.ts). */
@@ -420,6 +420,7 @@ export async function buildCaches(options: CacheOptions, logger: Logger): Promis
   let stopFollowing = () => {};
   const where = redis ? `${isCluster(redis) ? 'redis cluster' : 'redis'} (prefix "${options.redisPrefix}")` : 'memory';
   const settled = async () => {
+    await invalidator.settled();
     await responseCache?.settled();
     await redisResponseStore?.settled();
   };

@@ -8,7 +8,7 @@
  *
  * Where the caches are shared (Redis), an invalidation is never forgotten:
  *  - it is recorded in Postgres inside the write's transaction (so it exists iff the write committed);
- *  - after commit this instance applies it and deletes the record;
+ *  - after commit this instance applies it, answers, and deletes the record (forget-batch.ts);
  *  - if it could not be delivered (Redis unreachable from here), this instance stops trusting the
  *    shared caches (`onUndelivered` opens its circuit breaker, whose recovery runs `catchUp` before
  *    any cached answer is served again), and the mutation waits a moment (`handOverMs`) for another
@@ -26,6 +26,7 @@ import type { InvalidationReceipt, Invalidator } from '../domain/changes.js';
 import { isListName } from '../domain/lists.js';
 import { isNamespace, type DomainKey, type Namespace } from '../domain/registry.js';
 import type { Logger } from '../observability/logger.js';
+import { createForgetBatch } from './forget-batch.js';
 import { invalidationForAll, type Invalidation } from './table.js';
 
 export type CacheInvalidatorDeps = {
@@ -64,6 +65,8 @@ export type CacheInvalidator = Invalidator & {
   applyDrop(drop: Invalidation): Promise<boolean>;
   /** Drops everything from both levels; answers whether it was delivered. */
   purgeAll(): Promise<boolean>;
+  /** Resolves once the records this instance delivered are deleted (they are, off the mutation's path). */
+  settled(): Promise<void>;
 };
 
 const keyText = (k: DomainKey) => `${k.namespace}:${k.id}`;
@@ -87,6 +90,7 @@ export function createCacheInvalidator(deps: CacheInvalidatorDeps): CacheInvalid
   const claimMs = deps.claimMs ?? 1000;
   /** What beforeCommit worked out, for afterCommit of the same write: the table is read once per write. */
   const drops = new WeakMap<InvalidationReceipt, Invalidation>();
+  const forgetting = log ? createForgetBatch(log.forget, logger) : null;
 
   /** Drops keys and tags from both levels; answers whether every part reached the shared caches. */
   async function apply(tags: readonly string[], keys: readonly DomainKey[]): Promise<boolean> {
@@ -150,10 +154,10 @@ export function createCacheInvalidator(deps: CacheInvalidatorDeps): CacheInvalid
     async afterCommit(receipt) {
       const { recordId } = receipt;
       const { tags, keys } = drops.get(receipt) ?? invalidationForAll(receipt.changes);
-      const delivered = await apply(tags, keys);
+      const wasDelivered = await apply(tags, keys);
       if (recordId === null) return;
       try {
-        if (delivered) await log!.forget([recordId]);
+        if (wasDelivered) forgetting?.add(recordId);
         else {
           deps.onUndelivered?.();
           // Best effort: if Postgres refuses this too, the record still falls due after `claimMs`,
@@ -180,6 +184,8 @@ export function createCacheInvalidator(deps: CacheInvalidatorDeps): CacheInvalid
     },
 
     applyDrop: (drop) => apply(drop.tags, drop.keys),
+
+    settled: async () => forgetting?.settled(),
 
     async purgeAll() {
       try {
