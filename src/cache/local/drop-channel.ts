@@ -68,7 +68,12 @@ export type DropChannelOptions = {
    * it, and whether they all acknowledged (false: the wait ended at `staleMs`). Must not throw.
    */
   onDelivered?(ms: number, acknowledged: boolean): void;
+  /** Where its thread starts. Default `workerEntry()`; tests hand a thread that stops or stays silent. */
+  worker?: WorkerEntry;
 };
+
+/** A thread's start: a module to load, or code to evaluate (`eval`). */
+export type WorkerEntry = { entry: string | URL; eval: boolean };
 
 /** If the worker stops on its own (it should not), it is started again after this long; its layers are unused meanwhile. */
 const RESTART_MS = 1_000;
@@ -90,7 +95,7 @@ function tsxRegisterModule(): string {
  * and vitest) through tsx's loader registered in the worker first, since a worker does not inherit
  * the loaders of the thread that starts it.
  */
-function workerEntry(): { entry: string | URL; eval: boolean } {
+export function workerEntry(): WorkerEntry {
   const built = new URL('./drop-worker.js', import.meta.url);
   if (existsSync(fileURLToPath(built))) return { entry: built, eval: false };
   const api = tsxRegisterModule();
@@ -139,7 +144,7 @@ export function createDropChannel(options: DropChannelOptions): DropChannel {
     staleMs,
     heartbeatMs: options.heartbeatMs ?? 100,
   };
-  const entry = workerEntry();
+  const entry = options.worker ?? workerEntry();
   let closed = false;
   let worker: Worker | null = null;
   let announced = 0;
