@@ -45,15 +45,16 @@ export type ScenarioKey =
   | 'noCache'
   | 'mixed'
   | 'mixedBalanced'
+  | 'mixedBaseline'
   | 'hitPublicBalanced'
   | 'stock';
 
 /**
- * A scenario's number; "2b" and "4b" are 2 and 4 on the baseline build (BENCH_BASELINE_MAIN); "2h"
- * and "6h" are 2 and 6 on three instances behind HAProxy; "4y" is 4's query on yoga answering from
- * in-process memory, the miss path's yardstick.
+ * A scenario's number; "2b", "4b" and "6b" are 2, 4 and 6 on the baseline build (BENCH_BASELINE_MAIN);
+ * "2h" and "6h" are 2 and 6 on three instances behind HAProxy; "4y" is 4's query on yoga answering
+ * from in-process memory, the miss path's yardstick.
  */
-export type ScenarioNumber = number | '2b' | '4b' | '4y' | '2h' | '6h';
+export type ScenarioNumber = number | '2b' | '4b' | '6b' | '4y' | '2h' | '6h';
 
 /** In table order: a baseline scenario right under its counterpart. */
 export const SCENARIOS: { n: ScenarioNumber; key: ScenarioKey; label: string }[] = [
@@ -67,6 +68,7 @@ export const SCENARIOS: { n: ScenarioNumber; key: ScenarioKey; label: string }[]
   { n: '4y', key: 'memoryYoga', label: 'yoga, same schema, from in-process memory (yardstick)' },
   { n: 5, key: 'noCache', label: 'no caches' },
   { n: 6, key: 'mixed', label: 'mixed 95% reads (Zipf) / 5% renames' },
+  { n: '6b', key: 'mixedBaseline', label: 'mixed 95% reads (Zipf) / 5% renames (baseline build)' },
   { n: '6h', key: 'mixedBalanced', label: 'mixed 95% reads (Zipf) / 5% renames, 3 instances behind HAProxy' },
   { n: 7, key: 'stock', label: 'stock yoga response cache (Redis), hit' },
 ];
@@ -161,6 +163,7 @@ export const RATIOS: RatioDefinition[] = [
 export const BASELINE_RATIOS: RatioDefinition[] = [
   { name: '(2)/(2b) hit vs baseline build', over: 'hitPublic', under: 'hitPublicBaseline' },
   { name: '(4)/(4b) entity cache vs baseline build', over: 'missEntity', under: 'missEntityBaseline' },
+  { name: '(6)/(6b) mixed vs baseline build', over: 'mixed', under: 'mixedBaseline' },
 ];
 
 export function median(values: readonly number[]): number {
@@ -224,7 +227,7 @@ export function mixedTotals(
   runs: readonly RunResult[],
   summary: readonly Summary[],
   correctness: readonly Correctness[],
-  key: 'mixed' | 'mixedBalanced' = 'mixed',
+  key: 'mixed' | 'mixedBalanced' | 'mixedBaseline' = 'mixed',
 ): Report['mixed'] {
   const mixedRuns = runs.filter((r) => r.key === key);
   if (!mixedRuns.length) return null;
@@ -413,6 +416,8 @@ export type Report = {
   } | null;
   /** The mixed workload through HAProxy in front of three instances (6h); absent when it did not run. */
   mixedBalanced?: Report['mixed'];
+  /** Scenario 6b: the mixed workload on the baseline build (with BENCH_BASELINE_MAIN). */
+  mixedBaseline?: Report['mixed'];
   stampede: Stampede | null;
   /** The fault scenario; null with --no-faults. */
   faults: Faults | null;
@@ -546,9 +551,15 @@ export function markdown(report: Report): string {
   out.push('');
   if (typeof st.baselineMain === 'string') {
     out.push(
-      `Baseline build (2b, 4b): \`${st.baselineMain}\`, against \`${String(st.serverMain)}\`; started as 2 and 4 with the same environment ` +
+      `Baseline build (2b, 4b, 6b): \`${st.baselineMain}\`, against \`${String(st.serverMain)}\`; started as 2 and 4 with the same environment ` +
         "but its own Redis prefixes. The mixed workload's renames do not reach its caches, so they are emptied before each of its runs " +
-        '(the warm-up fills them again). In each round a scenario and its baseline run back to back, the order alternating between rounds.',
+        '(the warm-up fills them again); 6b runs on the baseline 2 server, whose caches `purgeAllCaches` empties before it, and ours are ' +
+        'emptied the same way after it (its renames do not reach them either). In each round a scenario and its baseline run back to back, ' +
+        'the order alternating between rounds.' +
+        (report.mixedBaseline
+          ? ` Mixed workload on the baseline build: ${fmt(report.mixedBaseline.reads)} reads and ${fmt(report.mixedBaseline.writes)} renames, ` +
+            `hit rate ${pct(report.mixedBaseline.hitRate)}, **${report.mixedBaseline.mismatches} mismatches** in ${fmt(report.mixedBaseline.checked)} checks.`
+          : ''),
     );
     out.push('');
   }

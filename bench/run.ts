@@ -222,7 +222,7 @@ async function main(): Promise<Report> {
   const sameData = answerCheck(servers.none.port, notes);
   const checks = await checkCatalogues(servers, catalogue, sameData);
 
-  const { groups, correctness, balancedCorrectness } = buildTargets({
+  const { groups, correctness, balancedCorrectness, baselineCorrectness } = buildTargets({
     servers: all,
     catalogue,
     hit,
@@ -270,6 +270,8 @@ async function main(): Promise<Report> {
   const summary = summarise(runs);
   const mixed = mixedTotals(runs, summary, correctness);
   const mixedBalanced = balanced ? mixedTotals(runs, summary, balancedCorrectness, 'mixedBalanced') : null;
+  const mixedBaseline =
+    options.baselineMain !== null ? mixedTotals(runs, summary, baselineCorrectness, 'mixedBaseline') : null;
   noteFindings(runs, summary, notes);
   return {
     startedAt,
@@ -294,6 +296,7 @@ async function main(): Promise<Report> {
     ratios: medianRatios(roundRatios, ratioDefinitions),
     mixed,
     ...(mixedBalanced ? { mixedBalanced } : {}),
+    ...(mixedBaseline ? { mixedBaseline } : {}),
     stampede,
     faults,
     notes,

@@ -50,6 +50,7 @@ export function buildTargets(setup: TargetSetup): {
   groups: Target[][];
   correctness: Correctness[];
   balancedCorrectness: Correctness[];
+  baselineCorrectness: Correctness[];
 } {
   const { servers, catalogue, hit, dataset, tokens, settings, sameData, memoryCheck, redis, keys, balanced } = setup;
   const { main, entity, none, stock, memory, floor } = servers;
@@ -57,6 +58,7 @@ export function buildTargets(setup: TargetSetup): {
   const mixedStates: MixedState[] = [];
   const correctness: Correctness[] = [];
   const balancedCorrectness: Correctness[] = [];
+  const baselineCorrectness: Correctness[] = [];
 
   const floorTarget: Target = {
     key: 'floor',
@@ -131,7 +133,7 @@ export function buildTargets(setup: TargetSetup): {
   };
   /** The mixed workload against `port` (one server, or the balancer), checked there after the run. */
   const mixedOn = (
-    key: 'mixed' | 'mixedBalanced',
+    key: 'mixed' | 'mixedBalanced' | 'mixedBaseline',
     server: Target['server'],
     checks: Correctness[],
     metricsPorts: readonly number[] = [server.port],
@@ -188,6 +190,35 @@ export function buildTargets(setup: TargetSetup): {
           },
         ];
 
+  /** Empties every cache of the servers sharing `port`'s Redis prefix, their in-process layers too. */
+  const purgeAll = async (port: number, what: string) => {
+    const data = dataOf(
+      await post(port, body('mutation { purgeAllCaches }'), { authorization: `Bearer ${adminToken}` }),
+      what,
+    ) as { purgeAllCaches?: boolean };
+    if (data.purgeAllCaches !== true) throw new Error(`${what}: purgeAllCaches did not purge`);
+  };
+  // Scenario 6 on the baseline build's scenario-2 server. Neither build's renames reach the other's
+  // caches: the baseline's are emptied before its run, ours (the scenario-2 server's prefix: every
+  // instance of ours but the fault server) after it.
+  const mixedTwin: Target[] =
+    servers.mainBaseline === undefined
+      ? []
+      : (() => {
+          const server = servers.mainBaseline;
+          const target = mixedOn('mixedBaseline', server, baselineCorrectness);
+          return [
+            {
+              ...target,
+              prime: () => purgeAll(server.port, 'baseline-build scenario-2 server'),
+              after: async (run: RunResult) => {
+                await target.after?.(run);
+                await purgeAll(main.port, 'scenario-2 server');
+              },
+            },
+          ];
+        })();
+
   // Through HAProxy: the three instances' CPU, memory and /metrics count, and HAProxy's CPU and memory.
   const balancedTargets = (() => {
     if (!balanced) return { hit: [], mixed: [] };
@@ -237,10 +268,10 @@ export function buildTargets(setup: TargetSetup): {
       memoryYoga,
     ],
     [noCache],
-    [mixed, ...balancedTargets.mixed],
+    [mixed, ...balancedTargets.mixed, ...mixedTwin],
     [stockTarget],
   ];
-  return { groups, correctness, balancedCorrectness };
+  return { groups, correctness, balancedCorrectness, baselineCorrectness };
 }
 
 /** GraphQL requests the servers on `ports` have finished (their duration histograms' counts, added up). */
