@@ -5,10 +5,16 @@
  * here waits for the main thread, so how long a drop takes to reach every instance no longer grows
  * with how busy their event loops are.
  *
- * The protocol is unchanged from when it ran on the main thread (messages on one channel):
- * `h <instance> <n>` a heartbeat, `a <drop id> <instance>` an acknowledgement, `d <drop id> <json>`
- * a drop. Redis delivers a channel's messages in order, so a heartbeat sent after a drop was
- * published comes back after that drop, and is confirmed only once that drop is applied.
+ * Messages on the channel: `h <instance> <n>` a heartbeat, `d <drop id> <json>` a drop, and
+ * `a <drop id> <instance>` an acknowledgement. Redis delivers a channel's messages in order, so a
+ * heartbeat sent after a drop was published comes back after that drop, and is confirmed only once
+ * that drop is applied.
+ *
+ * Acknowledgements go to the writer alone: a drop whose id is `r:<instance>:<n>` is acknowledged on
+ * `<channel>:a:<instance>`, which only that instance hears. On the shared channel every instance
+ * would hear every acknowledgement of every drop (with N instances, N² messages per drop instead
+ * of N). A drop with an id of another form (a build before this one) is acknowledged on the shared
+ * channel, where its writer listens; acknowledgements heard there still count.
  */
 import { randomUUID } from 'node:crypto';
 import { parentPort, workerData } from 'node:worker_threads';
@@ -54,6 +60,9 @@ const report = (where: string, error: unknown) =>
   post({ type: 'report', where, message: error instanceof Error ? error.message : String(error) });
 
 const me = randomUUID();
+/** Where the acknowledgements of this instance's drops arrive. */
+const ackChannel = (instance: string) => `${channel}:a:${instance}`;
+const mine = ackChannel(me);
 const reconnect = (times: number) => Math.min(times * 100, 2000);
 // A publish waits for the connection (a drop announced just after this thread started, or while it
 // reconnects, still goes out); a failed connection attempt fails what waits (maxRetriesPerRequest 0).
@@ -93,7 +102,7 @@ function lost() {
   marks.lose();
 }
 subscriber.on('ready', () => {
-  subscriber.subscribe(channel).then(
+  subscriber.subscribe(channel, mine).then(
     () => {
       if (closed) return;
       // Whatever was dropped while we were not listening: start empty.
@@ -109,7 +118,7 @@ subscriber.on('ready', () => {
 subscriber.on('close', lost);
 subscriber.on('error', () => {}); // a lost link shows as 'close'; the layers are bypassed meanwhile
 subscriber.on('message', (from: string, message: string) => {
-  if (from === channel) heard(message);
+  if (from === channel || from === mine) heard(message);
 });
 subscriber.connect().catch(() => {});
 
@@ -122,7 +131,10 @@ function heard(message: string) {
     if (!drop) return;
     // Applied before it is acknowledged: from here on, no layer of this process serves what it names.
     marks.apply(drop.layer, drop.keys, drop.groups, drop.all === true);
-    publisher.publish(channel, `a ${id} ${me}`).catch((error: unknown) => report('l1.ack', error));
+    const writer = /^r:([^:]+):/.exec(id)?.[1];
+    publisher
+      .publish(writer ? ackChannel(writer) : channel, `a ${id} ${me}`)
+      .catch((error: unknown) => report('l1.ack', error));
     post({ type: 'dropped', drop });
   } else if (kind === 'a') {
     const [, id, from] = message.split(' ');
@@ -152,7 +164,7 @@ const heartbeat = setInterval(() => {
 }, heartbeatMs);
 
 async function announce(n: number, drop: Drop) {
-  const id = `${me}:${++dropCount}`;
+  const id = `r:${me}:${++dropCount}`;
   let done!: () => void;
   const applied = new Promise<void>((resolve) => (done = resolve));
   const now = performance.now();

@@ -24,11 +24,12 @@ const reports: string[] = [];
 
 describe('the drop channel', () => {
   let redis: Redis;
+  let channel = '';
   const instances: Instance[] = [];
   beforeAll(async () => {
     if (skip) return;
     redis = new Redis(url!, { maxRetriesPerRequest: 1 });
-    const channel = `${newPrefix()}drops`;
+    channel = `${newPrefix()}drops`;
     for (let i = 0; i < 2; i++) {
       const marks = createDropMarks();
       const layer = createLocalLayer<string>({ name: 'test', marks, maxBytes: 1 << 20 });
@@ -105,6 +106,50 @@ describe('the drop channel', () => {
     reader.layer.set('kit:8', 'read after', 64, 60_000, [], reader.channel.epoch());
     expect(reader.layer.get('kit:8')?.value).toBe('read after');
   });
+
+  it.skipIf(skip)(
+    'acknowledges a drop to its writer alone, and an older build’s drop where that writer listens',
+    async () => {
+      const [writer, reader] = instances as [Instance, Instance];
+      // MONITOR sees every PUBLISH without being counted as a receiver (a subscriber would be waited for).
+      const monitor = await new Redis(url!).monitor();
+      const published: [string, string][] = [];
+      monitor.on('monitor', (_time: string, args: string[]) => {
+        if (args[0]?.toLowerCase() === 'publish' && !args[2]?.startsWith('h ')) published.push([args[1]!, args[2]!]);
+      });
+      try {
+        const before = writer.delivered.length;
+        await writer.channel.announce({ layer: 'test', keys: ['kit:11'], groups: [] });
+        expect(writer.delivered.slice(before)).toEqual([{ ms: expect.any(Number), acknowledged: true }]);
+        await vi.waitFor(() => expect(published).toHaveLength(3));
+        const [drop, ...acks] = published as [[string, string], ...[string, string][]];
+        expect(drop[0]).toBe(channel);
+        const id = /^d (r:([0-9a-f-]+):\d+) /.exec(drop[1]);
+        expect(id).not.toBeNull();
+        // Both acknowledgements went to the writer's own channel, none to the shared one.
+        for (const [to, message] of acks) {
+          expect(to).toBe(`${channel}:a:${id![2]}`);
+          expect(message.startsWith(`a ${id![1]} `)).toBe(true);
+        }
+
+        // A drop as a build before this one sends it: acknowledged by both on the shared channel.
+        published.length = 0;
+        reader.layer.set('kit:12', 'old name', 64, 60_000, [], reader.channel.epoch());
+        await redis.publish(
+          channel,
+          `d old-writer:1 ${JSON.stringify({ layer: 'test', keys: ['kit:12'], groups: [] })}`,
+        );
+        await vi.waitFor(() => expect(published).toHaveLength(3));
+        expect(published.slice(1)).toEqual([
+          [channel, expect.stringMatching(/^a old-writer:1 /)],
+          [channel, expect.stringMatching(/^a old-writer:1 /)],
+        ]);
+        expect(reader.layer.get('kit:12')).toBeUndefined();
+      } finally {
+        monitor.disconnect();
+      }
+    },
+  );
 
   it('is not used with a client its thread could not follow to the same server', () => {
     const plain = new Redis({ lazyConnect: true });
