@@ -170,6 +170,9 @@ export function createApp(deps: AppDeps): App {
       ...(deps.trustProxy ? { trustProxy: deps.trustProxy } : {}),
     }),
     graphqlEndpoint: GRAPHQL_PATH,
+    // The front door reads every body yoga gets, whole and bounded (src/http/front-door.ts); yoga's
+    // own limit would pipe each one through a byte-counting stream again.
+    maxRequestBodySize: false,
     landingPage: false,
     graphiql: deps.graphiql === false ? false : GRAPHIQL_OPTIONS,
     renderGraphiQL: graphiqlRenderer(),

@@ -1,14 +1,14 @@
 /**
  * Every limit answers with a clear code, one explicit case each, through the front door: the
  * graphql-armor limits (depth, aliases, directives, tokens, cost: each its own code, HTTP 400), graphql-js's own validation
- * budgets, batching (off: yoga refuses arrays), and the body size (413 on node:http, the face
- * main.ts mounts).
+ * budgets, batching (off: yoga refuses arrays), and the body size (413 on both of the front door's
+ * faces, whichever the path, with the response cache on or off).
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/client.js';
-import { MAX_BODY_BYTES } from '../../src/http/front-door.js';
+import { createFrontDoor, MAX_BODY_BYTES } from '../../src/http/front-door.js';
 import { cachedApp, type CachedApp } from '../helpers/caches.js';
 import { openTestDatabase } from '../helpers/database.js';
 
@@ -146,8 +146,8 @@ describe('limits answer with a clear code', () => {
     });
   });
 
-  // Only the node:http face (main.ts) refuses a large body: the fetch face (tests, and anything
-  // mounting `front.fetch`) hands it to yoga whole, which answers it (no limit of its own here).
+  // The front door bounds every body yoga gets, on both faces, with the response cache on or off
+  // (yoga's own limit is off: it streamed every body through a byte counter).
   it(`a body over ${MAX_BODY_BYTES} bytes is 413 BAD_REQUEST on node:http, and the server goes on`, async () => {
     const big = await fetch(`${base}/graphql`, {
       method: 'POST',
@@ -166,5 +166,51 @@ describe('limits answer with a clear code', () => {
       signal: AbortSignal.timeout(10_000),
     });
     expect(after.status).toBe(200);
+  });
+
+  it('a body over the limit is 413 on the fetch face too, on any path, and with the response cache off', async () => {
+    const huge = JSON.stringify({ query: `{ brands { id } } #${'x'.repeat(MAX_BODY_BYTES)}` });
+    const small = JSON.stringify({ query: '{ brands { id } }' });
+    for (const front of [c.front, createFrontDoor(c.app, null)]) {
+      for (const path of ['/graphql', '/elsewhere']) {
+        const big = await front.fetch(`http://kitvault.test${path}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: huge,
+        });
+        expect(big.status).toBe(413);
+        expect((await big.json()).errors[0].extensions.code).toBe('BAD_REQUEST');
+      }
+      const ok = await front.fetch('http://kitvault.test/graphql', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: small,
+      });
+      expect(ok.status).toBe(200);
+    }
+    // And on node:http with the response cache off (yoga alone would take up to 25 MB).
+    const uncached = createServer(createFrontDoor(c.app, null).listener);
+    await new Promise<void>((resolve) => uncached.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = uncached.address() as AddressInfo;
+      for (const path of ['/graphql', '/elsewhere']) {
+        const big = await fetch(`http://127.0.0.1:${port}${path}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: huge,
+          signal: AbortSignal.timeout(10_000),
+        });
+        expect(big.status).toBe(413);
+      }
+      const ok = await fetch(`http://127.0.0.1:${port}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: small,
+        signal: AbortSignal.timeout(10_000),
+      });
+      expect(ok.status).toBe(200);
+    } finally {
+      await new Promise((resolve) => uncached.close(resolve));
+    }
   });
 });
