@@ -32,11 +32,11 @@ export type FrontDoor = {
   listener(req: IncomingMessage, res: ServerResponse): void;
 };
 
-function nodeHeaders(req: IncomingMessage): Headers {
-  const headers = new Headers();
+/** Node's request headers as one value per name (repeated ones joined, as `Headers` would). */
+function nodeHeaders(req: IncomingMessage): Record<string, string> {
+  const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(req.headers)) {
-    if (value === undefined) continue;
-    for (const v of Array.isArray(value) ? value : [value]) headers.append(name, v);
+    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
   }
   return headers;
 }
@@ -90,9 +90,11 @@ const TOO_LARGE = {
 const bodiless = (method: string | undefined) => method === 'GET' || method === 'HEAD';
 
 async function send(res: ServerResponse, response: Response): Promise<void> {
-  res.statusCode = response.status;
-  response.headers.forEach((value, name) => res.setHeader(name, value));
-  res.end(response.body ? Buffer.from(await response.arrayBuffer()) : undefined);
+  const headers: Record<string, string> = {};
+  response.headers.forEach((value, name) => (headers[name] = value));
+  const body = response.body ? Buffer.from(await response.arrayBuffer()) : undefined;
+  res.writeHead(response.status, headers);
+  res.end(body);
 }
 
 export function createFrontDoor(app: App, cache: LeanHit | null): FrontDoor {
@@ -204,7 +206,9 @@ export function createFrontDoor(app: App, cache: LeanHit | null): FrontDoor {
       context = answer.context;
     }
     const headers = nodeHeaders(req);
-    const request = new Request(new URL(req.url ?? '/', `http://${headers.get('host') ?? 'localhost'}`), {
+    // yoga's own Request class (as its node adapter builds): lighter than the global one, which makes
+    // an AbortSignal for every request.
+    const request = new app.fetchAPI.Request(new URL(req.url ?? '/', `http://${headers.host ?? 'localhost'}`), {
       method: req.method,
       headers,
       ...(body ? { body: new Uint8Array(body) } : {}),
