@@ -29,6 +29,8 @@ const envSchema = z.object({
   PGLITE_DATA_DIR: z.string().min(1).default('.data/pglite'),
   // The most a statement (or connecting, BEGIN, COMMIT) may take before the field fails with DATABASE_UNAVAILABLE.
   DATABASE_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(2000),
+  // Connections to Postgres per instance (transactions hold one each until they commit); not PGlite.
+  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(1000).default(10),
   REDIS_URL: optionalUrl(['redis://', 'rediss://']),
   // A Redis Cluster instead of REDIS_URL: "host:port,host:port" seed nodes (the rest are discovered).
   REDIS_CLUSTER_NODES: z
@@ -181,6 +183,7 @@ export type Config = {
   databaseUrl: string | undefined;
   pgliteDataDir: string;
   databaseTimeoutMs: number;
+  databasePoolSize: number;
   /** Unset when REDIS_CLUSTER_NODES is set (the cluster wins). */
   redisUrl: string | undefined;
   /** Seed nodes of a Redis Cluster; unset: a single Redis at redisUrl (or none). */
@@ -250,6 +253,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databaseUrl: e.DATABASE_URL,
     pgliteDataDir: e.PGLITE_DATA_DIR,
     databaseTimeoutMs: e.DATABASE_TIMEOUT_MS,
+    databasePoolSize: e.DATABASE_POOL_SIZE,
     redisUrl: e.REDIS_CLUSTER_NODES.length ? undefined : e.REDIS_URL,
     redisClusterNodes: e.REDIS_CLUSTER_NODES.length ? e.REDIS_CLUSTER_NODES : undefined,
     redisUrlIgnored: e.REDIS_CLUSTER_NODES.length > 0 && e.REDIS_URL !== undefined,

@@ -28,6 +28,7 @@ const database = await openDatabase({
   url: config.databaseUrl,
   pgliteDataDir: config.pgliteDataDir,
   timeoutMs: config.databaseTimeoutMs,
+  maxConnections: config.databasePoolSize,
 });
 await database.migrate();
 if (database.kind === 'pglite') {

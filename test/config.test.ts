@@ -17,6 +17,15 @@ describe('configuration of /metrics', () => {
   });
 });
 
+describe('configuration of Postgres', () => {
+  it('reads DATABASE_POOL_SIZE (default 10, 1 to 1000)', () => {
+    expect(loadConfig({})).toMatchObject({ databasePoolSize: 10 });
+    expect(loadConfig({ DATABASE_POOL_SIZE: '40' })).toMatchObject({ databasePoolSize: 40 });
+    for (const bad of ['0', '1001', '2.5', 'many'])
+      expect(() => loadConfig({ DATABASE_POOL_SIZE: bad }), bad).toThrow(/DATABASE_POOL_SIZE/);
+  });
+});
+
 describe('configuration of a Redis Cluster', () => {
   it('reads REDIS_CLUSTER_NODES as host:port seeds, used instead of REDIS_URL', () => {
     expect(loadConfig({})).toMatchObject({ redisClusterNodes: undefined, redisUrlIgnored: false });
