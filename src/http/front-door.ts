@@ -90,9 +90,14 @@ const TOO_LARGE = {
 const bodiless = (method: string | undefined) => method === 'GET' || method === 'HEAD';
 
 async function send(res: ServerResponse, response: Response): Promise<void> {
-  const headers: Record<string, string> = {};
+  const headers: Record<string, string | string[]> = {};
   response.headers.forEach((value, name) => (headers[name] = value));
+  const cookies = response.headers.getSetCookie();
+  if (cookies.length) headers['set-cookie'] = cookies; // each its own line
   const body = response.body ? Buffer.from(await response.arrayBuffer()) : undefined;
+  // writeHead sends the head at once: the length must be in it (node cannot add it at end()).
+  if (body && headers['content-length'] === undefined && headers['transfer-encoding'] === undefined)
+    headers['content-length'] = String(body.length);
   res.writeHead(response.status, headers);
   res.end(body);
 }
@@ -179,7 +184,8 @@ export function createFrontDoor(app: App, cache: LeanHit | null): FrontDoor {
     }
     let body: Buffer | null = null;
     if (!bodiless(req.method)) {
-      const read = await readNodeBody(req);
+      // A declared length over the bound is refused before a byte is read.
+      const read = Number(req.headers['content-length'] ?? 0) > MAX_BODY_BYTES ? 'too large' : await readNodeBody(req);
       if (read === 'too large') {
         res.writeHead(TOO_LARGE.status, TOO_LARGE.headers);
         res.end(TOO_LARGE.body);

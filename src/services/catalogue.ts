@@ -79,9 +79,8 @@ export function createCatalogueService(deps: { db: Db; catalogue: CatalogueRepos
   }
 
   async function kitSnapshot(tx: Tx, id: number): Promise<KitSnapshot | undefined> {
-    // Both sent at once (one round trip): the lock is taken first, as they run in order.
-    const [row, competitionIds] = await Promise.all([repo.kits.forUpdate(tx, id), repo.competitionIdsOfKit(tx, id)]);
-    return row && { ...row, competitionIds };
+    const row = await repo.kits.forUpdate(tx, id);
+    return row && { ...row, competitionIds: await repo.competitionIdsOfKit(tx, id) };
   }
 
   return {

@@ -20,8 +20,9 @@ export function createWriter(deps: { db: Db; invalidator: Invalidator }) {
       outcome = await db.transaction(async (tx) => {
         // The change-capture triggers skip a transaction so marked: this write invalidates through its
         // own durable record below, before it answers (drizzle/0005_change_capture.sql).
-        // Sent with the work's first statement, not a round trip before it: on the transaction's one
-        // connection the statements run in order. Should it fail, so does the work (the transaction aborted).
+        // Sent with the work's first statement, not a round trip before it (it has no parameters, so
+        // postgres-js need not wait for a describe): on the transaction's one connection the statements
+        // run in order. Should it fail, so does the work (the transaction aborted).
         const marked = tx.execute(sql`select set_config('kitvault.source', 'api', true)`).then(() => undefined);
         marked.catch(() => {}); // awaited below; not unhandled while the work runs
         const done = await work(tx);

@@ -92,6 +92,30 @@ describe('the records a writer delivered', () => {
     expect(await pendingIds()).toEqual(expect.not.arrayContaining([first, ...rest]));
   });
 
+  it('piling up behind a slow delete are deleted by a few at once, at most four', async () => {
+    const ids = await record(61);
+    const log = invalidationLogRepository(database.db);
+    let open = () => {};
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    let inFlight = 0;
+    let most = 0;
+    const batch = createForgetBatch(async (some) => {
+      most = Math.max(most, ++inFlight);
+      await gate;
+      await log.forget(some);
+      inFlight -= 1;
+    }, silentLogger);
+    batch.add(ids[0]!);
+    await Promise.resolve(); // the first delete has started, and is held
+    for (const id of ids.slice(1)) batch.add(id);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(most).toBeGreaterThanOrEqual(2);
+    expect(most).toBeLessThanOrEqual(4);
+    open();
+    await batch.settled();
+    expect(await pendingIds()).toEqual(expect.not.arrayContaining(ids));
+  });
+
   it('that could not be deleted stay recorded, for the followers to apply once more', async () => {
     const ids = await record(2);
     const batch = createForgetBatch(async () => {

@@ -115,7 +115,10 @@ describe('the drop channel', () => {
       const monitor = await new Redis(url!).monitor();
       const published: [string, string][] = [];
       monitor.on('monitor', (_time: string, args: string[]) => {
-        if (args[0]?.toLowerCase() === 'publish' && !args[2]?.startsWith('h ')) published.push([args[1]!, args[2]!]);
+        // This channel's drops and acknowledgements only (other test files share the Redis).
+        const to = args[1] ?? '';
+        if (args[0]?.toLowerCase() !== 'publish' || (to !== channel && !to.startsWith(`${channel}:a:`))) return;
+        if (!args[2]?.startsWith('h ')) published.push([to, args[2]!]);
       });
       try {
         const before = writer.delivered.length;
