@@ -11,6 +11,7 @@ import type { Keys } from './keys.js';
 import { metricValue, scrape } from './probes.js';
 import { childEnv, freePort, start, waitReady, type Server } from './processes.js';
 import { GRAPHQL_PATH, headers } from './scenarios.js';
+import { SERVER_NODE_FLAGS } from './servers.js';
 
 /** Debian's place for it, or /usr/local; null: not installed (the balanced scenarios are then left out). */
 export const HAPROXY_BINARY = ['/usr/sbin/haproxy', '/usr/local/sbin/haproxy'].find((p) => existsSync(p)) ?? null;
@@ -39,7 +40,7 @@ export async function startBalanced(setup: BalancedSetup): Promise<Balanced> {
     start({
       name: `balanced-server-${n}`,
       command: process.execPath,
-      args: [mainJs],
+      args: [...SERVER_NODE_FLAGS, mainJs],
       env: childEnv({
         DATABASE_URL: databaseUrl,
         REDIS_URL: redisUrl,

@@ -35,6 +35,7 @@ import {
   prng,
   zipf,
 } from './scenarios.js';
+import { SERVER_NODE_FLAGS } from './servers.js';
 
 /** The never-seen queries: a club search for a word nobody asked before (a miss only Postgres can answer). */
 export const CLUB_SEARCH_QUERY =
@@ -314,7 +315,7 @@ export async function runFaults(setup: FaultSetup): Promise<Faults> {
     server = start({
       name: 'server-faults',
       command: process.execPath,
-      args: [setup.mainJs],
+      args: [...SERVER_NODE_FLAGS, setup.mainJs],
       env: childEnv({
         DATABASE_URL: viaProxy(setup.databaseUrl, proxies.postgresPort),
         REDIS_URL: viaProxy(setup.redisUrl, proxies.redisPort),

@@ -26,7 +26,7 @@ import { resultsDir, root } from './options.js';
 import { freePort, killAllSync, start, stop, stopAll, waitReady } from './processes.js';
 import { readProfile, renderSummary, summarise } from './profile-report.js';
 import { body, CATALOGUE_QUERY, dataOf, mixedWorkload, post, rotatingTokens } from './scenarios.js';
-import { buildServer, ourServerEnv, serverMain } from './servers.js';
+import { buildServer, ourServerEnv, SERVER_NODE_FLAGS, serverMain } from './servers.js';
 
 const CONFIGS = {
   entity: { responseCache: 'off', entityCache: 'on', what: 'response cache off, entity cache warm (the miss path)' },
@@ -110,7 +110,7 @@ async function main() {
     const server = start({
       name: 'profiled',
       command: process.execPath,
-      args: ['--cpu-prof', '--cpu-prof-dir', logDir, mainJs],
+      args: [...SERVER_NODE_FLAGS, '--cpu-prof', '--cpu-prof-dir', logDir, mainJs],
       env: ourServerEnv({
         databaseUrl,
         redisUrl,

@@ -35,6 +35,9 @@ export async function buildServer(options: { build: boolean; root: string; logDi
   log(`built in ${((performance.now() - t) / 1000).toFixed(1)} s`);
 }
 
+/** The node flags our server runs with, as `npm start` and the image give them (README, Memory). */
+export const SERVER_NODE_FLAGS = ['--max-old-space-size=1024'];
+
 /** The main.js to measure: BENCH_SERVER_MAIN, else this checkout's build. */
 export function serverMain(root: string, override: string | null): string {
   const mainJs = override ?? path.join(root, 'dist', 'src', 'main.js');
@@ -114,7 +117,7 @@ export async function startServers(setup: ServerSetup): Promise<{ servers: Serve
     main: start({
       name: 'server-both-caches',
       command: node,
-      args: [mainJs],
+      args: [...SERVER_NODE_FLAGS, mainJs],
       env: serverEnv(pMain, 'on', 'on', keys.prefix),
       cwd: root,
       logDir,
@@ -123,7 +126,7 @@ export async function startServers(setup: ServerSetup): Promise<{ servers: Serve
     entity: start({
       name: 'server-entity-cache',
       command: node,
-      args: [mainJs],
+      args: [...SERVER_NODE_FLAGS, mainJs],
       env: serverEnv(pEntity, 'off', 'on', keys.prefix),
       cwd: root,
       logDir,
@@ -132,7 +135,7 @@ export async function startServers(setup: ServerSetup): Promise<{ servers: Serve
     none: start({
       name: 'server-no-cache',
       command: node,
-      args: [mainJs],
+      args: [...SERVER_NODE_FLAGS, mainJs],
       env: serverEnv(pNone, 'off', 'off', keys.prefix),
       cwd: root,
       logDir,
@@ -178,7 +181,7 @@ export async function startServers(setup: ServerSetup): Promise<{ servers: Serve
     servers.mainBaseline = start({
       name: 'baseline-server-both-caches',
       command: node,
-      args: [baselineMain],
+      args: [...SERVER_NODE_FLAGS, baselineMain],
       env: serverEnv(pMainBaseline, 'on', 'on', keys.mainBaseline),
       cwd: baselineRoot,
       logDir,
@@ -187,7 +190,7 @@ export async function startServers(setup: ServerSetup): Promise<{ servers: Serve
     servers.entityBaseline = start({
       name: 'baseline-server-entity-cache',
       command: node,
-      args: [baselineMain],
+      args: [...SERVER_NODE_FLAGS, baselineMain],
       env: serverEnv(pEntityBaseline, 'off', 'on', keys.entityBaseline),
       cwd: baselineRoot,
       logDir,

@@ -2,6 +2,7 @@
  * The environment, read and validated once. A bad value stops start-up with a message naming the
  * variable; everything else receives a typed Config and never touches process.env.
  */
+import { getHeapStatistics } from 'node:v8';
 import { z } from 'zod';
 import { DEFAULT_SEED_PASSWORD } from './db/seed.js';
 import { isNamespace, NAMESPACES, type Namespace } from './domain/registry.js';
@@ -235,7 +236,17 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+/**
+ * The in-process layers may take at most this share of V8's heap limit: they are bounded by their
+ * values' bytes, and the objects those decode to, the requests in flight and V8's own growth need
+ * the rest. A layer that cannot fit would end in an out-of-memory crash once filled.
+ */
+export const L1_SHARE_OF_HEAP = 0.25;
+
+export function loadConfig(
+  env: NodeJS.ProcessEnv = process.env,
+  heapLimitBytes: number = getHeapStatistics().heap_size_limit,
+): Config {
   const parsed = envSchema.safeParse(env);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
@@ -244,6 +255,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const e = parsed.data;
   if (e.METRICS_PORT !== undefined && e.METRICS_PORT === e.PORT)
     throw new ConfigError('invalid configuration:\n  METRICS_PORT: must differ from PORT');
+  const heapLimitMb = Math.floor(heapLimitBytes / 1024 / 1024);
+  if (e.ENTITY_L1_MB + e.RESPONSE_L1_MB > heapLimitMb * L1_SHARE_OF_HEAP)
+    throw new ConfigError(
+      `invalid configuration:\n  ENTITY_L1_MB + RESPONSE_L1_MB: ${e.ENTITY_L1_MB + e.RESPONSE_L1_MB} MiB is more than a quarter of the V8 heap limit (${heapLimitMb} MiB): lower them, or raise node's --max-old-space-size`,
+    );
   const trustedDocuments = trustedDocumentsAt(e.TRUSTED_DOCUMENTS_PATH);
   if (e.TRUSTED_DOCUMENTS_ONLY && !trustedDocuments)
     throw new ConfigError('invalid configuration:\n  TRUSTED_DOCUMENTS_ONLY: needs TRUSTED_DOCUMENTS_PATH');

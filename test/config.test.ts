@@ -1,8 +1,14 @@
 /**
- * The security-related settings: validated at start, a bad value names its variable.
+ * Settings read at start: validated, a bad value names its variable; and the heap limit the server runs with.
  */
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 describe('configuration of /metrics', () => {
   it('reads METRICS_OPERATION_NAMES and METRICS_MAX_OPERATIONS (default 100, at most 1000)', () => {
@@ -54,4 +60,42 @@ describe('configuration of a Redis Cluster', () => {
     for (const bad of ['redis-1', 'redis-1:', ':7000', 'a:7000,b', 'a:0', 'a:65536', 'redis://a:7000', 'a b:7000'])
       expect(() => loadConfig({ REDIS_CLUSTER_NODES: bad }), bad).toThrow(/REDIS_CLUSTER_NODES/);
   });
+});
+
+describe('the V8 heap limit', () => {
+  const MiB = 1024 * 1024;
+
+  it('refuses in-process layers that take more than a quarter of the heap limit', () => {
+    expect(loadConfig({ ENTITY_L1_MB: '200', RESPONSE_L1_MB: '56' }, 1024 * MiB)).toMatchObject({ entityL1Mb: 200 });
+    expect(() => loadConfig({ ENTITY_L1_MB: '200', RESPONSE_L1_MB: '57' }, 1024 * MiB)).toThrow(
+      /ENTITY_L1_MB \+ RESPONSE_L1_MB: 257 MiB is more than a quarter of the V8 heap limit \(1024 MiB\)/,
+    );
+    // The defaults fit the limit the server is started with.
+    expect(loadConfig({}, 1024 * MiB)).toMatchObject({ entityL1Mb: 32, responseL1Mb: 16 });
+  });
+
+  it('`npm start` runs node with a 1 GiB heap limit (the check above sees it), and the image sets the same', async () => {
+    // Layers of 300 MiB fit the machine's default limit (a quarter of its memory, capped at 4 GiB)
+    // but not a quarter of 1 GiB: start-up stops at the configuration, before any database.
+    const child = spawn('npm', ['start'], {
+      cwd: root,
+      env: { ...process.env, ENTITY_L1_MB: '300', RESPONSE_L1_MB: '0', NODE_OPTIONS: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const timer = setTimeout(() => process.kill(-child.pid!, 'SIGKILL'), 30_000);
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    clearTimeout(timer);
+    expect(code).not.toBe(0);
+    const limit = /V8 heap limit \((\d+) MiB\)/.exec(stderr);
+    expect(limit, stderr).not.toBeNull();
+    // heap_size_limit is the old generation's limit plus the young generation's.
+    expect(Number(limit![1])).toBeGreaterThanOrEqual(1024);
+    expect(Number(limit![1])).toBeLessThan(1200);
+    expect(readFileSync(path.join(root, 'Dockerfile'), 'utf8')).toMatch(
+      /^ENV NODE_OPTIONS=--max-old-space-size=1024$/m,
+    );
+  }, 40_000);
 });
