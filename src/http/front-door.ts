@@ -13,8 +13,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { GRAPHQL_PATH, type App } from '../app.js';
 import {
   isServed,
+  type Declined,
   type ResponseCache,
   type ResponseCacheServerContext,
+  type ServedAnswer,
   type ServeRequest,
 } from '../cache/response/index.js';
 import { logName } from '../observability/operation-labels.js';
@@ -41,22 +43,33 @@ function nodeHeaders(req: IncomingMessage): Record<string, string> {
   return headers;
 }
 
-/** Events rather than an async iterator: this is on every request's path, and cheaper so. */
-function readNodeBody(req: IncomingMessage): Promise<Buffer | 'too large'> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
-        req.removeAllListeners('data');
-        req.resume();
-        resolve('too large');
-      } else chunks.push(chunk);
-    });
-    req.on('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
-    req.on('error', reject);
+/**
+ * Events and a callback rather than an async iterator or a promise: this is on every request's
+ * path, and a hit answered from memory then costs no promise at all.
+ */
+function readNodeBody(
+  req: IncomingMessage,
+  done: (body: Buffer | 'too large') => void,
+  failed: (error: unknown) => void,
+) {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let settled = false; // one outcome only, as a promise would have it (an error after the end is not one)
+  const settle = (outcome: () => void) => {
+    if (settled) return;
+    settled = true;
+    outcome();
+  };
+  req.on('data', (chunk: Buffer) => {
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) {
+      req.removeAllListeners('data');
+      req.resume();
+      settle(() => done('too large'));
+    } else chunks.push(chunk);
   });
+  req.on('end', () => settle(() => done(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks))));
+  req.on('error', (error) => settle(() => failed(error)));
 }
 
 /** A fetch Request's body, read at most MAX_BODY_BYTES far; null when it has none. */
@@ -88,6 +101,16 @@ const TOO_LARGE = {
 
 /** Methods whose requests yoga reads no body of. */
 const bodiless = (method: string | undefined) => method === 'GET' || method === 'HEAD';
+
+function tooLarge(res: ServerResponse): void {
+  res.writeHead(TOO_LARGE.status, TOO_LARGE.headers);
+  res.end(TOO_LARGE.body);
+}
+
+/** A failure of what returned a promise reaches the same handler as one thrown at once. */
+function settle(result: void | Promise<void>, failed: (error: unknown) => void): void {
+  if (result instanceof Promise) result.catch(failed);
+}
 
 async function send(res: ServerResponse, response: Response): Promise<void> {
   const headers: Record<string, string | string[]> = {};
@@ -173,44 +196,65 @@ export function createFrontDoor(app: App, cache: LeanHit | null): FrontDoor {
     return app.fetch(request, answer.context);
   }
 
-  async function viaNode(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  /**
+   * The node face. A hit answered from process memory runs without a promise, from the body's last
+   * chunk to the write; the rest (a hit from the store, yoga) goes on in a promise whose failure
+   * reaches `failed`, as a throw does.
+   */
+  function viaNode(req: IncomingMessage, res: ServerResponse, failed: (error: unknown) => void): void {
     const startedAt = performance.now();
     const path = (req.url ?? '/').split('?')[0];
     const lean = cache !== null && path === GRAPHQL_PATH && (req.method === 'GET' || req.method === 'POST');
     // Nothing to read or to serve from the cache: yoga's node adapter takes it as it is.
-    if (!lean && bodiless(req.method)) {
-      await app.requestListener(req, res);
-      return;
-    }
-    let body: Buffer | null = null;
-    if (!bodiless(req.method)) {
-      // A declared length over the bound is refused before a byte is read.
-      const read = Number(req.headers['content-length'] ?? 0) > MAX_BODY_BYTES ? 'too large' : await readNodeBody(req);
-      if (read === 'too large') {
-        res.writeHead(TOO_LARGE.status, TOO_LARGE.headers);
-        res.end(TOO_LARGE.body);
-        return;
-      }
-      body = read;
-    }
-    let context: ResponseCacheServerContext = {};
-    if (lean) {
-      // Node's own header object (lower-case names): no WHATWG Headers unless yoga needs one.
-      const header = (name: string) => {
-        const v = req.headers[name];
-        return Array.isArray(v) ? v.join(', ') : v;
-      };
-      const fast: ServeRequest = { method: req.method ?? 'GET', url: req.url ?? '/', header, body };
-      const answer = await cache.serve(fast, rerun);
-      if (isServed(answer)) {
-        const requestId = requestIdFrom(fast.header('x-request-id'));
-        record(answer, startedAt, requestId);
-        res.writeHead(answer.status, { ...answer.headers, 'x-request-id': requestId });
-        res.end(answer.body ?? undefined);
-        return;
-      }
-      context = answer.context;
-    }
+    if (!lean && bodiless(req.method)) return settle(app.requestListener(req, res), failed);
+    if (bodiless(req.method)) return settle(afterBody(req, res, null, lean, startedAt), failed);
+    // A declared length over the bound is refused before a byte is read.
+    if (Number(req.headers['content-length'] ?? 0) > MAX_BODY_BYTES) return tooLarge(res);
+    readNodeBody(
+      req,
+      (body) => {
+        if (body === 'too large') return tooLarge(res);
+        try {
+          settle(afterBody(req, res, body, lean, startedAt), failed);
+        } catch (error) {
+          failed(error);
+        }
+      },
+      failed,
+    );
+  }
+
+  function afterBody(
+    req: IncomingMessage,
+    res: ServerResponse,
+    body: Buffer | null,
+    lean: boolean,
+    startedAt: number,
+  ): void | Promise<void> {
+    if (!lean || !cache) return viaYoga(req, res, body, {});
+    // Node's own header object (lower-case names): no WHATWG Headers unless yoga needs one.
+    const header = (name: string) => {
+      const v = req.headers[name];
+      return Array.isArray(v) ? v.join(', ') : v;
+    };
+    const fast: ServeRequest = { method: req.method ?? 'GET', url: req.url ?? '/', header, body };
+    const answer = cache.serve(fast, rerun);
+    const done = (answer: ServedAnswer | Declined): void | Promise<void> => {
+      if (!isServed(answer)) return viaYoga(req, res, body, answer.context);
+      const requestId = requestIdFrom(fast.header('x-request-id'));
+      record(answer, startedAt, requestId);
+      res.writeHead(answer.status, { ...answer.headers, 'x-request-id': requestId });
+      res.end(answer.body ?? undefined);
+    };
+    return answer instanceof Promise ? answer.then(done) : done(answer);
+  }
+
+  async function viaYoga(
+    req: IncomingMessage,
+    res: ServerResponse,
+    body: Buffer | null,
+    context: ResponseCacheServerContext,
+  ): Promise<void> {
     const headers = nodeHeaders(req);
     // yoga's own Request class (as its node adapter builds): lighter than the global one, which makes
     // an AbortSignal for every request.
@@ -227,8 +271,8 @@ export function createFrontDoor(app: App, cache: LeanHit | null): FrontDoor {
   return {
     fetch: viaFetch,
     listener: (req, res) => {
-      viaNode(req, res).catch((error: unknown) => {
-        // Never a crash, never a stack to the client: the request fails alone, and the log says why.
+      // Never a crash, never a stack to the client: the request fails alone, and the log says why.
+      const failed = (error: unknown) => {
         app.logger.error({ err: error, url: req.url }, 'front door failed');
         if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json; charset=utf-8' });
         res.end(
@@ -236,7 +280,12 @@ export function createFrontDoor(app: App, cache: LeanHit | null): FrontDoor {
             errors: [{ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } }],
           }),
         );
-      });
+      };
+      try {
+        viaNode(req, res, failed);
+      } catch (error) {
+        failed(error);
+      }
     },
   };
 }

@@ -5,7 +5,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/client.js';
-import { MAX_BODY_BYTES } from '../../src/http/front-door.js';
+import { createFrontDoor, MAX_BODY_BYTES } from '../../src/http/front-door.js';
 import { cachedApp, type CachedApp } from '../helpers/caches.js';
 import { openTestDatabase } from '../helpers/database.js';
 
@@ -85,5 +85,44 @@ describe('the node:http front door', () => {
     const garbage = await post('{not json');
     expect(garbage.status).toBe(400);
     expect((await post(JSON.stringify({ query: '{ brands { id } }' }))).status).toBe(200);
+  });
+
+  it('answers 500 INTERNAL_SERVER_ERROR, with no stack, when the lean hit throws at once or rejects, and goes on serving', async () => {
+    // A lean hit that fails on purpose: at once (the path without a promise) or through its promise.
+    const failing = createServer(
+      createFrontDoor(c.app, {
+        serve: (req) => {
+          if (req.header('x-fail') === 'at-once') throw new Error('thrown at once');
+          if (req.header('x-fail') === 'later') return Promise.reject(new Error('rejected later'));
+          return { context: {} };
+        },
+      }).listener,
+    );
+    await new Promise<void>((resolve) => failing.listen(0, '127.0.0.1', resolve));
+    const at = `http://127.0.0.1:${(failing.address() as AddressInfo).port}/graphql`;
+    try {
+      for (const fail of ['at-once', 'later']) {
+        const r = await fetch(at, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-fail': fail },
+          body: JSON.stringify({ query: '{ brands { id } }' }),
+          signal: AbortSignal.timeout(5000),
+        });
+        expect(r.status, fail).toBe(500);
+        const text = await r.text();
+        expect(JSON.parse(text).errors[0].extensions.code, fail).toBe('INTERNAL_SERVER_ERROR');
+        expect(text, fail).not.toMatch(/thrown at once|rejected later|\bat .*:\d+/);
+      }
+      // Declined: yoga answers as usual on the same server.
+      const ok = await fetch(at, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: '{ brands { id } }' }),
+        signal: AbortSignal.timeout(5000),
+      });
+      expect(ok.status).toBe(200);
+    } finally {
+      await new Promise((resolve) => failing.close(resolve));
+    }
   });
 });

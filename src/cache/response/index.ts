@@ -74,8 +74,11 @@ export type ResponseCacheOptions<Ctx extends object> = {
 export type ResponseCache<Ctx extends object> = {
   /** For yoga, after the built-in plugins (limits) and before the request log. */
   plugins: Plugin<Ctx>[];
-  /** The lean hit: answers a cached query, or declines with the server context to hand to yoga. */
-  serve(request: ServeRequest, rerun: Rerun): Promise<ServedAnswer | Declined>;
+  /**
+   * The lean hit: answers a cached query, or declines with the server context to hand to yoga.
+   * Without a promise when process memory answers; a promise when the store is asked.
+   */
+  serve(request: ServeRequest, rerun: Rerun): ServedAnswer | Declined | Promise<ServedAnswer | Declined>;
   /** What the cache did for a request, by its GraphQL context: 'none' when it was not consulted. */
   outcomeOf(context: object): CacheOutcome;
   /** Resolves once every write started so far has landed or been refused (tests, shutdown). */

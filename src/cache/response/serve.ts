@@ -18,7 +18,7 @@
 import { LRUCache } from 'lru-cache';
 import type { CacheCounters } from '../counters.js';
 import type { DocumentIndex } from './documents.js';
-import { decodeEntry, freshness, type DecodedEntry } from './entry.js';
+import { decodeEntry, freshness, type DecodedEntry, type Freshness } from './entry.js';
 import type { ResponseCacheServerContext } from './handoff.js';
 import { answersNotModified, entryHeaders, matchesIfNoneMatch } from './headers.js';
 import { jsonDepthExceeds } from './json-depth.js';
@@ -198,22 +198,33 @@ function negotiate(accept: string): string | null {
   return null;
 }
 
-/** A recognised request, memoised by its raw form: hot queries skip parsing and hashing. */
-type Known = { params: Params; scope: Scope; keys: Map<string, string> };
+/**
+ * A recognised request, memoised by its raw form: hot queries skip parsing and hashing. A PUBLIC
+ * one holds its cache key; a PRIVATE one's keys (one per session) are in `sessionKeys`, under `id`.
+ */
+type Known = { params: Params; scope: Scope; id: number; key?: string };
 
 const RAW_MEMO_MAX = 4096;
 /** The memo of recognised requests is bounded by bytes, not by count. */
 export const MEMO_MAX_BYTES = 16 * 1024 * 1024;
-/** Session keys remembered per recognised request (PRIVATE documents: one per user). */
-const KEYS_PER_MEMO = 16;
+/**
+ * The cache keys of PRIVATE requests, one per request and session, bounded by bytes too: a per-memo
+ * handful would be recomputed (hashed) on nearly every hit once more users than that share a query.
+ */
+export const SESSION_KEYS_MAX_BYTES = 4 * 1024 * 1024;
 
 export function createServe(deps: ServeDeps) {
   const refreshing = new Set<string>();
-  // Bounded by bytes: each memo holds a client-chosen URL or body of up to RAW_MEMO_MAX characters,
-  // and the keys of at most KEYS_PER_MEMO sessions (about 100 bytes each).
+  // Bounded by bytes: each memo holds a client-chosen URL or body of up to RAW_MEMO_MAX characters.
   const known = new LRUCache<string, Known>({
     maxSize: MEMO_MAX_BYTES,
-    sizeCalculation: (_, raw) => raw.length + 256 + KEYS_PER_MEMO * 100,
+    sizeCalculation: (_, raw) => raw.length + 256,
+  });
+  let nextId = 0;
+  /** `<memo id>\0<session>` → the cache key; a session is as long as sessionOf makes it. */
+  const sessionKeys = new LRUCache<string, string>({
+    maxSize: SESSION_KEYS_MAX_BYTES,
+    sizeCalculation: (key, of) => of.length + key.length + 64,
   });
 
   function recognise(req: ServeRequest): Known | null {
@@ -233,7 +244,7 @@ export function createServe(deps: ServeDeps) {
     if (!params) return null;
     const scope = deps.documents.scopeOf(params.query);
     if (!scope) return null;
-    const entry: Known = { params, scope, keys: new Map() };
+    const entry: Known = { params, scope, id: nextId++ };
     if (memoKey !== null) known.set(memoKey, entry);
     return entry;
   }
@@ -241,9 +252,15 @@ export function createServe(deps: ServeDeps) {
   return Object.assign(serve, {
     /** What the memo of recognised requests holds, in (estimated) bytes: never above MEMO_MAX_BYTES. */
     memoBytes: () => known.calculatedSize,
+    /** What the PRIVATE requests' keys take, in (estimated) bytes: never above SESSION_KEYS_MAX_BYTES. */
+    sessionKeyBytes: () => sessionKeys.calculatedSize,
   });
 
-  async function serve(req: ServeRequest, rerun: Rerun): Promise<ServedAnswer | Declined> {
+  /**
+   * Answered without a promise when process memory holds a fresh entry (the hot path: a promise and
+   * its await cost a hit more than the lookup does); a promise when the store must be asked.
+   */
+  function serve(req: ServeRequest, rerun: Rerun): ServedAnswer | Declined | Promise<ServedAnswer | Declined> {
     const declined: Declined = { context: {} };
     if (req.url.split('?')[0] !== deps.graphqlPath) return declined;
     const type = contentType(req.header('accept'));
@@ -258,7 +275,8 @@ export function createServe(deps: ServeDeps) {
       if (vouched === undefined) return declined;
       session = vouched;
     }
-    let key = recognised.keys.get(session ?? '');
+    const sessionKey = session === null ? null : `${recognised.id}\0${session}`;
+    let key = sessionKey === null ? recognised.key : sessionKeys.get(sessionKey);
     if (key === undefined) {
       key = responseCacheKey({
         documentString: params.query,
@@ -266,32 +284,52 @@ export function createServe(deps: ServeDeps) {
         variableValues: params.variables,
         sessionId: session,
       });
-      if (recognised.keys.size >= KEYS_PER_MEMO) recognised.keys.clear();
-      recognised.keys.set(session ?? '', key);
+      if (sessionKey === null) recognised.key = key;
+      else sessionKeys.set(sessionKey, key);
     }
     // Process memory first (no promise, the entry already decoded), then the store. Freshness is
     // decided here, once: one that turned stale since the layer looked is asked of the store (whose
     // generation a miss hands to yoga).
     const local = deps.store.peek?.(key);
-    let found: Lookup | undefined;
-    let decoded: DecodedEntry | null;
-    let f = local ? freshness(local.entry.meta) : null;
-    if (local && f?.state === 'fresh') [found, decoded] = [local, local.entry];
-    else {
-      try {
-        found = await deps.store.lookup(key);
-      } catch {
-        return declined;
-      }
-      decoded = found.value && decodeEntry(found.value);
-      f = decoded ? freshness(decoded.meta) : null;
+    const f = local ? freshness(local.entry.meta) : null;
+    if (local && f?.state === 'fresh') return answer(req, rerun, recognised, key, type, local.entry, f);
+    return fromStore(req, rerun, recognised, key, type);
+  }
+
+  async function fromStore(
+    req: ServeRequest,
+    rerun: Rerun,
+    recognised: Known,
+    key: string,
+    type: string,
+  ): Promise<ServedAnswer | Declined> {
+    let found: Lookup;
+    try {
+      found = await deps.store.lookup(key);
+    } catch {
+      return { context: {} };
     }
+    const decoded = found.value && decodeEntry(found.value);
+    const f = decoded ? freshness(decoded.meta) : null;
     if (!decoded || !f || f.state === 'expired') {
       // Nothing servable: hand yoga the lookup as a miss, so it costs no second round trip.
       return {
         context: { responseCacheHandoff: { lookup: { key, lookup: { value: null, generation: found.generation } } } },
       };
     }
+    return answer(req, rerun, recognised, key, type, decoded, f);
+  }
+
+  /** The answer of a servable entry (fresh, or stale within its grace: then refreshed in the background). */
+  function answer(
+    req: ServeRequest,
+    rerun: Rerun,
+    { params, scope }: Known,
+    key: string,
+    type: string,
+    decoded: DecodedEntry,
+    f: Freshness,
+  ): ServedAnswer {
     const entry = decoded.meta;
 
     const stale = f.state === 'stale';

@@ -1,28 +1,33 @@
 /**
  * What clients steer in the lean hit is bounded by bytes, not by count: the memo of recognised
- * requests (each holds a client-chosen URL or body) and the index of documents yoga executed.
+ * requests (each holds a client-chosen URL or body), the keys of private requests (one per
+ * session) and the index of documents yoga executed.
  */
 import { describe, expect, it } from 'vitest';
 import { CacheCounters } from '../../../src/cache/counters.js';
 import { DocumentIndex } from '../../../src/cache/response/documents.js';
 import { createMemoryResponseStore } from '../../../src/cache/response/memory-store.js';
-import { createServe, MEMO_MAX_BYTES } from '../../../src/cache/response/serve.js';
+import { createServe, MEMO_MAX_BYTES, SESSION_KEYS_MAX_BYTES } from '../../../src/cache/response/serve.js';
+
+/** A lean hit over a memory store, knowing `documents`, whose sessions `sessionOf` names. */
+const leanHit = (documents: DocumentIndex, sessionOf: () => string) =>
+  createServe({
+    store: createMemoryResponseStore(),
+    documents,
+    counters: new CacheCounters(),
+    edgeMaxAgeMs: 0,
+    debug: false,
+    graphqlPath: '/graphql',
+    maxBodyBytes: 64 * 1024,
+    sessionOf,
+  });
 
 describe('the lean hit keeps what clients steer bounded by bytes', () => {
   it('holds at most MEMO_MAX_BYTES of recognised requests, however many large distinct URLs arrive', async () => {
     const documents = new DocumentIndex();
     const query = '{ brands { id } }';
     documents.remember(query, 'PUBLIC');
-    const serve = createServe({
-      store: createMemoryResponseStore(),
-      documents,
-      counters: new CacheCounters(),
-      edgeMaxAgeMs: 0,
-      debug: false,
-      graphqlPath: '/graphql',
-      maxBodyBytes: 64 * 1024,
-      sessionOf: () => 'anon',
-    });
+    const serve = leanHit(documents, () => 'anon');
     // 6,000 distinct GET URLs of ~4 KB each (a count bound of 5,000 would keep ~20 MB of them).
     const padding = 'x'.repeat(3_900);
     for (let i = 0; i < 6_000; i++) {
@@ -38,6 +43,30 @@ describe('the lean hit keeps what clients steer bounded by bytes', () => {
     }
     expect(serve.memoBytes()).toBeGreaterThan(MEMO_MAX_BYTES / 2); // they were memoised…
     expect(serve.memoBytes()).toBeLessThanOrEqual(MEMO_MAX_BYTES); // …up to the bound, not beyond
+  });
+
+  it('holds at most SESSION_KEYS_MAX_BYTES of private keys, however many sessions ask', async () => {
+    const documents = new DocumentIndex();
+    const query = '{ me { id } }';
+    documents.remember(query, 'PRIVATE');
+    let session = '';
+    const serve = leanHit(documents, () => session);
+    const body = Buffer.from(JSON.stringify({ query }));
+    // 40,000 sessions of ~100 characters: about 9 MB of keys if nothing bounded them.
+    for (let i = 0; i < 40_000; i++) {
+      session = `${i}:${'s'.repeat(96)}`;
+      await serve(
+        {
+          method: 'POST',
+          url: '/graphql',
+          header: (name) => (name === 'content-type' ? 'application/json' : undefined),
+          body,
+        },
+        async () => {},
+      );
+    }
+    expect(serve.sessionKeyBytes()).toBeGreaterThan(SESSION_KEYS_MAX_BYTES / 2); // they were kept…
+    expect(serve.sessionKeyBytes()).toBeLessThanOrEqual(SESSION_KEYS_MAX_BYTES); // …up to the bound, not beyond
   });
 
   it('remembers at most maxTotalLength characters of documents', () => {

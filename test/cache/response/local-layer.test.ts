@@ -6,6 +6,7 @@
  * than serving what others' writes invalidated, and uses it again once the link heals.
  */
 import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { isServed } from '../../../src/cache/response/index.js';
 import { connectRedis, createRedis, type RedisClient } from '../../../src/cache/redis/client.js';
 import type { Database } from '../../../src/db/client.js';
 import { data, testApp, tokensFor } from '../../helpers/app.js';
@@ -73,6 +74,18 @@ describe('the response cache in process (L1)', () => {
       expect(warm!.cache).toBe('HIT');
       expect(localHits(a) - before).toBe(1);
       expect(warm!.data).toEqual(await data(testApp(database), KIT_CLUB, { id: '31' }));
+      // From memory the lean hit answers without a promise (the front door writes it with no await).
+      const direct = a.caches.responseCache!.serve(
+        {
+          method: 'POST',
+          url: '/graphql',
+          header: (name) => (name === 'content-type' ? 'application/json' : undefined),
+          body: Buffer.from(JSON.stringify({ query: KIT_CLUB, variables: { id: '31' } })),
+        },
+        async () => {},
+      );
+      if (direct instanceof Promise) throw new Error('a hit from memory was answered through a promise');
+      expect(isServed(direct) && direct.body?.toString()).toBe(warm!.body);
 
       await b.caches.responseLocal!.channel.ready(5000);
       const fromRedis = await ask(b, KIT_CLUB, { id: '31' });
