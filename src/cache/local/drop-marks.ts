@@ -28,8 +28,9 @@ const CLOSED = 3;
 const HEADER_INTS = 4 + PURGES;
 
 /**
- * What a value was kept with, packed: the channel loss it was kept after, then for its layer's purge
- * counter, its key's and each group's, the counter's index (purge counters negative: -1 - i) and count.
+ * What a value was kept with, packed: the channel loss it was kept after, the epoch its read began
+ * in, then for its layer's purge counter, its key's and each group's, the counter's index (purge
+ * counters negative: -1 - i) and count.
  */
 export type Stamp = Int32Array;
 
@@ -97,17 +98,21 @@ export function attachDropMarks(buffer: SharedArrayBuffer): DropMarks {
       for (const group of groups) Atomics.add(slots, slotOf(layer, 'g', group), 1);
     },
     stamp(layer, key, groups, since) {
-      const stamp = new Int32Array(1 + 2 * (groups.length + 2));
-      stamp[1] = -1 - purgeOf(layer);
-      stamp[3] = slotOf(layer, 'k', key);
-      for (let i = 0; i < groups.length; i++) stamp[5 + 2 * i] = slotOf(layer, 'g', groups[i]!);
+      const stamp = new Int32Array(2 + 2 * (groups.length + 2));
+      stamp[2] = -1 - purgeOf(layer);
+      stamp[4] = slotOf(layer, 'k', key);
+      for (let i = 0; i < groups.length; i++) stamp[6 + 2 * i] = slotOf(layer, 'g', groups[i]!);
       stamp[0] = Atomics.load(header, LOST);
-      for (let i = 1; i < stamp.length; i += 2) stamp[i + 1] = load(stamp[i]!);
+      stamp[1] = since;
+      for (let i = 2; i < stamp.length; i += 2) stamp[i + 1] = load(stamp[i]!);
       return Atomics.load(header, EPOCH) === since ? stamp : null;
     },
     holds(stamp) {
       if (Atomics.load(header, LOST) !== stamp[0]) return false;
-      for (let i = 1; i < stamp.length; i += 2) if (load(stamp[i]!) !== stamp[i + 1]) return false;
+      // The epoch moves before any counter does (and on every loss): while it is where the value's
+      // read began, nothing can have moved, and a hit between writes reads one counter, not ~80.
+      if (Atomics.load(header, EPOCH) === stamp[1]) return true;
+      for (let i = 2; i < stamp.length; i += 2) if (load(stamp[i]!) !== stamp[i + 1]) return false;
       return true;
     },
     lose() {
