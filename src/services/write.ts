@@ -1,7 +1,7 @@
 /**
  * How every write runs: its work in one transaction, which also records the invalidation it causes;
- * constraint violations turned into client errors; the caches invalidated after commit and before
- * the mutation answers.
+ * constraint violations turned into client errors; the caches invalidated after commit (or a COMMIT
+ * of unknown outcome) and before the mutation answers.
  */
 import { sql } from 'drizzle-orm';
 import type { Db, Tx } from '../db/client.js';
@@ -16,6 +16,8 @@ export function createWriter(deps: { db: Db; invalidator: Invalidator }) {
   /** Runs `work` in a transaction, then invalidates what it reports, then answers. */
   return async function write<T>(work: Work<T>, errors: ConstraintMessages = {}): Promise<T> {
     let outcome: { result: T; receipt: InvalidationReceipt };
+    /** Set once the work is done and recorded: from then on only COMMIT can fail. */
+    let recorded: InvalidationReceipt | undefined;
     try {
       outcome = await db.transaction(async (tx) => {
         // The change-capture triggers skip a transaction so marked: this write invalidates through its
@@ -27,9 +29,15 @@ export function createWriter(deps: { db: Db; invalidator: Invalidator }) {
         marked.catch(() => {}); // awaited below; not unhandled while the work runs
         const done = await work(tx);
         await marked;
-        return { result: done.result, receipt: await invalidator.beforeCommit(tx, done.changes) };
+        recorded = await invalidator.beforeCommit(tx, done.changes);
+        return { result: done.result, receipt: recorded };
       });
     } catch (error) {
+      // COMMIT failed: when its reply was lost (the link closed, the bound ran out) Postgres may
+      // have committed, and nobody here can tell. Invalidate as if it had, before answering: what
+      // did not change only costs misses, while a committed write left in the caches would be
+      // served until a follower applies its durable record, a second later.
+      if (recorded) await invalidator.afterCommit(recorded).catch(() => {});
       mapConstraintError(error, errors);
     }
     await invalidator.afterCommit(outcome.receipt);

@@ -10,14 +10,14 @@
  * served, without SQL; /ready says postgres is failing; and once the link is healed, the same app
  * answers the same queries complete.
  */
-import type { RedisClient } from '../../src/cache/redis/client.js';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { App } from '../../src/app.js';
-import { openDatabase, type Database } from '../../src/db/client.js';
+import type { Database } from '../../src/db/client.js';
 import { countSql, data, gql, testApp, type GqlResult } from '../helpers/app.js';
-import { backends, cachedApp, dropPrefix, newPrefix, testRedis, type CachedApp } from '../helpers/caches.js';
-import { addressOf, openTestDatabase, throughPort, type TestDatabase } from '../helpers/database.js';
-import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
+import { backends, type CachedApp } from '../helpers/caches.js';
+import { openTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { proxiedPostgres } from '../helpers/proxied-postgres.js';
+import type { TcpProxy } from '../helpers/tcp-proxy.js';
 
 const TIMEOUT_MS = 1000;
 const pgSkip = inject('pgTemplate') ? false : inject('pgAbsentReason');
@@ -73,27 +73,9 @@ describe.each(backends())('Postgres cut, caches on $backend', ({ backend, skip: 
   let proxy: TcpProxy;
   let proxied: Database;
   let cached: CachedApp;
-  let redis: RedisClient | undefined;
-  const prefix = newPrefix();
-
-  beforeAll(async () => {
-    if (skip) return;
-    proxy = await startTcpProxy(addressOf(database.url!));
-    proxied = await openDatabase({
-      url: throughPort(database.url!, proxy.port),
-      maxConnections: 3,
-      timeoutMs: TIMEOUT_MS,
-    });
-    if (backend === 'redis') redis = testRedis();
-    cached = await cachedApp(proxied, { backend, redis, prefix, responseCache: true, entityCache: true });
-  });
-  afterAll(async () => {
-    await proxied?.close();
-    await proxy?.close();
-    if (redis) {
-      await dropPrefix(redis, prefix);
-      redis.disconnect();
-    }
+  const setup = proxiedPostgres({ database: () => database, backend, skip, timeoutMs: TIMEOUT_MS });
+  beforeAll(() => {
+    if (!skip) ({ proxy, proxied, cached } = setup);
   });
 
   it.skipIf(skip)(

@@ -6,6 +6,9 @@
  *   holdExisting() does that to the connections open now only, and forwards new ones as usual
  *           (a flow lost by a NAT or load balancer while the server itself is fine);
  *   reset() closes the current connections once, then forwards new ones as usual;
+ *   loseReplyTo(marker) lets the next request containing `marker` through, then closes its
+ *           connection at the server's first byte of reply: the server did the work, the client
+ *           never hears (a COMMIT whose outcome is unknown);
  *   heal()  forwards again, delivering what hold() buffered, and accepts new connections.
  * Everything it opens, it closes in close(). TCP_NODELAY on both legs: a proxy that let Nagle's
  * algorithm hold back small writes would add latency of its own (the fault benchmark uses it too).
@@ -24,6 +27,8 @@ export type TcpProxy = {
   hold(): void;
   holdExisting(): void;
   reset(): void;
+  /** Resolves once a request containing `marker` was sent and its reply swallowed. */
+  loseReplyTo(marker: string): Promise<void>;
   heal(): void;
   close(): Promise<void>;
 };
@@ -39,6 +44,8 @@ type Link = {
 export async function startTcpProxy(target: { host: string; port: number }, port = 0): Promise<TcpProxy> {
   let mode: ProxyMode = 'open';
   const links = new Set<Link>();
+  /** Armed by loseReplyTo: the marker to look for, and what to call once its reply was lost. */
+  let lose: { marker: Buffer; lost: () => void } | null = null;
 
   const drop = (link: Link) => {
     link.client.destroy();
@@ -56,11 +63,19 @@ export async function startTcpProxy(target: { host: string; port: number }, port
     upstream.setNoDelay(true);
     const link: Link = { client, upstream, held: { toUpstream: [], toClient: [] }, lost: false };
     links.add(link);
+    let losing: (() => void) | null = null;
     client.on('data', (chunk: Buffer) => {
+      if (lose && chunk.includes(lose.marker)) [losing, lose] = [lose.lost, null];
       if (mode === 'hold' || link.lost) link.held.toUpstream.push(chunk);
       else upstream.write(chunk);
     });
     upstream.on('data', (chunk: Buffer) => {
+      if (losing) {
+        // The server has answered what it was sent: close both legs before the client hears it.
+        drop(link);
+        losing();
+        return;
+      }
       if (mode === 'hold' || link.lost) link.held.toClient.push(chunk);
       else client.write(chunk);
     });
@@ -99,6 +114,9 @@ export async function startTcpProxy(target: { host: string; port: number }, port
         link.client.resetAndDestroy();
         drop(link);
       }
+    },
+    loseReplyTo(marker) {
+      return new Promise((resolve) => (lose = { marker: Buffer.from(marker), lost: resolve }));
     },
     heal() {
       mode = 'open';
