@@ -39,9 +39,16 @@ export interface Invalidator {
   beforeCommit(tx: Tx, changes: readonly Change[]): Promise<InvalidationReceipt>;
   /** After commit and before the mutation answers: drops what changed from every cache level. */
   afterCommit(receipt: InvalidationReceipt): Promise<void>;
+  /**
+   * After a COMMIT whose outcome is unknown (its reply lost, or it timed out while Postgres may still
+   * carry it out): drops what may have changed, and leaves the durable record alone, to fall due and
+   * be applied again by the followers once the outcome is settled.
+   */
+  afterUnknownCommit(receipt: InvalidationReceipt): Promise<void>;
 }
 
 export const noInvalidation: Invalidator = {
   beforeCommit: async (_tx, changes) => ({ changes, recordId: null }),
   afterCommit: async () => {},
+  afterUnknownCommit: async () => {},
 };

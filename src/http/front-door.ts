@@ -108,7 +108,7 @@ function tooLarge(res: ServerResponse): void {
 }
 
 /** A failure of what returned a promise reaches the same handler as one thrown at once. */
-function settle(result: void | Promise<void>, failed: (error: unknown) => void): void {
+function catchFailure(result: void | Promise<void>, failed: (error: unknown) => void): void {
   if (result instanceof Promise) result.catch(failed);
 }
 
@@ -206,8 +206,8 @@ export function createFrontDoor(app: App, cache: LeanHit | null): FrontDoor {
     const path = (req.url ?? '/').split('?')[0];
     const lean = cache !== null && path === GRAPHQL_PATH && (req.method === 'GET' || req.method === 'POST');
     // Nothing to read or to serve from the cache: yoga's node adapter takes it as it is.
-    if (!lean && bodiless(req.method)) return settle(app.requestListener(req, res), failed);
-    if (bodiless(req.method)) return settle(afterBody(req, res, null, lean, startedAt), failed);
+    if (!lean && bodiless(req.method)) return catchFailure(app.requestListener(req, res), failed);
+    if (bodiless(req.method)) return catchFailure(afterBody(req, res, null, lean, startedAt), failed);
     // A declared length over the bound is refused before a byte is read.
     if (Number(req.headers['content-length'] ?? 0) > MAX_BODY_BYTES) return tooLarge(res);
     readNodeBody(
@@ -215,7 +215,7 @@ export function createFrontDoor(app: App, cache: LeanHit | null): FrontDoor {
       (body) => {
         if (body === 'too large') return tooLarge(res);
         try {
-          settle(afterBody(req, res, body, lean, startedAt), failed);
+          catchFailure(afterBody(req, res, body, lean, startedAt), failed);
         } catch (error) {
           failed(error);
         }

@@ -173,6 +173,13 @@ export function createCacheInvalidator(deps: CacheInvalidatorDeps): CacheInvalid
       }
     },
 
+    async afterUnknownCommit(receipt) {
+      const { tags, keys } = drops.get(receipt) ?? invalidationForAll(receipt.changes);
+      // The record, if it committed, is not forgotten: a COMMIT still under way could land after
+      // a refill read the old row, and then only the record's falling due puts that right.
+      if (!(await apply(tags, keys))) deps.onUndelivered?.();
+    },
+
     async catchUp() {
       if (!log) return;
       for (;;) {

@@ -5,6 +5,7 @@
  */
 import { sql } from 'drizzle-orm';
 import type { Db, Tx } from '../db/client.js';
+import { isDatabaseUnavailable } from '../errors.js';
 import type { Change, InvalidationReceipt, Invalidator } from '../domain/changes.js';
 import { mapConstraintError, type ConstraintMessages } from './validation.js';
 
@@ -33,11 +34,12 @@ export function createWriter(deps: { db: Db; invalidator: Invalidator }) {
         return { result: done.result, receipt: recorded };
       });
     } catch (error) {
-      // COMMIT failed: when its reply was lost (the link closed, the bound ran out) Postgres may
-      // have committed, and nobody here can tell. Invalidate as if it had, before answering: what
-      // did not change only costs misses, while a committed write left in the caches would be
-      // served until a follower applies its durable record, a second later.
-      if (recorded) await invalidator.afterCommit(recorded).catch(() => {});
+      // COMMIT failed. When its reply was lost (the link closed, the bound ran out: the database
+      // unavailable, not an SQLSTATE, which means it rolled back) Postgres may have committed, or
+      // may still: nobody here can tell. Drop what it may have changed before answering (what did
+      // not change only costs misses); its durable record, if it commits, falls due a second later
+      // and the followers apply it again, after any refill that read the old row.
+      if (recorded && isDatabaseUnavailable(error)) await invalidator.afterUnknownCommit(recorded).catch(() => {});
       mapConstraintError(error, errors);
     }
     await invalidator.afterCommit(outcome.receipt);

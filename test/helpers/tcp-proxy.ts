@@ -27,8 +27,11 @@ export type TcpProxy = {
   hold(): void;
   holdExisting(): void;
   reset(): void;
-  /** Resolves once a request containing `marker` was sent and its reply swallowed. */
-  loseReplyTo(marker: string): Promise<void>;
+  /**
+   * Resolves once a request containing `marker` was sent and its reply swallowed; rejects if none
+   * came within `withinMs`.
+   */
+  loseReplyTo(marker: string, withinMs?: number): Promise<void>;
   heal(): void;
   close(): Promise<void>;
 };
@@ -115,8 +118,20 @@ export async function startTcpProxy(target: { host: string; port: number }, port
         drop(link);
       }
     },
-    loseReplyTo(marker) {
-      return new Promise((resolve) => (lose = { marker: Buffer.from(marker), lost: resolve }));
+    loseReplyTo(marker, withinMs = 5000) {
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          lose = null;
+          reject(new Error(`no request containing ${JSON.stringify(marker)} within ${withinMs} ms`));
+        }, withinMs);
+        lose = {
+          marker: Buffer.from(marker),
+          lost: () => {
+            clearTimeout(timer);
+            resolve();
+          },
+        };
+      });
     },
     heal() {
       mode = 'open';

@@ -82,6 +82,23 @@ describe('the node:http front door', () => {
       signal: AbortSignal.timeout(5000),
     });
     expect(viaGet.status).toBe(405);
+    // Streamed (chunked, no declared length): refused once the bytes read pass the bound.
+    const chunk = new TextEncoder().encode(' '.repeat(64 * 1024));
+    let sent = 0;
+    const streamed = await fetch(`${base}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: new ReadableStream<Uint8Array>({
+        pull(controller) {
+          if (sent > 2 * MAX_BODY_BYTES) controller.close();
+          else controller.enqueue(chunk);
+          sent += chunk.length;
+        },
+      }),
+      duplex: 'half',
+      signal: AbortSignal.timeout(5000),
+    } as RequestInit);
+    expect(streamed.status).toBe(413);
     const garbage = await post('{not json');
     expect(garbage.status).toBe(400);
     expect((await post(JSON.stringify({ query: '{ brands { id } }' }))).status).toBe(200);

@@ -264,8 +264,11 @@ describe.skipIf(skip)('the change log, followed by two instances sharing Redis',
     const rows = await outside(() => sql`update kits set name = name || ' (bulk)' where club_id = 1`);
     expect(rows).toBe(1);
     expect(purges()).toEqual(purgesBefore.map((n) => n + 1));
-    // One purge per instance: a handful of commands for what the test cached, not one per row.
-    expect(sent.mock.calls.length - commandsBefore).toBeLessThan(200); // row by row: 700+
+    // One purge per instance: a handful of commands for what the test cached, not one per row. The
+    // entity level's SCAN is left out: it walks the whole keyspace 500 keys a call, so its count
+    // follows whatever else the shared Redis holds, not the rows this statement touched.
+    const commands = sent.mock.calls.slice(commandsBefore).filter(([c]) => c.name.toLowerCase() !== 'scan');
+    expect(commands.length).toBeLessThan(200); // row by row: 700+
     for (const c of [one, two]) {
       expect((await ask(c, list, { c: 1 })).data).toEqual(await truth(list, { c: 1 }));
       expect((await ask(c, KIT, { k: 1 })).data).toEqual(await truth(KIT, { k: 1 }));

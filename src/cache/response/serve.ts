@@ -202,7 +202,7 @@ function negotiate(accept: string): string | null {
  * A recognised request, memoised by its raw form: hot queries skip parsing and hashing. A PUBLIC
  * one holds its cache key; a PRIVATE one's keys (one per session) are in `sessionKeys`, under `id`.
  */
-type Known = { params: Params; scope: Scope; id: number; key?: string };
+type Known = { params: Params; scope: Scope; id: number; memoised: boolean; key?: string };
 
 const RAW_MEMO_MAX = 4096;
 /** The memo of recognised requests is bounded by bytes, not by count. */
@@ -218,13 +218,14 @@ export function createServe(deps: ServeDeps) {
   // Bounded by bytes: each memo holds a client-chosen URL or body of up to RAW_MEMO_MAX characters.
   const known = new LRUCache<string, Known>({
     maxSize: MEMO_MAX_BYTES,
-    sizeCalculation: (_, raw) => raw.length + 256,
+    // Twice the raw text: the parsed params hold about as much again.
+    sizeCalculation: (_, raw) => 2 * raw.length + 256,
   });
   let nextId = 0;
   /** `<memo id>\0<session>` → the cache key; a session is as long as sessionOf makes it. */
   const sessionKeys = new LRUCache<string, string>({
     maxSize: SESSION_KEYS_MAX_BYTES,
-    sizeCalculation: (key, of) => of.length + key.length + 64,
+    sizeCalculation: (key, sessionKey) => key.length + sessionKey.length + 64,
   });
 
   function recognise(req: ServeRequest): Known | null {
@@ -244,7 +245,7 @@ export function createServe(deps: ServeDeps) {
     if (!params) return null;
     const scope = deps.documents.scopeOf(params.query);
     if (!scope) return null;
-    const entry: Known = { params, scope, id: nextId++ };
+    const entry: Known = { params, scope, id: nextId++, memoised: memoKey !== null };
     if (memoKey !== null) known.set(memoKey, entry);
     return entry;
   }
@@ -285,7 +286,8 @@ export function createServe(deps: ServeDeps) {
         sessionId: session,
       });
       if (sessionKey === null) recognised.key = key;
-      else sessionKeys.set(sessionKey, key);
+      // A request too large to memoise is never recognised again: its key would only push others out.
+      else if (recognised.memoised) sessionKeys.set(sessionKey, key);
     }
     // Process memory first (no promise, the entry already decoded), then the store. Freshness is
     // decided here, once: one that turned stale since the layer looked is asked of the store (whose
