@@ -55,21 +55,26 @@ function readNodeBody(
   const chunks: Buffer[] = [];
   let size = 0;
   let settled = false; // one outcome only, as a promise would have it (an error after the end is not one)
-  const settle = (outcome: () => void) => {
-    if (settled) return;
-    settled = true;
-    outcome();
-  };
   req.on('data', (chunk: Buffer) => {
     size += chunk.length;
-    if (size > MAX_BODY_BYTES) {
+    if (size <= MAX_BODY_BYTES) chunks.push(chunk);
+    else if (!settled) {
+      settled = true;
       req.removeAllListeners('data');
       req.resume();
-      settle(() => done('too large'));
-    } else chunks.push(chunk);
+      done('too large');
+    }
   });
-  req.on('end', () => settle(() => done(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks))));
-  req.on('error', (error) => settle(() => failed(error)));
+  req.on('end', () => {
+    if (settled) return;
+    settled = true;
+    done(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
+  });
+  req.on('error', (error) => {
+    if (settled) return;
+    settled = true;
+    failed(error);
+  });
 }
 
 /** A fetch Request's body, read at most MAX_BODY_BYTES far; null when it has none. */

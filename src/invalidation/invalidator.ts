@@ -116,6 +116,9 @@ export function createCacheInvalidator(deps: CacheInvalidatorDeps): CacheInvalid
     return entities && responses;
   }
 
+  /** What a write's receipt drops: as recorded before its commit. */
+  const dropOf = (receipt: InvalidationReceipt) => drops.get(receipt) ?? invalidationForAll(receipt.changes);
+
   /** Applies records and deletes those delivered; answers whether all were. */
   async function applyRecords(records: readonly LoggedInvalidation[]): Promise<boolean> {
     const delivered: number[] = [];
@@ -153,7 +156,7 @@ export function createCacheInvalidator(deps: CacheInvalidatorDeps): CacheInvalid
 
     async afterCommit(receipt) {
       const { recordId } = receipt;
-      const { tags, keys } = drops.get(receipt) ?? invalidationForAll(receipt.changes);
+      const { tags, keys } = dropOf(receipt);
       const wasDelivered = await apply(tags, keys);
       if (recordId === null) return;
       try {
@@ -174,7 +177,7 @@ export function createCacheInvalidator(deps: CacheInvalidatorDeps): CacheInvalid
     },
 
     async afterUnknownCommit(receipt) {
-      const { tags, keys } = drops.get(receipt) ?? invalidationForAll(receipt.changes);
+      const { tags, keys } = dropOf(receipt);
       // The record, if it committed, is not forgotten: a COMMIT still under way could land after
       // a refill read the old row, and then only the record's falling due puts that right.
       if (!(await apply(tags, keys))) deps.onUndelivered?.();
