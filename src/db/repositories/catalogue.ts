@@ -20,7 +20,7 @@ import {
   type KitTypeValue,
   type SeasonRow,
 } from '../schema.js';
-import { childIds, childIdsOf, tableOperations } from './table-operations.js';
+import { anyOf, childIds, childIdsOf, idList, perShape, tableOperations } from './table-operations.js';
 
 export type KitFilter = {
   clubId?: number | undefined;
@@ -36,27 +36,110 @@ export function likePattern(text: string): string {
   return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
 
-function kitWhere(filter: KitFilter, afterId: number | null): SQL | undefined {
+const $ = sql.placeholder;
+
+/** A kit list's filter and where it starts, as one prepared statement's shape and values. */
+type KitPage = { filter: KitFilter; afterId: number | null };
+const kitShape = ({ filter: f, afterId }: KitPage) =>
+  `${+(f.clubId !== undefined)}${+(f.seasonId !== undefined)}${+(f.brandId !== undefined)}${+(f.type !== undefined)}${+(afterId !== null)}`;
+const kitValues = ({ filter: f, afterId }: KitPage) => ({
+  clubId: f.clubId,
+  seasonId: f.seasonId,
+  brandId: f.brandId,
+  type: f.type,
+  afterId,
+});
+
+/** The conditions of a kit list, with placeholders for the parts set in `page` (its shape). */
+function kitWhere({ filter, afterId }: KitPage): SQL | undefined {
   const parts: SQL[] = [];
-  if (filter.clubId !== undefined) parts.push(eq(kits.clubId, filter.clubId));
-  if (filter.seasonId !== undefined) parts.push(eq(kits.seasonId, filter.seasonId));
-  if (filter.brandId !== undefined) parts.push(eq(kits.brandId, filter.brandId));
-  if (filter.type !== undefined) parts.push(eq(kits.type, filter.type));
-  if (afterId !== null) parts.push(gt(kits.id, afterId));
+  if (filter.clubId !== undefined) parts.push(eq(kits.clubId, $('clubId')));
+  if (filter.seasonId !== undefined) parts.push(eq(kits.seasonId, $('seasonId')));
+  if (filter.brandId !== undefined) parts.push(eq(kits.brandId, $('brandId')));
+  if (filter.type !== undefined) parts.push(eq(kits.type, $('type')));
+  if (afterId !== null) parts.push(gt(kits.id, $('afterId')));
   return parts.length ? and(...parts) : undefined;
 }
 
-function clubWhere(filter: ClubFilter): SQL[] {
+type ClubPage = { filter: ClubFilter; after: { name: string; id: number } | null };
+const clubShape = ({ filter: f, after }: ClubPage) => `${+!!f.search}${+!!f.country}${+(after !== null)}`;
+const clubValues = ({ filter: f, after }: ClubPage) => ({
+  pattern: f.search ? likePattern(f.search) : undefined,
+  country: f.country,
+  afterName: after?.name,
+  afterId: after?.id,
+});
+
+/** The conditions of a club list, with placeholders for the parts set in `page` (its shape). */
+function clubWhere({ filter, after }: ClubPage): SQL | undefined {
   const parts: SQL[] = [];
-  if (filter.search) parts.push(sql`${clubs.name} ilike ${likePattern(filter.search)}`);
-  if (filter.country) parts.push(sql`lower(${clubs.country}) = lower(${filter.country})`);
-  return parts;
+  if (filter.search) parts.push(sql`${clubs.name} ilike ${$('pattern')}`);
+  if (filter.country) parts.push(sql`lower(${clubs.country}) = lower(${$('country')})`);
+  if (after)
+    parts.push(or(gt(clubs.name, $('afterName')), and(eq(clubs.name, $('afterName')), gt(clubs.id, $('afterId'))))!);
+  return parts.length ? and(...parts) : undefined;
 }
 
 export type SearchHit = { type: 'Club' | 'Kit' | 'Brand' | 'Competition'; id: number };
 
 export function catalogueRepository(db: Db) {
   const kitRows = tableOperations(db, kits);
+  // Built once, prepared (see table-operations.ts); the lists once per shape of their filter.
+  const kitPages = perShape((page: KitPage) =>
+    db
+      .select()
+      .from(kits)
+      .where(kitWhere(page))
+      .orderBy(asc(kits.id))
+      .limit($('limit'))
+      .prepare(`kits_${kitShape(page)}`),
+  );
+  const kitCounts = perShape((page: KitPage) =>
+    db
+      .select({ n: count() })
+      .from(kits)
+      .where(kitWhere(page))
+      .prepare(`kit_count_${kitShape(page)}`),
+  );
+  const clubPages = perShape((page: ClubPage) =>
+    db
+      .select()
+      .from(clubs)
+      .where(clubWhere(page))
+      .orderBy(asc(clubs.name), asc(clubs.id))
+      .limit($('limit'))
+      .prepare(`clubs_${clubShape(page)}`),
+  );
+  const clubCounts = perShape((page: ClubPage) =>
+    db
+      .select({ n: count() })
+      .from(clubs)
+      .where(clubWhere(page))
+      .prepare(`club_count_${clubShape(page)}`),
+  );
+  const seasonsInOrder = db
+    .select()
+    .from(seasons)
+    .orderBy(sql`${seasons.startYear} desc`, asc(seasons.id))
+    .prepare('seasons_all');
+  const brandsInOrder = db.select().from(brands).orderBy(asc(brands.name), asc(brands.id)).prepare('brands_all');
+  const competitionsInOrder = db
+    .select()
+    .from(competitions)
+    .orderBy(asc(competitions.name), asc(competitions.id))
+    .prepare('competitions_all');
+  const seasonIdsOfClubs = db
+    .selectDistinct({ parent: kits.clubId, id: kits.seasonId })
+    .from(kits)
+    .where(anyOf(kits.clubId))
+    .prepare('season_ids_by_clubs');
+  const competitionsOfKits = db
+    .select({ parent: kitCompetitions.kitId, competition: competitions })
+    .from(kitCompetitions)
+    .innerJoin(competitions, eq(competitions.id, kitCompetitions.competitionId))
+    .where(anyOf(kitCompetitions.kitId))
+    .orderBy(asc(competitions.name), asc(competitions.id))
+    .prepare('competitions_by_kits');
   return {
     clubs: tableOperations(db, clubs),
     seasons: tableOperations(db, seasons),
@@ -68,40 +151,29 @@ export function catalogueRepository(db: Db) {
       update: (tx, id, values) => kitRows.update(tx, id, { ...values, updatedAt: new Date() }),
     } satisfies typeof kitRows,
 
-    allSeasons: (): Promise<SeasonRow[]> =>
-      db
-        .select()
-        .from(seasons)
-        .orderBy(sql`${seasons.startYear} desc`, asc(seasons.id)),
-    allBrands: (): Promise<BrandRow[]> => db.select().from(brands).orderBy(asc(brands.name), asc(brands.id)),
-    allCompetitions: (): Promise<CompetitionRow[]> =>
-      db.select().from(competitions).orderBy(asc(competitions.name), asc(competitions.id)),
+    allSeasons: (): Promise<SeasonRow[]> => seasonsInOrder.execute(),
+    allBrands: (): Promise<BrandRow[]> => brandsInOrder.execute(),
+    allCompetitions: (): Promise<CompetitionRow[]> => competitionsInOrder.execute(),
 
     /** Clubs by name then id; `after` is the (name, id) of the last club seen. */
     listClubs: (filter: ClubFilter, after: { name: string; id: number } | null, limit: number): Promise<ClubRow[]> => {
-      const parts = clubWhere(filter);
-      if (after) parts.push(or(gt(clubs.name, after.name), and(eq(clubs.name, after.name), gt(clubs.id, after.id)))!);
-      return db
-        .select()
-        .from(clubs)
-        .where(parts.length ? and(...parts) : undefined)
-        .orderBy(asc(clubs.name), asc(clubs.id))
-        .limit(limit);
+      const page = { filter, after };
+      return clubPages(clubShape(page), page).execute({ ...clubValues(page), limit });
     },
     countClubs: async (filter: ClubFilter): Promise<number> => {
-      const parts = clubWhere(filter);
-      const [row] = await db
-        .select({ n: count() })
-        .from(clubs)
-        .where(parts.length ? and(...parts) : undefined);
+      const page = { filter, after: null };
+      const [row] = await clubCounts(clubShape(page), page).execute(clubValues(page));
       return row?.n ?? 0;
     },
 
     /** Kits by id (keyset pagination); `afterId` is the last id seen. */
-    listKits: (filter: KitFilter, afterId: number | null, limit: number): Promise<KitRow[]> =>
-      db.select().from(kits).where(kitWhere(filter, afterId)).orderBy(asc(kits.id)).limit(limit),
+    listKits: (filter: KitFilter, afterId: number | null, limit: number): Promise<KitRow[]> => {
+      const page = { filter, afterId };
+      return kitPages(kitShape(page), page).execute({ ...kitValues(page), limit });
+    },
     countKits: async (filter: KitFilter): Promise<number> => {
-      const [row] = await db.select({ n: count() }).from(kits).where(kitWhere(filter, null));
+      const page = { filter, afterId: null };
+      const [row] = await kitCounts(kitShape(page), page).execute(kitValues(page));
       return row?.n ?? 0;
     },
 
@@ -111,20 +183,10 @@ export function catalogueRepository(db: Db) {
     kitIdsByBrands: childIds(db, kits, kits.brandId, kits.id),
     kitIdsByCompetitions: childIds(db, kitCompetitions, kitCompetitions.competitionId, kitCompetitions.kitId),
     /** Seasons a club has kits in. */
-    seasonIdsByClubs: (ids: readonly number[]) =>
-      db
-        .selectDistinct({ parent: kits.clubId, id: kits.seasonId })
-        .from(kits)
-        .where(inArray(kits.clubId, [...ids])),
+    seasonIdsByClubs: (ids: readonly number[]) => seasonIdsOfClubs.execute({ ids: idList(ids) }),
     competitionIdsByKits: childIds(db, kitCompetitions, kitCompetitions.kitId, kitCompetitions.competitionId, null),
     /** Competitions of each kit with their rows, in one statement (the loader primes the by-id cache). */
-    competitionsByKits: (ids: readonly number[]) =>
-      db
-        .select({ parent: kitCompetitions.kitId, competition: competitions })
-        .from(kitCompetitions)
-        .innerJoin(competitions, eq(competitions.id, kitCompetitions.competitionId))
-        .where(inArray(kitCompetitions.kitId, [...ids]))
-        .orderBy(asc(competitions.name), asc(competitions.id)),
+    competitionsByKits: (ids: readonly number[]) => competitionsOfKits.execute({ ids: idList(ids) }),
 
     /**
      * Case-insensitive substring search over four types in one statement, served by the trigram

@@ -2,8 +2,13 @@
  * The statements every entity table with an integer `id` shares: batch read by id, and the writes a
  * service runs inside its transaction (insert, update, delete, and the locking read that takes the
  * "before" picture). Entity-specific queries stay written out in the repositories.
+ *
+ * Reads outside a transaction are built once and prepared (drizzle's `.prepare`): a read then
+ * costs neither drizzle's query building nor, on Postgres, a parse and plan per statement
+ * (postgres-js keeps a named statement per connection). A batch binds its ids as one array
+ * (`anyOf`), so every batch size shares one statement.
  */
-import { asc, eq, inArray, type desc } from 'drizzle-orm';
+import { asc, eq, getTableName, sql, type desc, type SQL } from 'drizzle-orm';
 import type { AnyPgColumn, PgTable } from 'drizzle-orm/pg-core';
 import type { Db, Tx } from '../client.js';
 
@@ -38,14 +43,13 @@ export function tableOperations<T extends TableWithId>(
   const rows = (selected: Record<string, unknown>[]) => selected as T['$inferSelect'][];
   // Widened to the constraint, where drizzle's types resolve (see above).
   const from: TableWithId = table;
+  const byIds = db
+    .select()
+    .from(from)
+    .where(anyOf(table.id))
+    .prepare(`${getTableName(table)}_by_ids`);
   return {
-    byIds: async (ids) =>
-      rows(
-        await db
-          .select()
-          .from(from)
-          .where(inArray(table.id, [...ids])),
-      ),
+    byIds: async (ids) => rows(await byIds.execute({ ids: idList(ids) })),
     insert: async (tx, values) => (await tx.insert(table).values(values).returning())[0]!,
     update: async (tx, id, values) => rows(await tx.update(from).set(values).where(eq(table.id, id)).returning())[0],
     delete: async (tx, id) => (await tx.delete(table).where(eq(table.id, id)).returning())[0],
@@ -64,13 +68,23 @@ export function childIds(
   child: IntColumn,
   order: typeof asc | typeof desc | null = asc,
 ): (ids: readonly number[]) => Promise<{ parent: number; id: number }[]> {
-  return (ids) => {
-    const query = db
-      .select({ parent, id: child })
-      .from(table)
-      .where(inArray(parent, [...ids]));
-    return order ? query.orderBy(order(child)) : query;
-  };
+  const query = db.select({ parent, id: child }).from(table).where(anyOf(parent));
+  const name = `${getTableName(table)}_${parent.name}_${child.name}`;
+  const prepared = order ? query.orderBy(order(child)).prepare(name) : query.prepare(name);
+  return (ids) => prepared.execute({ ids: idList(ids) });
+}
+
+/**
+ * `column = any(:name)`: the same statement text for any number of ids, so one prepared statement
+ * serves every batch (`in ($1, …, $n)` would be a new text, and a new parse, for each n). Bind
+ * `idList(ids)` to it.
+ */
+export const anyOf = (column: IntColumn, name = 'ids'): SQL => sql`${column} = any(${sql.placeholder(name)}::int[])`;
+
+/** Ids as the Postgres array literal `anyOf` binds. Integers only, so nothing in it needs quoting. */
+export function idList(ids: readonly number[]): string {
+  for (const id of ids) if (!Number.isSafeInteger(id)) throw new TypeError(`not an integer id: ${String(id)}`);
+  return `{${ids.join(',')}}`;
 }
 
 /** The child ids of one parent, read inside the write's transaction. */
@@ -80,4 +94,20 @@ export function childIdsOf(
   child: IntColumn,
 ): (tx: Tx, id: number) => Promise<number[]> {
   return async (tx, id) => (await tx.select({ id: child }).from(table).where(eq(parent, id))).map((r) => r.id);
+}
+
+/**
+ * One prepared read per shape of a filter (which of its parts are set, a few bits: a handful of
+ * statements at most), each built the first time its shape is asked for.
+ */
+export function perShape<F, P>(build: (filter: F) => P): (shape: string, filter: F) => P {
+  const made = new Map<string, P>();
+  return (shape, filter) => {
+    let prepared = made.get(shape);
+    if (prepared === undefined) {
+      prepared = build(filter);
+      made.set(shape, prepared);
+    }
+    return prepared;
+  };
 }
