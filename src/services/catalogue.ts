@@ -8,7 +8,7 @@ import type { Db, Tx } from '../db/client.js';
 import type { CatalogueRepository } from '../db/repositories/catalogue.js';
 import type { KitTypeValue } from '../db/schema.js';
 import { badInput, notFound } from '../errors.js';
-import type { Invalidator, KitSnapshot } from '../domain/changes.js';
+import type { Invalidator } from '../domain/changes.js';
 import { requireAdmin } from './guards.js';
 import { colours, founded, changesNothing, optionalText, seasonLabel, slug, text, validate } from './validation.js';
 import { createWriter } from './write.js';
@@ -76,11 +76,6 @@ export function createCatalogueService(deps: { db: Db; catalogue: CatalogueRepos
       const missing = refs.competitionIds.find((id) => !found.has(id));
       if (missing !== undefined) throw notFound('Competition', missing);
     }
-  }
-
-  async function kitSnapshot(tx: Tx, id: number): Promise<KitSnapshot | undefined> {
-    const row = await repo.kits.forUpdate(tx, id);
-    return row && { ...row, competitionIds: await repo.competitionIdsOfKit(tx, id) };
   }
 
   return {
@@ -253,7 +248,7 @@ export function createCatalogueService(deps: { db: Db; catalogue: CatalogueRepos
       requireAdmin(viewer);
       const v = defined(validate(kitUpdate, input));
       return write(async (tx) => {
-        const before = await kitSnapshot(tx, id);
+        const before = await repo.kitForUpdate(tx, id);
         if (!before) throw notFound('Kit', id);
         await checkRefs(tx, refs);
         const { competitionIds, ...columns } = defined(refs);
@@ -268,7 +263,7 @@ export function createCatalogueService(deps: { db: Db; catalogue: CatalogueRepos
     deleteKit: (viewer: Viewer | null, id: number) => {
       requireAdmin(viewer);
       return write(async (tx) => {
-        const before = await kitSnapshot(tx, id);
+        const before = await repo.kitForUpdate(tx, id);
         if (!before) throw notFound('Kit', id);
         const collectorIds = await repo.collectorsOfKit(tx, id);
         await repo.kits.delete(tx, id);
