@@ -8,7 +8,7 @@ import type { Db, Tx } from '../db/client.js';
 import type { CatalogueRepository } from '../db/repositories/catalogue.js';
 import type { KitTypeValue } from '../db/schema.js';
 import { badInput, notFound } from '../errors.js';
-import type { Invalidator } from '../domain/changes.js';
+import type { Invalidator, KitSnapshot } from '../domain/changes.js';
 import { requireAdmin } from './guards.js';
 import { colours, founded, changesNothing, optionalText, seasonLabel, slug, text, validate } from './validation.js';
 import { createWriter } from './write.js';
@@ -76,6 +76,17 @@ export function createCatalogueService(deps: { db: Db; catalogue: CatalogueRepos
       const missing = refs.competitionIds.find((id) => !found.has(id));
       if (missing !== undefined) throw notFound('Competition', missing);
     }
+  }
+
+  /**
+   * A kit write's "before" picture: the row, locked, and its competition ids. Two statements sent
+   * together (one round trip): the second starts once the first holds the lock, so it reads the
+   * competitions as the last writer of this kit left them. One statement with a subquery would
+   * not: when its lock waits, Postgres re-reads the locked row but not the subquery's rows.
+   */
+  async function kitSnapshot(tx: Tx, id: number): Promise<KitSnapshot | undefined> {
+    const [row, competitionIds] = await Promise.all([repo.kits.forUpdate(tx, id), repo.competitionIdsOfKit(tx, id)]);
+    return row && { ...row, competitionIds };
   }
 
   return {
@@ -248,7 +259,7 @@ export function createCatalogueService(deps: { db: Db; catalogue: CatalogueRepos
       requireAdmin(viewer);
       const v = defined(validate(kitUpdate, input));
       return write(async (tx) => {
-        const before = await repo.kitForUpdate(tx, id);
+        const before = await kitSnapshot(tx, id);
         if (!before) throw notFound('Kit', id);
         await checkRefs(tx, refs);
         const { competitionIds, ...columns } = defined(refs);
@@ -263,7 +274,7 @@ export function createCatalogueService(deps: { db: Db; catalogue: CatalogueRepos
     deleteKit: (viewer: Viewer | null, id: number) => {
       requireAdmin(viewer);
       return write(async (tx) => {
-        const before = await repo.kitForUpdate(tx, id);
+        const before = await kitSnapshot(tx, id);
         if (!before) throw notFound('Kit', id);
         const collectorIds = await repo.collectorsOfKit(tx, id);
         await repo.kits.delete(tx, id);

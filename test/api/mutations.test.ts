@@ -747,32 +747,6 @@ describe('admin writes: kits', () => {
     });
   });
 
-  it('reads a kit write’s before picture, its competitions included, in the one statement that locks the kit', async () => {
-    const kit = await createKit({ competitionIds: ['1', '2'] });
-    const texts: string[] = [];
-    const listener = (query: string) => texts.push(query);
-    database.sql.listeners.add(listener);
-    try {
-      await data(
-        app,
-        'mutation($i: UpdateKitInput!) { updateKit(input: $i) { id } }',
-        { i: { id: kit.id, name: fresh('Renamed Kit') } },
-        admin,
-      );
-    } finally {
-      database.sql.listeners.delete(listener);
-    }
-    const locking = texts.filter((t) => /for update/i.test(t));
-    expect(locking).toHaveLength(1);
-    expect(locking[0]).toMatch(/kit_competitions/);
-    expect(texts.filter((t) => /kit_competitions/.test(t))).toEqual(locking);
-    // What it read is what the write keeps: the competitions, untouched by a rename.
-    expect((await data(app, KIT, { id: kit.id })).kit.competitions.map((c: { id: string }) => c.id).sort()).toEqual([
-      '1',
-      '2',
-    ]);
-  });
-
   it('moves a kit to another club and season: it leaves the old lists and joins the new ones', async () => {
     const [from, to, seasonFrom, seasonTo] = [
       await createClub(),

@@ -218,23 +218,7 @@ export function catalogueRepository(db: Db) {
 
     // ----- read inside a write's transaction (the service invalidates after commit) -----
     kitIdsOfCompetition: childIdsOf(kitCompetitions, kitCompetitions.competitionId, kitCompetitions.kitId),
-    /**
-     * A kit and its competition ids, locked for the write (`SELECT … FOR UPDATE`): the "before"
-     * picture of a kit write in one statement.
-     */
-    kitForUpdate: async (tx: Tx, id: number): Promise<(KitRow & { competitionIds: number[] }) | undefined> => {
-      const [row] = await tx
-        .select({
-          kit: kits,
-          competitionIds: sql<
-            number[]
-          >`coalesce((select json_agg(${kitCompetitions.competitionId}) from ${kitCompetitions} where ${kitCompetitions.kitId} = ${kits.id}), '[]'::json)`,
-        })
-        .from(kits)
-        .where(eq(kits.id, id))
-        .for('update');
-      return row && { ...row.kit, competitionIds: row.competitionIds };
-    },
+    competitionIdsOfKit: childIdsOf(kitCompetitions, kitCompetitions.kitId, kitCompetitions.competitionId),
     setKitCompetitions: async (tx: Tx, kitId: number, competitionIds: readonly number[]): Promise<void> => {
       await tx.delete(kitCompetitions).where(eq(kitCompetitions.kitId, kitId));
       if (competitionIds.length)
