@@ -32,6 +32,7 @@ const envSchema = z.object({
   DATABASE_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(2000),
   // Connections to Postgres per instance (transactions hold one each until they commit); not PGlite.
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(1000).default(10),
+  DATABASE_PREPARE: onOff.default(true),
   REDIS_URL: optionalUrl(['redis://', 'rediss://']),
   // A Redis Cluster instead of REDIS_URL: "host:port,host:port" seed nodes (the rest are discovered).
   REDIS_CLUSTER_NODES: z
@@ -185,6 +186,8 @@ export type Config = {
   pgliteDataDir: string;
   databaseTimeoutMs: number;
   databasePoolSize: number;
+  /** Reads as named prepared statements (off: unnamed, for a pooler that cannot keep them). */
+  databasePrepare: boolean;
   /** Unset when REDIS_CLUSTER_NODES is set (the cluster wins). */
   redisUrl: string | undefined;
   /** Seed nodes of a Redis Cluster; unset: a single Redis at redisUrl (or none). */
@@ -270,6 +273,7 @@ export function loadConfig(
     pgliteDataDir: e.PGLITE_DATA_DIR,
     databaseTimeoutMs: e.DATABASE_TIMEOUT_MS,
     databasePoolSize: e.DATABASE_POOL_SIZE,
+    databasePrepare: e.DATABASE_PREPARE,
     redisUrl: e.REDIS_CLUSTER_NODES.length ? undefined : e.REDIS_URL,
     redisClusterNodes: e.REDIS_CLUSTER_NODES.length ? e.REDIS_CLUSTER_NODES : undefined,
     redisUrlIgnored: e.REDIS_CLUSTER_NODES.length > 0 && e.REDIS_URL !== undefined,

@@ -30,6 +30,11 @@ describe('configuration of Postgres', () => {
     for (const bad of ['0', '1001', '2.5', 'many'])
       expect(() => loadConfig({ DATABASE_POOL_SIZE: bad }), bad).toThrow(/DATABASE_POOL_SIZE/);
   });
+  it('reads DATABASE_PREPARE (default on)', () => {
+    expect(loadConfig({})).toMatchObject({ databasePrepare: true });
+    expect(loadConfig({ DATABASE_PREPARE: 'off' })).toMatchObject({ databasePrepare: false });
+    expect(() => loadConfig({ DATABASE_PREPARE: 'sometimes' })).toThrow(/DATABASE_PREPARE/);
+  });
 });
 
 describe('configuration of a Redis Cluster', () => {

@@ -58,6 +58,12 @@ export type DatabaseOptions = {
   pgliteDataDir?: string;
   maxConnections?: number;
   /**
+   * DATABASE_PREPARE: the reads the repositories prepare (drizzle's `.prepare`) become named
+   * statements, parsed once per connection. `false` sends every statement unnamed, for a pooler
+   * that cannot keep named statements (PgBouncer's transaction pooling before 1.21). Default true.
+   */
+  prepare?: boolean;
+  /**
    * DATABASE_TIMEOUT_MS: the most any statement, BEGIN or COMMIT may take, enforced by the server
    * (statement_timeout) and by the client (for a link that cannot deliver the server's answer);
    * also the connect timeout. Absent: no bound (tools such as the seed, whose statements are long).
@@ -79,6 +85,8 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     const raw = postgres(url, {
       ...base,
       max,
+      // postgres-js prepares a statement only when both this and the statement ask for it.
+      prepare: options.prepare ?? true,
       ...(options.timeoutMs !== undefined ? boundedOptions(options.timeoutMs) : {}),
     });
     const client =

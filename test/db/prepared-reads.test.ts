@@ -117,4 +117,23 @@ describe('prepared reads', () => {
       expect(await prepared()).toBe(afterFirst + 2);
     },
   );
+
+  it.skipIf(noPostgres)(
+    'prepares nothing with DATABASE_PREPARE off (for a pooler that cannot keep named statements)',
+    async () => {
+      const unprepared = await openDatabase({ url: database.url!, maxConnections: 1, prepare: false });
+      try {
+        const catalogue = catalogueRepository(unprepared.db);
+        expect((await catalogue.kits.byIds([1, 2])).map((k) => k.id).sort()).toEqual([1, 2]);
+        await catalogue.listKits({ clubId: 1 }, null, 3);
+        await userRepository(unprepared.db).publicUsersByIds([1]);
+        const [row] = (await unprepared.db.execute(
+          sql`select count(*)::int as n from pg_prepared_statements`,
+        )) as unknown as { n: number }[];
+        expect(row!.n).toBe(0);
+      } finally {
+        await unprepared.close();
+      }
+    },
+  );
 });
