@@ -1,11 +1,44 @@
 /** The durable record of cache invalidations not yet known to be delivered (see schema.ts). */
-import { asc, eq, inArray, lte, sql } from 'drizzle-orm';
+import { asc, eq, lte, sql } from 'drizzle-orm';
 import type { Db, Tx } from '../client.js';
 import { cacheInvalidations } from '../schema.js';
+import { anyOf, idList } from './table-operations.js';
 
 export type LoggedInvalidation = { id: number; tags: string[]; entityKeys: string[] };
 
+const $ = sql.placeholder;
+
 export function invalidationLogRepository(db: Db) {
+  // Every instance polls these (src/invalidation/invalidator.ts, follow): built once, prepared.
+  const logged = {
+    id: cacheInvalidations.id,
+    tags: cacheInvalidations.tags,
+    entityKeys: cacheInvalidations.entityKeys,
+  };
+  const released = db
+    .update(cacheInvalidations)
+    .set({ dueAt: sql`now()` })
+    .where(eq(cacheInvalidations.id, $('id')))
+    .prepare('invalidations_release');
+  const forgotten = db.delete(cacheInvalidations).where(anyOf(cacheInvalidations.id)).prepare('invalidations_forget');
+  const dueRows = db
+    .select(logged)
+    .from(cacheInvalidations)
+    .where(lte(cacheInvalidations.dueAt, sql`now()`))
+    .orderBy(asc(cacheInvalidations.id))
+    .limit($('limit'))
+    .prepare('invalidations_due');
+  const pendingRows = db
+    .select(logged)
+    .from(cacheInvalidations)
+    .orderBy(asc(cacheInvalidations.id))
+    .limit($('limit'))
+    .prepare('invalidations_pending');
+  const stillThere = db
+    .select({ id: cacheInvalidations.id })
+    .from(cacheInvalidations)
+    .where(eq(cacheInvalidations.id, $('id')))
+    .prepare('invalidations_is_pending');
   return {
     /**
      * Inside the write's transaction: the invalidation commits (or not) with the write. Due to the
@@ -24,34 +57,18 @@ export function invalidationLogRepository(db: Db) {
       )[0]!.id,
     /** Its writer could not deliver it: due to the other instances now. */
     release: async (id: number): Promise<void> => {
-      await db
-        .update(cacheInvalidations)
-        .set({ dueAt: sql`now()` })
-        .where(eq(cacheInvalidations.id, id));
+      await released.execute({ id });
     },
     /** Delivered: nobody needs to apply these again. */
     forget: async (ids: readonly number[]): Promise<void> => {
-      if (ids.length) await db.delete(cacheInvalidations).where(inArray(cacheInvalidations.id, [...ids]));
+      if (ids.length) await forgotten.execute({ ids: idList(ids) });
     },
     /** Rows due to the other instances (their writer had its time, or gave up), oldest first. */
-    due: (limit: number): Promise<LoggedInvalidation[]> =>
-      db
-        .select({ id: cacheInvalidations.id, tags: cacheInvalidations.tags, entityKeys: cacheInvalidations.entityKeys })
-        .from(cacheInvalidations)
-        .where(lte(cacheInvalidations.dueAt, sql`now()`))
-        .orderBy(asc(cacheInvalidations.id))
-        .limit(limit),
+    due: (limit: number): Promise<LoggedInvalidation[]> => dueRows.execute({ limit }),
     /** Every row not yet delivered, due or not, oldest first (a recovery applies them all). */
-    pending: (limit: number): Promise<LoggedInvalidation[]> =>
-      db
-        .select({ id: cacheInvalidations.id, tags: cacheInvalidations.tags, entityKeys: cacheInvalidations.entityKeys })
-        .from(cacheInvalidations)
-        .orderBy(asc(cacheInvalidations.id))
-        .limit(limit),
+    pending: (limit: number): Promise<LoggedInvalidation[]> => pendingRows.execute({ limit }),
     /** Whether a row is still waiting to be delivered. */
-    isPending: async (id: number): Promise<boolean> =>
-      (await db.select({ id: cacheInvalidations.id }).from(cacheInvalidations).where(eq(cacheInvalidations.id, id)))
-        .length > 0,
+    isPending: async (id: number): Promise<boolean> => (await stillThere.execute({ id })).length > 0,
   };
 }
 
