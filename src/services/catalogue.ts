@@ -79,10 +79,11 @@ export function createCatalogueService(deps: { db: Db; catalogue: CatalogueRepos
   }
 
   /**
-   * A kit write's "before" picture: the row, locked, and its competition ids. Two statements sent
-   * together (one round trip): the second starts once the first holds the lock, so it reads the
-   * competitions as the last writer of this kit left them. One statement with a subquery would
-   * not: when its lock waits, Postgres re-reads the locked row but not the subquery's rows.
+   * A kit write's "before" picture: the row, locked, and its competition ids. Two prepared
+   * statements sent together (one round trip on a connection that has run them before): the second
+   * starts once the first holds the lock, so it reads the competitions as the last writer of this
+   * kit left them. One statement with a subquery would not: when its lock waits, Postgres re-reads
+   * the locked row but not the subquery's rows.
    */
   async function kitSnapshot(tx: Tx, id: number): Promise<KitSnapshot | undefined> {
     const [row, competitionIds] = await Promise.all([repo.kits.forUpdate(tx, id), repo.competitionIdsOfKit(tx, id)]);

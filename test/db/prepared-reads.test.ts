@@ -8,6 +8,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { openDatabase, type Database } from '../../src/db/client.js';
 import { catalogueRepository } from '../../src/db/repositories/catalogue.js';
 import { userRepository } from '../../src/db/repositories/users.js';
+import { noInvalidation } from '../../src/domain/changes.js';
+import { createCatalogueService } from '../../src/services/catalogue.js';
 import { openTestDatabase, type TestDatabase } from '../helpers/database.js';
 
 const noPostgres = inject('pgTemplate') ? false : inject('pgAbsentReason');
@@ -115,6 +117,33 @@ describe('prepared reads', () => {
         await catalogue.listKits({ clubId, type: 'AWAY' }, null, 2);
       }
       expect(await prepared()).toBe(afterFirst + 2);
+    },
+  );
+
+  it.skipIf(noPostgres)(
+    'prepares a write’s statements on its transaction’s connection, once for every write after it',
+    async () => {
+      const statements = async () =>
+        (
+          (await single.db.execute(sql`select statement from pg_prepared_statements`)) as unknown as {
+            statement: string;
+          }[]
+        ).map((r) => r.statement);
+      const service = createCatalogueService({
+        db: single.db,
+        catalogue: catalogueRepository(single.db),
+        invalidator: noInvalidation,
+      });
+      const admin = { id: 1, username: 'admin', role: 'ADMIN' as const, tokenHash: 'test' };
+      await service.updateKit(admin, 3, {}, { name: 'Prepared rename 1' });
+      const afterOne = await statements();
+      // The kit's lock, its competitions and the update: named statements of the one connection.
+      expect(afterOne.filter((s) => /for update/i.test(s))).toHaveLength(1);
+      expect(afterOne.some((s) => /^update "kits"/i.test(s))).toBe(true);
+      expect(afterOne.some((s) => /from "kit_competitions"/i.test(s))).toBe(true);
+      for (let i = 2; i <= 5; i++) await service.updateKit(admin, 3 + i, {}, { name: `Prepared rename ${i}` });
+      // Later writes of the same kind reuse them.
+      expect((await statements()).length).toBe(afterOne.length);
     },
   );
 

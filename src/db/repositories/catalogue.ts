@@ -3,7 +3,7 @@
  * module (with its siblings) that builds SQL. Batch reads take many keys and answer in one statement,
  * so the loaders above can keep a nested query to one statement per entity type.
  */
-import { and, asc, count, eq, gt, inArray, or, sql, type SQL } from 'drizzle-orm';
+import { and, asc, count, eq, gt, or, sql, type SQL } from 'drizzle-orm';
 import type { Db, Tx } from '../client.js';
 import {
   brands,
@@ -220,7 +220,11 @@ export function catalogueRepository(db: Db) {
     kitIdsOfCompetition: childIdsOf(kitCompetitions, kitCompetitions.competitionId, kitCompetitions.kitId),
     competitionIdsOfKit: childIdsOf(kitCompetitions, kitCompetitions.kitId, kitCompetitions.competitionId),
     setKitCompetitions: async (tx: Tx, kitId: number, competitionIds: readonly number[]): Promise<void> => {
-      await tx.delete(kitCompetitions).where(eq(kitCompetitions.kitId, kitId));
+      await tx
+        .delete(kitCompetitions)
+        .where(eq(kitCompetitions.kitId, kitId))
+        .prepare('kit_competitions_delete')
+        .execute();
       if (competitionIds.length)
         await tx.insert(kitCompetitions).values(competitionIds.map((competitionId) => ({ kitId, competitionId })));
     },
@@ -231,7 +235,9 @@ export function catalogueRepository(db: Db) {
           await tx
             .select({ id: t.id })
             .from(t)
-            .where(inArray(t.id, [...ids]))
+            .where(anyOf(t.id))
+            .prepare(`${table}_existing`)
+            .execute({ ids: idList(ids) })
         ).map((r) => r.id),
       );
     },

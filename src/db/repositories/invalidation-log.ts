@@ -54,6 +54,9 @@ export function invalidationLogRepository(db: Db) {
             dueAt: sql`clock_timestamp() + make_interval(secs => ${claimMs / 1000})`,
           })
           .returning({ id: cacheInvalidations.id })
+          // One round trip on a connection that has recorded before (see table-operations.ts).
+          .prepare('invalidations_record')
+          .execute()
       )[0]!.id,
     /** Its writer could not deliver it: due to the other instances now. */
     release: async (id: number): Promise<void> => {

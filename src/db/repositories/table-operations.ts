@@ -7,6 +7,11 @@
  * costs neither drizzle's query building nor, on Postgres, a parse and plan per statement
  * (postgres-js keeps a named statement per connection). A batch binds its ids as one array
  * (`anyOf`), so every batch size shares one statement.
+ *
+ * A write's statements run on its transaction's connection, so they are built each time, but they
+ * are prepared too (`.prepare(name).execute()`): a statement that connection has seen before costs
+ * one round trip instead of two (postgres-js asks Postgres to describe an unnamed statement with
+ * parameters before it runs it), and statements sent together are pipelined.
  */
 import { asc, eq, getTableName, sql, type desc, type SQL } from 'drizzle-orm';
 import type { AnyPgColumn, PgTable } from 'drizzle-orm/pg-core';
@@ -36,24 +41,29 @@ export function tableOperations<T extends TableWithId>(
   db: Db,
   table: T,
 ): TableOperations<T['$inferSelect'], T['$inferInsert']> {
-  // The one cast. drizzle types the rows of a select or an update through conditional types (join
-  // nullability, subquery detection) that TypeScript cannot resolve while the table is a type
-  // parameter; for a plain table they come out as exactly `$inferSelect` (insert and delete below,
-  // typed without such conditionals, already say so). This asserts it for the other three.
-  const rows = (selected: Record<string, unknown>[]) => selected as T['$inferSelect'][];
+  // The one cast. drizzle types the rows of a query through conditional types (join nullability,
+  // subquery detection; for a prepared insert or delete, its `returning` result type) that
+  // TypeScript cannot resolve while the table is a type parameter; for a plain table they come out
+  // as exactly `$inferSelect`. This asserts it.
+  const rows = (selected: unknown) => selected as T['$inferSelect'][];
   // Widened to the constraint, where drizzle's types resolve (see above).
   const from: TableWithId = table;
-  const byIds = db
-    .select()
-    .from(from)
-    .where(anyOf(table.id))
-    .prepare(`${getTableName(table)}_by_ids`);
+  const name = getTableName(table);
+  const byIds = db.select().from(from).where(anyOf(table.id)).prepare(`${name}_by_ids`);
   return {
     byIds: async (ids) => rows(await byIds.execute({ ids: idList(ids) })),
-    insert: async (tx, values) => (await tx.insert(table).values(values).returning())[0]!,
-    update: async (tx, id, values) => rows(await tx.update(from).set(values).where(eq(table.id, id)).returning())[0],
-    delete: async (tx, id) => (await tx.delete(table).where(eq(table.id, id)).returning())[0],
-    forUpdate: async (tx, id) => rows(await tx.select().from(from).where(eq(table.id, id)).for('update'))[0],
+    insert: async (tx, values) =>
+      rows(await tx.insert(table).values(values).returning().prepare(`${name}_insert`).execute())[0]!,
+    update: async (tx, id, values) =>
+      rows(
+        await tx.update(from).set(values).where(eq(table.id, id)).returning().prepare(`${name}_update`).execute(),
+      )[0],
+    delete: async (tx, id) =>
+      rows(await tx.delete(table).where(eq(table.id, id)).returning().prepare(`${name}_delete`).execute())[0],
+    forUpdate: async (tx, id) =>
+      rows(
+        await tx.select().from(from).where(eq(table.id, id)).for('update').prepare(`${name}_for_update`).execute(),
+      )[0],
   };
 }
 
@@ -93,7 +103,9 @@ export function childIdsOf(
   parent: IntColumn,
   child: IntColumn,
 ): (tx: Tx, id: number) => Promise<number[]> {
-  return async (tx, id) => (await tx.select({ id: child }).from(table).where(eq(parent, id))).map((r) => r.id);
+  const name = `${getTableName(table)}_${child.name}_of_${parent.name}`;
+  return async (tx, id) =>
+    (await tx.select({ id: child }).from(table).where(eq(parent, id)).prepare(name).execute()).map((r) => r.id);
 }
 
 /**
