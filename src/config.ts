@@ -186,7 +186,7 @@ export type Config = {
   pgliteDataDir: string;
   databaseTimeoutMs: number;
   databasePoolSize: number;
-  /** Reads as named prepared statements (off: unnamed, for a pooler that cannot keep them). */
+  /** Statements as named prepared statements (off: unnamed, for a pooler that cannot keep them). */
   databasePrepare: boolean;
   /** Unset when REDIS_CLUSTER_NODES is set (the cluster wins). */
   redisUrl: string | undefined;

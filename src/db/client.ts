@@ -58,8 +58,9 @@ export type DatabaseOptions = {
   pgliteDataDir?: string;
   maxConnections?: number;
   /**
-   * DATABASE_PREPARE: the reads the repositories prepare (drizzle's `.prepare`) become named
-   * statements, parsed once per connection. `false` sends every statement unnamed, for a pooler
+   * DATABASE_PREPARE: the statements the repositories prepare (drizzle's `.prepare`: the reads, and
+   * the writes' statements) become named statements, parsed once per connection. `false` sends every
+   * statement unnamed (each with parameters then costs a describe round trip first), for a pooler
    * that cannot keep named statements (PgBouncer's transaction pooling before 1.21). Default true.
    */
   prepare?: boolean;

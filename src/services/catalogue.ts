@@ -79,15 +79,15 @@ export function createCatalogueService(deps: { db: Db; catalogue: CatalogueRepos
   }
 
   /**
-   * A kit write's "before" picture: the row, locked, and its competition ids. Two prepared
-   * statements sent together (one round trip on a connection that has run them before): the second
-   * starts once the first holds the lock, so it reads the competitions as the last writer of this
-   * kit left them. One statement with a subquery would not: when its lock waits, Postgres re-reads
-   * the locked row but not the subquery's rows.
+   * A kit write's "before" picture: the row, locked, then its competition ids, read once the lock
+   * is held, so as the last writer of this kit left them. One statement with a subquery would not
+   * do: when its lock waits, Postgres re-reads the locked row but not the subquery's rows. (Sent
+   * one after the other: a statement queued behind another in postgres-js's transaction queue is
+   * never settled if the connection drops, and the time bound would count it abandoned for good.)
    */
   async function kitSnapshot(tx: Tx, id: number): Promise<KitSnapshot | undefined> {
-    const [row, competitionIds] = await Promise.all([repo.kits.forUpdate(tx, id), repo.competitionIdsOfKit(tx, id)]);
-    return row && { ...row, competitionIds };
+    const row = await repo.kits.forUpdate(tx, id);
+    return row && { ...row, competitionIds: await repo.competitionIdsOfKit(tx, id) };
   }
 
   return {

@@ -7,6 +7,7 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { openDatabase, type Database } from '../../src/db/client.js';
 import { catalogueRepository } from '../../src/db/repositories/catalogue.js';
+import { invalidationLogRepository } from '../../src/db/repositories/invalidation-log.js';
 import { userRepository } from '../../src/db/repositories/users.js';
 import { noInvalidation } from '../../src/domain/changes.js';
 import { createCatalogueService } from '../../src/services/catalogue.js';
@@ -57,7 +58,7 @@ describe('prepared reads', () => {
     expect(texts.size).toBe(2);
   });
 
-  it('prepares a list once per shape of its filter, and pages it by the values bound', async () => {
+  it('sends a list as one statement text per shape of its filter, and pages it by the values bound', async () => {
     const catalogue = catalogueRepository(database.db);
     const [clubA, clubB] = (await catalogue.clubs.byIds(range(1, 2))).map((c) => c.id).sort((a, b) => a - b);
     const pages: number[][] = [];
@@ -85,6 +86,17 @@ describe('prepared reads', () => {
     expect(pages[1]).toEqual(await truth(clubB!));
     expect(pages[2]).toEqual(pages[0]!.slice(1, 3));
     expect(await catalogue.countKits({ clubId: clubA! })).toBeGreaterThanOrEqual(pages[0]!.length);
+  });
+
+  it('binds ids past 2^31 for a bigserial column (the invalidation records)', async () => {
+    const log = invalidationLogRepository(database.db);
+    const big = 3_000_000_000;
+    await database.db.execute(
+      sql`insert into cache_invalidations (id, tags, entity_keys, due_at) values (${big}, '{Kit:1}', '{}', now())`,
+    );
+    expect(await log.isPending(big)).toBe(true);
+    await log.forget([big]);
+    expect(await log.isPending(big)).toBe(false);
   });
 
   it.skipIf(noPostgres)(

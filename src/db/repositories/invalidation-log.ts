@@ -20,7 +20,10 @@ export function invalidationLogRepository(db: Db) {
     .set({ dueAt: sql`now()` })
     .where(eq(cacheInvalidations.id, $('id')))
     .prepare('invalidations_release');
-  const forgotten = db.delete(cacheInvalidations).where(anyOf(cacheInvalidations.id)).prepare('invalidations_forget');
+  const forgotten = db
+    .delete(cacheInvalidations)
+    .where(anyOf(cacheInvalidations.id, 'bigint'))
+    .prepare('invalidations_forget');
   const dueRows = db
     .select(logged)
     .from(cacheInvalidations)

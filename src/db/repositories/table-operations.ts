@@ -4,14 +4,15 @@
  * "before" picture). Entity-specific queries stay written out in the repositories.
  *
  * Reads outside a transaction are built once and prepared (drizzle's `.prepare`): a read then
- * costs neither drizzle's query building nor, on Postgres, a parse and plan per statement
+ * costs neither drizzle's query building nor, on Postgres, a parse per statement
  * (postgres-js keeps a named statement per connection). A batch binds its ids as one array
  * (`anyOf`), so every batch size shares one statement.
  *
  * A write's statements run on its transaction's connection, so they are built each time, but they
  * are prepared too (`.prepare(name).execute()`): a statement that connection has seen before costs
  * one round trip instead of two (postgres-js asks Postgres to describe an unnamed statement with
- * parameters before it runs it), and statements sent together are pipelined.
+ * parameters before it runs it). (Postgres plans a prepared statement per run at first, and may
+ * then keep a generic plan: its own plan cache rules.)
  */
 import { asc, eq, getTableName, sql, type desc, type SQL } from 'drizzle-orm';
 import type { AnyPgColumn, PgTable } from 'drizzle-orm/pg-core';
@@ -85,11 +86,13 @@ export function childIds(
 }
 
 /**
- * `column = any(:name)`: the same statement text for any number of ids, so one prepared statement
+ * `column = any(:ids)`: the same statement text for any number of ids, so one prepared statement
  * serves every batch (`in ($1, …, $n)` would be a new text, and a new parse, for each n). Bind
- * `idList(ids)` to it.
+ * `idList(ids)` to `ids`. `bigint` for a bigserial column (an `int` array would refuse its ids past
+ * 2^31).
  */
-export const anyOf = (column: IntColumn, name = 'ids'): SQL => sql`${column} = any(${sql.placeholder(name)}::int[])`;
+export const anyOf = (column: IntColumn, element: 'int' | 'bigint' = 'int'): SQL =>
+  sql`${column} = any(${sql.placeholder('ids')}::${sql.raw(element)}[])`;
 
 /** Ids as the Postgres array literal `anyOf` binds. Integers only, so nothing in it needs quoting. */
 export function idList(ids: readonly number[]): string {
