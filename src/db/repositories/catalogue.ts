@@ -85,37 +85,23 @@ export type SearchHit = { type: 'Club' | 'Kit' | 'Brand' | 'Competition'; id: nu
 export function catalogueRepository(db: Db) {
   const kitRows = tableOperations(db, kits);
   // Built once, prepared (see table-operations.ts); the lists once per shape of their filter.
-  const kitPages = perShape((page: KitPage) =>
-    db
-      .select()
-      .from(kits)
-      .where(kitWhere(page))
-      .orderBy(asc(kits.id))
-      .limit($('limit'))
-      .prepare(`kits_${kitShape(page)}`),
+  const kitPages = perShape(kitShape, (page: KitPage, shape) =>
+    db.select().from(kits).where(kitWhere(page)).orderBy(asc(kits.id)).limit($('limit')).prepare(`kits_${shape}`),
   );
-  const kitCounts = perShape((page: KitPage) =>
-    db
-      .select({ n: count() })
-      .from(kits)
-      .where(kitWhere(page))
-      .prepare(`kit_count_${kitShape(page)}`),
+  const kitCounts = perShape(kitShape, (page: KitPage, shape) =>
+    db.select({ n: count() }).from(kits).where(kitWhere(page)).prepare(`kit_count_${shape}`),
   );
-  const clubPages = perShape((page: ClubPage) =>
+  const clubPages = perShape(clubShape, (page: ClubPage, shape) =>
     db
       .select()
       .from(clubs)
       .where(clubWhere(page))
       .orderBy(asc(clubs.name), asc(clubs.id))
       .limit($('limit'))
-      .prepare(`clubs_${clubShape(page)}`),
+      .prepare(`clubs_${shape}`),
   );
-  const clubCounts = perShape((page: ClubPage) =>
-    db
-      .select({ n: count() })
-      .from(clubs)
-      .where(clubWhere(page))
-      .prepare(`club_count_${clubShape(page)}`),
+  const clubCounts = perShape(clubShape, (page: ClubPage, shape) =>
+    db.select({ n: count() }).from(clubs).where(clubWhere(page)).prepare(`club_count_${shape}`),
   );
   const seasonsInOrder = db
     .select()
@@ -158,22 +144,22 @@ export function catalogueRepository(db: Db) {
     /** Clubs by name then id; `after` is the (name, id) of the last club seen. */
     listClubs: (filter: ClubFilter, after: { name: string; id: number } | null, limit: number): Promise<ClubRow[]> => {
       const page = { filter, after };
-      return clubPages(clubShape(page), page).execute({ ...clubValues(page), limit });
+      return clubPages(page).execute({ ...clubValues(page), limit });
     },
     countClubs: async (filter: ClubFilter): Promise<number> => {
       const page = { filter, after: null };
-      const [row] = await clubCounts(clubShape(page), page).execute(clubValues(page));
+      const [row] = await clubCounts(page).execute(clubValues(page));
       return row?.n ?? 0;
     },
 
     /** Kits by id (keyset pagination); `afterId` is the last id seen. */
     listKits: (filter: KitFilter, afterId: number | null, limit: number): Promise<KitRow[]> => {
       const page = { filter, afterId };
-      return kitPages(kitShape(page), page).execute({ ...kitValues(page), limit });
+      return kitPages(page).execute({ ...kitValues(page), limit });
     },
     countKits: async (filter: KitFilter): Promise<number> => {
       const page = { filter, afterId: null };
-      const [row] = await kitCounts(kitShape(page), page).execute(kitValues(page));
+      const [row] = await kitCounts(page).execute(kitValues(page));
       return row?.n ?? 0;
     },
 

@@ -112,15 +112,20 @@ export function childIdsOf(
 }
 
 /**
- * One prepared read per shape of a filter (which of its parts are set, a few bits: a handful of
- * statements at most), each built the first time its shape is asked for.
+ * One prepared read per shape of a filter (`shapeOf`: which of its parts are set, a few bits, so a
+ * handful of statements at most), each built the first time its shape is asked for. The shape is
+ * worked out here, once per call, so a caller cannot pair a filter with another filter's statement.
  */
-export function perShape<F, P>(build: (filter: F) => P): (shape: string, filter: F) => P {
+export function perShape<F, P>(
+  shapeOf: (filter: F) => string,
+  build: (filter: F, shape: string) => P,
+): (filter: F) => P {
   const made = new Map<string, P>();
-  return (shape, filter) => {
+  return (filter) => {
+    const shape = shapeOf(filter);
     let prepared = made.get(shape);
     if (prepared === undefined) {
-      prepared = build(filter);
+      prepared = build(filter, shape);
       made.set(shape, prepared);
     }
     return prepared;
