@@ -21,9 +21,10 @@
  * {rc:b}, so each script touches a single slot, and every script is handed every key it touches
  * (the Cluster contract: no key name is built inside Lua). No KEYS, no SCAN, every key has a TTL.
  *
- * Bounded invalidation. Invalidating a tag reads its index in each bucket (at most `eagerLimit` + 1
- * members), then one script per bucket, given those members' keys (at most `eagerLimit` for all the
- * tags together), either drops them (eager: the index still holds exactly the members read) or, for
+ * Bounded invalidation. Invalidating a tag is one script per bucket, which in a bucket holding its
+ * entries first answers the index's members (at most `eagerLimit` + 1), having changed nothing; a
+ * second call, given those members' keys (at most `eagerLimit` for all the tags together), either
+ * drops them (eager: the index still holds exactly the members read) or, for
  * a bigger index (or one that changed in between, or past that budget), marks the tag in `j`,
  * raises the bucket's floor to the invalidation's sequence and renames the index to a graveyard
  * (lazy: O(1)). Every entry carries the sequence it was written
@@ -272,18 +273,34 @@ return 0
 /**
  * KEYS: s, m, j, G, t:* (the index every entry is in), then t:TAG and its graveyard g:<id> for each
  * tag, then e:h and x:h for each member the caller read from those indexes.
- * ARGV: memory ms, candidate epoch, number of tags, eager limit, then each TAG, each graveyard id,
- * each member h.
- * Answers {dropped, fenced (1 when evidence was lost), lazy (tags left to the sweep)}.
+ * ARGV: memory ms, candidate epoch, number of tags, eager limit, probe (1 or 0), then each TAG,
+ * each graveyard id, each member h.
+ * Answers {dropped, fenced (1 when evidence was lost), lazy (tags left to the sweep)}; or, to a
+ * probe that found members to declare, {-1, 0, 0, {each tag's first members}} having changed nothing.
+ *
+ * The probe is the first call, with no members: a bucket where no tag has an index small enough to
+ * drop at once (the usual case: an entity's few entries live in a few buckets of many) is
+ * invalidated by it, in one call. Elsewhere it answers what the indexes hold (up to the limit and one
+ * more, which tells a big one), and the caller asks again with those members declared: an entry's
+ * keys are named from its index member, and a script may only touch the keys it was handed.
  */
 const INVALIDATE = `${COMMON}
 local S, M, J, G, ALL = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local memory = tonumber(ARGV[1])
 local n = tonumber(ARGV[3])
 local limit = tonumber(ARGV[4])
+if ARGV[5] == '1' then
+  -- Before anything is written: a probe that needs members changes nothing.
+  local first, wanted = {}, false
+  for i = 1, n do
+    first[i] = redis.call('ZRANGE', KEYS[4 + 2 * i], 0, limit)
+    if #first[i] > 0 and #first[i] <= limit then wanted = true end
+  end
+  if wanted then return {-1, 0, 0, first} end
+end
 local firstMember = 6 + 2 * n
 local declared = {}
-for k = 1, (#KEYS - firstMember + 1) / 2 do declared[ARGV[4 + 2 * n + k]] = firstMember + 2 * (k - 1) end
+for k = 1, (#KEYS - firstMember + 1) / 2 do declared[ARGV[5 + 2 * n + k]] = firstMember + 2 * (k - 1) end
 local s, seq, epoch, floor = readS(S)
 -- Without s nor m the bucket holds nothing servable: a new epoch, but nothing was lost.
 local fresh = not s and redis.call('EXISTS', M) == 0
@@ -291,7 +308,7 @@ local lost = not epoch or not redis.call('ZSCORE', M, '@' .. epoch)
 if not lost then
   for i = 1, n do
     if redis.call('EXISTS', KEYS[4 + 2 * i]) == 0 then
-      local due = redis.call('ZSCORE', M, 't:' .. ARGV[4 + i])
+      local due = redis.call('ZSCORE', M, 't:' .. ARGV[5 + i])
       if due and tonumber(due) > nowUs then
         lost = true
         break
@@ -324,7 +341,7 @@ local function bury(idx, grave, id)
   return due
 end
 for i = 1, n do
-  local tag, idx, grave = ARGV[4 + i], KEYS[4 + 2 * i], KEYS[5 + 2 * i]
+  local tag, idx, grave = ARGV[5 + i], KEYS[4 + 2 * i], KEYS[5 + 2 * i]
   local first = redis.call('ZRANGE', idx, 0, limit)
   local eager = #first <= limit
   if eager then
@@ -354,10 +371,10 @@ for i = 1, n do
     -- Everything goes (admin purge): a new epoch is exact and O(1); the sweep frees the memory.
     epoch, floor = ARGV[2], nil
     fence(S, M, epoch, nextSeq, keep)
-    bury(idx, grave, ARGV[4 + n + i])
+    bury(idx, grave, ARGV[5 + n + i])
   else
     -- Too many to drop now: entries stamped before nextSeq are checked against j until swept.
-    local due = bury(idx, grave, ARGV[4 + n + i])
+    local due = bury(idx, grave, ARGV[5 + n + i])
     redis.call('HSET', J, tag, seqText(nextSeq))
     if redis.call('PEXPIRETIME', J) < due then redis.call('PEXPIREAT', J, seqText(due)) end
     redis.call('ZADD', M, 'GT', seqText(due * 1000), 'j')
@@ -464,10 +481,13 @@ return {dropped, 0}
 `;
 
 type Args = (string | number)[];
+/** The invalidation script's answer: what it did, or (a probe's `PROBED`) each tag's first members. */
+type InvalidateReply = [dropped: number, fenced: number, lazy: number, members?: string[][]];
+const PROBED = -1;
 type ScriptedRedis = RedisClient & {
   kvResponseWrite(numKeys: number, ...args: Args): Promise<number>;
   kvResponseLease(numKeys: number, ...args: Args): Promise<number>;
-  kvResponseInvalidate(numKeys: number, ...args: Args): Promise<[number, number, number]>;
+  kvResponseInvalidate(numKeys: number, ...args: Args): Promise<InvalidateReply>;
   kvResponseVerifyBuffer(numKeys: number, ...args: Args): Promise<Buffer | null>;
   kvResponseSweep(numKeys: number, ...args: Args): Promise<[number, number]>;
   kvResponseReadForLayerBuffer(
@@ -638,38 +658,47 @@ export function createRedisResponseStore(options: RedisResponseStoreOptions): Re
 
   async function invalidateBucket(b: number, tags: readonly string[]) {
     const k = base(b);
-    // The members each index holds now (one more than the limit tells a big one); the script drops
-    // them only if that is still all the index holds, so a member added since cannot be missed.
-    const read = await Promise.all(tags.map((t) => redis.zrange(`${k}t:${t}`, 0, eagerLimit)));
-    // The call drops at most `eagerLimit` entries in all, whatever the number of tags: the smallest
-    // tags first, and a tag whose members do not fit any more goes lazy (its members undeclared).
-    const members = new Set<string>();
-    for (const list of read.filter((m) => m.length <= eagerLimit).sort((a, b) => a.length - b.length)) {
-      const added = list.filter((h) => !members.has(h));
-      if (members.size + added.length > eagerLimit) continue;
-      for (const h of added) members.add(h);
-    }
     const ids = tags.map(() => newId());
-    const keys = [
-      `${k}s`,
-      `${k}m`,
-      `${k}j`,
-      `${k}G`,
-      `${k}t:${ALL_TAG}`,
-      ...tags.flatMap((t, i) => [`${k}t:${t}`, `${k}g:${ids[i]}`]),
-      ...[...members].flatMap((h) => [`${k}e:${h}`, `${k}x:${h}`]),
-    ];
-    const [, fenced, lazy] = await redis.kvResponseInvalidate(
-      keys.length,
-      ...keys,
-      INVALIDATION_MEMORY_MS,
-      newEpoch(),
-      tags.length,
-      eagerLimit,
-      ...tags,
-      ...ids,
-      ...members,
-    );
+    const call = (members: readonly string[], probe: boolean) => {
+      const keys = [
+        `${k}s`,
+        `${k}m`,
+        `${k}j`,
+        `${k}G`,
+        `${k}t:${ALL_TAG}`,
+        ...tags.flatMap((t, i) => [`${k}t:${t}`, `${k}g:${ids[i]}`]),
+        ...members.flatMap((h) => [`${k}e:${h}`, `${k}x:${h}`]),
+      ];
+      return redis.kvResponseInvalidate(
+        keys.length,
+        ...keys,
+        INVALIDATION_MEMORY_MS,
+        newEpoch(),
+        tags.length,
+        eagerLimit,
+        probe ? 1 : 0,
+        ...tags,
+        ...ids,
+        ...members,
+      );
+    };
+    // First without members: most buckets hold none of the tags' entries, and are done in this call.
+    let reply = await call([], true);
+    const read = reply[0] === PROBED ? reply[3] : undefined;
+    if (read) {
+      // The members each index held (one more than the limit tells a big one); the script drops
+      // them only if that is still all the index holds, so a member added since cannot be missed.
+      // It drops at most `eagerLimit` entries in all, whatever the number of tags: the smallest
+      // tags first, and a tag whose members do not fit any more goes lazy (its members undeclared).
+      const members = new Set<string>();
+      for (const list of read.filter((m) => m.length <= eagerLimit).sort((a, b) => a.length - b.length)) {
+        const added = list.filter((h) => !members.has(h));
+        if (members.size + added.length > eagerLimit) continue;
+        for (const h of added) members.add(h);
+      }
+      reply = await call([...members], false);
+    }
+    const [, fenced, lazy] = reply;
     if (fenced) onFence?.(b, 'invalidate');
     if (lazy > 0) sweepLater(b);
   }
