@@ -21,10 +21,10 @@
  * {rc:b}, so each script touches a single slot, and every script is handed every key it touches
  * (the Cluster contract: no key name is built inside Lua). No KEYS, no SCAN, every key has a TTL.
  *
- * Bounded invalidation. Invalidating a tag is one script per bucket, which in a bucket holding its
- * entries first answers the index's members (at most `eagerLimit` + 1), having changed nothing; a
- * second call, given those members' keys (at most `eagerLimit` for all the tags together), either
- * drops them (eager: the index still holds exactly the members read) or, for
+ * Bounded invalidation. Invalidating a tag is one script per bucket, which in a bucket where some
+ * tag's index is small enough to drop at once (1 to `eagerLimit` members) first answers the indexes'
+ * members, having changed nothing; a second call, given those members' keys (at most `eagerLimit`
+ * for all the tags together), either drops them (eager: the index still holds exactly the members read) or, for
  * a bigger index (or one that changed in between, or past that budget), marks the tag in `j`,
  * raises the bucket's floor to the invalidation's sequence and renames the index to a graveyard
  * (lazy: O(1)). Every entry carries the sequence it was written
@@ -278,11 +278,12 @@ return 0
  * Answers {dropped, fenced (1 when evidence was lost), lazy (tags left to the sweep)}; or, to a
  * probe that found members to declare, {-1, 0, 0, {each tag's first members}} having changed nothing.
  *
- * The probe is the first call, with no members: a bucket where no tag has an index small enough to
- * drop at once (the usual case: an entity's few entries live in a few buckets of many) is
- * invalidated by it, in one call. Elsewhere it answers what the indexes hold (up to the limit and one
- * more, which tells a big one), and the caller asks again with those members declared: an entry's
- * keys are named from its index member, and a script may only touch the keys it was handed.
+ * The probe is the first call, with no members: a bucket where no tag's index holds 1 to `limit`
+ * members (the usual case for an entity's tag: its few entries live in a few buckets of many; a
+ * bigger index goes lazy, which needs no member) is invalidated by it, in one call. Elsewhere it
+ * answers what the indexes hold (up to the limit and one more, which tells a big one), and the
+ * caller asks again with those members declared: an entry's keys are named from its index member,
+ * and a script may only touch the keys it was handed.
  */
 const INVALIDATE = `${COMMON}
 local S, M, J, G, ALL = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
