@@ -187,6 +187,8 @@ describe('bounded invalidation', () => {
         });
         return command.promise;
       } as never);
+      // No sweep yet: the late fill must be refused by the check below the floor, not swept away.
+      const held = holdSweeps();
       await store.invalidate(['Club:9']);
       spy.mockRestore();
       other.close();
@@ -196,6 +198,7 @@ describe('bounded invalidation', () => {
       expect((await floors())[0]).not.toBeNull();
       expect(await value(old)).toBeNull();
       expect(await value(late)).toBeNull();
+      held.mockRestore();
     },
   );
 
