@@ -41,9 +41,10 @@ function scriptKeys() {
 /** Keeps this server's sweeps from finding work (as if they had not run yet) until restored. */
 const holdSweeps = () => vi.spyOn(redis, 'lrange').mockResolvedValue([]);
 
-async function put(key: string, value: string, tags: string[]) {
-  const { generation } = await store.lookup(key);
-  return store.store(key, value, tags, LONG, generation);
+/** A fill as a server makes it: a lookup, then a write under its generation (through `into`, or this store). */
+async function put(key: string, value: string, tags: string[], into: RedisResponseStore = store) {
+  const { generation } = await into.lookup(key);
+  return into.store(key, value, tags, LONG, generation);
 }
 const value = async (key: string) => (await store.lookup(key)).value?.toString() ?? null;
 /** The floor part of every bucket's `s` ("<sequence>.<epoch>[.<floor>]"). */
@@ -163,10 +164,6 @@ describe('bounded invalidation', () => {
         eagerLimit: LIMIT,
         sweepIntervalMs: 0,
       });
-      const fillThrough = async (s: RedisResponseStore, key: string) => {
-        const { generation } = await s.lookup(key);
-        return s.store(key, 'late', ['Club:9'], LONG, generation);
-      };
       // The second invalidation call of bucket 0 (probe flag 0, after its first answered the members
       // to declare) is held back until a fill under the same tag has landed in that bucket.
       type Sent = { name: string; args: unknown[]; promise: Promise<unknown> };
@@ -181,7 +178,7 @@ describe('bounded invalidation', () => {
         if (between !== undefined || !secondOfBucket0(command)) return send.apply(redis, all as [Sent]);
         between = 'pending';
         // Through another connection (another instance): this one's pipeline holds the call back.
-        void fillThrough(other, late).then((outcome) => {
+        void put(late, 'late', ['Club:9'], other).then((outcome) => {
           between = outcome;
           send.apply(redis, all as [Sent]);
         });
