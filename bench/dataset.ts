@@ -15,6 +15,15 @@ export async function createDatabase(admin: postgres.Sql, name: string): Promise
   await admin.unsafe(`create database "${name}"`);
 }
 
+/**
+ * A copy of `from` as `to` (dropped first if a previous run left it). Postgres copies a template
+ * only while nobody is connected to it: call it before any server starts.
+ */
+export async function copyDatabase(admin: postgres.Sql, from: string, to: string): Promise<void> {
+  await admin.unsafe(`drop database if exists "${to}" with (force)`);
+  await admin.unsafe(`create database "${to}" template "${from}"`);
+}
+
 /** `npm run db:seed` against the bench database; `kits` null keeps the seed's default size. */
 export async function seedDatabase(options: {
   databaseUrl: string;

@@ -40,6 +40,12 @@ export type Options = {
   databaseName: string;
   /** The bench database on the server of adminUrl. */
   benchDatabaseUrl: string;
+  /**
+   * The baseline build's copy of the bench database (`<name>_baseline`, made from it after seeding),
+   * so neither build's writes reach the other's data, change log or caches.
+   */
+  baselineDatabaseName: string;
+  baselineDatabaseUrl: string;
   redisUrl: string;
   /** BENCH_SERVER_MAIN, resolved; null: this checkout's dist/src/main.js (checked after the build). */
   serverMain: string | null;
@@ -107,6 +113,9 @@ export function readOptions(argv: string[] = process.argv.slice(2), env: NodeJS.
     fail(`BENCH_DATABASE_NAME must be lowercase letters, digits and _, got "${databaseName}"`);
   const bench = new URL(adminUrl);
   bench.pathname = `/${databaseName}`;
+  const baselineDatabaseName = `${databaseName}_baseline`;
+  const baselineBench = new URL(adminUrl);
+  baselineBench.pathname = `/${baselineDatabaseName}`;
 
   // The baseline is never built here, so a wrong path is known now, before a database is made.
   const baselineMain = env.BENCH_BASELINE_MAIN ? path.resolve(env.BENCH_BASELINE_MAIN) : null;
@@ -122,6 +131,8 @@ export function readOptions(argv: string[] = process.argv.slice(2), env: NodeJS.
     adminUrl,
     databaseName,
     benchDatabaseUrl: bench.toString(),
+    baselineDatabaseName,
+    baselineDatabaseUrl: baselineBench.toString(),
     redisUrl,
     serverMain: env.BENCH_SERVER_MAIN ? path.resolve(env.BENCH_SERVER_MAIN) : null,
     baselineMain,

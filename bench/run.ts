@@ -22,7 +22,8 @@
  * Env: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres), BENCH_DATABASE_NAME,
  * BENCH_REDIS_URL (default redis://127.0.0.1:6379), BENCH_SERVER_MAIN (another built main.js to measure,
  * e.g. an older build; default dist/src/main.js), BENCH_BASELINE_MAIN (another built main.js measured
- * beside ours as scenarios 2b and 4b, with ratios (2)/(2b) and (4)/(4b); cwd: its checkout).
+ * beside ours as scenarios 2b, 4b and 6b, with ratios (2)/(2b), (4)/(4b) and (6)/(6b); cwd: its
+ * checkout; on a copy of the bench database, <name>_baseline, dropped with it).
  *
  * The steps live in options.ts, dataset.ts, servers.ts, balancer.ts, answers.ts, targets.ts, measure.ts,
  * stampede.ts, faults.ts and report.ts; this file runs them in order and owns the cleanup.
@@ -34,7 +35,7 @@ import path from 'node:path';
 import postgres from 'postgres';
 import { answerCheck, checkCatalogues } from './answers.js';
 import { HAPROXY_BINARY, startBalanced, type Balanced } from './balancer.js';
-import { createDatabase, mintTokens, readDataset, seedDatabase } from './dataset.js';
+import { copyDatabase, createDatabase, mintTokens, readDataset, seedDatabase } from './dataset.js';
 import { runFaults } from './faults.js';
 import { benchKeys, deletePrefixKeys } from './keys.js';
 import { log } from './log.js';
@@ -78,6 +79,7 @@ const notes: string[] = [];
 let redis: Redis | null = null;
 let admin: postgres.Sql | null = null;
 let databaseCreated = false;
+let baselineDatabaseCreated = false;
 let logDir = '';
 let cleaning: Promise<void> | null = null;
 
@@ -97,9 +99,13 @@ function cleanup(): Promise<void> {
       await client.quit().catch(() => client.disconnect());
     }
     if (admin) {
-      if (databaseCreated && !options.keepDb) {
-        await admin.unsafe(`drop database if exists "${options.databaseName}" with (force)`).catch((error: Error) => {
-          console.error(`could not drop ${options.databaseName}: ${error.message}`);
+      const created = [
+        ...(databaseCreated ? [options.databaseName] : []),
+        ...(baselineDatabaseCreated ? [options.baselineDatabaseName] : []),
+      ];
+      for (const name of options.keepDb ? [] : created) {
+        await admin.unsafe(`drop database if exists "${name}" with (force)`).catch((error: Error) => {
+          console.error(`could not drop ${name}: ${error.message}`);
         });
       }
       await admin.end({ timeout: 5 }).catch(() => {});
@@ -164,12 +170,19 @@ async function main(): Promise<Report> {
   const dataset = await readDataset(options.benchDatabaseUrl);
   const tokens = await mintTokens(options.benchDatabaseUrl, settings.privateUsers);
   log(`data set ${JSON.stringify(dataset.counts)}; ${tokens.userTokens.length} user tokens and an admin token minted`);
+  if (options.baselineMain !== null) {
+    // Tokens included: the baseline's scenarios sign in with the same ones.
+    baselineDatabaseCreated = true;
+    await copyDatabase(admin, options.databaseName, options.baselineDatabaseName);
+    log(`copied ${options.databaseName} to ${options.baselineDatabaseName} for the baseline build`);
+  }
 
   const { servers, ourReadyEndpoint } = await startServers({
     root,
     mainJs,
     baselineMain: options.baselineMain,
     databaseUrl: options.benchDatabaseUrl,
+    baselineDatabaseUrl: options.baselineDatabaseUrl,
     redisUrl: options.redisUrl,
     keys,
     logDir,
@@ -220,7 +233,8 @@ async function main(): Promise<Report> {
   );
   log(`catalogue answer: ${hit.bytes.length} bytes, ${hit.contentType}; stored for the floor`);
   const sameData = answerCheck(servers.none.port, notes);
-  const checks = await checkCatalogues(servers, catalogue, sameData);
+  const baselineSameData = servers.noneBaseline ? answerCheck(servers.noneBaseline.port, notes) : null;
+  const checks = await checkCatalogues(servers, catalogue, sameData, baselineSameData);
 
   const { groups, correctness, balancedCorrectness, baselineCorrectness } = buildTargets({
     servers: all,
@@ -230,6 +244,7 @@ async function main(): Promise<Report> {
     tokens,
     settings,
     sameData,
+    baselineSameData,
     memoryCheck: checks.memory,
     redis: client,
     keys,

@@ -58,14 +58,29 @@ export function ourServerEnv(options: {
     DATABASE_URL: options.databaseUrl,
     REDIS_URL: options.redisUrl,
     REDIS_PREFIX: options.prefix,
-    PORT: String(options.port),
-    HOST: '127.0.0.1',
+    ...quietServer(options.port),
     RESPONSE_CACHE: options.responseCache,
     ENTITY_CACHE: options.entityCache,
-    CACHE_DEBUG: 'off',
-    LOG_LEVEL: 'warn',
-    NODE_ENV: 'production',
   });
+}
+
+const quietServer = (port: number) => ({
+  PORT: String(port),
+  HOST: '127.0.0.1',
+  CACHE_DEBUG: 'off',
+  LOG_LEVEL: 'warn',
+  NODE_ENV: 'production',
+});
+
+/**
+ * The truth for the baseline's copy of the database: our build with no caches and no Redis at all,
+ * so it neither follows nor settles the invalidation records the baseline build keeps there.
+ */
+function truthServerEnv(databaseUrl: string, port: number): NodeJS.ProcessEnv {
+  const env = childEnv({ DATABASE_URL: databaseUrl, ...quietServer(port), RESPONSE_CACHE: 'off', ENTITY_CACHE: 'off' });
+  delete env.REDIS_URL;
+  delete env.REDIS_CLUSTER_NODES;
+  return env;
 }
 
 /** Key order is the order of "servers" in the report and in the "servers up" line. */
@@ -83,6 +98,8 @@ export type Servers = {
   mainBaseline?: Server;
   /** The baseline build as `entity`: scenario 4b. */
   entityBaseline?: Server;
+  /** Ours with no caches on the baseline's copy of the database: the truth 2b, 4b and 6b are checked against. */
+  noneBaseline?: Server;
   floor?: Server;
 };
 
@@ -91,6 +108,8 @@ export type ServerSetup = {
   mainJs: string;
   baselineMain: string | null;
   databaseUrl: string;
+  /** The baseline build's copy of the bench database (its servers and their truth use it). */
+  baselineDatabaseUrl: string;
   redisUrl: string;
   keys: Keys;
   logDir: string;
@@ -102,7 +121,7 @@ export type ServerSetup = {
  * builds may not).
  */
 export async function startServers(setup: ServerSetup): Promise<{ servers: Servers; ourReadyEndpoint: boolean }> {
-  const { root, mainJs, baselineMain, databaseUrl, redisUrl, keys, logDir } = setup;
+  const { root, mainJs, baselineMain, databaseUrl, baselineDatabaseUrl, redisUrl, keys, logDir } = setup;
   const [pMain, pEntity, pNone, pStock, pMemory] = await Promise.all([
     freePort(),
     freePort(),
@@ -174,15 +193,20 @@ export async function startServers(setup: ServerSetup): Promise<{ servers: Serve
     }),
   };
   if (baselineMain !== null) {
-    // The same environment as its counterpart but its own prefix; its cwd is its own checkout
-    // (dist/src/main.js → two levels up), where that build finds its migrations and schema.
+    // The same environment as its counterpart but its own prefix and its own copy of the database
+    // (the mixed workload's renames on either build change only its own data, so neither pays for
+    // the other's: our servers follow the change log, which would record the baseline's renames as
+    // writes from outside). Its cwd is its own checkout (dist/src/main.js → two levels up), where
+    // that build finds its migrations and schema.
     const baselineRoot = path.resolve(path.dirname(baselineMain), '..', '..');
-    const [pMainBaseline, pEntityBaseline] = await Promise.all([freePort(), freePort()]);
+    const [pMainBaseline, pEntityBaseline, pNoneBaseline] = await Promise.all([freePort(), freePort(), freePort()]);
+    const baselineEnv = (port: number, responseCache: 'on' | 'off', entityCache: 'on' | 'off', prefix: string) =>
+      ourServerEnv({ databaseUrl: baselineDatabaseUrl, redisUrl, port, responseCache, entityCache, prefix });
     servers.mainBaseline = start({
       name: 'baseline-server-both-caches',
       command: node,
       args: [...SERVER_NODE_FLAGS, baselineMain],
-      env: serverEnv(pMainBaseline, 'on', 'on', keys.mainBaseline),
+      env: baselineEnv(pMainBaseline, 'on', 'on', keys.mainBaseline),
       cwd: baselineRoot,
       logDir,
       port: pMainBaseline,
@@ -191,10 +215,19 @@ export async function startServers(setup: ServerSetup): Promise<{ servers: Serve
       name: 'baseline-server-entity-cache',
       command: node,
       args: [...SERVER_NODE_FLAGS, baselineMain],
-      env: serverEnv(pEntityBaseline, 'off', 'on', keys.entityBaseline),
+      env: baselineEnv(pEntityBaseline, 'off', 'on', keys.entityBaseline),
       cwd: baselineRoot,
       logDir,
       port: pEntityBaseline,
+    });
+    servers.noneBaseline = start({
+      name: 'baseline-truth-no-cache',
+      command: node,
+      args: [...SERVER_NODE_FLAGS, mainJs],
+      env: truthServerEnv(baselineDatabaseUrl, pNoneBaseline),
+      cwd: root,
+      logDir,
+      port: pNoneBaseline,
     });
   }
   const ready = new Map(

@@ -34,6 +34,8 @@ export type TargetSetup = {
   tokens: Tokens;
   settings: Pick<Settings, 'mixedWriteShare' | 'zipfS'>;
   sameData: SameData;
+  /** The same check against the baseline's truth (its own copy of the database); null: no baseline. */
+  baselineSameData: SameData | null;
   /** Scenario 4y's check after each run (checkCatalogues). */
   memoryCheck: AnswerCheck;
   redis: Redis;
@@ -52,7 +54,9 @@ export function buildTargets(setup: TargetSetup): {
   balancedCorrectness: Correctness[];
   baselineCorrectness: Correctness[];
 } {
-  const { servers, catalogue, hit, dataset, tokens, settings, sameData, memoryCheck, redis, keys, balanced } = setup;
+  const { servers, catalogue, hit, dataset, tokens, settings, sameData, baselineSameData, memoryCheck, redis, keys } =
+    setup;
+  const { balanced } = setup;
   const { main, entity, none, stock, memory, floor } = servers;
   const { userTokens, adminToken } = tokens;
   const mixedStates: MixedState[] = [];
@@ -137,6 +141,7 @@ export function buildTargets(setup: TargetSetup): {
     server: Target['server'],
     checks: Correctness[],
     metricsPorts: readonly number[] = [server.port],
+    truthPort: number = none.port,
   ): Omit<Target, 'processes'> => ({
     key,
     server,
@@ -156,7 +161,7 @@ export function buildTargets(setup: TargetSetup): {
     after: async (run) => {
       const state = mixedStates[mixedStates.length - 1];
       if (!state) throw new Error('the mixed workload ran without a state');
-      await checkMixed(run, state, server.port, none.port, checks, metricsPorts);
+      await checkMixed(run, state, server.port, truthPort, checks, metricsPorts);
     },
   });
   const mixed: Target = mixedOn('mixed', main, correctness);
@@ -170,11 +175,12 @@ export function buildTargets(setup: TargetSetup): {
     },
   };
 
-  // The baseline build's twins of 2 and 4. Its servers have their own prefixes, which the renames
-  // of the mixed workload (on the scenario-2 server) do not invalidate: its caches are emptied
-  // before each run so they cannot serve a stale catalogue, and the warm-up fills them again.
+  // The baseline build's twins of 2 and 4, on its own copy of the database. Its two servers have
+  // a prefix each, so 4b's cache does not hear of 6b's renames (made through 2b's server): its
+  // caches are emptied before each run so they cannot serve a stale catalogue, and the warm-up
+  // fills them again.
   const twin = (key: Target['key'], server: Servers['mainBaseline'], prefix: string, what: string): Target[] =>
-    server === undefined
+    server === undefined || baselineSameData === null
       ? []
       : [
           {
@@ -185,7 +191,7 @@ export function buildTargets(setup: TargetSetup): {
               await deletePrefixKeys(redis, prefix);
             },
             after: async (run) => {
-              run.answer = await sameData(server.port, catalogue, {}, what);
+              run.answer = await baselineSameData(server.port, catalogue, {}, what);
             },
           },
         ];
@@ -198,15 +204,16 @@ export function buildTargets(setup: TargetSetup): {
     ) as { purgeAllCaches?: boolean };
     if (data.purgeAllCaches !== true) throw new Error(`${what}: purgeAllCaches did not purge`);
   };
-  // Scenario 6 on the baseline build's scenario-2 server. Neither build's renames reach the other's
-  // caches: the baseline's are emptied before its run, ours (the scenario-2 server's prefix: every
-  // instance of ours but the fault server) after it.
+  // Scenario 6 on the baseline build's scenario-2 server, checked against the truth on its copy of
+  // the database. Both builds start it with empty caches: the baseline's are emptied before its
+  // run, ours (the scenario-2 server's prefix: every instance of ours but the fault server) after it.
   const mixedTwin: Target[] =
-    servers.mainBaseline === undefined
+    servers.mainBaseline === undefined || servers.noneBaseline === undefined
       ? []
       : (() => {
           const server = servers.mainBaseline;
-          const target = mixedOn('mixedBaseline', server, baselineCorrectness);
+          const truth = servers.noneBaseline;
+          const target = mixedOn('mixedBaseline', server, baselineCorrectness, [server.port], truth.port);
           return [
             {
               ...target,
