@@ -73,6 +73,9 @@ beforeAll(() => {
 });
 afterEach(async () => {
   if (skip) return;
+  // The tests restore their spies as they finish; one that failed first left them on the shared
+  // connection, where they would disturb the next test's counts.
+  vi.restoreAllMocks();
   await store.settled();
   store.close();
   await dropPrefix(redis, prefix);
