@@ -6,7 +6,7 @@
  */
 import type { ResponseStore } from '../src/cache/response/index.js';
 import { sleep } from './log.js';
-import { entriesTagged, type Mutation, type MutationKind, type Workload } from './invalidation-workload.js';
+import { entriesTagged, rng, type Mutation, type MutationKind, type Workload } from './invalidation-workload.js';
 
 export const TTL_MS = 3600_000;
 const LEASE_MS = 10_000;
@@ -46,6 +46,24 @@ export async function fill(
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
   return { ...counts, ms: performance.now() - started };
+}
+
+/**
+ * Looks up `n` filled entries at random, `concurrency` at a time, before any mutation: every one
+ * should hit. Answers how many did; the caller reads what they cost Redis.
+ */
+export async function lookups(store: ResponseStore, w: Workload, n: number, concurrency: number): Promise<number> {
+  const random = rng(41);
+  let left = n;
+  let hits = 0;
+  const worker = async () => {
+    while (left-- > 0) {
+      const { value } = await store.lookup(w.keyOf(Math.floor(random() * w.size)));
+      if (value) hits++;
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  return hits;
 }
 
 /**

@@ -117,12 +117,14 @@ function describe(args: readonly string[], prefix: string): string {
 /**
  * The response store's scripts by their keys: invalidation and sweep scripts start with the
  * bucket's `s`, a check below the floor is handed e, x, s, m, j, a write e, x, l, …, a lease l, s, m.
+ * The versioned prototype's (bench/versioned-store.ts): an invalidation v, a lookup e, v, a write e, v, l.
  */
 function kindOf(args: readonly string[]): BlockKind {
   if (!/^(evalsha|eval)$/i.test(args[0] ?? '')) return 'other';
   const n = Number(args[2]);
   const first = args[3] ?? '';
-  if (/\}:s$/.test(first)) return 'invalidate or sweep';
+  if (/\}:[sv]$/.test(first)) return 'invalidate or sweep';
+  if (n === 2 && /\}:v$/.test(args[4] ?? '')) return 'other';
   if (/\}:l:/.test(first)) return 'lease';
   if (/\}:e:/.test(first)) return n === 5 && /\}:j$/.test(args[7] ?? '') ? 'check below the floor' : 'write';
   return 'other';

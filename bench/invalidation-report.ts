@@ -22,7 +22,11 @@ export type SizeRow = {
     settings: Record<string, number>;
     /** Where the bench and its redis-server ran (absent from rows written before pinning). */
     pinned?: string;
+    /** Which store: the API's, or the versioned prototype (bench/versioned-store.ts); absent: the API's. */
+    store?: 'api' | 'versioned';
   };
+  /** Lookups of filled entries before the mutations: what a Redis-level hit costs Redis (absent from older rows). */
+  hits?: { lookups: number; hits: number; redisUsPerLookup: number };
   fill: {
     ms: number;
     stored: number;
@@ -136,8 +140,13 @@ export function renderMarkdown(rows: readonly SizeRow[]): string {
     lines.push(
       `### ${count(r.size)} entries`,
       '',
-      `- Run ${r.meta.date} at ${r.meta.commit}, Redis ${r.meta.redisVersion}; load average ${r.meta.loadStart.join(' ')} at start, ${r.meta.loadEnd.join(' ')} at end; ${r.meta.pinned ?? 'not pinned'}; ${JSON.stringify(r.meta.settings)}.`,
+      `- Run ${r.meta.date} at ${r.meta.commit}${r.meta.store === 'versioned' ? ', **the versioned prototype** (bench/versioned-store.ts)' : ''}, Redis ${r.meta.redisVersion}; load average ${r.meta.loadStart.join(' ')} at start, ${r.meta.loadEnd.join(' ')} at end; ${r.meta.pinned ?? 'not pinned'}; ${JSON.stringify(r.meta.settings)}.`,
       `- Fill: ${count(r.fill.stored)} stored, ${r.fill.refused} refused, ${r.fill.held} lease held; stats() counts ${count(r.fill.entries)}; ${count(Math.round(r.size / (r.fill.ms / 1000)))} entries/s; Redis busy ${count(Math.round(r.fill.redisUsPerEntry))} µs per entry (lookup, lease and write).`,
+      ...(r.hits
+        ? [
+            `- Hits before the mutations: ${count(r.hits.hits)} of ${count(r.hits.lookups)} lookups of filled entries hit; Redis busy ${count(Math.round(r.hits.redisUsPerLookup))} µs per lookup.`,
+          ]
+        : []),
       `- Memory: used_memory ${count(r.memory.before)} → ${count(r.memory.after)} B: ${count(Math.round(r.memory.perEntry))} B per entry (values average ${count(Math.round(r.memory.valueBytesPerEntry))} B).`,
       `- First createKit after the fill: ${ms(r.firstCreate.ms)} ms, dropping ${count(r.firstCreate.dropped)} entries; longest block ${blockText(r.firstCreate.blocks)}${r.firstCreate.blocks.longest ? `: \`${r.firstCreate.blocks.longest.command}\`` : ''}.`,
       `- Mutations p50 / p99 / max (n): overall ${lat(m.overall)} (${m.overall.n}); renameKit ${lat(m.byKind.renameKit)} (${m.byKind.renameKit.n}); moveKit ${lat(m.byKind.moveKit)} (${m.byKind.moveKit.n}); createKit ${lat(m.byKind.createKit)} (${m.byKind.createKit.n}); ${m.over500ms} over 500 ms.`,

@@ -17,8 +17,10 @@
  * on CPU 1, so a block is Redis working, not Redis waiting for a core), --timeout-ms (the client's command timeout,
  * 120000: far past the server's 500 ms, so a slow invalidation is measured rather than failed),
  * --out (results path without extension, default bench/results/invalidation),
- * --redis-server (the binary, default redis-server).
+ * --redis-server (the binary, default redis-server), --store (api, the default: the API's store;
+ * versioned: the prototype in versioned-store.ts, written to <out>-versioned).
  */
+import { Redis } from 'ioredis';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -27,7 +29,7 @@ import { parseArgs } from 'node:util';
 import type { RedisClient } from '../src/cache/redis/client.js';
 import { createRedisResponseStore } from '../src/cache/response/index.js';
 import { connectRedis, createRedis } from '../src/cache/redis/client.js';
-import { fill, mutate, Refill } from './invalidation-phases.js';
+import { fill, lookups, mutate, Refill } from './invalidation-phases.js';
 import {
   commandMicros,
   mainThreadCpuSeconds,
@@ -40,11 +42,16 @@ import {
 } from './invalidation-redis.js';
 import { summariseRuns, writeResults, type SizeRow } from './invalidation-report.js';
 import { buildWorkload, entriesTagged, planMutations } from './invalidation-workload.js';
+import { createVersionedStore } from './versioned-store.js';
 import { log } from './log.js';
 import { resultsDir, root } from './options.js';
 import { killAllSync, stopAll } from './processes.js';
 
 const PREFIX = 'kv:';
+/** Lookups of filled entries before the mutations, to read what a hit costs Redis. */
+const HIT_LOOKUPS = 20_000;
+
+const defaultOut = path.join(resultsDir, 'invalidation');
 
 function readFlags() {
   const { values } = parseArgs({
@@ -57,10 +64,16 @@ function readFlags() {
       'refill-rate': { type: 'string', default: '500' },
       'no-pin': { type: 'boolean', default: false },
       'timeout-ms': { type: 'string', default: '120000' },
-      out: { type: 'string', default: path.join(resultsDir, 'invalidation') },
+      out: { type: 'string', default: defaultOut },
       'redis-server': { type: 'string', default: 'redis-server' },
+      store: { type: 'string', default: 'api' },
     },
   });
+  if (values.store !== 'api' && values.store !== 'versioned') {
+    console.error(`--store must be api or versioned (got ${values.store})`);
+    process.exit(2);
+  }
+  const store: 'api' | 'versioned' = values.store;
   const int = (name: string, text: string, min: number) => {
     const n = Number(text);
     if (!Number.isInteger(n) || n < min) {
@@ -79,7 +92,9 @@ function readFlags() {
       refillRate: int('refill-rate', values['refill-rate'], 0),
       timeoutMs: int('timeout-ms', values['timeout-ms'], 100),
     },
-    out: path.resolve(values.out),
+    store,
+    // The prototype's rows go beside the API store's, never over them.
+    out: path.resolve(store === 'versioned' && values.out === defaultOut ? `${defaultOut}-versioned` : values.out),
     redisServer: values['redis-server'],
     pin: !values['no-pin'] && os.cpus().length >= 2,
   };
@@ -148,7 +163,12 @@ async function runSize(size: number): Promise<SizeRow> {
   client = redis;
   const failed = await connectRedis(redis);
   if (failed) throw failed;
-  const store = createRedisResponseStore({ redis, prefix: PREFIX });
+  if (flags.store === 'versioned' && !(redis instanceof Redis))
+    throw new Error('the versioned prototype needs one Redis');
+  const store =
+    flags.store === 'versioned' && redis instanceof Redis
+      ? await createVersionedStore({ redis, prefix: PREFIX })
+      : createRedisResponseStore({ redis, prefix: PREFIX });
   const version = await redisVersion(admin);
   const watch = new SlowlogWatch(admin, PREFIX);
 
@@ -172,6 +192,11 @@ async function runSize(size: number): Promise<SizeRow> {
       `${Math.round((after - before) / size)} B/entry; Redis busy ${Math.round(fillMicros / size)} µs/entry; ` +
       `longest block ${fillBlocks.longest?.us ?? 0} µs`,
   );
+
+  const hitStart = await mainThreadCpuSeconds(admin);
+  const hits = await lookups(store, w, HIT_LOOKUPS, flags.settings.refillConcurrency);
+  const hitUs = (((await mainThreadCpuSeconds(admin)) - hitStart) * 1e6) / HIT_LOOKUPS;
+  log(`  ${hits} of ${HIT_LOOKUPS} lookups of filled entries hit; Redis busy ${hitUs.toFixed(0)} µs per lookup`);
 
   await watch.begin();
   const cpuStart = await mainThreadCpuSeconds(admin);
@@ -212,7 +237,9 @@ async function runSize(size: number): Promise<SizeRow> {
       loadEnd: load(),
       settings: flags.settings,
       pinned: cores.pinned,
+      store: flags.store,
     },
+    hits: { lookups: HIT_LOOKUPS, hits, redisUsPerLookup: hitUs },
     fill: {
       ms: filled.ms,
       stored: filled.stored,
