@@ -84,9 +84,17 @@ export function mergeRows(jsonPath: string, rows: readonly SizeRow[]): SizeRow[]
     const parsed: unknown = JSON.parse(readFileSync(jsonPath, 'utf8'));
     if (parsed && typeof parsed === 'object' && 'rows' in parsed && Array.isArray(parsed.rows)) old = parsed.rows;
   }
-  const sizes = new Set(rows.map((r) => r.size));
-  return [...old.filter((r) => !sizes.has(r.size)), ...rows].sort((a, b) => a.size - b.size);
+  // A row replaces the one of the same size and store; both stores' rows may share a file.
+  const slot = (r: SizeRow) => `${r.size} ${r.meta.store ?? 'api'}`;
+  const replaced = new Set(rows.map(slot));
+  return [...old.filter((r) => !replaced.has(slot(r))), ...rows].sort(
+    (a, b) => a.size - b.size || slot(a).localeCompare(slot(b)),
+  );
 }
+
+/** Which store a row measured, where the file may hold both. */
+const storeLabel = (r: SizeRow) =>
+  r.meta.store === 'versioned' ? ' (versioned prototype)' : r.meta.store === 'api' ? " (the API's store)" : '';
 
 const ms = (v: number) => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
 const blockText = (b: BlockSummary) => (b.longest ? `${(b.longest.us / 1000).toFixed(2)} ms` : '< 0.1 ms');
@@ -129,7 +137,7 @@ export function renderMarkdown(rows: readonly SizeRow[]): string {
   ];
   for (const r of rows) {
     lines.push(
-      `| ${count(r.size)} | ${(r.fill.ms / 1000).toFixed(1)} s | ${count(Math.round(r.memory.perEntry))} B | ` +
+      `| ${count(r.size)}${storeLabel(r)} | ${(r.fill.ms / 1000).toFixed(1)} s | ${count(Math.round(r.memory.perEntry))} B | ` +
         `${ms(r.firstCreate.ms)} (block ${blockText(r.firstCreate.blocks)}) | ${lat(r.mutations.overall)} | ${busyText(r)} | ` +
         `${kindText(r.mutations.blocks, 'invalidate or sweep')} | ${blockText(r.mutations.blocks)} | ${blockText(r.fill.blocks)} |`,
     );
@@ -138,7 +146,7 @@ export function renderMarkdown(rows: readonly SizeRow[]): string {
   for (const r of rows) {
     const m = r.mutations;
     lines.push(
-      `### ${count(r.size)} entries`,
+      `### ${count(r.size)} entries${storeLabel(r)}`,
       '',
       `- Run ${r.meta.date} at ${r.meta.commit}${r.meta.store === 'versioned' ? ', **the versioned prototype** (bench/versioned-store.ts)' : ''}, Redis ${r.meta.redisVersion}; load average ${r.meta.loadStart.join(' ')} at start, ${r.meta.loadEnd.join(' ')} at end; ${r.meta.pinned ?? 'not pinned'}; ${JSON.stringify(r.meta.settings)}.`,
       `- Fill: ${count(r.fill.stored)} stored, ${r.fill.refused} refused, ${r.fill.held} lease held; stats() counts ${count(r.fill.entries)}; ${count(Math.round(r.size / (r.fill.ms / 1000)))} entries/s; Redis busy ${count(Math.round(r.fill.redisUsPerEntry))} µs per entry (lookup, lease and write).`,

@@ -554,8 +554,8 @@ export function markdown(report: Report): string {
       `Baseline build (2b, 4b, 6b): \`${st.baselineMain}\`, against \`${String(st.serverMain)}\`; started as 2 and 4 with the same environment ` +
         'but its own Redis prefixes and its own copy of the bench database (made after seeding), checked against our no-cache server on ' +
         "that copy: neither build's renames reach the other's data or caches. Its caches are emptied before each of its runs " +
-        '(the warm-up fills them again); 6b runs on the baseline 2 server, whose caches `purgeAllCaches` empties before it, and ours are ' +
-        'emptied the same way after it, so both start the mixed workload cold. In each round a scenario and its baseline run back to back, ' +
+        '(the warm-up fills them again); 6b runs on the baseline 2 server. Every mixed run (6, 6h, 6b) starts with its caches emptied by ' +
+        '`purgeAllCaches`. In each round a scenario and its baseline run back to back, ' +
         'the order alternating between rounds.' +
         (report.mixedBaseline
           ? ` Mixed workload on the baseline build: ${fmt(report.mixedBaseline.reads)} reads and ${fmt(report.mixedBaseline.writes)} renames, ` +

@@ -74,7 +74,7 @@ const quietServer = (port: number) => ({
 
 /**
  * The truth for the baseline's copy of the database: our build with no caches and no Redis at all,
- * so it neither follows nor settles the invalidation records the baseline build keeps there.
+ * so it reads the copy's rows and touches nothing in Redis (the baseline's keys, or a channel).
  */
 function truthServerEnv(databaseUrl: string, port: number): NodeJS.ProcessEnv {
   const env = childEnv({ DATABASE_URL: databaseUrl, ...quietServer(port), RESPONSE_CACHE: 'off', ENTITY_CACHE: 'off' });

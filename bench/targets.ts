@@ -135,7 +135,19 @@ export function buildTargets(setup: TargetSetup): {
       run.answer = dataOf(await post(none.port, catalogue), 'catalogue') !== null ? 'ok' : 'different';
     },
   };
-  /** The mixed workload against `port` (one server, or the balancer), checked there after the run. */
+  /** Empties every cache of the servers sharing `port`'s Redis prefix, their in-process layers too. */
+  const purgeAll = async (port: number, what: string) => {
+    const data = dataOf(
+      await post(port, body('mutation { purgeAllCaches }'), { authorization: `Bearer ${adminToken}` }),
+      what,
+    ) as { purgeAllCaches?: boolean };
+    if (data.purgeAllCaches !== true) throw new Error(`${what}: purgeAllCaches did not purge`);
+  };
+  /**
+   * The mixed workload against `port` (one server, or the balancer), checked there after the run.
+   * Every run of it (6, 6h, 6b) starts with that server's caches emptied, so none profits from what
+   * the scenarios before it (or the order of a round) left warm.
+   */
   const mixedOn = (
     key: 'mixed' | 'mixedBalanced' | 'mixedBaseline',
     server: Target['server'],
@@ -145,6 +157,7 @@ export function buildTargets(setup: TargetSetup): {
   ): Omit<Target, 'processes'> => ({
     key,
     server,
+    prime: () => purgeAll(server.port, `the ${key} scenario's server`),
     load: () => {
       // A fresh generator (and record of reads) per run; the warm-up's is thrown away.
       const { requests, state } = mixedWorkload({
@@ -196,35 +209,20 @@ export function buildTargets(setup: TargetSetup): {
           },
         ];
 
-  /** Empties every cache of the servers sharing `port`'s Redis prefix, their in-process layers too. */
-  const purgeAll = async (port: number, what: string) => {
-    const data = dataOf(
-      await post(port, body('mutation { purgeAllCaches }'), { authorization: `Bearer ${adminToken}` }),
-      what,
-    ) as { purgeAllCaches?: boolean };
-    if (data.purgeAllCaches !== true) throw new Error(`${what}: purgeAllCaches did not purge`);
-  };
   // Scenario 6 on the baseline build's scenario-2 server, checked against the truth on its copy of
-  // the database. Both builds start it with empty caches: the baseline's are emptied before its
-  // run, ours (the scenario-2 server's prefix: every instance of ours but the fault server) after it.
+  // the database.
   const mixedTwin: Target[] =
     servers.mainBaseline === undefined || servers.noneBaseline === undefined
       ? []
-      : (() => {
-          const server = servers.mainBaseline;
-          const truth = servers.noneBaseline;
-          const target = mixedOn('mixedBaseline', server, baselineCorrectness, [server.port], truth.port);
-          return [
-            {
-              ...target,
-              prime: () => purgeAll(server.port, 'baseline-build scenario-2 server'),
-              after: async (run: RunResult) => {
-                await target.after?.(run);
-                await purgeAll(main.port, 'scenario-2 server');
-              },
-            },
-          ];
-        })();
+      : [
+          mixedOn(
+            'mixedBaseline',
+            servers.mainBaseline,
+            baselineCorrectness,
+            [servers.mainBaseline.port],
+            servers.noneBaseline.port,
+          ),
+        ];
 
   // Through HAProxy: the three instances' CPU, memory and /metrics count, and HAProxy's CPU and memory.
   const balancedTargets = (() => {

@@ -117,7 +117,7 @@ export async function createVersionedStore(options: { redis: Redis; prefix: stri
       const reply = await redis.evalsha(lookupSha, 2, e, v, epoch);
       if (!Array.isArray(reply)) throw new Error('the versioned lookup answered no list');
       const [value, generation] = reply as unknown[];
-      // Text (the values are JSON); the API's store reads bytes, which only the client's CPU would notice.
+      // Text: the values are JSON (a binary value would not survive this; the API's store reads bytes).
       return { value: typeof value === 'string' ? Buffer.from(value) : null, generation: String(generation) };
     },
     async lease(key: string, ms: number) {
@@ -125,6 +125,9 @@ export async function createVersionedStore(options: { redis: Redis; prefix: stri
       return (await redis.set(l, '1', 'PX', ms, 'NX')) === 'OK' ? 'acquired' : 'held';
     },
     async store(key, value, tags, ttlMs, generation): Promise<StoreOutcome> {
+      // The header keeps the tags tab-separated on one line: a tag with either character could not be
+      // read back whole, and its invalidation would miss the entry (the API's store refuses it too).
+      if (tags.some((tag) => /[\t\n]/.test(tag))) return 'refused';
       const { e, v, l } = place(key);
       const stored = await redis.evalsha(writeSha, 3, e, v, l, value, ttlMs, generation, ...tags);
       return stored === 1 ? 'stored' : 'refused';
