@@ -111,6 +111,9 @@ export function readOptions(argv: string[] = process.argv.slice(2), env: NodeJS.
   // The name goes into unquotable places (create/drop database): keep it to a safe alphabet.
   if (!/^[a-z0-9_]+$/.test(databaseName))
     fail(`BENCH_DATABASE_NAME must be lowercase letters, digits and _, got "${databaseName}"`);
+  // Postgres cuts names at 63 bytes; the baseline's copy adds "_baseline".
+  if (databaseName.length > 63 - '_baseline'.length)
+    fail(`BENCH_DATABASE_NAME must be at most ${63 - '_baseline'.length} characters, got ${databaseName.length}`);
   const bench = new URL(adminUrl);
   bench.pathname = `/${databaseName}`;
   const baselineDatabaseName = `${databaseName}_baseline`;
