@@ -153,6 +153,13 @@ process.on('exit', () => killAllSync());
 
 // ---------------------------------------------------------------- one size
 
+/** The store --store names, on the bench's own Redis. */
+async function openStore(redis: RedisClient) {
+  if (flags.store === 'api') return createRedisResponseStore({ redis, prefix: PREFIX });
+  if (!(redis instanceof Redis)) throw new Error('the versioned prototype needs one Redis');
+  return createVersionedStore({ redis, prefix: PREFIX });
+}
+
 async function runSize(size: number): Promise<SizeRow> {
   const loadStart = load();
   const date = new Date().toISOString();
@@ -166,12 +173,7 @@ async function runSize(size: number): Promise<SizeRow> {
   client = redis;
   const failed = await connectRedis(redis);
   if (failed) throw failed;
-  if (flags.store === 'versioned' && !(redis instanceof Redis))
-    throw new Error('the versioned prototype needs one Redis');
-  const store =
-    flags.store === 'versioned' && redis instanceof Redis
-      ? await createVersionedStore({ redis, prefix: PREFIX })
-      : createRedisResponseStore({ redis, prefix: PREFIX });
+  const store = await openStore(redis);
   const version = await redisVersion(admin);
   const watch = new SlowlogWatch(admin, PREFIX);
 
