@@ -79,7 +79,7 @@ export async function commandMicros(admin: Redis): Promise<number> {
 
 export type Block = { us: number; command: string };
 /** What a command did, told from its keys: the invalidation's work apart from the fills'. */
-export type BlockKind = 'invalidate or sweep' | 'check below the floor' | 'write' | 'lease' | 'other';
+export type BlockKind = 'invalidate' | 'check' | 'write' | 'lease' | 'other';
 export type BlockSummary = {
   /** The longest command seen (null: none reached the 100 µs floor). */
   longest: Block | null;
@@ -98,7 +98,7 @@ const COUNT_FROM_US = 1000;
 const MAX_LEN = 10_000;
 
 /**
- * "EVALSHA 1a2b3c4d (12 keys: {rc:3}:s, {rc:3}:m, …)": a script by its sha (EVAL: its text, cut
+ * "EVALSHA 1a2b3c4d (4 keys: {rc:3}:r:0f1e2d3c…, {rc:3}:l:0f1e2d3c…, {rc:3}:c, …)": a script by its sha (EVAL: its text, cut
  * short by SLOWLOG, is left out) and first keys, without the prefix and with long hashes shortened.
  */
 function describe(args: readonly string[], prefix: string): string {
@@ -115,18 +115,17 @@ function describe(args: readonly string[], prefix: string): string {
 }
 
 /**
- * The response store's scripts by their keys: invalidation and sweep scripts start with the
- * bucket's `s`, a check below the floor is handed e, x, s, m, j, a write e, x, l, …, a lease l, s, m.
- * The versioned prototype's (bench/versioned-store.ts): an invalidation v, a lookup e, v, a write e, v, l.
+ * The response store's commands by their keys: an invalidation (or purge) script is handed the
+ * bucket's c and v, a check r, c, v, a write r, l, c, v; a lease is a SET of l.
  */
 function kindOf(args: readonly string[]): BlockKind {
-  if (!/^(evalsha|eval)$/i.test(args[0] ?? '')) return 'other';
-  const n = Number(args[2]);
-  const first = args[3] ?? '';
-  if (/\}:[sv]$/.test(first)) return 'invalidate or sweep';
-  if (n === 2 && /\}:v$/.test(args[4] ?? '')) return 'other';
-  if (/\}:l:/.test(first)) return 'lease';
-  if (/\}:e:/.test(first)) return n === 5 && /\}:j$/.test(args[7] ?? '') ? 'check below the floor' : 'write';
+  const [name = '', ...rest] = args;
+  if (/^set$/i.test(name) && /\}:l:/.test(rest[0] ?? '')) return 'lease';
+  if (!/^(evalsha|eval)$/i.test(name)) return 'other';
+  const n = Number(rest[1]);
+  const first = rest[2] ?? '';
+  if (/\}:c$/.test(first)) return 'invalidate';
+  if (/\}:r:/.test(first)) return n === 3 ? 'check' : 'write';
   return 'other';
 }
 

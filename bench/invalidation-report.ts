@@ -22,8 +22,6 @@ export type SizeRow = {
     settings: Record<string, number>;
     /** Where the bench and its redis-server ran (absent from rows written before pinning). */
     pinned?: string;
-    /** Which store: the API's, or the versioned prototype (bench/versioned-store.ts); absent: the API's. */
-    store?: 'api' | 'versioned';
   };
   /** Lookups of filled entries before the mutations: what a Redis-level hit costs Redis (absent from older rows). */
   hits?: { lookups: number; hits: number; redisUsPerLookup: number };
@@ -32,8 +30,8 @@ export type SizeRow = {
     stored: number;
     refused: number;
     held: number;
-    /** What the store's stats() counts after the fill. */
-    entries: number;
+    /** What the store's stats() counts after the fill (null: it cannot count without a scan). */
+    entries: number | null;
     /** Redis time in commands (INFO commandstats) per entry filled: what the fill costs Redis alone. */
     redisUsPerEntry: number;
     blocks: BlockSummary;
@@ -84,17 +82,10 @@ export function mergeRows(jsonPath: string, rows: readonly SizeRow[]): SizeRow[]
     const parsed: unknown = JSON.parse(readFileSync(jsonPath, 'utf8'));
     if (parsed && typeof parsed === 'object' && 'rows' in parsed && Array.isArray(parsed.rows)) old = parsed.rows;
   }
-  // A row replaces the one of the same size and store; both stores' rows may share a file.
-  const slot = (r: SizeRow) => `${r.size} ${r.meta.store ?? 'api'}`;
-  const replaced = new Set(rows.map(slot));
-  return [...old.filter((r) => !replaced.has(slot(r))), ...rows].sort(
-    (a, b) => a.size - b.size || slot(a).localeCompare(slot(b)),
-  );
+  // A row replaces the one of the same size.
+  const replaced = new Set(rows.map((r) => r.size));
+  return [...old.filter((r) => !replaced.has(r.size)), ...rows].sort((a, b) => a.size - b.size);
 }
-
-/** Which store a row measured, where the file may hold both. */
-const storeLabel = (r: SizeRow) =>
-  r.meta.store === 'versioned' ? ' (versioned prototype)' : r.meta.store === 'api' ? " (the API's store)" : '';
 
 const ms = (v: number) => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
 const blockText = (b: BlockSummary) => (b.longest ? `${(b.longest.us / 1000).toFixed(2)} ms` : '< 0.1 ms');
@@ -129,27 +120,27 @@ export function renderMarkdown(rows: readonly SizeRow[]): string {
     'put back (see "cache fill" per size). Blocks are SLOWLOG wall times: unless redis-server had a',
     'core of its own ("pinned"), they include time it waited for one (see the load averages).',
     '',
-    'The invalidation columns take the invalidation and sweep scripts alone; the other blocks are the',
-    "fills' writes, whose work grows with an entry's tags, not with the number of entries.",
+    'The invalidation column takes the invalidation scripts alone; the other blocks are the fills',
+    "(lookups, checks, writes), whose work grows with an entry's tags, not with the number of entries.",
     '',
     '| entries | fill | memory/entry | first createKit | mutations p50 / p99 / max | Redis busy | longest invalidation block | longest block (mutations) | longest block (fill) |',
     '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   for (const r of rows) {
     lines.push(
-      `| ${count(r.size)}${storeLabel(r)} | ${(r.fill.ms / 1000).toFixed(1)} s | ${count(Math.round(r.memory.perEntry))} B | ` +
+      `| ${count(r.size)} | ${(r.fill.ms / 1000).toFixed(1)} s | ${count(Math.round(r.memory.perEntry))} B | ` +
         `${ms(r.firstCreate.ms)} (block ${blockText(r.firstCreate.blocks)}) | ${lat(r.mutations.overall)} | ${busyText(r)} | ` +
-        `${kindText(r.mutations.blocks, 'invalidate or sweep')} | ${blockText(r.mutations.blocks)} | ${blockText(r.fill.blocks)} |`,
+        `${kindText(r.mutations.blocks, 'invalidate')} | ${blockText(r.mutations.blocks)} | ${blockText(r.fill.blocks)} |`,
     );
   }
   lines.push('', '## Per size', '');
   for (const r of rows) {
     const m = r.mutations;
     lines.push(
-      `### ${count(r.size)} entries${storeLabel(r)}`,
+      `### ${count(r.size)} entries`,
       '',
-      `- Run ${r.meta.date} at ${r.meta.commit}${r.meta.store === 'versioned' ? ', **the versioned prototype** (bench/versioned-store.ts)' : ''}, Redis ${r.meta.redisVersion}; load average ${r.meta.loadStart.join(' ')} at start, ${r.meta.loadEnd.join(' ')} at end; ${r.meta.pinned ?? 'not pinned'}; ${JSON.stringify(r.meta.settings)}.`,
-      `- Fill: ${count(r.fill.stored)} stored, ${r.fill.refused} refused, ${r.fill.held} lease held; stats() counts ${count(r.fill.entries)}; ${count(Math.round(r.size / (r.fill.ms / 1000)))} entries/s; Redis busy ${count(Math.round(r.fill.redisUsPerEntry))} µs per entry (lookup, lease and write).`,
+      `- Run ${r.meta.date} at ${r.meta.commit}, Redis ${r.meta.redisVersion}; load average ${r.meta.loadStart.join(' ')} at start, ${r.meta.loadEnd.join(' ')} at end; ${r.meta.pinned ?? 'not pinned'}; ${JSON.stringify(r.meta.settings)}.`,
+      `- Fill: ${count(r.fill.stored)} stored, ${r.fill.refused} refused, ${r.fill.held} lease held; stats() counts ${r.fill.entries === null ? 'nothing (no index to count)' : count(r.fill.entries)}; ${count(Math.round(r.size / (r.fill.ms / 1000)))} entries/s; Redis busy ${count(Math.round(r.fill.redisUsPerEntry))} µs per entry (lookup, lease and write).`,
       ...(r.hits
         ? [
             `- Hits before the mutations: ${count(r.hits.hits)} of ${count(r.hits.lookups)} lookups of filled entries hit; Redis busy ${count(Math.round(r.hits.redisUsPerLookup))} µs per lookup.`,

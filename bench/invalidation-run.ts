@@ -17,10 +17,8 @@
  * on CPU 1, so a block is Redis working, not Redis waiting for a core), --timeout-ms (the client's command timeout,
  * 120000: far past the server's 500 ms, so a slow invalidation is measured rather than failed),
  * --out (results path without extension, default bench/results/invalidation),
- * --redis-server (the binary, default redis-server), --store (api, the default: the API's store;
- * versioned: the prototype in versioned-store.ts, written to <out>-versioned).
+ * --redis-server (the binary, default redis-server).
  */
-import { Redis } from 'ioredis';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -42,7 +40,6 @@ import {
 } from './invalidation-redis.js';
 import { summariseRuns, writeResults, type SizeRow } from './invalidation-report.js';
 import { buildWorkload, entriesTagged, planMutations } from './invalidation-workload.js';
-import { createVersionedStore } from './versioned-store.js';
 import { log } from './log.js';
 import { resultsDir, root } from './options.js';
 import { killAllSync, stopAll } from './processes.js';
@@ -66,14 +63,8 @@ function readFlags() {
       'timeout-ms': { type: 'string', default: '120000' },
       out: { type: 'string', default: defaultOut },
       'redis-server': { type: 'string', default: 'redis-server' },
-      store: { type: 'string', default: 'api' },
     },
   });
-  if (values.store !== 'api' && values.store !== 'versioned') {
-    console.error(`--store must be api or versioned (got ${values.store})`);
-    process.exit(2);
-  }
-  const store: 'api' | 'versioned' = values.store;
   const int = (name: string, text: string, min: number) => {
     const n = Number(text);
     if (!Number.isInteger(n) || n < min) {
@@ -92,9 +83,7 @@ function readFlags() {
       refillRate: int('refill-rate', values['refill-rate'], 0),
       timeoutMs: int('timeout-ms', values['timeout-ms'], 100),
     },
-    store,
-    // The prototype's rows go beside the API store's, never over them.
-    out: path.resolve(store === 'versioned' && values.out === defaultOut ? `${defaultOut}-versioned` : values.out),
+    out: path.resolve(values.out),
     redisServer: values['redis-server'],
     pin: !values['no-pin'] && os.cpus().length >= 2,
   };
@@ -118,7 +107,7 @@ const cores = pinCores();
 function commit(): string {
   try {
     const hash = execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src', 'bench/versioned-store.ts'], {
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src'], {
       cwd: root,
       encoding: 'utf8',
     }).trim();
@@ -153,13 +142,6 @@ process.on('exit', () => killAllSync());
 
 // ---------------------------------------------------------------- one size
 
-/** The store --store names, on the bench's own Redis. */
-async function openStore(redis: RedisClient) {
-  if (flags.store === 'api') return createRedisResponseStore({ redis, prefix: PREFIX });
-  if (!(redis instanceof Redis)) throw new Error('the versioned prototype needs one Redis');
-  return createVersionedStore({ redis, prefix: PREFIX });
-}
-
 async function runSize(size: number): Promise<SizeRow> {
   const loadStart = load();
   const date = new Date().toISOString();
@@ -173,7 +155,7 @@ async function runSize(size: number): Promise<SizeRow> {
   client = redis;
   const failed = await connectRedis(redis);
   if (failed) throw failed;
-  const store = await openStore(redis);
+  const store = createRedisResponseStore({ redis, prefix: PREFIX });
   const version = await redisVersion(admin);
   const watch = new SlowlogWatch(admin, PREFIX);
 
@@ -214,14 +196,6 @@ async function runSize(size: number): Promise<SizeRow> {
   await refill.stop();
   // The share of the phase Redis's main thread was busy: the load the mutations met.
   const redisBusy = ((await mainThreadCpuSeconds(admin)) - cpuStart) / ((performance.now() - phaseStart) / 1000);
-  // Lazy drops leave graveyards to sweep in the background: their blocks count too.
-  const sweepStart = performance.now();
-  await store.settled();
-  const swept = await store.sweep();
-  log(
-    `  sweeps drained ${(performance.now() - sweepStart).toFixed(0)} ms after the last mutation (${swept} more dropped)`,
-  );
-  store.close();
   const blocks = await watch.end();
   const first = phase.runs[0]!;
   const summary = summariseRuns(phase.runs);
@@ -242,7 +216,6 @@ async function runSize(size: number): Promise<SizeRow> {
       loadEnd: load(),
       settings: flags.settings,
       pinned: cores.pinned,
-      store: flags.store,
     },
     hits: { lookups: HIT_LOOKUPS, hits, redisUsPerLookup: hitUs },
     fill: {

@@ -42,7 +42,6 @@ import {
   type FailOpenStore,
   type FieldTagTable,
   type LocalEntry,
-  type RedisResponseStore,
   type ResponseCache,
 } from './cache/response/index.js';
 import type { Config } from './config.js';
@@ -104,8 +103,6 @@ export type CacheOptions = Pick<
     database?: Database;
     /** How long a coalesced miss is waited for (tests shorten it). Default 5,000 ms. */
     joinWaitMs?: number;
-    /** Per tag and bucket, the index size up to which Redis drops an invalidated tag's entries at once (else lazily). Default EAGER_LIMIT (128). */
-    responseEagerLimit?: number;
     /** How often an open circuit breaker probes Redis. Default 1,000 ms. */
     redisProbeIntervalMs?: number;
   };
@@ -312,7 +309,6 @@ export async function buildCaches(options: CacheOptions, logger: Logger): Promis
     onStoreError: (operation, error) => reportAuth(`persisted_${operation}`, error),
   });
   let responseStore: FailOpenStore | null = null;
-  let redisResponseStore: RedisResponseStore | null = null;
   let responseCache: ResponseCache<AppContext> | null = null;
   // The edge (Varnish, or a purger given) in front: purged by tag after the response store, and once
   // more a moment later. Without one, answers tell surrogates not to keep them.
@@ -356,18 +352,15 @@ export async function buildCaches(options: CacheOptions, logger: Logger): Promis
   const entityLocal = local?.entity ?? null;
   const responseLocal = local?.response ?? null;
   if (options.responseCache) {
-    redisResponseStore = redis
+    const shared = redis
       ? createRedisResponseStore({
           redis,
           prefix: options.redisPrefix,
-          ...(options.responseEagerLimit !== undefined ? { eagerLimit: options.responseEagerLimit } : {}),
-          // A fence means Redis lost evidence (eviction, flush): a bucket's entries became misses.
-          onFence: (_bucket, by) => counters.inc('response_fence', by),
-          // Sweeping is memory hygiene (correctness never waits for it): count, and retry later.
-          onSweepError: (error) => report('response_sweep', error),
+          // A fence means Redis lost evidence (eviction, flush) or a bucket's versions were full:
+          // a bucket's entries became misses.
+          onFence: (_bucket, reason) => counters.inc('response_fence', reason),
         })
-      : null;
-    const shared = redisResponseStore ?? createMemoryResponseStore();
+      : createMemoryResponseStore();
     // The layer goes inside failOpen: its announcements fail (and are counted) like the store's calls.
     const raw = responseLocal
       ? withLocalLayer(shared, { ...responseLocal, counters, trusted: () => !breaker || breaker.current === 'closed' })
@@ -422,7 +415,6 @@ export async function buildCaches(options: CacheOptions, logger: Logger): Promis
   const settled = async () => {
     await invalidator.settled();
     await responseCache?.settled();
-    await redisResponseStore?.settled();
   };
   return {
     entityLocal,
@@ -477,7 +469,6 @@ export async function buildCaches(options: CacheOptions, logger: Logger): Promis
       revocations?.close();
       local?.channel.close();
       breaker?.close();
-      redisResponseStore?.close();
       await edge?.close();
       await settled();
       if (ownsRedis && redis) await redis.quit().catch(() => redis.disconnect());

@@ -120,9 +120,9 @@ export function createMetrics(deps: {
   );
   mirror(
     'kitvault_response_cache_fences_total',
-    'Buckets fenced because Redis lost a key they depend on (eviction, flush): their entries became misses. Many: maxmemory is too small.',
+    'Response-cache buckets given a new epoch (all their entries became misses), by reason: lost (Redis evicted or flushed a bucket key; many: maxmemory is too small) or full (a bucket kept MAX_VERSIONS tag versions).',
     { response_fence: {} },
-    'by',
+    'reason',
   );
   mirror(
     'kitvault_redis_short_circuits_total',

@@ -169,7 +169,7 @@ describe('no secret reaches a cache (both levels on Redis)', () => {
       ];
       const keys = await keysUnder(redis, prefix);
       const entityValues = keys.filter((k) => k.startsWith(`${prefix}{e:`) && !k.endsWith(':l'));
-      const responseEntries = keys.filter((k) => k.includes('}:e:'));
+      const responseEntries = keys.filter((k) => k.includes('}:r:'));
       // The session really filled both levels, including the signed-in users' own rows.
       expect(entityValues.some((k) => k.includes(':User:'))).toBe(true);
       expect(entityValues.some((k) => k.includes(':Kit:'))).toBe(true);

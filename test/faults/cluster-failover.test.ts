@@ -230,7 +230,7 @@ describe('a cluster master killed under load', () => {
 
       await sleep(2_000);
       // The master serving bucket 0 of the response cache (every master serves some buckets).
-      const victim = await masterOf(cluster, `${current!.prefix}{rc:0}:s`);
+      const victim = await masterOf(cluster, `${current!.prefix}{rc:0}:c`);
       const killedAt = Date.now();
       await cluster.killMaster(victim.port);
       await cluster.waitForPromotion(victim.port);

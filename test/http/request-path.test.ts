@@ -177,7 +177,7 @@ describe.each(backends())('request path on $backend', ({ backend, skip }) => {
     expect(notModified.headers.get('etag')).toBe(own);
     expect((await get(one, q, { 'if-none-match': `${foreign}, W/${own}` })).status).toBe(304);
 
-    const keyName = `${prefix}{rc:3}:s`;
+    const keyName = `${prefix}{rc:3}:c`;
     for (const header of [
       foreign,
       `"${keyName}"`,

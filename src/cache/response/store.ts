@@ -50,8 +50,8 @@ export interface ResponseStore {
   lease(key: string, ms: number): Promise<'acquired' | 'held'>;
   /** Drops everything this store holds (admin purge). */
   clear(): Promise<void>;
-  /** Live entries and, where the store can tell, the bytes they take. */
-  stats(): Promise<{ entries: number; bytes: number | null }>;
+  /** Live entries and the bytes they take, where the store can tell without a scan. */
+  stats(): Promise<{ entries: number | null; bytes: number | null }>;
 }
 
 /** Entry lifetimes are capped at a day. */

@@ -147,7 +147,7 @@ describe('the response cache in process (L1)', () => {
     await a.caches.responseLocal!.channel.ready(5000);
     expect((await ask(a, KIT_CLUB, { id: '38' })).cache).toBe('MISS');
     // Redis keeps every entry a moment only (as it does a write it cannot fully vouch for).
-    const entries = (await keysUnder(pair.direct, pair.prefix)).filter((k) => k.includes('}:e:'));
+    const entries = (await keysUnder(pair.direct, pair.prefix)).filter((k) => k.includes('}:r:'));
     await Promise.all(entries.map((k) => pair.direct.pexpire(k, 300)));
     expect((await ask(a, KIT_CLUB, { id: '38' })).cache).toBe('HIT'); // from Redis, and kept
     const before = localHits(a);

@@ -58,7 +58,7 @@ describe.each(backends())('response cache scope on $backend', ({ backend, skip }
   });
 
   const entryKeys = async () =>
-    redis ? (await keysUnder(redis, prefix)).filter((k) => k.includes('}:e:')).length : null;
+    redis ? (await keysUnder(redis, prefix)).filter((k) => k.includes('}:r:')).length : null;
 
   it.skipIf(skip)(
     `serves a public query to 50 signed-in users and anonymous from one execution and one entry${skip ? ` (skipped: ${skip})` : ''}`,
