@@ -4,8 +4,9 @@
  *
  * Key layout (P = REDIS_PREFIX, b = bucket of the entry, h = its key hash, 128 bits in hex):
  *   P{rc:b}:c      the bucket's clock, "<epoch>.<stamp>.<counter>": a random epoch (12 hex digits);
- *                  the counter (15 digits), bumped by every invalidation in the bucket; the stamp,
- *                  the counter's value at the last invalidation that concerned an entry here.
+ *                  the counter (16 digits), moved forward by every invalidation in the bucket (to
+ *                  the server's clock in µs at least); the stamp, the counter's value at the last
+ *                  invalidation that concerned an entry here.
  *   P{rc:b}:v      hash: "@" the epoch again (c and v must agree); per tag, the counter at its last
  *                  invalidation, with a "w" after it once an entry carrying it was written since.
  *   P{rc:b}:r:h    "<clock>\n<tags, tab-separated>\n<the serialised response>": the clock it was
@@ -59,7 +60,8 @@ export const MAX_TAGS = 2_000;
 export const CLOCK_SLACK_MS = 60_000;
 
 const EPOCH_DIGITS = 12;
-const COUNTER_DIGITS = 15;
+/** Counters are floored to the Redis server's clock in µs (see INVALIDATE): 16 digits. */
+const COUNTER_DIGITS = 16;
 /** "<epoch>.<stamp>": what a hit compares, the first part of the clock and of an entry's header. */
 const STAMP_BYTES = EPOCH_DIGITS + 1 + COUNTER_DIGITS;
 /** "<epoch>.<stamp>.<counter>": the clock's exact length, and the entry header's up to its first newline. */
@@ -119,7 +121,8 @@ if not stale then
   if #tags > 0 then
     local versions = redis.call('HMGET', V, unpack(tags))
     for i = 1, #tags do
-      if versions[i] and versionOf(versions[i]) > checked then
+      -- A missing version fails closed: every tag a servable entry carries has one (its write made it).
+      if not versions[i] or versionOf(versions[i]) > checked then
         stale = true
         break
       end
@@ -137,12 +140,13 @@ return {c .. string.sub(e, ${CLOCK_BYTES + 1}), c, 0, ttl}
 
 /**
  * KEYS: r, l, c, v. ARGV: value, ttl ms, generation, tags (tab-joined), candidate epoch, memory ms,
- * then each tag. Answers 1 (stored), 0 (refused) or -1 (refused, and the bucket was fenced).
+ * max versions, then each tag. Answers 1 (stored), 0 (refused), or refused and the bucket fenced:
+ * -1 (evidence lost) or -2 (v full).
  */
 const WRITE = `${COMMON}
 local R, L, C, V = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 redis.call('DEL', L)
-local c, epoch = clock(C, V)
+local c, epoch, _, counter = clock(C, V)
 if not c then
   -- One of the two lost (else the bucket expired whole, and the next lookup starts it again): the
   -- bucket starts again now, or no write here could succeed until the next invalidation.
@@ -150,19 +154,25 @@ if not c then
   fence(C, V, ARGV[5], tonumber(ARGV[6]))
   return -1
 end
--- Another epoch than the lookup's: what happened since is unknown.
+-- Another epoch than the lookup's: what happened since is unknown. A counter ahead of the clock's
+-- was handed out by a history this Redis no longer has (a failover lost it): refused too.
 if string.sub(ARGV[3], 1, ${EPOCH_DIGITS + 1}) ~= epoch .. '.' then return 0 end
 local seen = tonumber(string.sub(ARGV[3], ${STAMP_BYTES + 2}))
-if not seen then return 0 end
+if not seen or seen > counter then return 0 end
+-- Writes add versions (a mark per new tag) too: v stays bounded whatever the traffic.
+if redis.call('HLEN', V) > tonumber(ARGV[7]) then
+  fence(C, V, ARGV[5], math.max(tonumber(ARGV[6]), redis.call('PTTL', C)))
+  return -2
+end
 local marks = {}
-if #ARGV > 6 then
-  local versions = redis.call('HMGET', V, unpack(ARGV, 7))
-  for i = 1, #ARGV - 6 do
+if #ARGV > 7 then
+  local versions = redis.call('HMGET', V, unpack(ARGV, 8))
+  for i = 1, #ARGV - 7 do
     local v = versions[i]
     if v and versionOf(v) > seen then return 0 end
     -- From now on an invalidation of this tag may concern an entry here (see INVALIDATE).
     if not v or string.sub(v, -1) ~= 'w' then
-      marks[#marks + 1] = ARGV[6 + i]
+      marks[#marks + 1] = ARGV[7 + i]
       marks[#marks + 1] = (v or '0') .. 'w'
     end
   end
@@ -204,7 +214,11 @@ if redis.call('HLEN', V) > tonumber(ARGV[3]) then
   fence(C, V, ARGV[1], math.max(memory, redis.call('PTTL', C)))
   return {2, 0}
 end
-local n = counterText(counter + 1)
+-- Floored to the server's clock (µs): a failover that loses this call's effect cannot hand out the
+-- same counter again later with another meaning (the promoted replica's next one is later still,
+-- unless the clocks of master and replica differ by more than a failover takes).
+local t = redis.call('TIME')
+local n = counterText(math.max(counter + 1, tonumber(t[1]) * 1000000 + tonumber(t[2])))
 local touched = 0
 local versions = #ARGV > 3 and redis.call('HMGET', V, unpack(ARGV, 4)) or {}
 local fields = {}
@@ -274,8 +288,11 @@ export const bucketOfHash = (hash: string, buckets: number) => parseInt(hash.sli
 
 const newEpoch = () => randomHex(EPOCH_DIGITS / 2);
 
-/** A tag the header could not give back whole (it is tab-separated, on one line). */
-const unfit = (tag: string) => tag.length === 0 || tag.includes('\t') || tag.includes('\n');
+/**
+ * A tag the header could not give back whole (it is tab-separated, on one line), or one whose
+ * version would be the epoch's field in v.
+ */
+const unfit = (tag: string) => tag.length === 0 || tag === '@' || tag.includes('\t') || tag.includes('\n');
 
 /** The response bytes of an entry read whole: after the header's second line. */
 function valueOf(entry: Buffer): Buffer | null {
@@ -401,13 +418,15 @@ export function createRedisResponseStore(options: RedisResponseStoreOptions): Re
         all.join('\t'),
         newEpoch(),
         INVALIDATION_MEMORY_MS,
+        maxVersions,
         ...all,
       );
-      if (ok < 0) onFence?.(bucket, 'lost');
+      fenced(bucket, -ok);
       return ok === 1 ? 'stored' : 'refused';
     },
     async invalidate(tags) {
-      const unique = [...new Set(tags)];
+      // An unfit tag is on no entry here (`store` refuses them), and "@" would overwrite the epoch.
+      const unique = [...new Set(tags)].filter((tag) => !unfit(tag));
       if (!unique.length) return;
       await Promise.all(Array.from({ length: buckets }, (_, b) => invalidateBucket(b, unique)));
       await replicated();

@@ -14,7 +14,10 @@ import type { DecodedEntry } from './entry.js';
 export type Lookup = {
   /** The stored bytes (as given to `store`), or null on a miss. */
   value: Buffer | null;
-  /** The write guard to pass back to `store` for this key: opaque, compared for equality only. */
+  /**
+   * The write guard to pass back to `store` for this key: opaque to its callers, which compare it
+   * for equality only (coalescing); the store that handed it out may read more into it.
+   */
   generation: string;
   /**
    * Only when asked for (`forLayer`): the tags the entry was stored with, read with it (an

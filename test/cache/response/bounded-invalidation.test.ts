@@ -186,6 +186,31 @@ describe('bounded invalidation', () => {
     },
   );
 
+  it.skipIf(skip)(
+    'writes cannot grow the versions past the bound either: the write that finds them full fences',
+    async () => {
+      fresh(4);
+      // Each distinct tag written is a field (its mark): "@" and four more fill bucket 2's hash.
+      for (let n = 0; n < 4; n++) expect(await put(inBucket(2, n), `v${n}`, [`Kit:${n}`])).toBe('stored');
+      expect(await put(inBucket(2, 9), 'over', ['Kit:9'])).toBe('refused');
+      expect(fences).toEqual(['2:full']);
+      expect(await redis.hlen(`${prefix}{rc:2}:v`)).toBe(1);
+      for (let n = 0; n < 4; n++) expect(await value(inBucket(2, n))).toBeNull();
+      expect(await put(inBucket(2, 9), 'again', ['Kit:9'])).toBe('stored');
+    },
+  );
+
+  it.skipIf(skip)('a tag named "@" is never stored, and invalidating it fences nothing', async () => {
+    fresh();
+    expect(await put(inBucket(1, 1), 'at', ['@'])).toBe('refused');
+    expect(await put(inBucket(1, 2), 'kept', ['Kit:1'])).toBe('stored');
+    await store.invalidate(['@']);
+    // The bucket's epoch is intact: a write there is not refused, and nothing was fenced.
+    expect(await put(inBucket(1, 3), 'more', ['Kit:2'])).toBe('stored');
+    expect(fences).toEqual([]);
+    expect(await value(inBucket(1, 2))).toBe('kept');
+  });
+
   it.skipIf(skip)('purge-all is one script per bucket whatever the size, and serves nothing after it', async () => {
     fresh();
     for (let i = 0; i < 40; i++) await put(`e${i}`, `E${i}`, [`Kit:${i}`]);
