@@ -25,7 +25,7 @@ export default defineConfig({
       'test/cache/entity/*.test.ts',
       'test/cache/redis/*.test.ts',
       'test/cache/response/!(redis-outage|bounded-memos).test.ts',
-      'test/faults/{response-key-loss,entity-key-loss,index-eviction,random-key-loss}.test.ts',
+      'test/faults/{response-key-loss,entity-key-loss,version-eviction,random-key-loss}.test.ts',
       'test/http/{request-path,cross-server-coalescing}.test.ts',
       'test/api/{cache-admin,no-secrets-cached}.test.ts',
       'test/auth/logout-reach.test.ts',

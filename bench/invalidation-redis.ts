@@ -79,7 +79,7 @@ export async function commandMicros(admin: Redis): Promise<number> {
 
 export type Block = { us: number; command: string };
 /** What a command did, told from its keys: the invalidation's work apart from the fills'. */
-export type BlockKind = 'invalidate' | 'check' | 'write' | 'lease' | 'other';
+export type BlockKind = 'invalidate' | 'check' | 'write' | 'lease' | 'lookup' | 'other';
 export type BlockSummary = {
   /** The longest command seen (null: none reached the 100 µs floor). */
   longest: Block | null;
@@ -116,11 +116,13 @@ function describe(args: readonly string[], prefix: string): string {
 
 /**
  * The response store's commands by their keys: an invalidation (or purge) script is handed the
- * bucket's c and v, a check r, c, v, a write r, l, c, v; a lease is a SET of l.
+ * bucket's c and v, a check r, c, v, a write r, l, c, v; a lease is a SET of l, a lookup an MGET of
+ * r and c. The commands a script runs are logged too (SLOWLOG lists them apart): 'other'.
  */
 function kindOf(args: readonly string[]): BlockKind {
   const [name = '', ...rest] = args;
   if (/^set$/i.test(name) && /\}:l:/.test(rest[0] ?? '')) return 'lease';
+  if (/^mget$/i.test(name) && /\}:r:/.test(rest[0] ?? '')) return 'lookup';
   if (!/^(evalsha|eval)$/i.test(name)) return 'other';
   const n = Number(rest[1]);
   const first = rest[2] ?? '';

@@ -359,6 +359,7 @@ export async function buildCaches(options: CacheOptions, logger: Logger): Promis
           // A fence means Redis lost evidence (eviction, flush) or a bucket's versions were full:
           // a bucket's entries became misses.
           onFence: (_bucket, reason) => counters.inc('response_fence', reason),
+          onTouched: () => counters.inc('response_bucket_touched'),
         })
       : createMemoryResponseStore();
     // The layer goes inside failOpen: its announcements fail (and are counted) like the store's calls.

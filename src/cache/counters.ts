@@ -14,6 +14,7 @@ export type CounterName =
   | 'response_invalidation'
   | 'response_invalidation_failed'
   | 'response_fence'
+  | 'response_bucket_touched'
   | 'entity_hit'
   | 'entity_local_hit'
   | 'entity_miss'

@@ -120,9 +120,14 @@ export function createMetrics(deps: {
   );
   mirror(
     'kitvault_response_cache_fences_total',
-    'Response-cache buckets given a new epoch (all their entries became misses), by reason: lost (Redis evicted or flushed a bucket key; many: maxmemory is too small) or full (a bucket kept MAX_VERSIONS tag versions).',
+    "Response-cache buckets given a new epoch (all their entries became misses), by reason: lost (Redis evicted or flushed one of a bucket's two keys; many: maxmemory is too small; a bucket that lost both starts again uncounted) or full (a bucket's tag versions reached their bound).",
     { response_fence: {} },
     'reason',
+  );
+  mirror(
+    'kitvault_response_cache_buckets_touched_total',
+    "Response-cache buckets where an invalidation concerned cached entries: each of their entries' next hit is checked by a script (then restamped).",
+    { response_bucket_touched: {} },
   );
   mirror(
     'kitvault_redis_short_circuits_total',

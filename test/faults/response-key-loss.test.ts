@@ -19,7 +19,7 @@ const LONG = 60_000;
 let redis: RedisClient;
 let prefix: string;
 let store: ResponseStore;
-let fences: { bucket: number; by: string }[] = [];
+let fences: { bucket: number; reason: string }[] = [];
 let serial = 0;
 
 const bucketOf = (key: string) => bucketOfHash(key, BUCKETS);
@@ -51,7 +51,7 @@ beforeAll(async () => {
   if (skip) return;
   redis = testRedis();
   prefix = newPrefix();
-  store = createRedisResponseStore({ redis, prefix, onFence: (bucket, by) => fences.push({ bucket, by }) });
+  store = createRedisResponseStore({ redis, prefix, onFence: (bucket, reason) => fences.push({ bucket, reason }) });
 });
 afterAll(async () => {
   if (redis) {
@@ -72,7 +72,7 @@ describe('the Redis response store when a key is lost', () => {
       expect(await evict(1, CLOCK)).toBe(1);
       fences = [];
       expect(await value(a)).toBeNull();
-      expect(fences).toEqual([{ bucket: 1, by: 'lost' }]);
+      expect(fences).toEqual([{ bucket: 1, reason: 'lost' }]);
       expect(await value(c)).toBeNull();
       expect(await value(d)).toBe('d');
       // A write looked up under the lost clock is refused; the bucket caches again at once.
@@ -90,7 +90,7 @@ describe('the Redis response store when a key is lost', () => {
     expect(await evict(3, VERSIONS)).toBe(1);
     fences = [];
     expect(await store.store(b, 'stale', ['Kit:4'], LONG, before.generation)).toBe('refused');
-    expect(fences).toEqual([{ bucket: 3, by: 'lost' }]);
+    expect(fences).toEqual([{ bucket: 3, reason: 'lost' }]);
     expect(await value(a)).toBeNull();
     expect(await value(b)).toBeNull();
     // Fenced by that write: the next fill is stored (no bucket stays unable to cache).
@@ -110,7 +110,7 @@ describe('the Redis response store when a key is lost', () => {
       fences = [];
       // Any invalidation now finds the versions gone and fences the bucket, whichever tag.
       await store.invalidate(['Kit:6']);
-      expect(fences).toEqual([{ bucket: 4, by: 'lost' }]);
+      expect(fences).toEqual([{ bucket: 4, reason: 'lost' }]);
       expect(await value(a)).toBeNull();
       expect(await value(b)).toBeNull();
     },
@@ -140,7 +140,7 @@ describe('the Redis response store when a key is lost', () => {
       await redis.hset(`${prefix}{rc:7}:v`, '@', 'ffffffffffff');
       fences = [];
       await store.invalidate(['Kit:9']);
-      expect(fences).toEqual([{ bucket: 7, by: 'lost' }]);
+      expect(fences).toEqual([{ bucket: 7, reason: 'lost' }]);
       expect(await value(a)).toBeNull();
     },
   );
@@ -188,8 +188,8 @@ describe('the Redis response store when a key is lost', () => {
     const clock = (await redis.get(`${prefix}{rc:9}:c`))!;
     for (const stored of [
       '1 0 60000 0 P "x"\n{"data":{}}',
-      // The clock's epoch, but no tag line: what invalidates it cannot be read.
-      `${clock.slice(0, 13)}999999999999999.000000000000000\n`,
+      // The clock's epoch and length, but no tag line: what invalidates it cannot be read.
+      `${clock.slice(0, 13)}${'9'.repeat(16)}.${clock.slice(30)}\n`,
       // Another epoch's stamp.
       `ffffffffffff.${clock.slice(13)}\nKit:11\n{"data":{}}`,
     ]) {

@@ -1,7 +1,8 @@
 /**
- * Redis runs with `allkeys-lru`: any key may go, and the key a hit never reads (a bucket's tag
- * versions) goes first. Losing it may cost misses, never a stale answer. Here the eviction is staged by deleting keys (found with SCAN; the API never scans),
- * then a rename goes through the API and every read goes through the front door, lean hit included.
+ * Redis runs with `allkeys-lru`: any key may go, a bucket's tag versions (which a plain hit never
+ * reads) among them. Losing them may cost misses, never a stale answer. Here the eviction is staged
+ * by deleting keys (found with SCAN; the API never scans), then a rename goes through the API and
+ * every read goes through the front door, lean hit included.
  */
 import type { RedisClient } from '../../src/cache/redis/client.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

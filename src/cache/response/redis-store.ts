@@ -46,13 +46,15 @@ import { INVALIDATION_MEMORY_MS, type Lookup, type ResponseStore, type StoreOutc
 /** Hex digits of an entry's key hash in its key name (see `hashOf`). */
 export const HASH_DIGITS = 32;
 /**
- * Per bucket, the tags whose versions are kept. Past it, the next invalidation starts a new epoch
- * (every entry of the bucket a miss): the price of never scanning the hash to trim it. A version is
- * a field of some 20 to 60 bytes, so this bounds the hash near 5 MB.
+ * Per bucket, the tags whose versions are kept (bucket b of n keeps up to MAX_VERSIONS × (1 − b/2n),
+ * so buckets that see the same invalidations do not fill up together). Past it, the next write or
+ * invalidation there starts a new epoch (every entry of the bucket a miss): the price of never
+ * scanning the hash to trim it. A field takes about 80 bytes (MEMORY USAGE of 100,000 `Kit:<n>`
+ * versions: 8.2 MB), so a full hash about 4 MB, and the 16 buckets' at most about 50 MB.
  */
-export const MAX_VERSIONS = 100_000;
+export const MAX_VERSIONS = 50_000;
 /** The most tags one script is handed (Lua's unpack stops near 8,000 values). */
-export const MAX_TAGS = 2_000;
+const MAX_TAGS = 2_000;
 /**
  * A write that has to extend the clock's expiry extends it this far past its own entry's (at most
  * an eighth of the entry's TTL), so the writes of the next minute need not.
@@ -139,9 +141,9 @@ return {c .. string.sub(e, ${CLOCK_BYTES + 1}), c, 0, ttl}
 `;
 
 /**
- * KEYS: r, l, c, v. ARGV: value, ttl ms, generation, tags (tab-joined), candidate epoch, memory ms,
- * max versions, then each tag. Answers 1 (stored), 0 (refused), or refused and the bucket fenced:
- * -1 (evidence lost) or -2 (v full).
+ * KEYS: r, l, c, v. ARGV: value, ttl ms, generation, candidate epoch, memory ms, max versions, then
+ * each tag. Answers 1 (stored), 0 (refused), or refused and the bucket fenced: -1 (evidence lost)
+ * or -2 (v full).
  */
 const WRITE = `${COMMON}
 local R, L, C, V = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
@@ -151,7 +153,7 @@ if not c then
   -- One of the two lost (else the bucket expired whole, and the next lookup starts it again): the
   -- bucket starts again now, or no write here could succeed until the next invalidation.
   if redis.call('EXISTS', C, V) == 0 then return 0 end
-  fence(C, V, ARGV[5], tonumber(ARGV[6]))
+  fence(C, V, ARGV[4], tonumber(ARGV[5]))
   return -1
 end
 -- Another epoch than the lookup's: what happened since is unknown. A counter ahead of the clock's
@@ -160,19 +162,19 @@ if string.sub(ARGV[3], 1, ${EPOCH_DIGITS + 1}) ~= epoch .. '.' then return 0 end
 local seen = tonumber(string.sub(ARGV[3], ${STAMP_BYTES + 2}))
 if not seen or seen > counter then return 0 end
 -- Writes add versions (a mark per new tag) too: v stays bounded whatever the traffic.
-if redis.call('HLEN', V) > tonumber(ARGV[7]) then
-  fence(C, V, ARGV[5], math.max(tonumber(ARGV[6]), redis.call('PTTL', C)))
+if redis.call('HLEN', V) > tonumber(ARGV[6]) then
+  fence(C, V, ARGV[4], math.max(tonumber(ARGV[5]), redis.call('PTTL', C)))
   return -2
 end
 local marks = {}
-if #ARGV > 7 then
-  local versions = redis.call('HMGET', V, unpack(ARGV, 8))
-  for i = 1, #ARGV - 7 do
+if #ARGV > 6 then
+  local versions = redis.call('HMGET', V, unpack(ARGV, 7))
+  for i = 1, #ARGV - 6 do
     local v = versions[i]
     if v and versionOf(v) > seen then return 0 end
     -- From now on an invalidation of this tag may concern an entry here (see INVALIDATE).
     if not v or string.sub(v, -1) ~= 'w' then
-      marks[#marks + 1] = ARGV[7 + i]
+      marks[#marks + 1] = ARGV[6 + i]
       marks[#marks + 1] = (v or '0') .. 'w'
     end
   end
@@ -180,7 +182,7 @@ end
 if #marks > 0 then redis.call('HSET', V, unpack(marks)) end
 -- None of its tags was invalidated since the lookup: stamped with the clock now, not the lookup's.
 local ttl = tonumber(ARGV[2])
-redis.call('SET', R, c .. '\\n' .. ARGV[4] .. '\\n' .. ARGV[1], 'PX', ttl)
+redis.call('SET', R, c .. '\\n' .. table.concat(ARGV, '\\t', 7) .. '\\n' .. ARGV[1], 'PX', ttl)
 -- The clock outlives every entry stamped with it (else they would all turn into misses early).
 if redis.call('PTTL', C) < ttl then
   local keep = ttl + math.min(${CLOCK_SLACK_MS}, math.ceil(ttl / 8))
@@ -271,7 +273,7 @@ export type RedisResponseStoreOptions = {
   onFence?(bucket: number, reason: FenceReason): void;
   /**
    * Told when an invalidation concerned entries of a bucket (their hits are checked by a script
-   * until restamped). For a test or a counter; must not throw.
+   * until restamped). For a counter; must not throw.
    */
   onTouched?(bucket: number): void;
   /**
@@ -280,8 +282,6 @@ export type RedisResponseStoreOptions = {
    */
   replicationTimeoutMs?: number;
 };
-
-export type RedisResponseStore = ResponseStore;
 
 /** The bucket of an entry, by its key hash (a hex digest): its first 32 bits, modulo the buckets. */
 export const bucketOfHash = (hash: string, buckets: number) => parseInt(hash.slice(0, 8), 16) % buckets;
@@ -294,16 +294,14 @@ const newEpoch = () => randomHex(EPOCH_DIGITS / 2);
  */
 const unfit = (tag: string) => tag.length === 0 || tag === '@' || tag.includes('\t') || tag.includes('\n');
 
-/** The response bytes of an entry read whole: after the header's second line. */
-function valueOf(entry: Buffer): Buffer | null {
-  if (entry.length <= CLOCK_BYTES || entry[CLOCK_BYTES] !== NEWLINE) return null;
-  const tagsEnd = entry.indexOf(NEWLINE, CLOCK_BYTES + 1);
-  return tagsEnd < 0 ? null : entry.subarray(tagsEnd + 1);
+/** Where an entry's tag line ends (the response bytes follow), or -1: not an entry of this format. */
+function tagsEndOf(entry: Buffer): number {
+  if (entry.length <= CLOCK_BYTES || entry[CLOCK_BYTES] !== NEWLINE) return -1;
+  return entry.indexOf(NEWLINE, CLOCK_BYTES + 1);
 }
 
-/** The tags in an entry's header. */
-function tagsOf(entry: Buffer): string[] {
-  const tagsEnd = entry.indexOf(NEWLINE, CLOCK_BYTES + 1);
+/** The tags in an entry's header, given where its tag line ends. */
+function tagsOf(entry: Buffer, tagsEnd: number): string[] {
   const line = entry.toString('utf8', CLOCK_BYTES + 1, tagsEnd);
   return line ? line.split('\t') : [];
 }
@@ -312,7 +310,7 @@ function tagsOf(entry: Buffer): string[] {
 const current = (entry: Buffer, clock: Buffer) =>
   entry.length > CLOCK_BYTES && entry.compare(clock, 0, STAMP_BYTES, 0, STAMP_BYTES) === 0;
 
-export function createRedisResponseStore(options: RedisResponseStoreOptions): RedisResponseStore {
+export function createRedisResponseStore(options: RedisResponseStoreOptions): ResponseStore {
   const { redis, prefix, onFence, onTouched } = options;
   const buckets = options.buckets ?? 16;
   const maxVersions = options.maxVersions ?? MAX_VERSIONS;
@@ -332,10 +330,13 @@ export function createRedisResponseStore(options: RedisResponseStoreOptions): Re
     const bucket = bucketOfHash(h, buckets);
     return { h, bucket, b: base(bucket) };
   };
-  const fenced = (bucket: number, code: number) => {
+  /** The scripts' fence codes: 1 evidence lost, 2 versions full (a write answers them negated). */
+  const reportFence = (bucket: number, code: number) => {
     if (code === 1) onFence?.(bucket, 'lost');
     else if (code === 2) onFence?.(bucket, 'full');
   };
+  /** Bucket b's bound on its versions: spread, so buckets fed the same invalidations fence at different times. */
+  const limitOf = (b: number) => maxVersions - Math.floor((maxVersions * b) / (2 * buckets));
 
   async function check(key: string, forLayer: boolean): Promise<Lookup> {
     const { h, bucket, b } = placeOf(key);
@@ -348,12 +349,13 @@ export function createRedisResponseStore(options: RedisResponseStoreOptions): Re
       INVALIDATION_MEMORY_MS,
       forLayer ? 1 : 0,
     );
-    fenced(bucket, fence);
+    reportFence(bucket, fence);
     const generation = clock.toString('latin1');
-    const value = entry ? valueOf(entry) : null;
-    if (!entry || !value) return { value: null, generation };
+    const tagsEnd = entry ? tagsEndOf(entry) : -1;
+    if (!entry || tagsEnd < 0) return { value: null, generation };
+    const value = entry.subarray(tagsEnd + 1);
     return forLayer
-      ? { value, generation, tags: tagsOf(entry), ttlMs: pttl >= 0 ? pttl : null }
+      ? { value, generation, tags: tagsOf(entry, tagsEnd), ttlMs: pttl >= 0 ? pttl : null }
       : { value, generation };
   }
 
@@ -367,10 +369,10 @@ export function createRedisResponseStore(options: RedisResponseStoreOptions): Re
         `${k}v`,
         newEpoch(),
         INVALIDATION_MEMORY_MS,
-        maxVersions,
+        limitOf(b),
         ...batch,
       );
-      fenced(b, code);
+      reportFence(b, code);
       if (touched) onTouched?.(b);
     }
   }
@@ -393,7 +395,8 @@ export function createRedisResponseStore(options: RedisResponseStoreOptions): Re
       const generation = clock.toString('latin1');
       if (!entry) return { value: null, generation };
       if (!current(entry, clock)) return check(key, false);
-      return { value: valueOf(entry), generation };
+      const tagsEnd = tagsEndOf(entry);
+      return { value: tagsEnd < 0 ? null : entry.subarray(tagsEnd + 1), generation };
     },
     async lease(key, ms) {
       const { h, b } = placeOf(key);
@@ -402,9 +405,13 @@ export function createRedisResponseStore(options: RedisResponseStoreOptions): Re
     },
     async store(key, value, tags, ttlMs, generation): Promise<StoreOutcome> {
       const all = [...new Set(tags)];
-      // Such an entry could not be invalidated by every tag it carries: it is not stored.
-      if (all.some(unfit) || all.length > MAX_TAGS) return 'refused';
       const { h, bucket, b } = placeOf(key);
+      // Such an entry could not be invalidated by every tag it carries: it is not stored (and its
+      // fill lease goes, as a write's would, so no other server waits for it).
+      if (all.some(unfit) || all.length > MAX_TAGS) {
+        await redis.del(`${b}l:${h}`);
+        return 'refused';
+      }
       // The fill lease (if any) goes with the write, stored or refused.
       const ok = await redis.kvResponseWrite(
         4,
@@ -415,13 +422,12 @@ export function createRedisResponseStore(options: RedisResponseStoreOptions): Re
         value,
         Math.max(1, Math.round(ttlMs)),
         generation,
-        all.join('\t'),
         newEpoch(),
         INVALIDATION_MEMORY_MS,
-        maxVersions,
+        limitOf(bucket),
         ...all,
       );
-      fenced(bucket, -ok);
+      if (ok < 0) reportFence(bucket, -ok);
       return ok === 1 ? 'stored' : 'refused';
     },
     async invalidate(tags) {

@@ -1,8 +1,8 @@
 /**
  * The response store's contract, shared by the Redis and the in-memory implementation.
  *
- * Entries are serialised responses under a key, indexed by tags. Invalidating a tag drops every
- * entry that carries it. Writes are guarded against stale write-back: `lookup` hands out a
+ * Entries are serialised responses under a key, each with its tags. Once a tag is invalidated, no
+ * entry that carries it is served again (a store may drop it then, or when it is next read). Writes are guarded against stale write-back: `lookup` hands out a
  * `generation` along with the miss, and `store` refuses the write if any of the entry's tags was
  * invalidated after that generation was read (the query may have read pre-mutation data).
  *
@@ -43,7 +43,7 @@ export interface ResponseStore {
    */
   peek?(key: string): LocalLookup | undefined;
   store(key: string, value: string, tags: readonly string[], ttlMs: number, generation: string): Promise<StoreOutcome>;
-  /** Drops every entry carrying any of the tags; resolves once that is true for every server. */
+  /** Serves no entry carrying any of the tags any more; resolves once that is true for every server. */
   invalidate(tags: readonly string[]): Promise<void>;
   /**
    * Claims the right to fill `key` for `ms` across every server sharing the store: 'acquired', or

@@ -3,8 +3,8 @@
  * what spreads its keys, and its invalidation work, over the masters: every master must own at
  * least one bucket, or it holds no entries at all. Only in cluster mode (npm run test:cluster).
  *
- * The keys are found where they really are: an invalidation writes every bucket's sequence and
- * manifest, and SCAN on each master says which buckets it holds.
+ * The keys are found where they really are: a purge starts every bucket (writes its clock and
+ * versions), and SCAN on each master says which buckets it holds.
  */
 import calculateSlot from 'cluster-key-slot';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

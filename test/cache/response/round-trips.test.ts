@@ -1,9 +1,8 @@
 /**
- * What a request costs in Redis commands: a public hit is one MGET (entry and its bucket's sequence
- * together), a miss adds one write script, a private hit is still one MGET (who the viewer is comes
- * from SQL), and an invalidation is one script per bucket, and a second in a bucket where a tag's
- * index is small enough to drop at once (the first answered who is in the indexes, up to the eager
- * limit).
+ * What a request costs in Redis commands: a public hit is one MGET (entry and its bucket's clock
+ * together), a miss adds the fill lease and one write script, a private hit is still one MGET (who
+ * the viewer is comes from SQL), and an invalidation is one script per bucket, however many tags
+ * and entries.
  * Commands are counted at `sendCommand`, which ioredis calls once per command, also when it
  * auto-pipelines them.
  */
