@@ -49,10 +49,12 @@ export const HASH_DIGITS = 32;
  * Per bucket, the tags whose versions are kept (bucket b of n keeps up to MAX_VERSIONS × (1 − b/2n),
  * so buckets that see the same invalidations do not fill up together). Past it, the next write or
  * invalidation there starts a new epoch (every entry of the bucket a miss): the price of never
- * scanning the hash to trim it. A field takes about 80 bytes (MEMORY USAGE of 100,000 `Kit:<n>`
- * versions: 8.2 MB), so a full hash about 4 MB, and the 16 buckets' at most about 50 MB.
+ * scanning the hash to trim it. It must stay well above the distinct tags a bucket's entries carry
+ * (about the number of entities cached, since list pages carry their items' tags), or the bucket
+ * fills up again soon after each new epoch. A field takes about 80 bytes (MEMORY USAGE of 100,000
+ * `Kit:<n>` versions: 8.2 MB), so a hash grows to that size only in a catalogue that large.
  */
-export const MAX_VERSIONS = 50_000;
+export const MAX_VERSIONS = 200_000;
 /** The most tags one script is handed (Lua's unpack stops near 8,000 values). */
 const MAX_TAGS = 2_000;
 /**
