@@ -74,7 +74,12 @@ export type CacheOptions = Pick<
   Partial<
     Pick<
       Config,
-      'entityTtlSeconds' | 'entityNegativeTtlSeconds' | 'entityL1Mb' | 'responseL1Mb' | 'responseGraceSeconds'
+      | 'entityTtlSeconds'
+      | 'entityNegativeTtlSeconds'
+      | 'entityL1Mb'
+      | 'responseL1Mb'
+      | 'responseGraceSeconds'
+      | 'responseMaxTagVersions'
     >
   > &
   Partial<Pick<Config, 'loginMaxAttempts' | 'loginMaxAttemptsPerAddress' | 'loginWindowSeconds'>> &
@@ -360,6 +365,7 @@ export async function buildCaches(options: CacheOptions, logger: Logger): Promis
           // a bucket's entries became misses.
           onFence: (_bucket, reason) => counters.inc('response_fence', reason),
           onTouched: () => counters.inc('response_bucket_touched'),
+          ...(options.responseMaxTagVersions !== undefined ? { maxVersions: options.responseMaxTagVersions } : {}),
         })
       : createMemoryResponseStore();
     // The layer goes inside failOpen: its announcements fail (and are counted) like the store's calls.

@@ -4,6 +4,7 @@
  */
 import { getHeapStatistics } from 'node:v8';
 import { z } from 'zod';
+import { MAX_VERSIONS } from './cache/response/index.js';
 import { DEFAULT_SEED_PASSWORD } from './db/seed.js';
 import { isNamespace, NAMESPACES, type Namespace } from './domain/registry.js';
 import { DEFAULT_MAX_OPERATIONS, isLabelName, MAX_OPERATIONS_LIMIT } from './observability/operation-labels.js';
@@ -91,6 +92,7 @@ const envSchema = z.object({
   ENTITY_NEGATIVE_TTL_SECONDS: z.coerce.number().int().min(0).max(3600).default(30),
   ENTITY_L1_MB: z.coerce.number().int().min(0).max(4096).default(32),
   RESPONSE_L1_MB: z.coerce.number().int().min(0).max(4096).default(16),
+  RESPONSE_MAX_TAG_VERSIONS: z.coerce.number().int().min(1000).max(10_000_000).default(MAX_VERSIONS),
   SEED_PASSWORD: z.string().min(1).default(DEFAULT_SEED_PASSWORD),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   NODE_ENV: z.string().default('development'),
@@ -208,6 +210,8 @@ export type Config = {
   entityL1Mb: number;
   /** The response cache's in-process layer, in MiB (0: none); with a single Redis only. */
   responseL1Mb: number;
+  /** Per Redis bucket, the tag versions kept before the bucket starts a new epoch (see redis-store.ts). */
+  responseMaxTagVersions: number;
   seedPassword: string;
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
   production: boolean;
@@ -288,6 +292,7 @@ export function loadConfig(
     entityNegativeTtlSeconds: e.ENTITY_NEGATIVE_TTL_SECONDS,
     entityL1Mb: e.ENTITY_L1_MB,
     responseL1Mb: e.RESPONSE_L1_MB,
+    responseMaxTagVersions: e.RESPONSE_MAX_TAG_VERSIONS,
     seedPassword: e.SEED_PASSWORD,
     logLevel: e.LOG_LEVEL,
     production: e.NODE_ENV === 'production',

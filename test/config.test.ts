@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { MAX_VERSIONS } from '../src/cache/response/index.js';
 import { ConfigError, loadConfig } from '../src/config.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -34,6 +35,15 @@ describe('configuration of Postgres', () => {
     expect(loadConfig({})).toMatchObject({ databasePrepare: true });
     expect(loadConfig({ DATABASE_PREPARE: 'off' })).toMatchObject({ databasePrepare: false });
     expect(() => loadConfig({ DATABASE_PREPARE: 'sometimes' })).toThrow(/DATABASE_PREPARE/);
+  });
+});
+
+describe('configuration of the response cache on Redis', () => {
+  it('reads RESPONSE_MAX_TAG_VERSIONS (default MAX_VERSIONS, 1,000 to 10,000,000)', () => {
+    expect(loadConfig({})).toMatchObject({ responseMaxTagVersions: MAX_VERSIONS });
+    expect(loadConfig({ RESPONSE_MAX_TAG_VERSIONS: '500000' })).toMatchObject({ responseMaxTagVersions: 500_000 });
+    for (const bad of ['999', '10000001', '1.5', 'lots'])
+      expect(() => loadConfig({ RESPONSE_MAX_TAG_VERSIONS: bad }), bad).toThrow(/RESPONSE_MAX_TAG_VERSIONS/);
   });
 });
 

@@ -104,3 +104,25 @@ describe("the buckets' tag versions lost", () => {
     },
   );
 });
+
+describe('the bound on the versions', () => {
+  it.skipIf(skip)(
+    'set for the app (RESPONSE_MAX_TAG_VERSIONS), it reaches the store: a full bucket is fenced and counted',
+    async () => {
+      const own = newPrefix();
+      // Three fields per bucket at most: "@" and two tags. A club's kits carry dozens of tags.
+      const tight = await cachedApp(database, { backend: 'redis', redis, prefix: own, responseMaxTagVersions: 3 });
+      try {
+        const { kit } = await data(tight.app, 'query { kit(id: 7) { club { id } } }');
+        const first = await ask(tight, CLUB_KITS, { c: kit.club.id });
+        expect(first.cache).not.toBe('HIT');
+        // Its write found the bucket's versions full: refused, and the bucket fenced.
+        expect(tight.caches.counters.get('response_fence', 'full')).toBeGreaterThan(0);
+        expect((await ask(tight, CLUB_KITS, { c: kit.club.id })).cache).not.toBe('HIT');
+      } finally {
+        await tight.caches.close();
+        await dropPrefix(redis, own);
+      }
+    },
+  );
+});

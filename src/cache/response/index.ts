@@ -134,7 +134,7 @@ export function createResponseCache<Ctx extends object>(options: ResponseCacheOp
 export { failOpen, type FailOpenStore } from './fail-open.js';
 export { createMemoryResponseStore } from './memory-store.js';
 export { RESPONSE_LAYER_NAME, withLocalLayer, type LocalEntry } from './local-store.js';
-export { createRedisResponseStore } from './redis-store.js';
+export { createRedisResponseStore, MAX_VERSIONS } from './redis-store.js';
 export { jsonDepthExceeds } from './json-depth.js';
 export { IGNORED_EXTENSIONS, isServed, MAX_VARIABLES_DEPTH } from './serve.js';
 export type { CacheOutcome } from './request-state.js';

@@ -163,12 +163,7 @@ end
 if string.sub(ARGV[3], 1, ${EPOCH_DIGITS + 1}) ~= epoch .. '.' then return 0 end
 local seen = tonumber(string.sub(ARGV[3], ${STAMP_BYTES + 2}))
 if not seen or seen > counter then return 0 end
--- Writes add versions (a mark per new tag) too: v stays bounded whatever the traffic.
-if redis.call('HLEN', V) > tonumber(ARGV[6]) then
-  fence(C, V, ARGV[4], math.max(tonumber(ARGV[5]), redis.call('PTTL', C)))
-  return -2
-end
-local marks = {}
+local marks, added = {}, 0
 if #ARGV > 6 then
   local versions = redis.call('HMGET', V, unpack(ARGV, 7))
   for i = 1, #ARGV - 6 do
@@ -178,8 +173,14 @@ if #ARGV > 6 then
     if not v or string.sub(v, -1) ~= 'w' then
       marks[#marks + 1] = ARGV[6 + i]
       marks[#marks + 1] = (v or '0') .. 'w'
+      if not v then added = added + 1 end
     end
   end
+end
+-- Writes add versions (a mark per new tag) too: v stays within its bound whatever the traffic.
+if added > 0 and redis.call('HLEN', V) + added > tonumber(ARGV[6]) then
+  fence(C, V, ARGV[4], math.max(tonumber(ARGV[5]), redis.call('PTTL', C)))
+  return -2
 end
 if #marks > 0 then redis.call('HSET', V, unpack(marks)) end
 -- None of its tags was invalidated since the lookup: stamped with the clock now, not the lookup's.
@@ -214,23 +215,25 @@ if not c then
   fence(C, V, ARGV[1], memory)
   return {1, 0}
 end
-if redis.call('HLEN', V) > tonumber(ARGV[3]) then
-  fence(C, V, ARGV[1], math.max(memory, redis.call('PTTL', C)))
-  return {2, 0}
-end
 -- Floored to the server's clock (µs): a failover that loses this call's effect cannot hand out the
 -- same counter again later with another meaning (the promoted replica's next one is later still,
 -- unless the clocks of master and replica differ by more than a failover takes).
 local t = redis.call('TIME')
 local n = counterText(math.max(counter + 1, tonumber(t[1]) * 1000000 + tonumber(t[2])))
-local touched = 0
+local touched, added = 0, 0
 local versions = #ARGV > 3 and redis.call('HMGET', V, unpack(ARGV, 4)) or {}
 local fields = {}
 for i = 4, #ARGV do
   local v = versions[i - 3]
-  if v and string.sub(v, -1) == 'w' then touched = 1 end
+  if not v then added = added + 1 elseif string.sub(v, -1) == 'w' then touched = 1 end
   fields[#fields + 1] = ARGV[i]
   fields[#fields + 1] = n
+end
+-- Past its bound, the bucket starts a new epoch: its entries and any write in flight there are
+-- void, so these versions need not be kept.
+if added > 0 and redis.call('HLEN', V) + added > tonumber(ARGV[3]) then
+  fence(C, V, ARGV[1], math.max(memory, redis.call('PTTL', C)))
+  return {2, 0}
 end
 if touched == 1 then stamp = n end
 redis.call('SET', C, epoch .. '.' .. stamp .. '.' .. n, 'KEEPTTL')
