@@ -28,7 +28,8 @@
  * deletes it); else it is served and given the clock, so its next hit is a plain MGET again.
  *
  * Stale write-back: `lookup` hands out the clock as the generation. `store` refuses the write when
- * the epoch changed since, or when one of its tags was invalidated after that counter.
+ * the epoch changed since, when one of its tags was invalidated after that counter, or when that
+ * counter is ahead of the clock (a history a failover lost).
  *
  * Losing any key (Redis evicts with allkeys-lru) costs misses, never a stale answer. A lost c or v
  * (or a v of another epoch) is found by the next script that needs them, which fences the bucket: a
@@ -46,10 +47,10 @@ import { INVALIDATION_MEMORY_MS, type Lookup, type ResponseStore, type StoreOutc
 /** Hex digits of an entry's key hash in its key name (see `hashOf`). */
 export const HASH_DIGITS = 32;
 /**
- * Per bucket, the tags whose versions are kept (bucket b of n keeps up to MAX_VERSIONS × (1 − b/2n),
- * so buckets that see the same invalidations do not fill up together). Past it, the next write or
- * invalidation there starts a new epoch (every entry of the bucket a miss): the price of never
- * scanning the hash to trim it. It must stay well above the distinct tags a bucket's entries carry
+ * Per bucket, the tags whose versions are kept by default (RESPONSE_MAX_TAG_VERSIONS; bucket b of n
+ * keeps up to this × (1 − b/2n), so buckets that see the same invalidations do not fill up
+ * together). A write or invalidation that would pass it starts a new epoch instead (every entry of
+ * the bucket a miss): the price of never scanning the hash to trim it. It must stay well above the distinct tags a bucket's entries carry
  * (about the number of entities cached, since list pages carry their items' tags), or the bucket
  * fills up again soon after each new epoch. A field takes about 80 bytes (MEMORY USAGE of 100,000
  * `Kit:<n>` versions: 8.2 MB), so a hash grows to that size only in a catalogue that large.
