@@ -2,9 +2,10 @@
  * The response store's contract, shared by the Redis and the in-memory implementation.
  *
  * Entries are serialised responses under a key, each with its tags. Once a tag is invalidated, no
- * entry that carries it is served again (a store may drop it then, or when it is next read). Writes are guarded against stale write-back: `lookup` hands out a
- * `generation` along with the miss, and `store` refuses the write if any of the entry's tags was
- * invalidated after that generation was read (the query may have read pre-mutation data).
+ * entry that carries it is served again (a store may drop it then, or when it is next read).
+ * Writes are guarded against stale write-back: `lookup` hands out a `generation` along with the
+ * miss, and `store` refuses the write if any of the entry's tags was invalidated after that
+ * generation was read (the query may have read pre-mutation data).
  *
  * A store that can lose part of its state (Redis evicts any key) fails closed: what it cannot
  * vouch for is a miss on `lookup` and a refusal on `store`, never an entry an invalidation missed.
@@ -51,7 +52,7 @@ export interface ResponseStore {
    * serve one process only answer 'acquired' (in-process coalescing covers them).
    */
   lease(key: string, ms: number): Promise<'acquired' | 'held'>;
-  /** Drops everything this store holds (admin purge). */
+  /** Serves nothing it holds now any more (admin purge); its memory may go then or later. */
   clear(): Promise<void>;
   /** Live entries and the bytes they take, where the store can tell without a scan. */
   stats(): Promise<{ entries: number | null; bytes: number | null }>;
