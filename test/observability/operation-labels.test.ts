@@ -108,6 +108,52 @@ describe('operation labels', () => {
     expect(logged.filter((l) => l.operation === last).map((l) => l.cache)).toEqual(['miss', 'hit']);
   }, 180_000);
 
+  it("name a lean hit as yoga named its miss: by the document's only operation when no operationName is sent", async () => {
+    const logged: { operation?: string; cache?: string }[] = [];
+    const logger = pino({ level: 'debug' }, { write: (line: string) => void logged.push(JSON.parse(line)) });
+    const { front, caches } = await cachedApp(database, { backend: 'memory', app: { logger } });
+    const ask = async (body: Record<string, unknown>) => {
+      const r = await front.fetch('http://kitvault.test/graphql', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      expect(r.status).toBe(200);
+      return r.headers.get('x-cache');
+    };
+    const sole = 'query SoleOp { brands { id } }';
+    const two = 'query First { brands { id } } query Second { clubs(first: 1) { edges { node { id } } } }';
+    expect(await ask({ query: sole })).toBe('MISS');
+    expect(await ask({ query: two, operationName: 'Second' })).toBe('MISS');
+    await caches.settled();
+    expect(await ask({ query: sole })).toBe('HIT');
+    expect(await ask({ query: two, operationName: 'Second' })).toBe('HIT');
+    expect(await ask({ query: '{ brands { id } }' })).toBe('MISS');
+    await caches.settled();
+    expect(await ask({ query: '{ brands { id } }' })).toBe('HIT');
+
+    const counts = series(await (await front.fetch('http://kitvault.test/metrics')).text());
+    expect(counts.get('SoleOp')).toEqual(
+      new Map([
+        ['miss', 1],
+        ['hit', 1],
+      ]),
+    );
+    expect(counts.get('Second')).toEqual(
+      new Map([
+        ['miss', 1],
+        ['hit', 1],
+      ]),
+    );
+    expect(counts.get('anonymous')).toEqual(
+      new Map([
+        ['miss', 1],
+        ['hit', 1],
+      ]),
+    );
+    expect(logged.filter((l) => l.operation === 'SoleOp').map((l) => l.cache)).toEqual(['miss', 'hit']);
+  });
+
   it('log an absurdly long operation name cut at 100 characters, and label it "other"', async () => {
     const logged: { operation?: string }[] = [];
     const logger = pino({ level: 'debug' }, { write: (line: string) => void logged.push(JSON.parse(line)) });

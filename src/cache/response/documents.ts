@@ -1,8 +1,11 @@
 /**
  * The documents the lean hit may answer for: the raw query text of every cacheable query yoga has
- * executed here (so it parsed, validated and passed the limits), with its scope. Bounded by bytes,
- * not by count: clients choose the texts, and one text can be large.
+ * executed here (so it parsed, validated and passed the limits), with its scope and the name of its
+ * only operation (a request that sends no operationName runs that one: the lean hit's metrics and
+ * log line name it as yoga's would). Bounded by bytes, not by count: clients choose the texts, and
+ * one text can be large.
  */
+import { Kind, type DocumentNode, type OperationDefinitionNode } from 'graphql';
 import { SegmentedLru } from '../segmented-lru.js';
 import type { Scope } from './policy.js';
 
@@ -13,28 +16,46 @@ export type DocumentIndexOptions = {
   maxTotalLength?: number;
 };
 
+/** The name of a document's operation when it has exactly one (what runs when no operationName is sent). */
+export function soleOperationName(document: DocumentNode): string | undefined {
+  let sole: OperationDefinitionNode | undefined;
+  for (const definition of document.definitions) {
+    if (definition.kind !== Kind.OPERATION_DEFINITION) continue;
+    if (sole) return undefined;
+    sole = definition;
+  }
+  return sole?.name?.value;
+}
+
+/** What is known of a document: its scope, and the name of its operation when it has exactly one (and it is named). */
+export type KnownDocument = { scope: Scope; soleOperation: string | undefined };
+
 /** Texts seen once (a client sending a stream of distinct documents) cannot evict those in use (segmented-lru.ts). */
 export class DocumentIndex {
-  private readonly scopes: SegmentedLru<Scope>;
+  private readonly known: SegmentedLru<KnownDocument>;
   private readonly maxDocumentLength: number;
 
   constructor(options: DocumentIndexOptions = {}) {
     this.maxDocumentLength = options.maxDocumentLength ?? 20_000;
-    this.scopes = new SegmentedLru(options.maxTotalLength ?? 8 * 1024 * 1024, (_, query) => query.length + 1);
+    this.known = new SegmentedLru(options.maxTotalLength ?? 8 * 1024 * 1024, (_, query) => query.length + 1);
   }
 
-  remember(query: string, scope: Scope): void {
+  remember(query: string, scope: Scope, soleOperation?: string): void {
     if (query.length > this.maxDocumentLength) return;
-    this.scopes.get(query); // executed again: in use
-    this.scopes.add(query, scope);
+    this.known.get(query); // executed again: in use
+    this.known.add(query, { scope, soleOperation });
+  }
+
+  recall(query: string): KnownDocument | undefined {
+    return this.known.get(query);
   }
 
   scopeOf(query: string): Scope | undefined {
-    return this.scopes.get(query);
+    return this.known.get(query)?.scope;
   }
 
   /** Characters held (never above maxTotalLength). */
   bytes(): number {
-    return this.scopes.size();
+    return this.known.size();
   }
 }

@@ -14,7 +14,7 @@ import { print, type ExecutionResult, type GraphQLSchema } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { CacheCounters } from '../counters.js';
 import type { Flights } from './coalescing.js';
-import type { DocumentIndex } from './documents.js';
+import { soleOperationName, type DocumentIndex } from './documents.js';
 import { freshness } from './entry.js';
 import { tagFields, type FieldTagTable } from './field-tags.js';
 import { handoffOf } from './handoff.js';
@@ -71,7 +71,7 @@ export function responseCachePlugins<Ctx extends object>(deps: PluginDeps<Ctx>):
       const policy = analyse!(args.document, args.operationName);
       if (policy.kind !== 'query') return;
       const query = sentQuery(args.contextValue);
-      if (query) deps.documents.remember(query, policy.scope);
+      if (query) deps.documents.remember(query, policy.scope, soleOperationName(args.document));
       let session: string | null = null;
       if (policy.scope === 'PRIVATE') {
         try {

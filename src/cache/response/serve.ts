@@ -202,7 +202,15 @@ function negotiate(accept: string): string | null {
  * A recognised request, memoised by its raw form: hot queries skip parsing and hashing. A PUBLIC
  * one holds its cache key; a PRIVATE one's keys (one per session) are in `sessionKeys`, under `id`.
  */
-type Known = { params: Params; scope: Scope; id: number; memoised: boolean; key?: string };
+type Known = {
+  params: Params;
+  scope: Scope;
+  /** The name yoga's request log gives the operation: the one sent, or the document's only one's. */
+  operation: string;
+  id: number;
+  memoised: boolean;
+  key?: string;
+};
 
 const RAW_MEMO_MAX = 4096;
 /** The memo of recognised requests is bounded by bytes, not by count. */
@@ -243,9 +251,10 @@ export function createServe(deps: ServeDeps) {
     if (memo && (req.method === 'GET' || isJsonBody(req))) return memo;
     const params = paramsOf(req, deps.maxBodyBytes, deps.persistedDocument);
     if (!params) return null;
-    const scope = deps.documents.scopeOf(params.query);
-    if (!scope) return null;
-    const entry: Known = { params, scope, id: nextId++, memoised: memoKey !== null };
+    const document = deps.documents.recall(params.query);
+    if (!document) return null;
+    const operation = params.operationName ?? document.soleOperation ?? 'anonymous';
+    const entry: Known = { params, scope: document.scope, operation, id: nextId++, memoised: memoKey !== null };
     if (memoKey !== null) known.set(memoKey, entry);
     return entry;
   }
@@ -326,7 +335,7 @@ export function createServe(deps: ServeDeps) {
   function answer(
     req: ServeRequest,
     rerun: Rerun,
-    { params, scope }: Known,
+    { scope, operation }: Known,
     key: string,
     type: string,
     decoded: DecodedEntry,
@@ -353,7 +362,6 @@ export function createServe(deps: ServeDeps) {
       headers['access-control-allow-credentials'] = 'true';
       headers.vary = headers.vary ? `Origin, ${headers.vary}` : 'Origin';
     }
-    const operation = params.operationName ?? 'anonymous';
     const cache = stale ? 'stale' : 'hit';
     if (answersNotModified(req.method) && matchesIfNoneMatch(req.header('if-none-match'), entry.etag))
       return { status: 304, headers, body: null, operation, cache };
