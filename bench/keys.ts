@@ -17,6 +17,8 @@ export type Keys = {
    */
   mainBaseline: string;
   entityBaseline: string;
+  /** Scenario 6's server: a deployment of one, on its own copy of the database. */
+  mixed: string;
   /** The fault scenario's server (its own caches, so the outages start from its own warm-up). */
   faults: string;
 };
@@ -29,6 +31,7 @@ export function benchKeys(pid: number = process.pid): Keys {
     stock: `${prefix}stock:`,
     mainBaseline: `${prefix}baseline-main:`,
     entityBaseline: `${prefix}baseline-entity:`,
+    mixed: `${prefix}mixed:`,
     faults: `${prefix}faults:`,
   };
 }

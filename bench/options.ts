@@ -46,6 +46,12 @@ export type Options = {
    */
   baselineDatabaseName: string;
   baselineDatabaseUrl: string;
+  /**
+   * Scenario 6's copy of the bench database (`<name>_mixed`, made with the baseline's): its server is
+   * a deployment of one, as 6b's is, and its renames leave the other scenarios' data alone.
+   */
+  mixedDatabaseName: string;
+  mixedDatabaseUrl: string;
   redisUrl: string;
   /** BENCH_SERVER_MAIN, resolved; null: this checkout's dist/src/main.js (checked after the build). */
   serverMain: string | null;
@@ -111,7 +117,7 @@ export function readOptions(argv: string[] = process.argv.slice(2), env: NodeJS.
   // The name goes into unquotable places (create/drop database): keep it to a safe alphabet.
   if (!/^[a-z0-9_]+$/.test(databaseName))
     fail(`BENCH_DATABASE_NAME must be lowercase letters, digits and _, got "${databaseName}"`);
-  // Postgres cuts names at 63 bytes; the baseline's copy adds "_baseline".
+  // Postgres cuts names at 63 bytes; the baseline's copy adds "_baseline" (the longest suffix).
   if (databaseName.length > 63 - '_baseline'.length)
     fail(`BENCH_DATABASE_NAME must be at most ${63 - '_baseline'.length} characters, got ${databaseName.length}`);
   const bench = new URL(adminUrl);
@@ -119,6 +125,9 @@ export function readOptions(argv: string[] = process.argv.slice(2), env: NodeJS.
   const baselineDatabaseName = `${databaseName}_baseline`;
   const baselineBench = new URL(adminUrl);
   baselineBench.pathname = `/${baselineDatabaseName}`;
+  const mixedDatabaseName = `${databaseName}_mixed`;
+  const mixedBench = new URL(adminUrl);
+  mixedBench.pathname = `/${mixedDatabaseName}`;
 
   // The baseline is never built here, so a wrong path is known now, before a database is made.
   const baselineMain = env.BENCH_BASELINE_MAIN ? path.resolve(env.BENCH_BASELINE_MAIN) : null;
@@ -136,6 +145,8 @@ export function readOptions(argv: string[] = process.argv.slice(2), env: NodeJS.
     benchDatabaseUrl: bench.toString(),
     baselineDatabaseName,
     baselineDatabaseUrl: baselineBench.toString(),
+    mixedDatabaseName,
+    mixedDatabaseUrl: mixedBench.toString(),
     redisUrl,
     serverMain: env.BENCH_SERVER_MAIN ? path.resolve(env.BENCH_SERVER_MAIN) : null,
     baselineMain,

@@ -1,11 +1,12 @@
 /**
- * `npm run bench:profile [-- --config entity|none|both|private|mixed --seconds 15 --kits N --no-build]`: where one
+ * `npm run bench:profile [-- --config entity|none|both|private|mixed --seconds 15 --kits N --siblings N --no-build]`: where one
  * server's CPU goes under load (issue 15's miss path). Builds the server (unless --no-build), makes
  * and seeds its own database (kitvault_profile on BENCH_DATABASE_URL's server), starts one server
  * under `node --cpu-prof` in the chosen cache configuration (entity: response cache off, entity cache
  * warm, the default: the miss path; none: no caches; both: the hit path; private: private hits,
  * scenario 3's rotating tokens; mixed: both caches under scenario 6's reads and renames), drives the
- * catalogue query (or that workload) at it with autocannon (50 connections) after a warm-up, stops it (SIGTERM: it exits and V8 writes
+ * catalogue query (or that workload) at it with autocannon (50 connections) after a warm-up (with --siblings N, beside N idle
+ * instances of the same deployment), stops it (SIGTERM: it exits and V8 writes
  * the profile), and writes bench/results/profile-<config>.md: time by layer, by function, and our
  * functions by inclusive time. The .cpuprofile is kept in the log directory it prints (a flame graph
  * in Chrome DevTools or speedscope). Its Redis keys (prefix kvprof:<pid>:) and database are removed.
@@ -23,10 +24,12 @@ import { deletePrefixKeys } from './keys.js';
 import { log } from './log.js';
 import { cannon } from './measure.js';
 import { resultsDir, root } from './options.js';
-import { freePort, killAllSync, start, stop, stopAll, waitReady } from './processes.js';
+import { cpuSeconds, freePort, killAllSync, start, stop, stopAll, waitReady, type Server } from './processes.js';
+import { scrape } from './probes.js';
 import { readProfile, renderSummary, summarise } from './profile-report.js';
 import { body, CATALOGUE_QUERY, dataOf, mixedWorkload, post, rotatingTokens } from './scenarios.js';
 import { buildServer, ourServerEnv, SERVER_NODE_FLAGS, serverMain } from './servers.js';
+import { renderTimings, timingRows } from './server-timings.js';
 
 const CONFIGS = {
   entity: { responseCache: 'off', entityCache: 'on', what: 'response cache off, entity cache warm (the miss path)' },
@@ -54,6 +57,7 @@ function readFlags() {
       warmup: { type: 'string', default: '3' },
       connections: { type: 'string', default: '50' },
       kits: { type: 'string' },
+      siblings: { type: 'string', default: '0' },
       'no-build': { type: 'boolean', default: false },
     },
   });
@@ -74,6 +78,7 @@ function readFlags() {
     warmup: int('warmup', values.warmup),
     connections: int('connections', values.connections),
     kits: values.kits === undefined ? null : int('kits', values.kits),
+    siblings: values.siblings === '0' ? 0 : int('siblings', values.siblings),
     build: !values['no-build'],
   };
 }
@@ -124,6 +129,30 @@ async function main() {
       port,
     });
     await waitReady(server);
+    // Idle instances of the same deployment (same database and prefix), as behind a balancer: what
+    // they cost the profiled one (its writes wait for their in-process layers) shows beside a run without.
+    const siblings: Server[] = [];
+    for (let i = 0; i < flags.siblings; i++) {
+      const siblingPort = await freePort();
+      const sibling = start({
+        name: `sibling-${i + 1}`,
+        command: process.execPath,
+        args: [...SERVER_NODE_FLAGS, mainJs],
+        env: ourServerEnv({
+          databaseUrl,
+          redisUrl,
+          port: siblingPort,
+          responseCache: config.responseCache,
+          entityCache: config.entityCache,
+          prefix,
+        }),
+        cwd: root,
+        logDir,
+        port: siblingPort,
+      });
+      await waitReady(sibling);
+      siblings.push(sibling);
+    }
     const catalogue = body(CATALOGUE_QUERY);
     dataOf(await post(port, catalogue), 'the catalogue query');
     const load =
@@ -134,7 +163,13 @@ async function main() {
           : () => ({ port, body: catalogue });
     log(`warm-up ${flags.warmup} s, then ${flags.seconds} s profiled, ${flags.connections} connections`);
     await cannon(load(), flags.warmup, flags.connections);
+    const before = await scrape(port);
+    const cpuBefore = [server, ...siblings].map((s) => cpuSeconds(s.pid) ?? 0);
+    const startedAt = performance.now();
     const result = await cannon(load(), flags.seconds, flags.connections);
+    const elapsed = (performance.now() - startedAt) / 1000;
+    const cpuShare = [server, ...siblings].map((s, i) => ((cpuSeconds(s.pid) ?? 0) - cpuBefore[i]!) / elapsed);
+    const timings = timingRows(before, await scrape(port));
     await stop(server, 20_000);
     const file = readdirSync(logDir).find((f) => f.endsWith('.cpuprofile'));
     if (!file) throw new Error(`the server wrote no .cpuprofile to ${logDir}`);
@@ -147,7 +182,24 @@ async function main() {
         [
           `Written by \`npm run bench:profile -- --config ${flags.config}\` (bench/profile-run.ts) on ${new Date().toISOString()} at ${commit()}: one server under \`node --cpu-prof\`, ${flags.config === 'mixed' ? 'the mixed workload' : flags.config === 'private' ? "each user's collection query, 200 users' tokens in turn" : 'the catalogue query'} (bench/scenarios.ts) from ${flags.connections} connections for ${flags.seconds} s after ${flags.warmup} s of warm-up. The profile spans the server's whole life (start and warm-up included); shares are of the time it was busy.`,
           '',
+          ...(flags.siblings > 0
+            ? [
+                `- ${flags.siblings} more instance(s) of the same deployment (same database and Redis prefix) ran idle beside it (\`--siblings\`), using ${cpuShare
+                  .slice(1)
+                  .map((c) => `${Math.round(c * 100)} %`)
+                  .join(
+                    ', ',
+                  )} of a core during the profiled run (the profiled server: ${Math.round(cpuShare[0]! * 100)} %).`,
+              ]
+            : []),
           `- Under the profiler: ${Math.round(result.requests.average)} req/s, p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms, ${result.non2xx} non-2xx, ${result.errors} errors (the profiler slows the server: compare req/s in \`npm run bench\` only).`,
+          '',
+          "## Where the requests' time went (the profiled run only, waits included)",
+          '',
+          "From the server's own `kitvault_graphql_request_duration_seconds` (bench/server-timings.ts), by operation and cache result. A server not busy all the time is bound by the waits these include.",
+          '',
+          ...renderTimings(timings),
+          '',
         ],
         summary,
       ),

@@ -549,6 +549,13 @@ export function markdown(report: Report): string {
       `scenarios interleaved in each round. Data set: ${JSON.stringify(report.dataset)}.`,
   );
   out.push('');
+  out.push(
+    'Scenario 6 runs on a server of its own: a deployment of one instance (its own Redis prefix and its own copy of the bench ' +
+      'database, made after seeding, checked against a no-cache server on that copy), as 6b is. Scenario 6h runs on three ' +
+      "instances of the scenario-2 server's deployment, which also holds the scenario-2 and scenario-4 servers: each of its " +
+      "writes waits until all five instances' in-process layers have applied its drops.",
+  );
+  out.push('');
   if (typeof st.baselineMain === 'string') {
     out.push(
       `Baseline build (2b, 4b, 6b): \`${st.baselineMain}\`, against \`${String(st.serverMain)}\`; started as 2 and 4 with the same environment ` +
@@ -610,7 +617,7 @@ export function markdown(report: Report): string {
         '.',
     );
     const drops = dropDelivery(report.runs, 6);
-    if (drops) out.push('', `Coherence of the in-process layers: ${drops}.`);
+    if (drops) out.push('', `Coherence of the in-process layers (one instance: its own): ${drops}.`);
     out.push('');
   }
   if (report.mixedBalanced) {
@@ -618,7 +625,8 @@ export function markdown(report: Report): string {
     out.push('## Three instances behind HAProxy');
     out.push('');
     out.push(
-      "Scenarios 2h and 6h: three more processes of the measured build (both caches on, the scenario-2 server's Redis prefix and database, " +
+      "Scenarios 2h and 6h: three more processes of the measured build (both caches on, the scenario-2 server's Redis prefix and database: " +
+        'its deployment, five instances with in-process layers in all, ' +
         '`TRUST_PROXY=1`) behind HAProxy with `deploy/haproxy/haproxy.cfg` (round robin, keep-alive, health checks on `/ready`), each run right ' +
         'beside its one-process counterpart (2, 6) with the same load. Their server CPU and RSS are the three instances and HAProxy together, ' +
         "SQL/req and hit rate the three instances' /metrics added up. " +

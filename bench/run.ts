@@ -80,6 +80,7 @@ let redis: Redis | null = null;
 let admin: postgres.Sql | null = null;
 let databaseCreated = false;
 let baselineDatabaseCreated = false;
+let mixedDatabaseCreated = false;
 let logDir = '';
 let cleaning: Promise<void> | null = null;
 
@@ -102,6 +103,7 @@ function cleanup(): Promise<void> {
       const created = [
         ...(databaseCreated ? [options.databaseName] : []),
         ...(baselineDatabaseCreated ? [options.baselineDatabaseName] : []),
+        ...(mixedDatabaseCreated ? [options.mixedDatabaseName] : []),
       ];
       for (const name of options.keepDb ? [] : created) {
         await admin.unsafe(`drop database if exists "${name}" with (force)`).catch((error: Error) => {
@@ -176,6 +178,11 @@ async function main(): Promise<Report> {
     await copyDatabase(admin, options.databaseName, options.baselineDatabaseName);
     log(`copied ${options.databaseName} to ${options.baselineDatabaseName} for the baseline build`);
   }
+  // Scenario 6's server is a deployment of one on a copy of its own, as 6b's is: no other instance
+  // shares its caches (and so its writes' acknowledgements), and its renames reach no other scenario.
+  mixedDatabaseCreated = true;
+  await copyDatabase(admin, options.databaseName, options.mixedDatabaseName);
+  log(`copied ${options.databaseName} to ${options.mixedDatabaseName} for scenario 6`);
 
   const { servers, ourReadyEndpoint } = await startServers({
     root,
@@ -183,6 +190,7 @@ async function main(): Promise<Report> {
     baselineMain: options.baselineMain,
     databaseUrl: options.benchDatabaseUrl,
     baselineDatabaseUrl: options.baselineDatabaseUrl,
+    mixedDatabaseUrl: options.mixedDatabaseUrl,
     redisUrl: options.redisUrl,
     keys,
     logDir,

@@ -73,11 +73,24 @@ const quietServer = (port: number) => ({
 });
 
 /**
- * The truth for the baseline's copy of the database: our build with no caches and no Redis at all,
- * so it reads the copy's rows and touches nothing in Redis (the baseline's keys, or a channel).
+ * The bench's servers share one Postgres (max_connections is 100 by default) and keep the
+ * connections they opened: the servers only asked for answers to check get a pool this small.
+ */
+export const CHECKER_POOL_SIZE = 4;
+
+/**
+ * The truth for a copy of the database (the baseline's, scenario 6's): our build with no caches and
+ * no Redis at all, so it reads the copy's rows and touches nothing in Redis (the baseline's keys,
+ * or a channel).
  */
 function truthServerEnv(databaseUrl: string, port: number): NodeJS.ProcessEnv {
-  const env = childEnv({ DATABASE_URL: databaseUrl, ...quietServer(port), RESPONSE_CACHE: 'off', ENTITY_CACHE: 'off' });
+  const env = childEnv({
+    DATABASE_URL: databaseUrl,
+    ...quietServer(port),
+    RESPONSE_CACHE: 'off',
+    ENTITY_CACHE: 'off',
+    DATABASE_POOL_SIZE: String(CHECKER_POOL_SIZE),
+  });
   delete env.REDIS_URL;
   delete env.REDIS_CLUSTER_NODES;
   return env;
@@ -85,7 +98,10 @@ function truthServerEnv(databaseUrl: string, port: number): NodeJS.ProcessEnv {
 
 /** Key order is the order of "servers" in the report and in the "servers up" line. */
 export type Servers = {
-  /** Both caches on: scenarios 2, 3, 6 and the stampede. */
+  /**
+   * Both caches on: scenarios 2, 3 and the stampede. The entity server, the no-cache server and
+   * 6h's three instances share its deployment (its database and Redis prefix).
+   */
   main: Server;
   /** Response cache off, entity cache on: scenario 4. */
   entity: Server;
@@ -94,6 +110,10 @@ export type Servers = {
   stock: Server;
   /** Yoga on the same SDL answering from in-process memory: scenario 4y, the miss path's yardstick. */
   memory: Server;
+  /** Both caches on, a deployment of one on scenario 6's copy of the database: scenario 6. */
+  mixed: Server;
+  /** Ours with no caches and no Redis on scenario 6's copy: the truth 6 is checked against. */
+  noneMixed: Server;
   /** The baseline build as `main`: scenario 2b. */
   mainBaseline?: Server;
   /** The baseline build as `entity`: scenario 4b. */
@@ -110,6 +130,8 @@ export type ServerSetup = {
   databaseUrl: string;
   /** The baseline build's copy of the bench database (its servers and their truth use it). */
   baselineDatabaseUrl: string;
+  /** Scenario 6's copy of the bench database (its server and its truth use it). */
+  mixedDatabaseUrl: string;
   redisUrl: string;
   keys: Keys;
   logDir: string;
@@ -121,8 +143,11 @@ export type ServerSetup = {
  * builds may not).
  */
 export async function startServers(setup: ServerSetup): Promise<{ servers: Servers; ourReadyEndpoint: boolean }> {
-  const { root, mainJs, baselineMain, databaseUrl, baselineDatabaseUrl, redisUrl, keys, logDir } = setup;
-  const [pMain, pEntity, pNone, pStock, pMemory] = await Promise.all([
+  const { root, mainJs, baselineMain, databaseUrl, baselineDatabaseUrl, mixedDatabaseUrl, redisUrl, keys, logDir } =
+    setup;
+  const [pMain, pEntity, pNone, pStock, pMemory, pMixed, pNoneMixed] = await Promise.all([
+    freePort(),
+    freePort(),
     freePort(),
     freePort(),
     freePort(),
@@ -190,6 +215,31 @@ export async function startServers(setup: ServerSetup): Promise<{ servers: Serve
       cwd: root,
       logDir,
       port: pMemory,
+    }),
+    mixed: start({
+      name: 'server-mixed',
+      command: node,
+      args: [...SERVER_NODE_FLAGS, mainJs],
+      env: ourServerEnv({
+        databaseUrl: mixedDatabaseUrl,
+        redisUrl,
+        port: pMixed,
+        responseCache: 'on',
+        entityCache: 'on',
+        prefix: keys.mixed,
+      }),
+      cwd: root,
+      logDir,
+      port: pMixed,
+    }),
+    noneMixed: start({
+      name: 'mixed-truth-no-cache',
+      command: node,
+      args: [...SERVER_NODE_FLAGS, mainJs],
+      env: truthServerEnv(mixedDatabaseUrl, pNoneMixed),
+      cwd: root,
+      logDir,
+      port: pNoneMixed,
     }),
   };
   if (baselineMain !== null) {

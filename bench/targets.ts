@@ -177,7 +177,8 @@ export function buildTargets(setup: TargetSetup): {
       await checkMixed(run, state, server.port, truthPort, checks, metricsPorts);
     },
   });
-  const mixed: Target = mixedOn('mixed', main, correctness);
+  // A deployment of one on its own copy of the database, as 6b's server is (bench/servers.ts).
+  const mixed: Target = mixedOn('mixed', servers.mixed, correctness, [servers.mixed.port], servers.noneMixed.port);
   const stockTarget: Target = {
     key: 'stock',
     server: stock,
