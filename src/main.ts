@@ -29,6 +29,7 @@ const database = await openDatabase({
   pgliteDataDir: config.pgliteDataDir,
   timeoutMs: config.databaseTimeoutMs,
   maxConnections: config.databasePoolSize,
+  idleTimeoutMs: config.databaseIdleTimeoutMs,
   prepare: config.databasePrepare,
 });
 await database.migrate();
