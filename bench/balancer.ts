@@ -54,6 +54,8 @@ export async function startBalanced(setup: BalancedSetup): Promise<Balanced> {
         NODE_ENV: 'production',
         TRUST_PROXY: '1',
         DATABASE_IDLE_TIMEOUT_MS: BENCH_IDLE_TIMEOUT_MS,
+        // The three share the bench's Postgres connections (bench/servers.ts): 15 in all, not 30.
+        DATABASE_POOL_SIZE: '5',
       }),
       cwd: root,
       logDir,
