@@ -36,25 +36,27 @@ export type CounterName =
   | 'change_catch_up';
 
 export class CacheCounters {
-  private readonly values = new Map<string, number>();
+  /** By name, then label: a hit bumps two counters, and a key built per bump was most of their cost. */
+  private readonly values = new Map<CounterName, Map<string, number>>();
 
   inc(name: CounterName, label = '', by = 1): void {
-    const key = `${name}|${label}`;
-    this.values.set(key, (this.values.get(key) ?? 0) + by);
+    let byLabel = this.values.get(name);
+    if (!byLabel) this.values.set(name, (byLabel = new Map()));
+    byLabel.set(label, (byLabel.get(label) ?? 0) + by);
   }
 
   /** The total of a counter, over all labels unless one is named. */
   get(name: CounterName, label?: string): number {
-    if (label !== undefined) return this.values.get(`${name}|${label}`) ?? 0;
+    const byLabel = this.values.get(name);
+    if (label !== undefined) return byLabel?.get(label) ?? 0;
     let total = 0;
-    for (const [key, value] of this.values) if (key.startsWith(`${name}|`)) total += value;
+    for (const value of byLabel?.values() ?? []) total += value;
     return total;
   }
 
   snapshot(): { name: CounterName; label: string; value: number }[] {
-    return [...this.values].map(([key, value]) => {
-      const [name, label] = key.split('|') as [CounterName, string];
-      return { name, label, value };
-    });
+    return [...this.values].flatMap(([name, byLabel]) =>
+      [...byLabel].map(([label, value]) => ({ name, label, value })),
+    );
   }
 }

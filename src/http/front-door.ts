@@ -13,6 +13,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { GRAPHQL_PATH, type App } from '../app.js';
 import {
   isServed,
+  pathOf,
   type Declined,
   type ResponseCache,
   type ResponseCacheServerContext,
@@ -132,6 +133,8 @@ async function send(res: ServerResponse, response: Response): Promise<void> {
 
 export function createFrontDoor(app: App, cache: LeanHit | null): FrontDoor {
   const origin = 'http://kitvault.internal';
+  // Read once: `app` is yoga's server adapter, a Proxy whose `get` trap every hit would pass through.
+  const { metrics, logger } = app;
   /** Runs a request the lean hit saw through yoga again (a background refresh of a stale entry). */
   const rerun = async (req: ServeRequest, context: ResponseCacheServerContext) => {
     const headers = new Headers();
@@ -156,10 +159,10 @@ export function createFrontDoor(app: App, cache: LeanHit | null): FrontDoor {
    */
   function record(answer: { operation: string; cache: string; status: number }, startedAt: number, requestId: string) {
     const seconds = (performance.now() - startedAt) / 1000;
-    const operation = app.metrics.operations.label(answer.operation);
-    app.metrics.requestDuration.observe({ operation, cache: answer.cache }, seconds);
-    if (!app.logger.isLevelEnabled('debug')) return; // a hit is the hot path: build no log line for nobody
-    app.logger.debug(
+    const operation = metrics.operations.label(answer.operation);
+    metrics.requestDuration.observe({ operation, cache: answer.cache }, seconds);
+    if (!logger.isLevelEnabled('debug')) return; // a hit is the hot path: build no log line for nobody
+    logger.debug(
       {
         reqId: requestId,
         operation: logName(answer.operation),
@@ -208,7 +211,7 @@ export function createFrontDoor(app: App, cache: LeanHit | null): FrontDoor {
    */
   function viaNode(req: IncomingMessage, res: ServerResponse, failed: (error: unknown) => void): void {
     const startedAt = performance.now();
-    const path = (req.url ?? '/').split('?')[0];
+    const path = pathOf(req.url ?? '/');
     const lean = cache !== null && path === GRAPHQL_PATH && (req.method === 'GET' || req.method === 'POST');
     // Nothing to read or to serve from the cache: yoga's node adapter takes it as it is.
     if (!lean && bodiless(req.method)) return catchFailure(app.requestListener(req, res), failed);
@@ -248,7 +251,8 @@ export function createFrontDoor(app: App, cache: LeanHit | null): FrontDoor {
       if (!isServed(answer)) return viaYoga(req, res, body, answer.context);
       const requestId = requestIdFrom(fast.header('x-request-id'));
       record(answer, startedAt, requestId);
-      res.writeHead(answer.status, { ...answer.headers, 'x-request-id': requestId });
+      answer.headers['x-request-id'] = requestId; // the answer's own object (serve.ts): no copy
+      res.writeHead(answer.status, answer.headers);
       res.end(answer.body ?? undefined);
     };
     return answer instanceof Promise ? answer.then(done) : done(answer);

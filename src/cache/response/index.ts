@@ -136,7 +136,7 @@ export { createMemoryResponseStore } from './memory-store.js';
 export { RESPONSE_LAYER_NAME, withLocalLayer, type LocalEntry } from './local-store.js';
 export { createRedisResponseStore, MAX_VERSIONS } from './redis-store.js';
 export { jsonDepthExceeds } from './json-depth.js';
-export { IGNORED_EXTENSIONS, isServed, MAX_VARIABLES_DEPTH } from './serve.js';
+export { IGNORED_EXTENSIONS, isServed, MAX_VARIABLES_DEPTH, pathOf } from './serve.js';
 export type { CacheOutcome } from './request-state.js';
 export type { FieldTagTable } from './field-tags.js';
 export type { Handoff } from './handoff.js';
