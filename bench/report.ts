@@ -626,7 +626,7 @@ export function markdown(report: Report): string {
     out.push('');
     out.push(
       "Scenarios 2h and 6h: three more processes of the measured build (both caches on, the scenario-2 server's Redis prefix and database: " +
-        'its deployment, five instances with in-process layers in all, ' +
+        'its deployment, five instances with in-process layers in all; `DATABASE_POOL_SIZE=5` each, ' +
         '`TRUST_PROXY=1`) behind HAProxy with `deploy/haproxy/haproxy.cfg` (round robin, keep-alive, health checks on `/ready`), each run right ' +
         'beside its one-process counterpart (2, 6) with the same load. Their server CPU and RSS are the three instances and HAProxy together, ' +
         "SQL/req and hit rate the three instances' /metrics added up. " +
