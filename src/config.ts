@@ -33,9 +33,6 @@ const envSchema = z.object({
   DATABASE_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(2000),
   // Connections to Postgres per instance (transactions hold one each until they commit); not PGlite.
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(1000).default(10),
-  // A pool connection unused this long is closed (reopened on demand): a burst does not hold
-  // Postgres's connection slots, each a server process, for the instance's whole life.
-  DATABASE_IDLE_TIMEOUT_MS: z.coerce.number().int().min(1000).max(86_400_000).default(60_000),
   DATABASE_PREPARE: onOff.default(true),
   REDIS_URL: optionalUrl(['redis://', 'rediss://']),
   // A Redis Cluster instead of REDIS_URL: "host:port,host:port" seed nodes (the rest are discovered).
@@ -191,7 +188,6 @@ export type Config = {
   pgliteDataDir: string;
   databaseTimeoutMs: number;
   databasePoolSize: number;
-  databaseIdleTimeoutMs: number;
   /** Statements as named prepared statements (off: unnamed, for a pooler that cannot keep them). */
   databasePrepare: boolean;
   /** Unset when REDIS_CLUSTER_NODES is set (the cluster wins). */
@@ -281,7 +277,6 @@ export function loadConfig(
     pgliteDataDir: e.PGLITE_DATA_DIR,
     databaseTimeoutMs: e.DATABASE_TIMEOUT_MS,
     databasePoolSize: e.DATABASE_POOL_SIZE,
-    databaseIdleTimeoutMs: e.DATABASE_IDLE_TIMEOUT_MS,
     databasePrepare: e.DATABASE_PREPARE,
     redisUrl: e.REDIS_CLUSTER_NODES.length ? undefined : e.REDIS_URL,
     redisClusterNodes: e.REDIS_CLUSTER_NODES.length ? e.REDIS_CLUSTER_NODES : undefined,

@@ -29,7 +29,6 @@ const database = await openDatabase({
   pgliteDataDir: config.pgliteDataDir,
   timeoutMs: config.databaseTimeoutMs,
   maxConnections: config.databasePoolSize,
-  idleTimeoutMs: config.databaseIdleTimeoutMs,
   prepare: config.databasePrepare,
 });
 await database.migrate();

@@ -31,12 +31,6 @@ describe('configuration of Postgres', () => {
     for (const bad of ['0', '1001', '2.5', 'many'])
       expect(() => loadConfig({ DATABASE_POOL_SIZE: bad }), bad).toThrow(/DATABASE_POOL_SIZE/);
   });
-  it('reads DATABASE_IDLE_TIMEOUT_MS (default 60 s, 1 s to 1 day)', () => {
-    expect(loadConfig({})).toMatchObject({ databaseIdleTimeoutMs: 60_000 });
-    expect(loadConfig({ DATABASE_IDLE_TIMEOUT_MS: '5000' })).toMatchObject({ databaseIdleTimeoutMs: 5000 });
-    for (const bad of ['999', '86400001', '1.5', 'soon'])
-      expect(() => loadConfig({ DATABASE_IDLE_TIMEOUT_MS: bad }), bad).toThrow(/DATABASE_IDLE_TIMEOUT_MS/);
-  });
   it('reads DATABASE_PREPARE (default on)', () => {
     expect(loadConfig({})).toMatchObject({ databasePrepare: true });
     expect(loadConfig({ DATABASE_PREPARE: 'off' })).toMatchObject({ databasePrepare: false });

@@ -58,11 +58,6 @@ export type DatabaseOptions = {
   pgliteDataDir?: string;
   maxConnections?: number;
   /**
-   * DATABASE_IDLE_TIMEOUT_MS: a pool connection unused this long is closed, and opened again when
-   * needed. Default none (kept for the process's life): tools and tests, whose lives are short.
-   */
-  idleTimeoutMs?: number;
-  /**
    * DATABASE_PREPARE: the statements the repositories prepare (drizzle's `.prepare`: the reads, and
    * the writes' statements) become named statements, parsed once per connection. `false` sends every
    * statement unnamed (each with parameters then costs a describe round trip first), for a pooler
@@ -91,8 +86,6 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     const raw = postgres(url, {
       ...base,
       max,
-      // postgres-js counts in seconds; its 0 (the default) keeps a connection forever.
-      ...(options.idleTimeoutMs !== undefined ? { idle_timeout: options.idleTimeoutMs / 1000 } : {}),
       // postgres-js prepares a statement only when both this and the statement ask for it.
       prepare: options.prepare ?? true,
       ...(options.timeoutMs !== undefined ? boundedOptions(options.timeoutMs) : {}),
