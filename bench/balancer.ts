@@ -11,7 +11,7 @@ import type { Keys } from './keys.js';
 import { metricValue, scrape } from './probes.js';
 import { childEnv, freePort, start, waitReady, type Server } from './processes.js';
 import { GRAPHQL_PATH, headers } from './scenarios.js';
-import { BENCH_IDLE_TIMEOUT_MS, SERVER_NODE_FLAGS } from './servers.js';
+import { BALANCED_POOL_SIZE, SERVER_NODE_FLAGS } from './servers.js';
 
 /** Debian's place for it, or /usr/local; null: not installed (the balanced scenarios are then left out). */
 export const HAPROXY_BINARY = ['/usr/sbin/haproxy', '/usr/local/sbin/haproxy'].find((p) => existsSync(p)) ?? null;
@@ -53,9 +53,8 @@ export async function startBalanced(setup: BalancedSetup): Promise<Balanced> {
         LOG_LEVEL: 'warn',
         NODE_ENV: 'production',
         TRUST_PROXY: '1',
-        DATABASE_IDLE_TIMEOUT_MS: BENCH_IDLE_TIMEOUT_MS,
-        // The three share the bench's Postgres connections (bench/servers.ts): 15 in all, not 30.
-        DATABASE_POOL_SIZE: '5',
+        // The three share the bench's Postgres connections (bench/servers.ts).
+        DATABASE_POOL_SIZE: String(BALANCED_POOL_SIZE),
       }),
       cwd: root,
       logDir,

@@ -47,7 +47,7 @@ export type Options = {
   baselineDatabaseName: string;
   baselineDatabaseUrl: string;
   /**
-   * Scenario 6's copy of the bench database (`<name>_mixed`, made with the baseline's): its server is
+   * Scenario 6's copy of the bench database (`<name>_mixed`, made as the baseline's is, on every run): its server is
    * a deployment of one, as 6b's is, and its renames leave the other scenarios' data alone.
    */
   mixedDatabaseName: string;

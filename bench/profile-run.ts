@@ -7,7 +7,8 @@
  * scenario 3's rotating tokens; mixed: both caches under scenario 6's reads and renames), drives the
  * catalogue query (or that workload) at it with autocannon (50 connections) after a warm-up (with --siblings N, beside N idle
  * instances of the same deployment), stops it (SIGTERM: it exits and V8 writes
- * the profile), and writes bench/results/profile-<config>.md: time by layer, by function, and our
+ * the profile), and writes bench/results/profile-<config>.md (profile-<config>-siblings<N>.md with --siblings): the
+ * requests' time by operation, then time by layer, by function, and our
  * functions by inclusive time. The .cpuprofile is kept in the log directory it prints (a flame graph
  * in Chrome DevTools or speedscope). Its Redis keys (prefix kvprof:<pid>:) and database are removed.
  * The profiler slows the server: compare shares between profiles, and req/s only in `npm run bench`.
@@ -78,7 +79,7 @@ function readFlags() {
     warmup: int('warmup', values.warmup),
     connections: int('connections', values.connections),
     kits: values.kits === undefined ? null : int('kits', values.kits),
-    siblings: values.siblings === '0' ? 0 : int('siblings', values.siblings),
+    siblings: Number(values.siblings) === 0 ? 0 : int('siblings', values.siblings),
     build: !values['no-build'],
   };
 }
@@ -174,13 +175,15 @@ async function main() {
     const file = readdirSync(logDir).find((f) => f.endsWith('.cpuprofile'));
     if (!file) throw new Error(`the server wrote no .cpuprofile to ${logDir}`);
     const summary = summarise(readProfile(path.join(logDir, file)));
-    const out = path.join(resultsDir, `profile-${flags.config}.md`);
+    // A run beside siblings is a comparison of its own: it does not replace the plain profile.
+    const suffix = flags.siblings > 0 ? `-siblings${flags.siblings}` : '';
+    const out = path.join(resultsDir, `profile-${flags.config}${suffix}.md`);
     writeFileSync(
       out,
       renderSummary(
         `Where the CPU goes: ${config.what}`,
         [
-          `Written by \`npm run bench:profile -- --config ${flags.config}\` (bench/profile-run.ts) on ${new Date().toISOString()} at ${commit()}: one server under \`node --cpu-prof\`, ${flags.config === 'mixed' ? 'the mixed workload' : flags.config === 'private' ? "each user's collection query, 200 users' tokens in turn" : 'the catalogue query'} (bench/scenarios.ts) from ${flags.connections} connections for ${flags.seconds} s after ${flags.warmup} s of warm-up. The profile spans the server's whole life (start and warm-up included); shares are of the time it was busy.`,
+          `Written by \`npm run bench:profile -- --config ${flags.config}${flags.siblings > 0 ? ` --siblings ${flags.siblings}` : ''}\` (bench/profile-run.ts) on ${new Date().toISOString()} at ${commit()}: one server under \`node --cpu-prof\`, ${flags.config === 'mixed' ? 'the mixed workload' : flags.config === 'private' ? "each user's collection query, 200 users' tokens in turn" : 'the catalogue query'} (bench/scenarios.ts) from ${flags.connections} connections for ${flags.seconds} s after ${flags.warmup} s of warm-up. The profile spans the server's whole life (start and warm-up included); shares are of the time it was busy.`,
           '',
           ...(flags.siblings > 0
             ? [

@@ -6,6 +6,7 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { L1Drops } from './probes.js';
+import { BALANCED_POOL_SIZE } from './servers.js';
 
 export type Machine = {
   cpuModel: string;
@@ -275,7 +276,11 @@ export function noteFindings(runs: readonly RunResult[], summary: readonly Summa
 /** With the balancer: three instances behind HAProxy over one instance (above 1: the three serve more). */
 export const BALANCER_RATIOS: RatioDefinition[] = [
   { name: '(2h)/(2) hit, three behind HAProxy vs one', over: 'hitPublicBalanced', under: 'hitPublic' },
-  { name: '(6h)/(6) mixed, three behind HAProxy vs one', over: 'mixedBalanced', under: 'mixed' },
+  {
+    name: '(6h)/(6) mixed, three of a shared deployment behind HAProxy vs one alone',
+    over: 'mixedBalanced',
+    under: 'mixed',
+  },
 ];
 
 /** Each ratio's median over rounds (the scenarios of a round ran side by side, so a round's ratio is a fair pair). */
@@ -551,9 +556,13 @@ export function markdown(report: Report): string {
   out.push('');
   out.push(
     'Scenario 6 runs on a server of its own: a deployment of one instance (its own Redis prefix and its own copy of the bench ' +
-      'database, made after seeding, checked against a no-cache server on that copy), as 6b is. Scenario 6h runs on three ' +
-      "instances of the scenario-2 server's deployment, which also holds the scenario-2 and scenario-4 servers: each of its " +
-      "writes waits until all five instances' in-process layers have applied its drops.",
+      'database, made after seeding, checked against a no-cache server on that copy)' +
+      (report.mixedBaseline ? ', as 6b is.' : '.') +
+      (report.mixedBalanced
+        ? " Scenario 6h runs on three instances of the scenario-2 server's deployment, which also holds the scenario-2 and " +
+          "scenario-4 servers: each of its writes waits until all five instances' in-process layers have applied its drops, so " +
+          '(6h)/(6) compares that deployment with one instance alone.'
+        : ''),
   );
   out.push('');
   if (typeof st.baselineMain === 'string') {
@@ -626,7 +635,7 @@ export function markdown(report: Report): string {
     out.push('');
     out.push(
       "Scenarios 2h and 6h: three more processes of the measured build (both caches on, the scenario-2 server's Redis prefix and database: " +
-        'its deployment, five instances with in-process layers in all; `DATABASE_POOL_SIZE=5` each, ' +
+        `its deployment, five instances with in-process layers in all; \`DATABASE_POOL_SIZE=${BALANCED_POOL_SIZE}\` each, ` +
         '`TRUST_PROXY=1`) behind HAProxy with `deploy/haproxy/haproxy.cfg` (round robin, keep-alive, health checks on `/ready`), each run right ' +
         'beside its one-process counterpart (2, 6) with the same load. Their server CPU and RSS are the three instances and HAProxy together, ' +
         "SQL/req and hit rate the three instances' /metrics added up. " +

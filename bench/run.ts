@@ -5,12 +5,14 @@
  * It (re)creates its own database (BENCH_DATABASE_NAME, default kitvault_bench, on the server of
  * BENCH_DATABASE_URL), seeds it with `npm run db:seed`, builds the server (`npm run build`), starts
  * the servers as child processes on free loopback ports (our server three times with different
- * cache settings, the floor, the stock configuration and yoga on the same schema answering from
- * in-process memory, the miss path's yardstick), measures the scenarios with autocannon,
+ * cache settings, once more for scenario 6 as a deployment of one on a copy of the database,
+ * `<name>_mixed`, with a no-cache server on that copy to check it, the floor, the stock
+ * configuration and yoga on the same schema answering from in-process memory, the miss path's
+ * yardstick), measures the scenarios with autocannon,
  * interleaved over rounds, checks the mixed workload's answers against the no-cache server, runs
  * a stampede, then the fault scenario (faults.ts: a Redis and a Postgres outage staged through TCP
  * proxies, on a server of its own), writes bench/results/latest.{json,md} plus a timestamped JSON,
- * prints the tables, and removes its Redis keys (prefix kvbench:<pid>:), its database (unless
+ * prints the tables, and removes its Redis keys (prefix kvbench:<pid>:), its databases (unless
  * --keep-db) and every child process, also on errors and Ctrl-C.
  *
  * Flags: --quick (1 round of 3 s after 1 s warm-up, 5,000 kits), --rounds N, --duration S,

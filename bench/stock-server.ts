@@ -35,7 +35,7 @@ if (!databaseUrl) {
 const logger = createLogger(process.env.LOG_LEVEL ?? 'warn', false);
 // Its scenario is all hits: a small pool leaves the bench's shared Postgres (100 connections by
 // default, kept once opened) to the servers that need them.
-const database = await openDatabase({ url: databaseUrl, maxConnections: 4 });
+const database = await openDatabase({ url: databaseUrl, maxConnections: 3 });
 const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', {
   keyPrefix: process.env.REDIS_KEY_PREFIX ?? 'kvbench:stock:',
 });
