@@ -113,47 +113,33 @@ async function main() {
     await createDatabase(admin, databaseName);
     await seedDatabase({ databaseUrl, databaseName, kits: flags.kits, root, logDir });
     const port = await freePort();
-    const server = start({
-      name: 'profiled',
-      command: process.execPath,
-      args: [...SERVER_NODE_FLAGS, '--cpu-prof', '--cpu-prof-dir', logDir, mainJs],
-      env: ourServerEnv({
-        databaseUrl,
-        redisUrl,
-        port,
-        responseCache: config.responseCache,
-        entityCache: config.entityCache,
-        prefix,
-      }),
-      cwd: root,
-      logDir,
-      port,
-    });
-    await waitReady(server);
-    // Idle instances of the same deployment (same database and prefix), as behind a balancer: what
-    // they cost the profiled one (its writes wait for their in-process layers) shows beside a run without.
-    const siblings: Server[] = [];
-    for (let i = 0; i < flags.siblings; i++) {
-      const siblingPort = await freePort();
-      const sibling = start({
-        name: `sibling-${i + 1}`,
+    /** One instance of the profiled deployment (this database, this prefix, the chosen caches). */
+    const startInstance = async (name: string, port: number, nodeFlags: readonly string[]) => {
+      const instance = start({
+        name,
         command: process.execPath,
-        args: [...SERVER_NODE_FLAGS, mainJs],
+        args: [...SERVER_NODE_FLAGS, ...nodeFlags, mainJs],
         env: ourServerEnv({
           databaseUrl,
           redisUrl,
-          port: siblingPort,
+          port,
           responseCache: config.responseCache,
           entityCache: config.entityCache,
           prefix,
         }),
         cwd: root,
         logDir,
-        port: siblingPort,
+        port,
       });
-      await waitReady(sibling);
-      siblings.push(sibling);
-    }
+      await waitReady(instance);
+      return instance;
+    };
+    const server = await startInstance('profiled', port, ['--cpu-prof', '--cpu-prof-dir', logDir]);
+    // Idle instances of the same deployment (same database and prefix), as behind a balancer: what
+    // they cost the profiled one (its writes wait for their in-process layers) shows beside a run without.
+    const siblings: Server[] = [];
+    for (let i = 0; i < flags.siblings; i++)
+      siblings.push(await startInstance(`sibling-${i + 1}`, await freePort(), []));
     const catalogue = body(CATALOGUE_QUERY);
     dataOf(await post(port, catalogue), 'the catalogue query');
     const load =
