@@ -13,12 +13,14 @@
  *                  written (or last checked) at, and what invalidates it.
  *   P{rc:b}:l:h    which server is filling entry h after a miss (PX = lease time).
  * Everything about one entry lives in one bucket, and every key of a bucket shares the hash tag
- * {rc:b}: each script touches one slot and is handed every key it touches (the Cluster contract).
+ * {rc:b}: on a Cluster each script touches one slot and is handed every key it touches (the Cluster
+ * contract); a script that spans buckets runs only on a single Redis.
  * No KEYS, no SCAN, every key has a TTL.
  *
  * Invalidating tags is, per bucket, one script: bump the counter, set each tag's version to it, and
  * move the stamp too if one of the tags was marked "w". No entry is visited: the work is O(tags), at
- * ten entries or a million. An invalidated entry is not deleted; it is found out when next read
+ * ten entries or a million. On a single Redis, where one script may touch any key, one script does
+ * it for every bucket (one command per write instead of one per bucket). An invalidated entry is not deleted; it is found out when next read
  * (and deleted then), or it expires.
  *
  * A hit is one MGET of the entry and c, served when the entry's stamp is c's: nothing it carries was
@@ -40,7 +42,7 @@
 import { createHash } from 'node:crypto';
 import type { Result } from 'ioredis';
 import { randomHex } from '../random.js';
-import type { RedisClient } from '../redis/client.js';
+import { isCluster, type RedisClient } from '../redis/client.js';
 import { awaitReplicas } from '../redis/replication.js';
 import { INVALIDATION_MEMORY_MS, type Lookup, type ResponseStore, type StoreOutcome } from './store.js';
 
@@ -197,49 +199,77 @@ return 1
 `;
 
 /**
- * KEYS: c, v. ARGV: candidate epoch, memory ms, max versions, then each tag.
- * Answers {fenced, touched}: fenced 1 when evidence was lost, 2 when v was full (a new epoch either
- * way); touched 1 when an entry written here carried one of the tags.
+ * One bucket's invalidation, called by both scripts below: `candidate` is the epoch a fence would
+ * start, `limit` the bucket's bound on its versions. Answers fenced, touched: fenced 1 when evidence
+ * was lost, 2 when v was full (a new epoch either way); touched 1 when an entry written here
+ * carried one of the tags.
  *
  * The counter moves on every invalidation (it is what versions and write guards compare). The
  * stamp (the clock's first half, which a hit compares) moves only when a tag is marked "w": an
  * entry carrying it was written in this bucket since its last invalidation. Other buckets keep their
  * stamp, and their hits stay one MGET: an entity's tag is on few entries, in few buckets of the 16.
  */
-const INVALIDATE = `${COMMON}
-local C, V = KEYS[1], KEYS[2]
-local memory = tonumber(ARGV[2])
-local c, epoch, stamp, counter = clock(C, V)
-if not c then
-  -- Neither key: nothing is cached here, and a lookup in flight read an epoch that is gone.
-  if redis.call('EXISTS', C, V) == 0 then return {0, 0} end
-  fence(C, V, ARGV[1], memory)
-  return {1, 0}
+const INVALIDATE_BUCKET = `
+local function invalidate(C, V, candidate, memory, limit, tags)
+  local c, epoch, stamp, counter = clock(C, V)
+  if not c then
+    -- Neither key: nothing is cached here, and a lookup in flight read an epoch that is gone.
+    if redis.call('EXISTS', C, V) == 0 then return 0, 0 end
+    fence(C, V, candidate, memory)
+    return 1, 0
+  end
+  -- Floored to the server's clock (µs): a failover that loses this call's effect cannot hand out the
+  -- same counter again later with another meaning (the promoted replica's next one is later still,
+  -- unless the clocks of master and replica differ by more than a failover takes).
+  local t = redis.call('TIME')
+  local n = counterText(math.max(counter + 1, tonumber(t[1]) * 1000000 + tonumber(t[2])))
+  local touched, added = 0, 0
+  local versions = #tags > 0 and redis.call('HMGET', V, unpack(tags)) or {}
+  local fields = {}
+  for i = 1, #tags do
+    local v = versions[i]
+    if not v then added = added + 1 elseif string.sub(v, -1) == 'w' then touched = 1 end
+    fields[#fields + 1] = tags[i]
+    fields[#fields + 1] = n
+  end
+  -- Past its bound, the bucket starts a new epoch: its entries and any write in flight there are
+  -- void, so these versions need not be kept.
+  if added > 0 and redis.call('HLEN', V) + added > limit then
+    fence(C, V, candidate, math.max(memory, redis.call('PTTL', C)))
+    return 2, 0
+  end
+  if touched == 1 then stamp = n end
+  redis.call('SET', C, epoch .. '.' .. stamp .. '.' .. n, 'KEEPTTL')
+  if #fields > 0 then redis.call('HSET', V, unpack(fields)) end
+  return 0, touched
 end
--- Floored to the server's clock (µs): a failover that loses this call's effect cannot hand out the
--- same counter again later with another meaning (the promoted replica's next one is later still,
--- unless the clocks of master and replica differ by more than a failover takes).
-local t = redis.call('TIME')
-local n = counterText(math.max(counter + 1, tonumber(t[1]) * 1000000 + tonumber(t[2])))
-local touched, added = 0, 0
-local versions = #ARGV > 3 and redis.call('HMGET', V, unpack(ARGV, 4)) or {}
-local fields = {}
-for i = 4, #ARGV do
-  local v = versions[i - 3]
-  if not v then added = added + 1 elseif string.sub(v, -1) == 'w' then touched = 1 end
-  fields[#fields + 1] = ARGV[i]
-  fields[#fields + 1] = n
+`;
+
+/** KEYS: c, v. ARGV: candidate epoch, memory ms, max versions, then each tag. Answers {fenced, touched}. */
+const INVALIDATE = `${COMMON}${INVALIDATE_BUCKET}
+local tags = {}
+for i = 4, #ARGV do tags[#tags + 1] = ARGV[i] end
+local fenced, touched = invalidate(KEYS[1], KEYS[2], ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tags)
+return {fenced, touched}
+`;
+
+/**
+ * On a single Redis, where one script may touch every bucket: the same invalidation in each.
+ * KEYS: c and v of each bucket in turn. ARGV: memory ms, then each bucket's candidate epoch and max
+ * versions, then each tag. Answers {fenced, touched} of each bucket in turn.
+ */
+const INVALIDATE_ALL = `${COMMON}${INVALIDATE_BUCKET}
+local buckets = #KEYS / 2
+local memory = tonumber(ARGV[1])
+local tags = {}
+for i = 2 + 2 * buckets, #ARGV do tags[#tags + 1] = ARGV[i] end
+local out = {}
+for b = 1, buckets do
+  local fenced, touched = invalidate(KEYS[2 * b - 1], KEYS[2 * b], ARGV[2 * b], memory, tonumber(ARGV[2 * b + 1]), tags)
+  out[#out + 1] = fenced
+  out[#out + 1] = touched
 end
--- Past its bound, the bucket starts a new epoch: its entries and any write in flight there are
--- void, so these versions need not be kept.
-if added > 0 and redis.call('HLEN', V) + added > tonumber(ARGV[3]) then
-  fence(C, V, ARGV[1], math.max(memory, redis.call('PTTL', C)))
-  return {2, 0}
-end
-if touched == 1 then stamp = n end
-redis.call('SET', C, epoch .. '.' .. stamp .. '.' .. n, 'KEEPTTL')
-if #fields > 0 then redis.call('HSET', V, unpack(fields)) end
-return {0, touched}
+return out
 `;
 
 /** KEYS: c, v. ARGV: candidate epoch, memory ms. A new epoch: every entry of the bucket a miss. */
@@ -258,6 +288,8 @@ declare module 'ioredis' {
       numKeys: number,
       ...args: (string | number)[]
     ): Result<[fenced: number, touched: number], Context>;
+    /** Fenced and touched of each bucket in turn. */
+    kvResponseInvalidateAll(numKeys: number, ...args: (string | number)[]): Result<number[], Context>;
     kvResponseClear(numKeys: number, ...args: (string | number)[]): Result<number, Context>;
   }
 }
@@ -324,6 +356,7 @@ export function createRedisResponseStore(options: RedisResponseStoreOptions): Re
     redis.defineCommand('kvResponseCheck', { lua: CHECK });
     redis.defineCommand('kvResponseWrite', { lua: WRITE });
     redis.defineCommand('kvResponseInvalidate', { lua: INVALIDATE });
+    redis.defineCommand('kvResponseInvalidateAll', { lua: INVALIDATE_ALL });
     redis.defineCommand('kvResponseClear', { lua: CLEAR });
   }
 
@@ -380,6 +413,30 @@ export function createRedisResponseStore(options: RedisResponseStoreOptions): Re
       );
       reportFence(b, code);
       if (touched) onTouched?.(b);
+    }
+  }
+
+  /**
+   * On a single Redis: every bucket in one script per batch of tags, so a write's invalidation is
+   * one command, not one per bucket. A batch holds at most MAX_TAGS tag-bucket pairs, as a bucket's
+   * own script does: no call blocks Redis for longer than one of those.
+   */
+  async function invalidateEveryBucket(tags: readonly string[]) {
+    const perCall = Math.max(1, Math.floor(MAX_TAGS / buckets));
+    const keys = Array.from({ length: buckets }, (_, b) => [`${base(b)}c`, `${base(b)}v`]).flat();
+    for (let i = 0; i < tags.length; i += perCall) {
+      const perBucket = Array.from({ length: buckets }, (_, b) => [newEpoch(), limitOf(b)]).flat();
+      const replies = await redis.kvResponseInvalidateAll(
+        keys.length,
+        ...keys,
+        INVALIDATION_MEMORY_MS,
+        ...perBucket,
+        ...tags.slice(i, i + perCall),
+      );
+      for (let b = 0; b < buckets; b++) {
+        reportFence(b, replies[2 * b]!);
+        if (replies[2 * b + 1]) onTouched?.(b);
+      }
     }
   }
 
@@ -440,6 +497,7 @@ export function createRedisResponseStore(options: RedisResponseStoreOptions): Re
       // An unfit tag is on no entry here (`store` refuses them), and "@" would overwrite the epoch.
       const unique = [...new Set(tags)].filter((tag) => !unfit(tag));
       if (!unique.length) return;
+      if (!isCluster(redis)) return invalidateEveryBucket(unique);
       await Promise.all(Array.from({ length: buckets }, (_, b) => invalidateBucket(b, unique)));
       await replicated();
     },
