@@ -13,7 +13,12 @@ import type {
   SeasonRow,
 } from '../db/schema.js';
 
-export type KitSnapshot = KitRow & { competitionIds: number[] };
+/**
+ * A kit as a write found or left it. `competitionIds` is null when the write did not read them: it
+ * could not change the kit's memberships (its club, season, brand, type and competitions stay as
+ * they were), and nothing it drops then depends on them (src/invalidation/table.ts).
+ */
+export type KitSnapshot = KitRow & { competitionIds: number[] | null };
 
 /** `before` absent: created. `after` absent: deleted. Both: updated. */
 export type Change =

@@ -45,6 +45,13 @@ export const fieldTags: FieldTagTable = {
   'User.collection': (user) => [`CollectionItem.user:${user.id}`],
 };
 
+/** A kit's competitions, which a write that changes its memberships must have read. */
+function competitionsOf(kit: KitSnapshot): number[] {
+  if (kit.competitionIds === null)
+    throw new Error(`kit ${kit.id} changed its memberships, but the write did not read its competitions`);
+  return kit.competitionIds;
+}
+
 /** Every list a kit is a member of. */
 function kitMemberships(kit: KitSnapshot): string[] {
   return [
@@ -53,11 +60,13 @@ function kitMemberships(kit: KitSnapshot): string[] {
     `Kit.season:${kit.seasonId}`,
     `Kit.brand:${kit.brandId}`,
     `Kit.type:${kit.type}`,
-    ...kit.competitionIds.map((c) => `Kit.competition:${c}`),
+    ...competitionsOf(kit).map((c) => `Kit.competition:${c}`),
   ];
 }
 
-const sameSet = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((x) => b.includes(x));
+/** Unread competitions (null) were not changed by the write: the same set. */
+const sameSet = (a: readonly number[] | null, b: readonly number[] | null) =>
+  a === null || b === null || (a.length === b.length && a.every((x) => b.includes(x)));
 
 function kitMoved(before: KitSnapshot, after: KitSnapshot): boolean {
   return (
@@ -117,7 +126,7 @@ export function invalidationFor(change: Change): Invalidation {
             { namespace: 'Club.seasonIds', id: k.clubId },
             { namespace: 'Season.kitIds', id: k.seasonId },
             { namespace: 'Brand.kitIds', id: k.brandId },
-            ...k.competitionIds.map((c) => ({ namespace: 'Competition.kitIds' as const, id: c })),
+            ...competitionsOf(k).map((c) => ({ namespace: 'Competition.kitIds' as const, id: c })),
           );
         }
         keys.push({ namespace: 'Kit.competitionIds', id });

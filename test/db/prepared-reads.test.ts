@@ -147,13 +147,14 @@ describe('prepared reads', () => {
         invalidator: noInvalidation,
       });
       const admin = { id: 1, username: 'admin', role: 'ADMIN' as const, tokenHash: 'test' };
-      await service.updateKit(admin, 3, {}, { name: 'Prepared rename 1' });
+      // A new type can move a kit between lists: the write reads its competitions too.
+      await service.updateKit(admin, 3, {}, { type: 'SPECIAL' });
       const afterOne = await statements();
       // The kit's lock, its competitions and the update: named statements of the one connection.
       expect(afterOne.filter((s) => /for update/i.test(s))).toHaveLength(1);
       expect(afterOne.some((s) => /^update "kits"/i.test(s))).toBe(true);
       expect(afterOne.some((s) => /from "kit_competitions"/i.test(s))).toBe(true);
-      for (let i = 2; i <= 5; i++) await service.updateKit(admin, 3 + i, {}, { name: `Prepared rename ${i}` });
+      for (let i = 2; i <= 5; i++) await service.updateKit(admin, 3 + i, {}, { type: 'SPECIAL' });
       // Later writes of the same kind reuse them.
       expect((await statements()).length).toBe(afterOne.length);
     },

@@ -2,7 +2,8 @@
  * A kit write invalidates by its "before" picture (row and competition ids). When the write waits
  * for the kit's lock, the picture must be the one the last writer left: else the competitions that
  * writer added or removed are never invalidated. Staged on real Postgres with a second connection
- * that holds the lock while it changes the kit's competitions.
+ * that holds the lock while it changes the kit's competitions. A write that cannot change the kit's
+ * memberships (a rename) reads no competitions: nothing it drops depends on them.
  */
 import { sql } from 'drizzle-orm';
 import postgres from 'postgres';
@@ -10,7 +11,9 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Viewer } from '../../src/auth/viewer.js';
 import { catalogueRepository } from '../../src/db/repositories/catalogue.js';
 import { noInvalidation, type Change, type Invalidator } from '../../src/domain/changes.js';
+import { invalidationFor } from '../../src/invalidation/table.js';
 import { createCatalogueService } from '../../src/services/catalogue.js';
+import { countSql } from '../helpers/app.js';
 import { openTestDatabase, type TestDatabase } from '../helpers/database.js';
 
 const noPostgres = inject('pgTemplate') ? false : inject('pgAbsentReason');
@@ -23,6 +26,18 @@ beforeAll(async () => {
 });
 afterAll(() => database?.close());
 
+/** A catalogue service whose writes' changes land in `recorded`. */
+function recordingService(recorded: Change[]) {
+  const invalidator: Invalidator = {
+    ...noInvalidation,
+    beforeCommit: async (tx, changes) => {
+      recorded.push(...changes);
+      return noInvalidation.beforeCommit(tx, changes);
+    },
+  };
+  return createCatalogueService({ db: database.db, catalogue: catalogueRepository(database.db), invalidator });
+}
+
 const competitionsOf = (change: Change | undefined) =>
   change?.entity === 'Kit' ? [...(change.before?.competitionIds ?? [])].sort((a, b) => a - b) : null;
 
@@ -33,18 +48,8 @@ describe.skipIf(noPostgres)('a kit write that waits for the kit’s lock', () =>
       sql`insert into kit_competitions (kit_id, competition_id) values (${KIT}, 1), (${KIT}, 2)`,
     );
     const recorded: Change[] = [];
-    const invalidator: Invalidator = {
-      ...noInvalidation,
-      beforeCommit: async (tx, changes) => {
-        recorded.push(...changes);
-        return noInvalidation.beforeCommit(tx, changes);
-      },
-    };
-    const service = createCatalogueService({
-      db: database.db,
-      catalogue: catalogueRepository(database.db),
-      invalidator,
-    });
+    const service = recordingService(recorded);
+    const [kit] = await catalogueRepository(database.db).kits.byIds([KIT]);
 
     const other = postgres(database.url!, { max: 2, onnotice: () => {} });
     try {
@@ -55,14 +60,15 @@ describe.skipIf(noPostgres)('a kit write that waits for the kit’s lock', () =>
       await reserved`delete from kit_competitions where kit_id = ${KIT}`;
       await reserved`insert into kit_competitions (kit_id, competition_id) values (${KIT}, 3)`;
 
-      const renamed = service.updateKit(admin, KIT, {}, { name: 'Renamed while locked' });
-      // Until the rename waits for the lock.
+      // A new type moves the kit between lists: its competitions are part of what it drops.
+      const renamed = service.updateKit(admin, KIT, {}, { type: kit?.type === 'AWAY' ? 'HOME' : 'AWAY' });
+      // Until the write waits for the lock.
       for (let i = 0; ; i++) {
         const [row] = await other<{ n: number }[]>`
           select count(*)::int as n from pg_stat_activity
           where datname = current_database() and wait_event_type = 'Lock'`;
         if (row!.n > 0) break;
-        if (i > 200) throw new Error('the rename never waited for the lock');
+        if (i > 200) throw new Error('the write never waited for the lock');
         await new Promise((r) => setTimeout(r, 10));
       }
       await reserved`commit`;
@@ -72,5 +78,32 @@ describe.skipIf(noPostgres)('a kit write that waits for the kit’s lock', () =>
       await other.end({ timeout: 5 });
     }
     expect(competitionsOf(recorded[0])).toEqual([3]);
+  });
+});
+
+describe.skipIf(noPostgres)('a kit write that cannot change the kit’s memberships', () => {
+  it('reads no competitions, and drops only the kit and the name searches', async () => {
+    const recorded: Change[] = [];
+    const service = recordingService(recorded);
+    const { statements } = await countSql(database, () =>
+      service.updateKit(admin, KIT, {}, { name: 'Renamed alone', primaryColour: 'teal' }),
+    );
+    const [change] = recorded;
+    if (change?.entity !== 'Kit') throw new Error('the rename recorded no kit change');
+    expect(change.before?.competitionIds).toBeNull();
+    expect(change.after?.competitionIds).toBeNull();
+    expect(statements.filter((s) => /kit_competitions/.test(s))).toEqual([]);
+    expect(invalidationFor(change).tags.sort()).toEqual(['Kit.search', `Kit:${KIT}`]);
+  });
+
+  it('refuses to drop a kit that moved without its competitions (a write that forgot to read them)', () => {
+    const at = new Date();
+    const kit = {
+      ...{ id: KIT, clubId: 1, seasonId: 1, brandId: 1, type: 'HOME' as const, competitionIds: null },
+      ...{ name: 'K', primaryColour: 'red', secondaryColours: [], description: null, createdAt: at, updatedAt: at },
+    };
+    expect(() =>
+      invalidationFor({ entity: 'Kit', before: kit, after: { ...kit, type: 'AWAY' as const }, collectorIds: [] }),
+    ).toThrow(/did not read its competitions/);
   });
 });
