@@ -1,0 +1,228 @@
+/**
+ * `npm run bench:cost [-- --seconds 6 --rounds 2 --no-build]`: what one kind of request costs the
+ * server, in CPU per request, each kind alone under load (50 connections). Where `bench:profile`
+ * says where a mix's CPU goes by function, this says which requests spend it: in a mixed workload a
+ * kind's share of the server is its count times its cost here.
+ *
+ * One server (both caches on) on its own database (kitvault_cost, seeded) and Redis prefix
+ * (kvcost:<pid>:), driven with each kind in turn, every kind once per round; the server's CPU is
+ * utime+stime from /proc (its worker threads and GC included) over the requests answered:
+ *  - hit: the Kit query over 200 kits read before (answered by the lean hit);
+ *  - miss: the same, each request with a variable no operation declares, so every one is a new
+ *    response-cache key over warm entities (a response miss through yoga, entities from memory);
+ *  - first read: the Kit query over kits not read since every cache was purged (response and entity
+ *    misses, one SQL read each);
+ *  - rename: the mixed workload's renames, over kits no other kind reads;
+ *  - mixed: scenario 6's workload (95 % Zipf reads, 5 % renames).
+ * Later rounds are what to read: the first runs while the server's JIT is still warming up.
+ * BENCH_SERVER_MAIN=<path to another build's dist/src/main.js> measures that build instead (an A/B
+ * is two runs of this, one right after the other: the machine's speed drifts by more than most
+ * changes save).
+ * Writes bench/results/cost.md; its Redis keys and database are removed.
+ */
+import type autocannon from 'autocannon';
+import { Redis } from 'ioredis';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import postgres from 'postgres';
+import { createDatabase, mintTokens, readDataset, seedDatabase } from './dataset.js';
+import { deletePrefixKeys } from './keys.js';
+import { log } from './log.js';
+import { cannon } from './measure.js';
+import { resultsDir, root } from './options.js';
+import { cpuSeconds, freePort, killAllSync, start, stopAll, waitReady } from './processes.js';
+import {
+  body,
+  dataOf,
+  GRAPHQL_PATH,
+  headers,
+  KIT_QUERY,
+  mixedWorkload,
+  post,
+  RENAME_KIT_MUTATION,
+} from './scenarios.js';
+import { buildServer, ourServerEnv, SERVER_NODE_FLAGS, serverMain } from './servers.js';
+
+const { values } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '6' },
+    rounds: { type: 'string', default: '2' },
+    'no-build': { type: 'boolean', default: false },
+  },
+});
+const positive = (name: string, text: string) => {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n <= 0) {
+    console.error(`--${name} must be a positive integer (got ${text})`);
+    process.exit(2);
+  }
+  return n;
+};
+const seconds = positive('seconds', values.seconds);
+const rounds = positive('rounds', values.rounds);
+const CONNECTIONS = 50;
+/** Kits the hit and miss kinds read; renames take the next RENAMED; first reads the rest. */
+const HOT = 200;
+const RENAMED = 5000;
+
+const adminUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const redisUrl = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const databaseName = 'kitvault_cost';
+const prefix = `kvcost:${process.pid}:`;
+const logDir = mkdtempSync(path.join(os.tmpdir(), 'kitvault-cost-'));
+
+type Row = { round: number; kind: string; reqPerS: number; cpuUs: number; cpuShare: number; failed: number };
+
+async function main() {
+  await buildServer({ build: !values['no-build'], root, logDir });
+  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
+  const url = new URL(adminUrl);
+  url.pathname = `/${databaseName}`;
+  const databaseUrl = url.toString();
+  try {
+    await createDatabase(admin, databaseName);
+    await seedDatabase({ databaseUrl, databaseName, kits: null, root, logDir });
+    const port = await freePort();
+    const server = start({
+      name: 'cost',
+      command: process.execPath,
+      args: [...SERVER_NODE_FLAGS, serverMain(root, process.env.BENCH_SERVER_MAIN || null)],
+      env: ourServerEnv({ databaseUrl, redisUrl, port, responseCache: 'on', entityCache: 'on', prefix }),
+      cwd: root,
+      logDir,
+      port,
+    });
+    await waitReady(server);
+    const { kitIds, clubIds } = await readDataset(databaseUrl);
+    if (kitIds.length < HOT + RENAMED + 1000) throw new Error(`the data set has too few kits (${kitIds.length})`);
+    const { adminToken } = await mintTokens(databaseUrl, 0);
+    const kit = (i: number) => String(kitIds[i]!);
+    // Fresh each time: autocannon writes a request's Content-Length into its headers object.
+    const asAdmin = () => ({ authorization: `Bearer ${adminToken}` });
+    const warm = async () => {
+      for (let i = 0; i < HOT; i++) dataOf(await post(port, body(KIT_QUERY, { id: kit(i) })), 'a warming read');
+    };
+    await warm();
+
+    let n = 0;
+    let renamed = 0;
+    let firstRead = 0;
+    const mixed = mixedWorkload({ kitIds, clubIds, adminToken, writeShare: 0.05, zipfS: 1, seed: 77 }).requests;
+    /** Each kind: its requests, and what to do before and after its run. */
+    const kinds: Record<
+      string,
+      { requests: () => autocannon.Request[]; before?(): Promise<void>; after?(): Promise<void> }
+    > = {
+      hit: { requests: () => one(() => ({ body: body(KIT_QUERY, { id: kit(n++ % HOT) }) })) },
+      miss: {
+        requests: () =>
+          one(() => ({ body: JSON.stringify({ query: KIT_QUERY, variables: { id: kit(n % HOT), unused: ++n } }) })),
+      },
+      'first read': {
+        // Every kit cold again: the run reads them in order from the first no other kind reads.
+        before: async () => {
+          firstRead = HOT + RENAMED;
+          dataOf(await post(port, body('mutation { purgeAllCaches }'), asAdmin()), 'the purge');
+        },
+        requests: () => one(() => ({ body: body(KIT_QUERY, { id: kit(firstRead++ % kitIds.length) }) })),
+        after: warm,
+      },
+      rename: {
+        requests: () =>
+          one(() => ({
+            body: body(RENAME_KIT_MUTATION, { id: kit(HOT + (renamed % RENAMED)), name: `Cost rename ${++renamed}` }),
+            headers: headers(asAdmin()),
+          })),
+      },
+      mixed: { requests: () => mixed },
+    };
+    const rows: Row[] = [];
+    for (let round = 1; round <= rounds; round++) {
+      for (const [kind, { requests, before, after }] of Object.entries(kinds)) {
+        await before?.();
+        const cpuBefore = cpuSeconds(server.pid) ?? 0;
+        const result = await cannon({ port, requests: requests() }, seconds, CONNECTIONS);
+        const cpu = (cpuSeconds(server.pid) ?? 0) - cpuBefore;
+        await after?.();
+        const row: Row = {
+          round,
+          kind,
+          reqPerS: result.requests.average,
+          cpuUs: (cpu / Math.max(1, result.requests.total)) * 1e6,
+          cpuShare: cpu / seconds,
+          failed: result.errors + result.non2xx,
+        };
+        rows.push(row);
+        if (kind === 'first read' && firstRead >= kitIds.length)
+          log(`first reads ran past the last kit: later ones were hits (use a shorter --seconds)`);
+        log(
+          `round ${round} ${kind}: ${Math.round(row.reqPerS)} req/s, ${Math.round(row.cpuUs)} µs CPU per request, server ${Math.round(row.cpuShare * 100)} %, ${row.failed} failed`,
+        );
+      }
+    }
+    const out = path.join(resultsDir, 'cost.md');
+    writeFileSync(out, render(rows));
+    log(`written ${path.relative(root, out)}`);
+  } finally {
+    await stopAll();
+    await deletePrefixKeys(redis, prefix).catch(() => 0);
+    redis.disconnect();
+    await admin.unsafe(`drop database if exists "${databaseName}" with (force)`).catch(() => undefined);
+    await admin.end();
+  }
+}
+
+/** One request generator: each call of `make` is the next request. */
+function one(make: () => { body: string; headers?: Record<string, string> }): autocannon.Request[] {
+  return [
+    {
+      method: 'POST',
+      path: GRAPHQL_PATH,
+      setupRequest: (request) => {
+        const next = make();
+        return { ...request, body: next.body, headers: next.headers ?? headers() };
+      },
+    },
+  ];
+}
+
+function render(rows: readonly Row[]): string {
+  let commit = 'unknown';
+  try {
+    commit = execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim();
+  } catch {
+    // not a checkout
+  }
+  return [
+    '# What one kind of request costs the server',
+    '',
+    `Written by \`npm run bench:cost\` (bench/cost-run.ts) on ${new Date().toISOString()} at ${commit}${process.env.BENCH_SERVER_MAIN ? ` (the server: ${process.env.BENCH_SERVER_MAIN})` : ''}: one server (both caches on), each kind of request alone for ${seconds} s from ${CONNECTIONS} connections, ${rounds} round(s); CPU is the server process's utime+stime (worker threads and GC included) over the requests answered. The first round runs while the JIT warms up: read the last. What each kind is: the file's header.`,
+    '',
+    '| round | kind | req/s | server CPU per request (µs) | server CPU % | failed |',
+    '| ---: | --- | ---: | ---: | ---: | ---: |',
+    ...rows.map(
+      (r) =>
+        `| ${r.round} | ${r.kind} | ${Math.round(r.reqPerS).toLocaleString('en-US')} | ${Math.round(r.cpuUs).toLocaleString('en-US')} | ${Math.round(r.cpuShare * 100)} | ${r.failed} |`,
+    ),
+    '',
+  ].join('\n');
+}
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    void stopAll().finally(() => process.exit(130));
+  });
+}
+process.on('exit', () => killAllSync());
+
+main()
+  .then(() => process.exit(0))
+  .catch((error: unknown) => {
+    console.error(error instanceof Error ? (error.stack ?? error.message) : error);
+    console.error(`logs in ${logDir}`);
+    process.exit(1);
+  });
