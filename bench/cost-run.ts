@@ -33,7 +33,7 @@ import { deletePrefixKeys } from './keys.js';
 import { log } from './log.js';
 import { cannon } from './measure.js';
 import { resultsDir, root } from './options.js';
-import { cpuSeconds, freePort, killAllSync, start, stopAll, waitReady } from './processes.js';
+import { cpuSeconds, freePort, runTool, start, stopAll, waitReady } from './processes.js';
 import {
   body,
   dataOf,
@@ -212,17 +212,4 @@ function render(rows: readonly Row[]): string {
   ].join('\n');
 }
 
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    void stopAll().finally(() => process.exit(130));
-  });
-}
-process.on('exit', () => killAllSync());
-
-main()
-  .then(() => process.exit(0))
-  .catch((error: unknown) => {
-    console.error(error instanceof Error ? (error.stack ?? error.message) : error);
-    console.error(`logs in ${logDir}`);
-    process.exit(1);
-  });
+runTool(main, logDir);

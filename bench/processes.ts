@@ -150,6 +150,27 @@ export function killAllSync(): void {
   for (const child of children) signalGroup(child, 'SIGKILL');
 }
 
+/**
+ * Runs a bench tool's `main` as the process's whole work: its children stopped on SIGINT/SIGTERM
+ * and killed on any exit, exit code 0 when it resolves, 1 with its stack when it throws (naming
+ * `logDir`, where the children's logs are).
+ */
+export function runTool(main: () => Promise<unknown>, logDir: string): void {
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      void stopAll().finally(() => process.exit(130));
+    });
+  }
+  process.on('exit', () => killAllSync());
+  main()
+    .then(() => process.exit(0))
+    .catch((error: unknown) => {
+      console.error(error instanceof Error ? (error.stack ?? error.message) : error);
+      console.error(`logs in ${logDir}`);
+      process.exit(1);
+    });
+}
+
 /** Polls until the server answers: GET /ready when it has one, else a trivial GraphQL query. */
 export async function waitReady(
   child: Child,

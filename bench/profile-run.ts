@@ -25,7 +25,7 @@ import { deletePrefixKeys } from './keys.js';
 import { log } from './log.js';
 import { cannon } from './measure.js';
 import { resultsDir, root } from './options.js';
-import { cpuSeconds, freePort, killAllSync, start, stop, stopAll, waitReady, type Server } from './processes.js';
+import { cpuSeconds, freePort, runTool, start, stop, stopAll, waitReady, type Server } from './processes.js';
 import { scrape } from './probes.js';
 import { readProfile, renderSummary, summarise } from './profile-report.js';
 import { body, CATALOGUE_QUERY, dataOf, mixedWorkload, post, rotatingTokens } from './scenarios.js';
@@ -226,17 +226,4 @@ async function privateLoad(port: number, databaseUrl: string) {
   return () => ({ port, requests: rotatingTokens(userTokens) });
 }
 
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    void stopAll().finally(() => process.exit(130));
-  });
-}
-process.on('exit', () => killAllSync());
-
-main()
-  .then(() => process.exit(0))
-  .catch((error: unknown) => {
-    console.error(error instanceof Error ? (error.stack ?? error.message) : error);
-    console.error(`logs in ${logDir}`);
-    process.exit(1);
-  });
+runTool(main, logDir);
