@@ -76,7 +76,7 @@ export function createMetrics(deps: {
   });
   mirror(
     'kitvault_response_cache_refused_writes_total',
-    'Write-backs refused (stale or slow), by reason.',
+    'Write-backs not stored, by reason: stale (invalidated since their lookup), fenced, unfit (a tag the store cannot keep), unvouched, slow.',
     { response_write_refused: {} },
     'reason',
   );

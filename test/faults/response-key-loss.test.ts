@@ -76,7 +76,7 @@ describe('the Redis response store when a key is lost', () => {
       expect(await value(c)).toBeNull();
       expect(await value(d)).toBe('d');
       // A write looked up under the lost clock is refused; the bucket caches again at once.
-      expect(await store.store(keyIn(1), 'old', ['Kit:3'], LONG, before.generation)).toBe('refused');
+      expect(await store.store(keyIn(1), 'old', ['Kit:3'], LONG, before.generation)).toBe('stale');
       expect(await put(a, 'a2', ['Kit:1'])).toBe('stored');
       expect(await value(a)).toBe('a2');
     },
@@ -89,7 +89,7 @@ describe('the Redis response store when a key is lost', () => {
     await store.invalidate(['Kit:4']);
     expect(await evict(3, VERSIONS)).toBe(1);
     fences = [];
-    expect(await store.store(b, 'stale', ['Kit:4'], LONG, before.generation)).toBe('refused');
+    expect(await store.store(b, 'stale', ['Kit:4'], LONG, before.generation)).toBe('fenced');
     expect(fences).toEqual([{ bucket: 3, reason: 'lost' }]);
     expect(await value(a)).toBeNull();
     expect(await value(b)).toBeNull();
@@ -125,7 +125,7 @@ describe('the Redis response store when a key is lost', () => {
       await store.invalidate(['Kit:7']);
       // A flush, or two evictions within one query: nothing is left to tell what happened.
       expect(await evict(6, /^(c|v)$/)).toBe(2);
-      expect(await store.store(a, 'maybe stale', ['Kit:7'], LONG, before.generation)).toBe('refused');
+      expect(await store.store(a, 'maybe stale', ['Kit:7'], LONG, before.generation)).toBe('stale');
       expect(await value(a)).toBeNull();
       expect(await put(a, 'fresh', ['Kit:7'])).toBe('stored');
       expect(await value(a)).toBe('fresh');
@@ -158,13 +158,13 @@ describe('the Redis response store when a key is lost', () => {
     await redis.restore(v, saved[2], saved[1]!, 'REPLACE');
     // On the new master, a mutation of Kit:42 after that lookup's database read: its write is stale.
     await store.invalidate(['Kit:42']);
-    expect(await store.store(a, 'stale', ['Kit:42'], LONG, between.generation)).toBe('refused');
+    expect(await store.store(a, 'stale', ['Kit:42'], LONG, between.generation)).toBe('stale');
     // A generation from that lost history, with no invalidation since on the new master: refused too.
     await store.invalidate(['Kit:43']);
     const lost = await store.lookup(a);
     await redis.restore(c, saved[2], saved[0]!, 'REPLACE');
     await redis.restore(v, saved[2], saved[1]!, 'REPLACE');
-    expect(await store.store(a, 'unknown', ['Brand:9'], LONG, lost.generation)).toBe('refused');
+    expect(await store.store(a, 'unknown', ['Brand:9'], LONG, lost.generation)).toBe('stale');
     expect(await put(a, 'fresh', ['Kit:42'])).toBe('stored');
     expect(await value(a)).toBe('fresh');
   });
@@ -176,7 +176,7 @@ describe('the Redis response store when a key is lost', () => {
     expect(await evict(8, /^l:/)).toBe(1);
     expect(await store.lease(a, 2000)).toBe('acquired');
     await store.invalidate(['Kit:10']);
-    expect(await store.store(a, 'stale', ['Kit:10'], LONG, first.generation)).toBe('refused');
+    expect(await store.store(a, 'stale', ['Kit:10'], LONG, first.generation)).toBe('stale');
     expect(await put(a, 'fresh', ['Kit:10'])).toBe('stored');
     expect(await value(a)).toBe('fresh');
   });

@@ -86,7 +86,7 @@ export function withLocalLayer(store: ResponseStore, options: LocalStoreOptions)
       return found;
     },
     store: (key, value, tags, ttlMs, generation) =>
-      generation === FROM_MEMORY ? Promise.resolve('refused') : store.store(key, value, tags, ttlMs, generation),
+      generation === FROM_MEMORY ? Promise.resolve('unvouched') : store.store(key, value, tags, ttlMs, generation),
     async invalidate(tags) {
       dropHere(tags);
       await store.invalidate(tags);

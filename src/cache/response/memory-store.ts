@@ -43,10 +43,10 @@ export function createMemoryResponseStore(options: { maxEntries?: number } = {})
     async store(key, value, tags, ttlMs, generation): Promise<StoreOutcome> {
       const seen = Number(generation);
       const now = Date.now();
-      if (cleared.until > now && cleared.seq > seen) return 'refused';
+      if (cleared.until > now && cleared.seq > seen) return 'stale';
       for (const tag of tags) {
         const mark = invalidatedAt.get(tag);
-        if (mark && mark.until > now && mark.seq > seen) return 'refused';
+        if (mark && mark.until > now && mark.seq > seen) return 'stale';
       }
       entries.set(key, { value: Buffer.from(value), tags: [...tags] }, { ttl: ttlMs });
       for (const tag of tags) {

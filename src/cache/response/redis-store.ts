@@ -473,7 +473,7 @@ export function createRedisResponseStore(options: RedisResponseStoreOptions): Re
       // fill lease goes, as a write's would, so no other server waits for it).
       if (all.some(unfit) || all.length > MAX_TAGS) {
         await redis.del(`${b}l:${h}`);
-        return 'refused';
+        return 'unfit';
       }
       // The fill lease (if any) goes with the write, stored or refused.
       const ok = await redis.kvResponseWrite(
@@ -490,8 +490,11 @@ export function createRedisResponseStore(options: RedisResponseStoreOptions): Re
         limitOf(bucket),
         ...all,
       );
-      if (ok < 0) reportFence(bucket, -ok);
-      return ok === 1 ? 'stored' : 'refused';
+      if (ok < 0) {
+        reportFence(bucket, -ok);
+        return 'fenced';
+      }
+      return ok === 1 ? 'stored' : 'stale';
     },
     async invalidate(tags) {
       // An unfit tag is on no entry here (`store` refuses them), and "@" would overwrite the epoch.

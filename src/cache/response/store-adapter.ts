@@ -114,7 +114,7 @@ export function storeAdapter(
         .store(key, encodeEntry(entry, body), [...tags], maxAgeMs + deps.graceMs, state.generation)
         .then((outcome) => {
           if (outcome === 'stored') counters.inc('response_write', scope);
-          else if (outcome === 'refused') counters.inc('response_write_refused', 'stale');
+          else if (outcome !== 'failed') counters.inc('response_write_refused', outcome);
           return outcome; // the headers tell the edge to keep only what was stored
         });
       state.write = write;

@@ -32,7 +32,18 @@ export type Lookup = {
 /** A lookup answered from process memory, synchronously: the entry comes decoded. */
 export type LocalLookup = Lookup & { entry: DecodedEntry };
 
-export type StoreOutcome = 'stored' | 'refused' | 'failed';
+/**
+ * Why a write was not stored:
+ *  - stale: one of its tags was invalidated (or the store started over) since its lookup, so the
+ *    answer may be older than what it shows;
+ *  - fenced: the write found the bucket's evidence lost or its versions full, and started it over;
+ *  - unfit: it carries a tag the store cannot keep (and so could never invalidate it by);
+ *  - unvouched: its lookup was answered from process memory, which cannot vouch for a write.
+ */
+export type StoreRefusal = 'stale' | 'fenced' | 'unfit' | 'unvouched';
+
+/** `failed`: the store could not be asked (it is down, or timed out): nothing is known. */
+export type StoreOutcome = 'stored' | StoreRefusal | 'failed';
 
 export interface ResponseStore {
   /** Bytes, not text: the HTTP fast path writes the body without decoding it. */

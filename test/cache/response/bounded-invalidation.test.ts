@@ -173,7 +173,7 @@ describe('bounded invalidation', () => {
       const before = await store.lookup(inBucket(3, 1));
       await store.invalidate(['Kit:77']);
       expect(touched).toEqual([]);
-      expect(await store.store(inBucket(3, 1), 'stale', ['Kit:77'], LONG, before.generation)).toBe('refused');
+      expect(await store.store(inBucket(3, 1), 'stale', ['Kit:77'], LONG, before.generation)).toBe('stale');
       expect(await value(inBucket(3, 1))).toBeNull();
       expect(await put(inBucket(3, 1), 'fresh', ['Kit:77'])).toBe('stored');
       expect(await value(inBucket(3, 1))).toBe('fresh');
@@ -194,7 +194,7 @@ describe('bounded invalidation', () => {
       expect(fences).toEqual(['0:full']);
       expect(await redis.hlen(`${prefix}{rc:0}:v`)).toBe(1); // the new epoch's "@" alone
       expect(await value(inBucket(0, 1))).toBeNull();
-      expect(await store.store(inBucket(0, 2), 'stale', ['Kit:4'], LONG, before.generation)).toBe('refused');
+      expect(await store.store(inBucket(0, 2), 'stale', ['Kit:4'], LONG, before.generation)).toBe('stale');
       expect(await put(inBucket(0, 1), 'again', ['Brand:1'])).toBe('stored');
       expect(await value(inBucket(0, 1))).toBe('again');
     },
@@ -207,7 +207,7 @@ describe('bounded invalidation', () => {
       // Each distinct tag written is a field (its mark): "@" and three more fill bucket 0's hash.
       for (let n = 0; n < 3; n++) expect(await put(inBucket(0, n), `v${n}`, [`Kit:${n}`])).toBe('stored');
       expect(await redis.hlen(`${prefix}{rc:0}:v`)).toBe(4);
-      expect(await put(inBucket(0, 9), 'over', ['Kit:9'])).toBe('refused');
+      expect(await put(inBucket(0, 9), 'over', ['Kit:9'])).toBe('fenced');
       expect(fences).toEqual(['0:full']);
       expect(await redis.hlen(`${prefix}{rc:0}:v`)).toBe(1);
       for (let n = 0; n < 3; n++) expect(await value(inBucket(0, n))).toBeNull();
@@ -247,7 +247,7 @@ describe('bounded invalidation', () => {
 
   it.skipIf(skip)('a tag named "@" is never stored, and invalidating it fences nothing', async () => {
     fresh();
-    expect(await put(inBucket(1, 1), 'at', ['@'])).toBe('refused');
+    expect(await put(inBucket(1, 1), 'at', ['@'])).toBe('unfit');
     expect(await put(inBucket(1, 2), 'kept', ['Kit:1'])).toBe('stored');
     await store.invalidate(['@']);
     // The bucket's epoch is intact: a write there is not refused, and nothing was fenced.
