@@ -117,7 +117,8 @@ async function main() {
       string,
       { requests: () => autocannon.Request[]; before?(): Promise<void>; after?(): Promise<void> }
     > = {
-      hit: { requests: () => one(() => ({ body: body(KIT_QUERY, { id: kit(n++ % HOT) }) })) },
+      // Warmed again first: the mix's renames drop some of these kits.
+      hit: { before: warm, requests: () => one(() => ({ body: body(KIT_QUERY, { id: kit(n++ % HOT) }) })) },
       miss: {
         requests: () =>
           one(() => ({ body: JSON.stringify({ query: KIT_QUERY, variables: { id: kit(n % HOT), unused: ++n } }) })),

@@ -116,7 +116,7 @@ function describe(args: readonly string[], prefix: string): string {
 
 /**
  * The response store's commands by their keys: an invalidation (or purge) script is handed the
- * bucket's c and v, a check r, c, v, a write r, l, c, v; a lease is a SET of l, a lookup an MGET of
+ * bucket's c and v (on a single Redis, every bucket's, c first), a check r, c, v, a write r, l, c, v; a lease is a SET of l, a lookup an MGET of
  * r and c. The commands a script runs are logged too (SLOWLOG lists them apart): 'other'.
  */
 function kindOf(args: readonly string[]): BlockKind {

@@ -64,9 +64,13 @@ function kitMemberships(kit: KitSnapshot): string[] {
   ];
 }
 
-/** Unread competitions (null) were not changed by the write: the same set. */
+/**
+ * Unread on both sides (null): the write could not change them, the same set. Read on one side
+ * only: a write that changed them without reading them first, which counts as moved (and then
+ * `competitionsOf` refuses it).
+ */
 const sameSet = (a: readonly number[] | null, b: readonly number[] | null) =>
-  a === null || b === null || (a.length === b.length && a.every((x) => b.includes(x)));
+  a === null || b === null ? a === b : a.length === b.length && a.every((x) => b.includes(x));
 
 function kitMoved(before: KitSnapshot, after: KitSnapshot): boolean {
   return (

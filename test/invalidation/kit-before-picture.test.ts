@@ -105,5 +105,9 @@ describe.skipIf(noPostgres)('a kit write that cannot change the kit’s membersh
     expect(() =>
       invalidationFor({ entity: 'Kit', before: kit, after: { ...kit, type: 'AWAY' as const }, collectorIds: [] }),
     ).toThrow(/did not read its competitions/);
+    // Competitions set without the ones before read: moved, so refused too (not taken as unchanged).
+    expect(() =>
+      invalidationFor({ entity: 'Kit', before: kit, after: { ...kit, competitionIds: [3] }, collectorIds: [] }),
+    ).toThrow(/did not read its competitions/);
   });
 });

@@ -67,7 +67,7 @@ const MAX_TAGS = 2_000;
 export const CLOCK_SLACK_MS = 60_000;
 
 const EPOCH_DIGITS = 12;
-/** Counters are floored to the Redis server's clock in µs (see INVALIDATE): 16 digits. */
+/** Counters are floored to the Redis server's clock in µs (see INVALIDATE_BUCKET): 16 digits. */
 const COUNTER_DIGITS = 16;
 /** "<epoch>.<stamp>": what a hit compares, the first part of the clock and of an entry's header. */
 const STAMP_BYTES = EPOCH_DIGITS + 1 + COUNTER_DIGITS;
@@ -79,7 +79,7 @@ const NEWLINE = 0x0a;
  * Shared by the scripts. `clock` reads c and checks it against v: nil when either is missing or they
  * disagree. `fence` starts a new epoch in both (the caller's random candidate: scripts stay
  * deterministic), for `memory` ms unless a write extends it. A version is the counter's digits, and
- * a "w" after them once an entry carrying the tag was written (see INVALIDATE).
+ * a "w" after them once an entry carrying the tag was written (see INVALIDATE_BUCKET).
  */
 const COMMON = `
 local function counterText(n) return string.format('%0${COUNTER_DIGITS}.0f', n) end
@@ -172,7 +172,7 @@ if #ARGV > 6 then
   for i = 1, #ARGV - 6 do
     local v = versions[i]
     if v and versionOf(v) > seen then return 0 end
-    -- From now on an invalidation of this tag may concern an entry here (see INVALIDATE).
+    -- From now on an invalidation of this tag may concern an entry here (see INVALIDATE_BUCKET).
     if not v or string.sub(v, -1) ~= 'w' then
       marks[#marks + 1] = ARGV[6 + i]
       marks[#marks + 1] = (v or '0') .. 'w'
@@ -302,7 +302,7 @@ export type RedisResponseStoreOptions = {
   prefix: string;
   /** Buckets spread entries (and so invalidation work) over cluster slots. Fixed for a deployment. Default 16. */
   buckets?: number;
-  /** Per bucket, the tag versions kept before an invalidation starts a new epoch. Default MAX_VERSIONS (100,000). */
+  /** Per bucket, the tag versions kept before an invalidation starts a new epoch. Default MAX_VERSIONS (200,000). */
   maxVersions?: number;
   /**
    * Told when a bucket was fenced (every entry of it became a miss): its clock or versions were lost
@@ -424,20 +424,25 @@ export function createRedisResponseStore(options: RedisResponseStoreOptions): Re
   async function invalidateEveryBucket(tags: readonly string[]) {
     const perCall = Math.max(1, Math.floor(MAX_TAGS / buckets));
     const keys = Array.from({ length: buckets }, (_, b) => [`${base(b)}c`, `${base(b)}v`]).flat();
-    for (let i = 0; i < tags.length; i += perCall) {
-      const perBucket = Array.from({ length: buckets }, (_, b) => [newEpoch(), limitOf(b)]).flat();
-      const replies = await redis.kvResponseInvalidateAll(
-        keys.length,
-        ...keys,
-        INVALIDATION_MEMORY_MS,
-        ...perBucket,
-        ...tags.slice(i, i + perCall),
-      );
-      for (let b = 0; b < buckets; b++) {
-        reportFence(b, replies[2 * b]!);
-        if (replies[2 * b + 1]) onTouched?.(b);
-      }
-    }
+    const batches: string[][] = [];
+    for (let i = 0; i < tags.length; i += perCall) batches.push(tags.slice(i, i + perCall));
+    // Each batch is a whole invalidation of its tags: sent together, they go out in one round trip.
+    await Promise.all(
+      batches.map(async (batch) => {
+        const perBucket = Array.from({ length: buckets }, (_, b) => [newEpoch(), limitOf(b)]).flat();
+        const replies = await redis.kvResponseInvalidateAll(
+          keys.length,
+          ...keys,
+          INVALIDATION_MEMORY_MS,
+          ...perBucket,
+          ...batch,
+        );
+        for (let b = 0; b < buckets; b++) {
+          reportFence(b, replies[2 * b]!);
+          if (replies[2 * b + 1]) onTouched?.(b);
+        }
+      }),
+    );
   }
 
   /** Not done until a failover cannot undo it: on a Cluster, each master's replicas have it. */

@@ -1,8 +1,9 @@
 /**
  * A write-back the store does not keep is counted by why (`kitvault_response_cache_refused_writes_total`):
- * stale (an invalidation since its lookup), unfit (a tag the store cannot keep), fenced (the bucket
- * started over), slow, unvouched. Only a stale one is a race with a write: a dashboard must tell
- * them apart. Real Redis, through the adapter the response-cache plugin uses.
+ * stale (an invalidation, or its bucket starting over, since its lookup), unfit (a tag the store
+ * cannot keep), fenced (the write found its bucket's evidence lost or full and started it over),
+ * slow, unvouched. Unfit is a bug in what is cached, stale mostly a race with a write: a dashboard
+ * must tell them apart. Real Redis, through the adapter the response-cache plugin uses.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CacheCounters } from '../../../src/cache/counters.js';
