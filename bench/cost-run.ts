@@ -21,19 +21,17 @@
  * Writes bench/results/cost.md; its Redis keys and database are removed.
  */
 import type autocannon from 'autocannon';
-import { Redis } from 'ioredis';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import postgres from 'postgres';
-import { createDatabase, mintTokens, readDataset, seedDatabase } from './dataset.js';
-import { deletePrefixKeys } from './keys.js';
+import { mintTokens, readDataset } from './dataset.js';
+import { withOwnDeployment } from './own-deployment.js';
 import { log } from './log.js';
 import { cannon } from './measure.js';
 import { resultsDir, root } from './options.js';
-import { cpuSeconds, freePort, runTool, start, stopAll, waitReady } from './processes.js';
+import { cpuSeconds, freePort, runTool, start, waitReady } from './processes.js';
 import {
   body,
   dataOf,
@@ -78,14 +76,8 @@ type Row = { round: number; kind: string; reqPerS: number; cpuUs: number; cpuSha
 
 async function main() {
   await buildServer({ build: !values['no-build'], root, logDir });
-  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
-  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
-  const url = new URL(adminUrl);
-  url.pathname = `/${databaseName}`;
-  const databaseUrl = url.toString();
-  try {
-    await createDatabase(admin, databaseName);
-    await seedDatabase({ databaseUrl, databaseName, kits: null, root, logDir });
+  const deployment = { adminUrl, redisUrl, databaseName, prefix, kits: null, root, logDir };
+  await withOwnDeployment(deployment, async (databaseUrl) => {
     const port = await freePort();
     const server = start({
       name: 'cost',
@@ -168,13 +160,7 @@ async function main() {
     const out = path.join(resultsDir, 'cost.md');
     writeFileSync(out, render(rows));
     log(`written ${path.relative(root, out)}`);
-  } finally {
-    await stopAll();
-    await deletePrefixKeys(redis, prefix).catch(() => 0);
-    redis.disconnect();
-    await admin.unsafe(`drop database if exists "${databaseName}" with (force)`).catch(() => undefined);
-    await admin.end();
-  }
+  });
 }
 
 /** One request generator: each call of `make` is the next request. */

@@ -13,19 +13,17 @@
  * in Chrome DevTools or speedscope). Its Redis keys (prefix kvprof:<pid>:) and database are removed.
  * The profiler slows the server: compare shares between profiles, and req/s only in `npm run bench`.
  */
-import { Redis } from 'ioredis';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import postgres from 'postgres';
-import { createDatabase, mintTokens, readDataset, seedDatabase } from './dataset.js';
-import { deletePrefixKeys } from './keys.js';
+import { mintTokens, readDataset } from './dataset.js';
+import { withOwnDeployment } from './own-deployment.js';
 import { log } from './log.js';
 import { cannon } from './measure.js';
 import { resultsDir, root } from './options.js';
-import { cpuSeconds, freePort, runTool, start, stop, stopAll, waitReady, type Server } from './processes.js';
+import { cpuSeconds, freePort, runTool, start, stop, waitReady, type Server } from './processes.js';
 import { scrape } from './probes.js';
 import { readProfile, renderSummary, summarise } from './profile-report.js';
 import { body, CATALOGUE_QUERY, dataOf, mixedWorkload, post, rotatingTokens } from './scenarios.js';
@@ -104,14 +102,8 @@ async function main() {
   log(`profiling "${config.what}"; logs and the profile in ${logDir}`);
   await buildServer({ build: flags.build, root, logDir });
   const mainJs = serverMain(root, null);
-  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
-  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
-  const url = new URL(adminUrl);
-  url.pathname = `/${databaseName}`;
-  const databaseUrl = url.toString();
-  try {
-    await createDatabase(admin, databaseName);
-    await seedDatabase({ databaseUrl, databaseName, kits: flags.kits, root, logDir });
+  const deployment = { adminUrl, redisUrl, databaseName, prefix, kits: flags.kits, root, logDir };
+  await withOwnDeployment(deployment, async (databaseUrl) => {
     const port = await freePort();
     /** One instance of the profiled deployment (this database, this prefix, the chosen caches). */
     const startInstance = async (name: string, port: number, nodeFlags: readonly string[]) => {
@@ -195,13 +187,7 @@ async function main() {
     );
     log(`written ${path.relative(root, out)}; the profile: ${path.join(logDir, file)}`);
     for (const row of summary.layers.slice(0, 12)) log(`  ${(row.share * 100).toFixed(1).padStart(5)} %  ${row.name}`);
-  } finally {
-    await stopAll();
-    await deletePrefixKeys(redis, prefix).catch(() => 0);
-    redis.disconnect();
-    await admin.unsafe(`drop database if exists "${databaseName}" with (force)`).catch(() => undefined);
-    await admin.end();
-  }
+  });
 }
 
 /** Scenario 6's requests over the profiled database, with an admin token for its renames. */
