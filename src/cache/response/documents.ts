@@ -50,10 +50,6 @@ export class DocumentIndex {
     return this.known.get(query);
   }
 
-  scopeOf(query: string): Scope | undefined {
-    return this.known.get(query)?.scope;
-  }
-
   /** Characters held (never above maxTotalLength). */
   bytes(): number {
     return this.known.size();

@@ -20,8 +20,8 @@
  * Invalidating tags is, per bucket, one script: bump the counter, set each tag's version to it, and
  * move the stamp too if one of the tags was marked "w". No entry is visited: the work is O(tags), at
  * ten entries or a million. On a single Redis, where one script may touch any key, one script does
- * it for every bucket (one command per write instead of one per bucket). An invalidated entry is not deleted; it is found out when next read
- * (and deleted then), or it expires.
+ * it for every bucket (one command per write instead of one per bucket). An invalidated entry is not
+ * deleted; it is found out when next read (and deleted then), or it expires.
  *
  * A hit is one MGET of the entry and c, served when the entry's stamp is c's: nothing it carries was
  * invalidated since (every tag it carries has been marked "w" since its write, so an invalidation

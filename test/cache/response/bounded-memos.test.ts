@@ -73,21 +73,21 @@ describe('the lean hit keeps what clients steer bounded by bytes', () => {
     const index = new DocumentIndex({ maxTotalLength: 1_000_000 });
     for (let i = 0; i < 1_000; i++) index.remember(`{ brands { id } } # ${i} ${'y'.repeat(10_000)}`, 'PUBLIC');
     expect(index.bytes()).toBeLessThanOrEqual(1_000_000);
-    expect(index.scopeOf(`{ brands { id } } # 999 ${'y'.repeat(10_000)}`)).toBe('PUBLIC');
+    expect(index.recall(`{ brands { id } } # 999 ${'y'.repeat(10_000)}`)?.scope).toBe('PUBLIC');
   });
 
   it('keeps the documents in use through a flood of documents sent once', () => {
     const index = new DocumentIndex({ maxTotalLength: 1_000_000 });
     const hot = ['{ brands { id } }', '{ kit(id: 1) { name } }', '{ me { id } }'];
     for (const q of hot) index.remember(q, 'PUBLIC');
-    for (const q of hot) expect(index.scopeOf(q)).toBe('PUBLIC'); // met again: in use
+    for (const q of hot) expect(index.recall(q)?.scope).toBe('PUBLIC'); // met again: in use
     for (let i = 0; i < 2_000; i++) index.remember(`{ clubs { id } } # ${i} ${'z'.repeat(5_000)}`, 'PUBLIC');
     expect(index.bytes()).toBeLessThanOrEqual(1_000_000);
-    for (const q of hot) expect(index.scopeOf(q), q).toBe('PUBLIC');
+    for (const q of hot) expect(index.recall(q)?.scope, q).toBe('PUBLIC');
     // A document executed twice counts as in use as well.
     index.remember('{ seasons { id } }', 'PUBLIC');
     index.remember('{ seasons { id } }', 'PUBLIC');
     for (let i = 0; i < 2_000; i++) index.remember(`{ brands { name } } # ${i} ${'w'.repeat(5_000)}`, 'PUBLIC');
-    expect(index.scopeOf('{ seasons { id } }')).toBe('PUBLIC');
+    expect(index.recall('{ seasons { id } }')?.scope).toBe('PUBLIC');
   });
 });
