@@ -1,5 +1,5 @@
 /**
- * `npm run bench:cost [-- --seconds 6 --rounds 2 --no-build]`: what one kind of request costs the
+ * `npm run bench:cost [-- --seconds 6 --rounds 2 --kinds hit,rename --cpu-prof --no-build]`: what one kind of request costs the
  * server, in CPU per request, each kind alone under load (50 connections). Where `bench:profile`
  * says where a mix's CPU goes by function, this says which requests spend it: in a mixed workload a
  * kind's share of the server is its count times its cost here.
@@ -18,11 +18,15 @@
  * BENCH_SERVER_MAIN=<path to another build's dist/src/main.js> measures that build instead (an A/B
  * is two runs of this, one right after the other: the machine's speed drifts by more than most
  * changes save).
+ * `--kinds` runs only the kinds named (comma-separated). `--cpu-prof` runs the server under
+ * `node --cpu-prof` and adds where its CPU went, by layer and function, for the whole run (so name
+ * one kind to see that kind's functions; the profiler slows the server: read CPU per request only
+ * from runs without it).
  * Writes bench/results/cost.md; its Redis keys and database are removed.
  */
 import type autocannon from 'autocannon';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -31,7 +35,8 @@ import { withOwnDeployment } from './own-deployment.js';
 import { log } from './log.js';
 import { cannon } from './measure.js';
 import { resultsDir, root } from './options.js';
-import { cpuSeconds, freePort, runTool, start, waitReady } from './processes.js';
+import { cpuSeconds, freePort, runTool, start, stop, waitReady } from './processes.js';
+import { readProfile, renderSummary, summarise } from './profile-report.js';
 import {
   body,
   dataOf,
@@ -48,6 +53,8 @@ const { values } = parseArgs({
   options: {
     seconds: { type: 'string', default: '6' },
     rounds: { type: 'string', default: '2' },
+    kinds: { type: 'string' },
+    'cpu-prof': { type: 'boolean', default: false },
     'no-build': { type: 'boolean', default: false },
   },
 });
@@ -60,6 +67,7 @@ const positive = (name: string, text: string) => {
   return n;
 };
 const seconds = positive('seconds', values.seconds);
+const chosen = values.kinds?.split(',').map((k) => k.trim());
 const rounds = positive('rounds', values.rounds);
 const CONNECTIONS = 50;
 /** Kits the hit and miss kinds read; renames take the next RENAMED; first reads the rest. */
@@ -82,7 +90,11 @@ async function main() {
     const server = start({
       name: 'cost',
       command: process.execPath,
-      args: [...SERVER_NODE_FLAGS, serverMain(root, process.env.BENCH_SERVER_MAIN || null)],
+      args: [
+        ...SERVER_NODE_FLAGS,
+        ...(values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', logDir] : []),
+        serverMain(root, process.env.BENCH_SERVER_MAIN || null),
+      ],
       env: ourServerEnv({ databaseUrl, redisUrl, port, responseCache: 'on', entityCache: 'on', prefix }),
       cwd: root,
       logDir,
@@ -133,9 +145,13 @@ async function main() {
       },
       mixed: { requests: () => mixed },
     };
+    const unknown = chosen?.filter((k) => !(k in kinds)) ?? [];
+    if (unknown.length > 0)
+      throw new Error(`--kinds: no kind ${unknown.join(', ')} (there are ${Object.keys(kinds).join(', ')})`);
     const rows: Row[] = [];
     for (let round = 1; round <= rounds; round++) {
       for (const [kind, { requests, before, after }] of Object.entries(kinds)) {
+        if (chosen && !chosen.includes(kind)) continue;
         await before?.();
         const cpuBefore = cpuSeconds(server.pid) ?? 0;
         const result = await cannon({ port, requests: requests() }, seconds, CONNECTIONS);
@@ -157,8 +173,19 @@ async function main() {
         );
       }
     }
+    let profile = '';
+    if (values['cpu-prof']) {
+      await stop(server, 20_000); // V8 writes the profile as the server exits
+      const file = readdirSync(logDir).find((f) => f.endsWith('.cpuprofile'));
+      if (!file) throw new Error(`the server wrote no .cpuprofile to ${logDir}`);
+      profile = renderSummary(
+        "Where the server's CPU went (`--cpu-prof`, the whole run)",
+        [`The profile: ${path.join(logDir, file)}. Shares are of the time the server was busy.`],
+        summarise(readProfile(path.join(logDir, file))),
+      ).replace(/^# /, '## ');
+    }
     const out = path.join(resultsDir, 'cost.md');
-    writeFileSync(out, render(rows));
+    writeFileSync(out, render(rows) + (profile ? `\n${profile}` : ''));
     log(`written ${path.relative(root, out)}`);
   });
 }
