@@ -20,6 +20,7 @@ import {
   type KitTypeValue,
   type SeasonRow,
 } from '../schema.js';
+import { prebuild, runIn } from './prebuilt.js';
 import { anyOf, childIds, childIdsOf, idList, perShape, tableOperations } from './table-operations.js';
 
 export type KitFilter = {
@@ -126,6 +127,15 @@ export function catalogueRepository(db: Db) {
     .where(anyOf(kitCompetitions.kitId))
     .orderBy(asc(competitions.name), asc(competitions.id))
     .prepare('competitions_by_kits');
+  // Inside a write's transaction: built once (prebuilt.ts).
+  const existingIn = (t: typeof clubs | typeof seasons | typeof brands | typeof competitions, name: string) =>
+    prebuild(db.select({ id: t.id }).from(t).where(anyOf(t.id)), `${name}_existing`, { id: t.id });
+  const existing = {
+    clubs: existingIn(clubs, 'clubs'),
+    seasons: existingIn(seasons, 'seasons'),
+    brands: existingIn(brands, 'brands'),
+    competitions: existingIn(competitions, 'competitions'),
+  };
   return {
     clubs: tableOperations(db, clubs),
     seasons: tableOperations(db, seasons),
@@ -203,8 +213,8 @@ export function catalogueRepository(db: Db) {
     },
 
     // ----- read inside a write's transaction (the service invalidates after commit) -----
-    kitIdsOfCompetition: childIdsOf(kitCompetitions, kitCompetitions.competitionId, kitCompetitions.kitId),
-    competitionIdsOfKit: childIdsOf(kitCompetitions, kitCompetitions.kitId, kitCompetitions.competitionId),
+    kitIdsOfCompetition: childIdsOf(db, kitCompetitions, kitCompetitions.competitionId, kitCompetitions.kitId),
+    competitionIdsOfKit: childIdsOf(db, kitCompetitions, kitCompetitions.kitId, kitCompetitions.competitionId),
     setKitCompetitions: async (tx: Tx, kitId: number, competitionIds: readonly number[]): Promise<void> => {
       await tx
         .delete(kitCompetitions)
@@ -214,19 +224,8 @@ export function catalogueRepository(db: Db) {
       if (competitionIds.length)
         await tx.insert(kitCompetitions).values(competitionIds.map((competitionId) => ({ kitId, competitionId })));
     },
-    existingIds: async (tx: Tx, table: 'clubs' | 'seasons' | 'brands' | 'competitions', ids: readonly number[]) => {
-      const t = { clubs, seasons, brands, competitions }[table];
-      return new Set(
-        (
-          await tx
-            .select({ id: t.id })
-            .from(t)
-            .where(anyOf(t.id))
-            .prepare(`${table}_existing`)
-            .execute({ ids: idList(ids) })
-        ).map((r) => r.id),
-      );
-    },
+    existingIds: async (tx: Tx, table: 'clubs' | 'seasons' | 'brands' | 'competitions', ids: readonly number[]) =>
+      new Set((await runIn(tx, existing[table], { ids: idList(ids) })).map((r) => r.id)),
     kitCountOf: async (tx: Tx, column: 'clubId' | 'seasonId' | 'brandId', id: number): Promise<number> => {
       const [row] = await tx.select({ n: count() }).from(kits).where(eq(kits[column], id));
       return row?.n ?? 0;

@@ -2,6 +2,7 @@
 import { asc, eq, lte, sql } from 'drizzle-orm';
 import type { Db, Tx } from '../client.js';
 import { cacheInvalidations } from '../schema.js';
+import { prebuild, runIn } from './prebuilt.js';
 import { anyOf, idList } from './table-operations.js';
 
 export type LoggedInvalidation = { id: number; tags: string[]; entityKeys: string[] };
@@ -42,25 +43,34 @@ export function invalidationLogRepository(db: Db) {
     .from(cacheInvalidations)
     .where(eq(cacheInvalidations.id, $('id')))
     .prepare('invalidations_is_pending');
+  // Built once, run on each write's transaction (prebuilt.ts).
+  const recorded = prebuild(
+    db
+      .insert(cacheInvalidations)
+      .values({
+        // Placeholders drizzle binds through the columns' mapping (arrays as Postgres arrays).
+        tags: $('tags'),
+        entityKeys: $('entityKeys'),
+        dueAt: sql`clock_timestamp() + make_interval(secs => ${$('claimSeconds')})`,
+      })
+      .returning({ id: cacheInvalidations.id }),
+    'invalidations_record',
+    { id: cacheInvalidations.id },
+  );
   return {
     /**
      * Inside the write's transaction: the invalidation commits (or not) with the write. Due to the
      * other instances `claimMs` after it is written (its writer delivers it meanwhile).
      */
-    record: async (tx: Tx, tags: readonly string[], entityKeys: readonly string[], claimMs: number): Promise<number> =>
-      (
-        await tx
-          .insert(cacheInvalidations)
-          .values({
-            tags: [...tags],
-            entityKeys: [...entityKeys],
-            dueAt: sql`clock_timestamp() + make_interval(secs => ${claimMs / 1000})`,
-          })
-          .returning({ id: cacheInvalidations.id })
-          // One round trip on a connection that has recorded before (see table-operations.ts).
-          .prepare('invalidations_record')
-          .execute()
-      )[0]!.id,
+    record: async (
+      tx: Tx,
+      tags: readonly string[],
+      entityKeys: readonly string[],
+      claimMs: number,
+    ): Promise<number> => {
+      const values = { tags: [...tags], entityKeys: [...entityKeys], claimSeconds: claimMs / 1000 };
+      return (await runIn(tx, recorded, values))[0]!.id;
+    },
     /** Its writer could not deliver it: due to the other instances now. */
     release: async (id: number): Promise<void> => {
       await released.execute({ id });

@@ -8,15 +8,17 @@
  * (postgres-js keeps a named statement per connection). A batch binds its ids as one array
  * (`anyOf`), so every batch size shares one statement.
  *
- * A write's statements run on its transaction's connection, so they are built each time, but they
- * are prepared too (`.prepare(name).execute()`): a statement that connection has seen before costs
- * one round trip instead of two (postgres-js asks Postgres to describe an unnamed statement with
- * parameters before it runs it). (Postgres plans a prepared statement per run at first, and may
- * then keep a generic plan: its own plan cache rules.)
+ * A write's statements run on its transaction's connection. They are built once too, with
+ * placeholders (an update or insert once per set of columns it writes), and handed to the
+ * transaction's session on each run (prebuilt.ts). Prepared as well, a statement that connection
+ * has seen before costs one round trip instead of two (postgres-js asks Postgres to describe an
+ * unnamed statement with parameters before it runs it). (Postgres plans a prepared statement per
+ * run at first, and may then keep a generic plan: its own plan cache rules.)
  */
-import { asc, eq, getTableName, sql, type desc, type SQL } from 'drizzle-orm';
+import { asc, eq, getTableColumns, getTableName, sql, type desc, type SQL } from 'drizzle-orm';
 import type { AnyPgColumn, PgTable } from 'drizzle-orm/pg-core';
 import type { Db, Tx } from '../client.js';
+import { boundKeys, encode, placeholders, prebuild, runIn } from './prebuilt.js';
 
 /** A not-null integer column: an id or a foreign key to one. */
 export type IntColumn = AnyPgColumn<{ data: number; notNull: true }>;
@@ -51,20 +53,39 @@ export function tableOperations<T extends TableWithId>(
   const from: TableWithId = table;
   const name = getTableName(table);
   const byIds = db.select().from(from).where(anyOf(table.id)).prepare(`${name}_by_ids`);
+  const columns = getTableColumns(from);
+  const byId = eq(table.id, sql.placeholder('id'));
+  const forUpdate = prebuild(db.select(columns).from(from).where(byId).for('update'), `${name}_for_update`, columns);
+  const deleted = prebuild(db.delete(from).where(byId).returning(columns), `${name}_delete`, columns);
+  // Once per set of columns written, named after it (a handful per table: what the services write).
+  const shape = (values: object) => boundKeys(values).join(',');
+  const inserts = perShape(shape, (_: object, keys) =>
+    prebuild(
+      db
+        .insert(from)
+        .values(placeholders(keys ? keys.split(',') : []))
+        .returning(columns),
+      `${name}_insert_${keys}`,
+      columns,
+    ),
+  );
+  const updates = perShape(shape, (_: object, keys) =>
+    prebuild(
+      db
+        .update(from)
+        .set(placeholders(keys ? keys.split(',') : []))
+        .where(byId)
+        .returning(columns),
+      `${name}_update_${keys}`,
+      columns,
+    ),
+  );
   return {
     byIds: async (ids) => rows(await byIds.execute({ ids: idList(ids) })),
-    insert: async (tx, values) =>
-      rows(await tx.insert(table).values(values).returning().prepare(`${name}_insert`).execute())[0]!,
-    update: async (tx, id, values) =>
-      rows(
-        await tx.update(from).set(values).where(eq(table.id, id)).returning().prepare(`${name}_update`).execute(),
-      )[0],
-    delete: async (tx, id) =>
-      rows(await tx.delete(table).where(eq(table.id, id)).returning().prepare(`${name}_delete`).execute())[0],
-    forUpdate: async (tx, id) =>
-      rows(
-        await tx.select().from(from).where(eq(table.id, id)).for('update').prepare(`${name}_for_update`).execute(),
-      )[0],
+    insert: async (tx, values) => rows(await runIn(tx, inserts(values), encode(table, values)))[0]!,
+    update: async (tx, id, values) => rows(await runIn(tx, updates(values), { ...encode(table, values), id }))[0],
+    delete: async (tx, id) => rows(await runIn(tx, deleted, { id }))[0],
+    forUpdate: async (tx, id) => rows(await runIn(tx, forUpdate, { id }))[0],
   };
 }
 
@@ -102,13 +123,22 @@ export function idList(ids: readonly number[]): string {
 
 /** The child ids of one parent, read inside the write's transaction. */
 export function childIdsOf(
+  db: Db,
   table: PgTable,
   parent: IntColumn,
   child: IntColumn,
 ): (tx: Tx, id: number) => Promise<number[]> {
   const name = `${getTableName(table)}_${child.name}_of_${parent.name}`;
-  return async (tx, id) =>
-    (await tx.select({ id: child }).from(table).where(eq(parent, id)).prepare(name).execute()).map((r) => r.id);
+  const fields = { id: child };
+  const statement = prebuild(
+    db
+      .select(fields)
+      .from(table)
+      .where(eq(parent, sql.placeholder('id'))),
+    name,
+    fields,
+  );
+  return async (tx, id) => (await runIn(tx, statement, { id })).map((r) => r.id);
 }
 
 /**
