@@ -42,9 +42,9 @@ export function failOpen(
     }
   }
   return {
-    async lookup(key, forLayer) {
+    async lookup(key, forLayer, leaseMs) {
       try {
-        return await run(() => store.lookup(key, forLayer));
+        return await run(() => store.lookup(key, forLayer, leaseMs));
       } catch (error) {
         failed('response.lookup', error);
         return { value: null, generation: UNAVAILABLE };

@@ -76,12 +76,12 @@ export function withLocalLayer(store: ResponseStore, options: LocalStoreOptions)
 
   return {
     peek,
-    async lookup(key, forLayer): Promise<Lookup> {
-      if (!usable()) return store.lookup(key, forLayer);
+    async lookup(key, forLayer, leaseMs): Promise<Lookup> {
+      if (!usable()) return store.lookup(key, forLayer, leaseMs);
       const local = peek(key);
       if (local) return local;
       const epoch = channel.epoch();
-      const found = await store.lookup(key, true);
+      const found = await store.lookup(key, true, leaseMs);
       keep(key, found, epoch);
       return found;
     },

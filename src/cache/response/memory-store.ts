@@ -31,9 +31,10 @@ export function createMemoryResponseStore(options: { maxEntries?: number } = {})
   }
 
   return {
-    async lookup(key, forLayer): Promise<Lookup> {
+    async lookup(key, forLayer, leaseMs): Promise<Lookup> {
       const entry = entries.get(key);
-      const found = { value: entry?.value ?? null, generation: String(sequence) };
+      const found: Lookup = { value: entry?.value ?? null, generation: String(sequence) };
+      if (!entry && leaseMs) found.lease = 'acquired'; // one process: nobody to share a lease with
       if (!forLayer) return found;
       return { ...found, tags: entry?.tags ?? null, ttlMs: entry ? entries.getRemainingTTL(key) : null };
     },

@@ -11,7 +11,7 @@
  *                  invalidation, with a "w" after it once an entry carrying it was written since.
  *   P{rc:b}:r:h    "<clock>\n<tags, tab-separated>\n<the serialised response>": the clock it was
  *                  written (or last checked) at, and what invalidates it.
- *   P{rc:b}:l:h    which server is filling entry h after a miss (PX = lease time).
+ *   P{rc:b}:l:h    which server is filling entry h after a miss (its owner token; PX = lease time).
  * Everything about one entry lives in one bucket, and every key of a bucket shares the hash tag
  * {rc:b}: on a Cluster each script touches one slot and is handed every key it touches (the Cluster
  * contract); a script that spans buckets runs only on a single Redis.
@@ -102,22 +102,41 @@ end
 `;
 
 /**
- * KEYS: r, c, v. ARGV: candidate epoch, memory ms, ttl wanted (1 or 0).
- * A lookup the MGET could not settle: the bucket has no clock (a cold or a lost one, which this
- * fences), or the entry's stamp is older than the clock. Answers {entry or false, c, fenced, pttl}.
+ * Shared by the scripts that take the fill lease: 1 when it is this owner's (taken now, or already
+ * held by another request of the same server), 0 when another server holds it.
  */
-const CHECK = `${COMMON}
-local R, C, V = KEYS[1], KEYS[2], KEYS[3]
+const LEASE_FUNCTION = `
+local function takeLease(L, ms, owner)
+  if redis.call('SET', L, owner, 'NX', 'PX', ms) then return 1 end
+  return redis.call('GET', L) == owner and 1 or 0
+end
+`;
+
+/** KEYS: l. ARGV: lease ms, owner. The fill lease alone (a lookup that did not run CHECK). */
+const LEASE = `${LEASE_FUNCTION}
+return takeLease(KEYS[1], tonumber(ARGV[1]), ARGV[2])
+`;
+
+/**
+ * KEYS: r, c, v, l. ARGV: candidate epoch, memory ms, ttl wanted (1 or 0), lease ms (0: none), owner.
+ * A lookup the MGET could not settle (the bucket has no clock, a cold or a lost one, which this
+ * fences, or the entry's stamp is older than the clock), or one an in-process layer makes. On a
+ * miss it also takes the fill lease when asked (a round trip less for the miss that executes).
+ * Answers {entry or false, c, fenced, pttl, lease: 1 taken, 0 held by another server, -1 not asked}.
+ */
+const CHECK = `${COMMON}${LEASE_FUNCTION}
+local R, C, V, L = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local function missed() return ARGV[4] == '0' and -1 or takeLease(L, tonumber(ARGV[4]), ARGV[5]) end
 local c, epoch = clock(C, V)
 if not c then
   -- Neither key: a bucket never used (or all expired), nothing lost. Else evidence was.
   local lost = redis.call('EXISTS', C, V) > 0
-  return {false, fence(C, V, ARGV[1], tonumber(ARGV[2])), lost and 1 or 0, -2}
+  return {false, fence(C, V, ARGV[1], tonumber(ARGV[2])), lost and 1 or 0, -2, missed()}
 end
 local e = redis.call('GET', R)
-if not e then return {false, c, 0, -2} end
+if not e then return {false, c, 0, -2, missed()} end
 local ttl = ARGV[3] == '1' and redis.call('PTTL', R) or -2
-if string.sub(e, 1, ${STAMP_BYTES}) == string.sub(c, 1, ${STAMP_BYTES}) then return {e, c, 0, ttl} end
+if string.sub(e, 1, ${STAMP_BYTES}) == string.sub(c, 1, ${STAMP_BYTES}) then return {e, c, 0, ttl, -1} end
 local stale = string.sub(e, 1, ${EPOCH_DIGITS + 1}) ~= epoch .. '.' or string.byte(e, ${CLOCK_BYTES + 1}) ~= ${NEWLINE}
 local lineEnd = not stale and string.find(e, '\\n', ${CLOCK_BYTES + 2}, true)
 local checked = lineEnd and tonumber(string.sub(e, ${STAMP_BYTES + 2}, ${CLOCK_BYTES}))
@@ -138,11 +157,11 @@ if not stale then
 end
 if stale then
   redis.call('DEL', R)
-  return {false, c, 0, -2}
+  return {false, c, 0, -2, missed()}
 end
 -- None of its tags was invalidated since it was last checked, so none up to now: it carries now.
 redis.call('SETRANGE', R, 0, c)
-return {c .. string.sub(e, ${CLOCK_BYTES + 1}), c, 0, ttl}
+return {c .. string.sub(e, ${CLOCK_BYTES + 1}), c, 0, ttl, -1}
 `;
 
 /**
@@ -279,11 +298,12 @@ return 1
 `;
 
 // The scripts as client methods (ioredis' defineCommand; typed the way its README shows).
-type CheckReply = [entry: Buffer | null, clock: Buffer, fenced: number, pttl: number];
+type CheckReply = [entry: Buffer | null, clock: Buffer, fenced: number, pttl: number, lease: number];
 declare module 'ioredis' {
   interface RedisCommander<Context> {
     kvResponseCheckBuffer(numKeys: number, ...args: (string | number)[]): Result<CheckReply, Context>;
     kvResponseWrite(numKeys: number, ...args: (string | number)[]): Result<number, Context>;
+    kvResponseLease(numKeys: number, ...args: (string | number)[]): Result<number, Context>;
     kvResponseInvalidate(
       numKeys: number,
       ...args: (string | number)[]
@@ -355,6 +375,7 @@ export function createRedisResponseStore(options: RedisResponseStoreOptions): Re
   if (!Object.hasOwn(redis, 'kvResponseCheck')) {
     redis.defineCommand('kvResponseCheck', { lua: CHECK });
     redis.defineCommand('kvResponseWrite', { lua: WRITE });
+    redis.defineCommand('kvResponseLease', { lua: LEASE });
     redis.defineCommand('kvResponseInvalidate', { lua: INVALIDATE });
     redis.defineCommand('kvResponseInvalidateAll', { lua: INVALIDATE_ALL });
     redis.defineCommand('kvResponseClear', { lua: CLEAR });
@@ -377,21 +398,33 @@ export function createRedisResponseStore(options: RedisResponseStoreOptions): Re
   /** Bucket b's bound on its versions: spread, so buckets fed the same invalidations fence at different times. */
   const limitOf = (b: number) => maxVersions - Math.floor((maxVersions * b) / (2 * buckets));
 
-  async function check(key: string, forLayer: boolean): Promise<Lookup> {
+  /** Marks this server's fill leases: its requests share them (in-process coalescing sorts them out). */
+  const owner = randomHex(8);
+  const leaseOf = (code: number) => (code === 1 ? 'acquired' : code === 0 ? 'held' : undefined);
+  const lease = async (h: string, b: string, ms: number) =>
+    leaseOf(await redis.kvResponseLease(1, `${b}l:${h}`, Math.max(1, Math.round(ms)), owner))!;
+
+  async function check(key: string, forLayer: boolean, leaseMs: number | undefined): Promise<Lookup> {
     const { h, bucket, b } = placeOf(key);
-    const [entry, clock, fence, pttl] = await redis.kvResponseCheckBuffer(
-      3,
+    const [entry, clock, fence, pttl, leased] = await redis.kvResponseCheckBuffer(
+      4,
       `${b}r:${h}`,
       `${b}c`,
       `${b}v`,
+      `${b}l:${h}`,
       newEpoch(),
       INVALIDATION_MEMORY_MS,
       forLayer ? 1 : 0,
+      leaseMs ? Math.max(1, Math.round(leaseMs)) : 0,
+      owner,
     );
     reportFence(bucket, fence);
     const generation = clock.toString('latin1');
     const tagsEnd = entry ? tagsEndOf(entry) : -1;
-    if (!entry || tagsEnd < 0) return { value: null, generation };
+    if (!entry || tagsEnd < 0) {
+      const taken = leaseOf(leased);
+      return taken ? { value: null, generation, lease: taken } : { value: null, generation };
+    }
     const value = entry.subarray(tagsEnd + 1);
     return forLayer
       ? { value, generation, tags: tagsOf(entry, tagsEnd), ttlMs: pttl >= 0 ? pttl : null }
@@ -454,22 +487,21 @@ export function createRedisResponseStore(options: RedisResponseStoreOptions): Re
     );
 
   return {
-    async lookup(key, forLayer): Promise<Lookup> {
-      // A layer needs the entry's TTL read with it: that takes the script.
-      if (forLayer) return check(key, true);
+    async lookup(key, forLayer, leaseMs): Promise<Lookup> {
+      // A layer needs the entry's TTL read with it: that takes the script (which also leases).
+      if (forLayer) return check(key, true, leaseMs);
       const { h, b } = placeOf(key);
       const [entry, clock] = await redis.mgetBuffer(`${b}r:${h}`, `${b}c`);
-      if (!clock || clock.length !== CLOCK_BYTES) return check(key, false);
+      if (!clock || clock.length !== CLOCK_BYTES) return check(key, false, leaseMs);
       const generation = clock.toString('latin1');
-      if (!entry) return { value: null, generation };
-      if (!current(entry, clock)) return check(key, false);
-      const tagsEnd = tagsEndOf(entry);
-      return { value: tagsEnd < 0 ? null : entry.subarray(tagsEnd + 1), generation };
+      if (entry && !current(entry, clock)) return check(key, false, leaseMs);
+      const tagsEnd = entry ? tagsEndOf(entry) : -1;
+      if (entry && tagsEnd >= 0) return { value: entry.subarray(tagsEnd + 1), generation };
+      return leaseMs ? { value: null, generation, lease: await lease(h, b, leaseMs) } : { value: null, generation };
     },
     async lease(key, ms) {
       const { h, b } = placeOf(key);
-      const ok = await redis.set(`${b}l:${h}`, '1', 'PX', Math.max(1, Math.round(ms)), 'NX');
-      return ok === 'OK' ? 'acquired' : 'held';
+      return lease(h, b, ms);
     },
     async store(key, value, tags, ttlMs, generation): Promise<StoreOutcome> {
       const all = [...new Set(tags)];

@@ -17,6 +17,7 @@
  */
 import { LRUCache } from 'lru-cache';
 import type { CacheCounters } from '../counters.js';
+import { LEASE_MS } from './coalescing.js';
 import type { DocumentIndex } from './documents.js';
 import { decodeEntry, freshness, type DecodedEntry, type Freshness } from './entry.js';
 import type { ResponseCacheServerContext } from './handoff.js';
@@ -323,17 +324,19 @@ export function createServe(deps: ServeDeps) {
   ): Promise<ServedAnswer | Declined> {
     let found: Lookup;
     try {
-      found = await deps.store.lookup(key);
+      // A miss goes on to execute: its fill lease is taken with the lookup.
+      found = await deps.store.lookup(key, false, LEASE_MS);
     } catch {
       return { context: {} };
     }
     const decoded = found.value && decodeEntry(found.value);
     const f = decoded ? freshness(decoded.meta) : null;
     if (!decoded || !f || f.state === 'expired') {
-      // Nothing servable: hand yoga the lookup as a miss, so it costs no second round trip.
-      return {
-        context: { responseCacheHandoff: { lookup: { key, lookup: { value: null, generation: found.generation } } } },
-      };
+      // Nothing servable: hand yoga the lookup as a miss (with its lease, if it took one), so it
+      // costs no second round trip.
+      const miss: Lookup = { value: null, generation: found.generation };
+      if (found.lease) miss.lease = found.lease;
+      return { context: { responseCacheHandoff: { lookup: { key, lookup: miss } } } };
     }
     return answer(req, rerun, recognised, key, type, decoded, f);
   }

@@ -32,9 +32,14 @@ export function storeAdapter(
   handoff: Handoff | undefined,
 ): Cache {
   const { store, counters, flights } = deps;
-  /** The lean hit already looked this key up: a miss then costs no second round trip. */
+  /**
+   * The lean hit already looked this key up: a miss then costs no second round trip. Either lookup
+   * takes the fill lease on a miss, in the same round trip (a miss here executes).
+   */
   const lookup = (key: string): Promise<Lookup> =>
-    handoff?.lookup && handoff.lookup.key === key ? Promise.resolve(handoff.lookup.lookup) : store.lookup(key);
+    handoff?.lookup && handoff.lookup.key === key
+      ? Promise.resolve(handoff.lookup.lookup)
+      : store.lookup(key, false, LEASE_MS);
 
   return {
     async get(key) {
@@ -69,7 +74,7 @@ export function storeAdapter(
       if (flights.busy(key)) return null; // a flight from another generation: run alone
       const flight = flights.lead(key, found.generation);
       state.leading = { key, flight };
-      if ((await store.lease(key, LEASE_MS)) === 'held') {
+      if ((found.lease ?? (await store.lease(key, LEASE_MS))) === 'held') {
         const filled = await waitForFill(store, key);
         if (filled) {
           counters.inc('response_coalesced', state.scope);

@@ -27,6 +27,11 @@ export type Lookup = {
   tags?: readonly string[] | null;
   /** Only when asked for: how much longer the store keeps the entry (ms), read with it; null: unknown. */
   ttlMs?: number | null;
+  /**
+   * Only on a miss, when asked for (`leaseMs`): the fill lease, taken with the lookup (see `lease`).
+   * Absent: not taken (ask `lease`).
+   */
+  lease?: 'acquired' | 'held';
 };
 
 /** A lookup answered from process memory, synchronously: the entry comes decoded. */
@@ -47,8 +52,12 @@ export type StoreOutcome = 'stored' | StoreRefusal | 'failed';
 
 export interface ResponseStore {
   /** Bytes, not text: the HTTP fast path writes the body without decoding it. */
-  /** `forLayer`: also hand out what an in-process layer needs to keep a hit (`tags`, `ttlMs`). */
-  lookup(key: string, forLayer?: boolean): Promise<Lookup>;
+  /**
+   * `forLayer`: also hand out what an in-process layer needs to keep a hit (`tags`, `ttlMs`).
+   * `leaseMs`: on a miss, also claim the fill lease for that long (as `lease` does), in the same
+   * round trip where the store can; a lookup that will execute its miss asks for it.
+   */
+  lookup(key: string, forLayer?: boolean, leaseMs?: number): Promise<Lookup>;
   /**
    * The same lookup when process memory alone can answer it (a fresh entry of an in-process
    * layer), without a promise: the lean hit's fastest path. Undefined: ask `lookup`.
@@ -59,8 +68,10 @@ export interface ResponseStore {
   invalidate(tags: readonly string[]): Promise<void>;
   /**
    * Claims the right to fill `key` for `ms` across every server sharing the store: 'acquired', or
-   * 'held' by another server (wait briefly for its entry, or execute without writing). Stores that
-   * serve one process only answer 'acquired' (in-process coalescing covers them).
+   * 'held' by another server (wait briefly for its entry, or execute without writing). A lease is a
+   * server's, not a request's: another request of the same server finds it 'acquired' (its
+   * in-process coalescing decides which request fills). Stores that serve one process only answer
+   * 'acquired' (in-process coalescing covers them).
    */
   lease(key: string, ms: number): Promise<'acquired' | 'held'>;
   /** Serves nothing it holds now any more (admin purge); its memory may go then or later. */

@@ -1,6 +1,7 @@
 /**
  * What a request costs in Redis commands: a public hit is one MGET (entry and its bucket's clock
- * together), a miss adds the fill lease and one write script, a private hit is still one MGET (who
+ * together), a miss adds the fill lease and one write script (with the in-process layer, whose
+ * lookup is a script, the lookup takes the lease: two commands), a private hit is still one MGET (who
  * the viewer is comes from SQL), and an invalidation is one script (one per bucket on a Cluster),
  * however many tags and entries.
  * Commands are counted at `sendCommand`, which ioredis calls once per command, also when it
@@ -19,6 +20,7 @@ import {
   redisAvailable,
   redisSkipReason,
   testRedis,
+  viaFrontDoor,
   type CachedApp,
 } from '../../helpers/caches.js';
 import { openTestDatabase } from '../../helpers/database.js';
@@ -93,19 +95,46 @@ describe('Redis commands per request', () => {
     expect(keys[0]!.split('}:')[0]).toBe(keys[1]!.split('}:')[0]);
   });
 
-  it.skipIf(skip)('a miss costs three: the lookup, the fill lease and the write script', async () => {
-    // Every bucket started (a purge starts each one's clock): else the first lookup in a bucket
-    // costs one more, the script that starts it.
-    await server.caches.responseStore!.clear();
-    let miss: Awaited<ReturnType<typeof gql>> | undefined;
-    const commands = await commandsDuring(async () => (miss = await gql(server.app, PUBLIC, { id: '22' })));
-    expect(miss!.extensions?.responseCache).toMatchObject({ hit: false, didCache: true });
-    expect(commands).toHaveLength(3);
-    expect(commands[0]).toBe('mget');
-    expect(commands[1]).toBe('set'); // the lease: SET NX
-    expect(SCRIPTS).toContain(commands[2]);
-    expect((await gql(server.app, PUBLIC, { id: '22' })).extensions?.responseCache).toMatchObject({ hit: true });
-  });
+  it.skipIf(skip)(
+    'a miss costs three without the in-process layer: the MGET, the fill lease and the write script',
+    async () => {
+      // Every bucket started (a purge starts each one's clock): else the first lookup in a bucket
+      // costs one more, the script that starts it.
+      await server.caches.responseStore!.clear();
+      let miss: Awaited<ReturnType<typeof gql>> | undefined;
+      const commands = await commandsDuring(async () => (miss = await gql(server.app, PUBLIC, { id: '22' })));
+      expect(miss!.extensions?.responseCache).toMatchObject({ hit: false, didCache: true });
+      expect(commands).toHaveLength(3);
+      expect(commands[0]).toBe('mget');
+      expect(SCRIPTS).toContain(commands[1]); // the lease: SET NX, or this server's already
+      expect(SCRIPTS).toContain(commands[2]);
+      expect((await gql(server.app, PUBLIC, { id: '22' })).extensions?.responseCache).toMatchObject({ hit: true });
+    },
+  );
+
+  it.skipIf(skip || clusterMode())(
+    `with the in-process layer a miss costs two: the lookup, which takes the fill lease, and the write script${clusterMode() ? ' (skipped: the layer runs on a single Redis only)' : ''}`,
+    async () => {
+      const layered = await cachedApp(database, { backend: 'redis', redis, prefix: newPrefix() });
+      try {
+        await layered.caches.responseLocal!.channel.ready(5_000);
+        await layered.caches.responseStore!.clear(); // every bucket's clock started
+        await layered.caches.settled();
+        sent.mockClear();
+        const miss = await viaFrontDoor(layered, PUBLIC, { id: '26' });
+        expect(miss).toMatchObject({ status: 200, cache: 'MISS' });
+        const calls = sent.mock.calls.map(([command]) => command);
+        expect(calls.map((c) => c.name.toLowerCase()).every((name) => SCRIPTS.includes(name))).toBe(true);
+        expect(calls).toHaveLength(2);
+        // The lookup names the entry's lease among its keys: it took the lease on the miss.
+        const lookupKeys = calls[0]!.args.map(String);
+        expect(lookupKeys.some((k) => /\}:l:[0-9a-f]{32}$/.test(k))).toBe(true);
+        expect((await viaFrontDoor(layered, PUBLIC, { id: '26' })).cache).toBe('HIT');
+      } finally {
+        await layered.caches.close();
+      }
+    },
+  );
 
   it.skipIf(skip)('a private hit costs one command too: the viewer is looked up in SQL, not Redis', async () => {
     const miss = await gql(server.app, PRIVATE, {}, user);

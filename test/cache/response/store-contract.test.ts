@@ -7,7 +7,15 @@ import { createMemoryResponseStore } from '../../../src/cache/response/memory-st
 import { bucketOfHash, CLOCK_SLACK_MS, createRedisResponseStore } from '../../../src/cache/response/redis-store.js';
 import type { ResponseStore } from '../../../src/cache/response/store.js';
 import { responseCacheKey } from '../../../src/cache/response/key.js';
-import { backends, dropPrefix, keysUnder, newPrefix, testRedis } from '../../helpers/caches.js';
+import {
+  backends,
+  dropPrefix,
+  keysUnder,
+  newPrefix,
+  redisAvailable,
+  redisSkipReason,
+  testRedis,
+} from '../../helpers/caches.js';
 
 const key = (n: string) => responseCacheKey({ documentString: `{ q${n} }` });
 
@@ -94,6 +102,22 @@ describe.each(backends())('response store contract on $backend', ({ backend, ski
     }
   });
 
+  it.skipIf(skip)('a miss asked to lease takes the fill lease with its lookup; a hit takes none', async () => {
+    const missed = await store.lookup(key('lease'), false, 2_000);
+    expect(missed).toMatchObject({ value: null, lease: 'acquired' });
+    // A lease is the server's: another of its requests finds it its own (in-process coalescing decides).
+    expect((await store.lookup(key('lease'), true, 2_000)).lease).toBe('acquired');
+    expect(await store.lease(key('lease'), 2_000)).toBe('acquired');
+    // A lookup not asked to lease says nothing of it.
+    expect((await store.lookup(key('lease'))).lease).toBeUndefined();
+    expect(await store.store(key('lease'), 'filled', ['Kit:60'], 10_000, missed.generation)).toBe('stored');
+    for (const forLayer of [false, true]) {
+      const hit = await store.lookup(key('lease'), forLayer, 2_000);
+      expect(hit.value?.toString()).toBe('filled');
+      expect(hit.lease).toBeUndefined();
+    }
+  });
+
   it.skipIf(skip)('expires entries with their TTL', async () => {
     const { generation } = await store.lookup(key('g'));
     await store.store(key('g'), 'short', ['Kit:7'], 50, generation);
@@ -177,4 +201,41 @@ describe.each(backends())('response store contract on $backend', ({ backend, ski
         expect((await store.stats()).entries).toBeNull();
       },
     );
+});
+
+/** A Redis store's lease is its server's: the stores of two servers on one prefix do not share it. */
+describe('the fill lease across servers', () => {
+  const skip = redisAvailable() ? false : redisSkipReason();
+  let redis: RedisClient;
+  let prefix = '';
+  beforeAll(() => {
+    if (skip) return;
+    prefix = newPrefix();
+    redis = testRedis();
+  });
+  afterAll(async () => {
+    if (skip) return;
+    await dropPrefix(redis, prefix);
+    redis.disconnect();
+  });
+
+  it.skipIf(skip)(
+    `another server sharing the store finds a lease held until the fill, then the entry${skip ? ` (skipped: ${skip})` : ''}`,
+    async () => {
+      const store = createRedisResponseStore({ redis, prefix });
+      const other = createRedisResponseStore({ redis, prefix });
+      for (const forLayer of [false, true]) {
+        const k = key(`shared-${forLayer}`);
+        const mine = await store.lookup(k, forLayer, 2_000);
+        expect(mine.lease).toBe('acquired');
+        expect((await other.lookup(k, forLayer, 2_000)).lease).toBe('held');
+        expect(await other.lease(k, 2_000)).toBe('held');
+        // The fill releases it: the other server then finds the entry, and a later miss leases anew.
+        expect(await store.store(k, 'filled', ['Kit:61'], 10_000, mine.generation)).toBe('stored');
+        expect((await other.lookup(k, forLayer, 2_000)).value?.toString()).toBe('filled');
+        await store.invalidate(['Kit:61']);
+        expect((await other.lookup(k, forLayer, 2_000)).lease).toBe('acquired');
+      }
+    },
+  );
 });
