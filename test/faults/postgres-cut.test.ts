@@ -177,8 +177,9 @@ describe.each(backends())('Postgres cut, caches on $backend', ({ backend, skip: 
       }
     }
     await cached.caches.settled();
-    // Each is cached again, except where the fill lease taken by its failed attempt during the cut
-    // (2 s) was still there: that one answered without writing (the lease is not released on errors).
-    expect(counter('response_write') - writes + (counter('response_lease_busy') - leaseBusy)).toBe(2 * clubIds.length);
+    // Each is cached again. A fill lease its failed attempt took during the cut (2 s, not released on
+    // errors) may still be there, but it is this server's own: the retry fills, nothing waits.
+    expect(counter('response_lease_busy') - leaseBusy).toBe(0);
+    expect(counter('response_write') - writes).toBe(2 * clubIds.length);
   });
 });

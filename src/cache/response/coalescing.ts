@@ -1,9 +1,10 @@
 /**
  * Identical misses run once. In this process, the first miss of a key leads a flight and the others
  * wait for its body, but only if they looked up at the same generation (their bucket's clock: then
- * nothing was invalidated in between, and its answer is as fresh as theirs). Across servers, the
- * leader also takes a short fill lease in the store; a server that finds the lease held polls
- * briefly for the entry being filled, and otherwise executes without writing.
+ * nothing was invalidated in between, and its answer is as fresh as theirs). Across servers, a
+ * miss also takes a short fill lease in the store (with its lookup where it can; the lease is the
+ * server's, shared by its requests, and the leader here fills); a server that finds the lease held
+ * by another polls briefly for the entry being filled, and otherwise executes without writing.
  */
 import { decodeEntry, freshness, type EntryMeta } from './entry.js';
 import type { ResponseStore } from './store.js';

@@ -47,7 +47,10 @@ export function failOpen(
         return await run(() => store.lookup(key, forLayer, leaseMs));
       } catch (error) {
         failed('response.lookup', error);
-        return { value: null, generation: UNAVAILABLE };
+        // Nobody to coordinate with (as `lease` answers below), and no second call to fail.
+        return leaseMs
+          ? { value: null, generation: UNAVAILABLE, lease: 'acquired' }
+          : { value: null, generation: UNAVAILABLE };
       }
     },
     // Memory only: nothing to fail (and the layer is bypassed while the breaker is not closed).

@@ -103,12 +103,15 @@ end
 
 /**
  * Shared by the scripts that take the fill lease: 1 when it is this owner's (taken now, or already
- * held by another request of the same server), 0 when another server holds it.
+ * held by another request of the same server, then renewed: a new leader gets its whole time), 0
+ * when another server holds it.
  */
 const LEASE_FUNCTION = `
 local function takeLease(L, ms, owner)
   if redis.call('SET', L, owner, 'NX', 'PX', ms) then return 1 end
-  return redis.call('GET', L) == owner and 1 or 0
+  if redis.call('GET', L) ~= owner then return 0 end
+  redis.call('PEXPIRE', L, ms)
+  return 1
 end
 `;
 
@@ -497,7 +500,14 @@ export function createRedisResponseStore(options: RedisResponseStoreOptions): Re
       if (entry && !current(entry, clock)) return check(key, false, leaseMs);
       const tagsEnd = entry ? tagsEndOf(entry) : -1;
       if (entry && tagsEnd >= 0) return { value: entry.subarray(tagsEnd + 1), generation };
-      return leaseMs ? { value: null, generation, lease: await lease(h, b, leaseMs) } : { value: null, generation };
+      if (!leaseMs) return { value: null, generation };
+      try {
+        return { value: null, generation, lease: await lease(h, b, leaseMs) };
+      } catch {
+        // The lookup itself worked: keep its generation (the miss may still write). Without a lease
+        // the caller asks `lease`, whose failure is then reported where leases fail.
+        return { value: null, generation };
+      }
     },
     async lease(key, ms) {
       const { h, b } = placeOf(key);

@@ -33,8 +33,10 @@ export function storeAdapter(
 ): Cache {
   const { store, counters, flights } = deps;
   /**
-   * The lean hit already looked this key up: a miss then costs no second round trip. Either lookup
-   * takes the fill lease on a miss, in the same round trip (a miss here executes).
+   * The lean hit already looked this key up: a miss then costs no second lookup. Either lookup asks
+   * for the fill lease on a miss (a miss here executes); the store takes it with the lookup where
+   * that is a script, and a lookup that carries none (an expired entry, a failed lease) leaves
+   * `get` to ask for it.
    */
   const lookup = (key: string): Promise<Lookup> =>
     handoff?.lookup && handoff.lookup.key === key

@@ -54,10 +54,12 @@ export function tableOperations<T extends TableWithId>(
   const name = getTableName(table);
   const byIds = db.select().from(from).where(anyOf(table.id)).prepare(`${name}_by_ids`);
   const columns = getTableColumns(from);
-  const byId = eq(table.id, sql.placeholder('id'));
+  // Named apart from the columns' placeholders (an update may set `id` too).
+  const byId = eq(table.id, sql.placeholder('whereId'));
   const forUpdate = prebuild(db.select(columns).from(from).where(byId).for('update'), `${name}_for_update`, columns);
   const deleted = prebuild(db.delete(from).where(byId).returning(columns), `${name}_delete`, columns);
-  // Once per set of columns written, named after it (a handful per table: what the services write).
+  // Once per set of columns written, named after it: bounded by the sets the services write (a kit
+  // update's optional fields make the most, at most 2^8; the same statement texts as before).
   const shape = (values: object) => boundKeys(values).join(',');
   const inserts = perShape(shape, (_: object, keys) =>
     prebuild(
@@ -82,10 +84,17 @@ export function tableOperations<T extends TableWithId>(
   );
   return {
     byIds: async (ids) => rows(await byIds.execute({ ids: idList(ids) })),
-    insert: async (tx, values) => rows(await runIn(tx, inserts(values), encode(table, values)))[0]!,
-    update: async (tx, id, values) => rows(await runIn(tx, updates(values), { ...encode(table, values), id }))[0],
-    delete: async (tx, id) => rows(await runIn(tx, deleted, { id }))[0],
-    forUpdate: async (tx, id) => rows(await runIn(tx, forUpdate, { id }))[0],
+    // Encoded first: values with a key that is no column are refused before a statement is built.
+    insert: async (tx, values) => {
+      const encoded = encode(table, values);
+      return rows(await runIn(tx, inserts(values), encoded))[0]!;
+    },
+    update: async (tx, id, values) => {
+      const encoded = encode(table, values);
+      return rows(await runIn(tx, updates(values), { ...encoded, whereId: id }))[0];
+    },
+    delete: async (tx, id) => rows(await runIn(tx, deleted, { whereId: id }))[0],
+    forUpdate: async (tx, id) => rows(await runIn(tx, forUpdate, { whereId: id }))[0],
   };
 }
 

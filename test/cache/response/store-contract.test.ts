@@ -2,7 +2,7 @@
  * The response store contract, run against the Redis store (real Redis) and the in-memory store alike.
  */
 import type { RedisClient } from '../../../src/cache/redis/client.js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createMemoryResponseStore } from '../../../src/cache/response/memory-store.js';
 import { bucketOfHash, CLOCK_SLACK_MS, createRedisResponseStore } from '../../../src/cache/response/redis-store.js';
 import type { ResponseStore } from '../../../src/cache/response/store.js';
@@ -238,4 +238,21 @@ describe('the fill lease across servers', () => {
       }
     },
   );
+
+  it.skipIf(skip)('a lease that cannot be taken leaves the lookup whole: the miss may still write', async () => {
+    const store = createRedisResponseStore({ redis, prefix });
+    const k = key('lease-fails');
+    await store.clear(); // every bucket's clock started: the lookup is the MGET, then the lease on its own
+    const leaseCall = vi.spyOn(redis, 'kvResponseLease').mockRejectedValueOnce(new Error('Connection is closed.'));
+    try {
+      const missed = await store.lookup(k, false, 2_000);
+      expect(leaseCall).toHaveBeenCalledTimes(1);
+      // No lease said (the caller asks for it again), and the generation is the bucket's clock.
+      expect(missed.lease).toBeUndefined();
+      expect(await store.store(k, 'filled', ['Kit:62'], 10_000, missed.generation)).toBe('stored');
+      expect((await store.lookup(k)).value?.toString()).toBe('filled');
+    } finally {
+      leaseCall.mockRestore();
+    }
+  });
 });
