@@ -103,14 +103,15 @@ end
 
 /**
  * Shared by the scripts that take the fill lease: 1 when it is this owner's (taken now, or already
- * held by another request of the same server, then renewed: a new leader gets its whole time), 0
- * when another server holds it.
+ * held by another request of the same server), 0 when another server holds it. A lease already
+ * held is not renewed: every request of a stampede asks (they find it theirs and join the leader
+ * in process), and a lease outlived by its fill only lets another server fill too, guarded.
  */
 const LEASE_FUNCTION = `
 local function takeLease(L, ms, owner)
-  if redis.call('SET', L, owner, 'NX', 'PX', ms) then return 1 end
-  if redis.call('GET', L) ~= owner then return 0 end
-  redis.call('PEXPIRE', L, ms)
+  local holder = redis.call('GET', L)
+  if holder then return holder == owner and 1 or 0 end
+  redis.call('SET', L, owner, 'PX', ms)
   return 1
 end
 `;
