@@ -177,8 +177,8 @@ describe.each(backends())('Postgres cut, caches on $backend', ({ backend, skip: 
       }
     }
     await cached.caches.settled();
-    // Each is cached again. A fill lease its failed attempt took during the cut (2 s, not released on
-    // errors) may still be there, but it is this server's own: the retry fills, nothing waits.
+    // Each is cached again: its failed attempt during the cut gave its fill lease back (and a lease
+    // left behind would be this server's own), so the retry fills and nothing waits.
     expect(counter('response_lease_busy') - leaseBusy).toBe(0);
     expect(counter('response_write') - writes).toBe(2 * clubIds.length);
   });

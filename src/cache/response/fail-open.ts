@@ -63,6 +63,13 @@ export function failOpen(
         return 'acquired'; // nobody to coordinate with: behave as a single server
       }
     },
+    async release(key) {
+      try {
+        await run(() => store.release(key));
+      } catch (error) {
+        failed('response.release', error); // it lapses by itself (LEASE_MS)
+      }
+    },
     async store(key, value, tags, ttlMs, generation) {
       if (generation === UNAVAILABLE) return 'failed';
       try {

@@ -100,6 +100,7 @@ export function withLocalLayer(store: ResponseStore, options: LocalStoreOptions)
       await channel.announce({ layer: RESPONSE_LAYER_NAME, keys: [], groups: [], all: true });
     },
     lease: (key, ms) => store.lease(key, ms),
+    release: (key) => store.release(key),
     stats: () => store.stats(),
   };
 }

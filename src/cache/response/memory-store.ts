@@ -41,6 +41,7 @@ export function createMemoryResponseStore(options: { maxEntries?: number } = {})
     async lease() {
       return 'acquired' as const;
     },
+    async release() {},
     async store(key, value, tags, ttlMs, generation): Promise<StoreOutcome> {
       const seen = Number(generation);
       const now = Date.now();

@@ -113,6 +113,8 @@ export function responseCachePlugins<Ctx extends object>(deps: PluginDeps<Ctx>):
           const leading = state.leading;
           if (leading) {
             leading.flight.settle(null); // a no-op when the write already gave it the body
+            // Nothing to write (not cacheable, or too slow): other servers need not wait for a fill.
+            if (leading.leased && !state.write) deps.track(deps.store.release(leading.key));
             // Keep answering identical misses from this flight until its entry is in the store.
             const end = () => deps.flights.end(leading.key, leading.flight);
             if (state.write) void state.write.finally(end);

@@ -116,6 +116,13 @@ local function takeLease(L, ms, owner)
 end
 `;
 
+/** KEYS: l. ARGV: owner. Deletes the fill lease if it is this owner's; answers 1 if it was. */
+const RELEASE = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[1])
+return 1
+`;
+
 /** KEYS: l. ARGV: lease ms, owner. The fill lease alone (a lookup that did not run CHECK). */
 const LEASE = `${LEASE_FUNCTION}
 return takeLease(KEYS[1], tonumber(ARGV[1]), ARGV[2])
@@ -308,6 +315,7 @@ declare module 'ioredis' {
     kvResponseCheckBuffer(numKeys: number, ...args: (string | number)[]): Result<CheckReply, Context>;
     kvResponseWrite(numKeys: number, ...args: (string | number)[]): Result<number, Context>;
     kvResponseLease(numKeys: number, ...args: (string | number)[]): Result<number, Context>;
+    kvResponseRelease(numKeys: number, ...args: (string | number)[]): Result<number, Context>;
     kvResponseInvalidate(
       numKeys: number,
       ...args: (string | number)[]
@@ -380,6 +388,7 @@ export function createRedisResponseStore(options: RedisResponseStoreOptions): Re
     redis.defineCommand('kvResponseCheck', { lua: CHECK });
     redis.defineCommand('kvResponseWrite', { lua: WRITE });
     redis.defineCommand('kvResponseLease', { lua: LEASE });
+    redis.defineCommand('kvResponseRelease', { lua: RELEASE });
     redis.defineCommand('kvResponseInvalidate', { lua: INVALIDATE });
     redis.defineCommand('kvResponseInvalidateAll', { lua: INVALIDATE_ALL });
     redis.defineCommand('kvResponseClear', { lua: CLEAR });
@@ -513,6 +522,10 @@ export function createRedisResponseStore(options: RedisResponseStoreOptions): Re
     async lease(key, ms) {
       const { h, b } = placeOf(key);
       return lease(h, b, ms);
+    },
+    async release(key) {
+      const { h, b } = placeOf(key);
+      await redis.kvResponseRelease(1, `${b}l:${h}`, owner);
     },
     async store(key, value, tags, ttlMs, generation): Promise<StoreOutcome> {
       const all = [...new Set(tags)];

@@ -21,8 +21,11 @@ export type RequestState = {
   lookedUpAt: number;
   /** What the served or written entry says of itself (for the HTTP headers). */
   entry: EntryMeta | null;
-  /** Set when this request leads a coalesced miss. */
-  leading: { key: string; flight: Flight } | null;
+  /**
+   * Set when this request leads a coalesced miss; `leased` once it holds the fill lease (its write
+   * releases it, and so does its end without one).
+   */
+  leading: { key: string; flight: Flight; leased: boolean } | null;
   /** Another server holds the fill lease: execute, but leave the writing to it. */
   noWrite: boolean;
   /** This request's write, while it is on its way. */

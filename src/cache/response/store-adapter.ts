@@ -75,8 +75,10 @@ export function storeAdapter(
       }
       if (flights.busy(key)) return null; // a flight from another generation: run alone
       const flight = flights.lead(key, found.generation);
-      state.leading = { key, flight };
-      if ((found.lease ?? (await store.lease(key, LEASE_MS))) === 'held') {
+      state.leading = { key, flight, leased: false };
+      const lease = found.lease ?? (await store.lease(key, LEASE_MS));
+      state.leading.leased = lease === 'acquired';
+      if (lease === 'held') {
         const filled = await waitForFill(store, key);
         if (filled) {
           counters.inc('response_coalesced', state.scope);

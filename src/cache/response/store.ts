@@ -74,6 +74,11 @@ export interface ResponseStore {
    * 'acquired' (in-process coalescing covers them).
    */
   lease(key: string, ms: number): Promise<'acquired' | 'held'>;
+  /**
+   * Gives up this server's fill lease on `key` (a lease another server holds stays): the filler ends
+   * without a write (its answer was not cacheable), so other servers need not wait for one.
+   */
+  release(key: string): Promise<void>;
   /** Serves nothing it holds now any more (admin purge); its memory may go then or later. */
   clear(): Promise<void>;
   /** Live entries and the bytes they take, where the store can tell without a scan. */

@@ -16,6 +16,7 @@ import {
   clusterMode,
   dataNodes,
   dropPrefix,
+  keysUnder,
   newPrefix,
   redisAvailable,
   redisSkipReason,
@@ -132,6 +133,41 @@ describe('Redis commands per request', () => {
         expect((await viaFrontDoor(layered, PUBLIC, { id: '26' })).cache).toBe('HIT');
       } finally {
         await layered.caches.close();
+      }
+    },
+  );
+
+  it.skipIf(skip)(
+    'a miss whose answer is not cached gives its fill lease back: no other server waits for a fill',
+    async () => {
+      await server.caches.responseStore!.clear(); // every bucket's clock started (the lookup is the MGET)
+      const leaseKeys = async () => (await keysUnder(redis, prefix)).filter((k) => /\}:l:/.test(k));
+      // (ioredis may report an auto-pipelined script call twice: calls are told apart by their key.)
+      const lease = vi.spyOn(redis, 'kvResponseLease');
+      const release = vi.spyOn(redis, 'kvResponseRelease');
+      const keysOf = (spy: typeof lease) => new Set(spy.mock.calls.map((call) => String(call[1])));
+      try {
+        // A malformed id: an error in the result, so nothing is written.
+        const failed = await gql(server.app, PUBLIC, { id: 'not-a-number' });
+        expect(failed.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+        await server.caches.settled();
+        // It took the lease on its miss, and gave that lease back.
+        const taken = [...keysOf(lease)];
+        expect(taken).toHaveLength(1);
+        expect(taken[0]).toMatch(/\}:l:[0-9a-f]{32}$/);
+        expect([...keysOf(release)]).toEqual(taken);
+        expect(await leaseKeys()).toEqual([]);
+        // A miss that writes gives it back with its write: nothing is released.
+        lease.mockClear();
+        release.mockClear();
+        await gql(server.app, PUBLIC, { id: '27' });
+        await server.caches.settled();
+        expect(keysOf(lease).size).toBe(1);
+        expect(release).not.toHaveBeenCalled();
+        expect(await leaseKeys()).toEqual([]);
+      } finally {
+        lease.mockRestore();
+        release.mockRestore();
       }
     },
   );

@@ -239,6 +239,18 @@ describe('the fill lease across servers', () => {
     },
   );
 
+  it.skipIf(skip)('a server gives back only its own lease', async () => {
+    const store = createRedisResponseStore({ redis, prefix });
+    const other = createRedisResponseStore({ redis, prefix });
+    const k = key('released');
+    expect((await store.lookup(k, true, 2_000)).lease).toBe('acquired');
+    await other.release(k); // not the other's to give back
+    expect((await other.lookup(k, true, 2_000)).lease).toBe('held');
+    await store.release(k);
+    expect((await other.lookup(k, true, 2_000)).lease).toBe('acquired');
+    expect(await store.lease(k, 2_000)).toBe('held');
+  });
+
   it.skipIf(skip)('a lease that cannot be taken leaves the lookup whole: the miss may still write', async () => {
     const store = createRedisResponseStore({ redis, prefix });
     const k = key('lease-fails');
