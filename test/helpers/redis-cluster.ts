@@ -135,30 +135,51 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
   };
 
   try {
+    // A port freePort saw free can be taken before the node binds it (another node's pick, an
+    // outgoing connection's local port): such a node exits at once. It is started again on others.
+    const used = new Set<number>();
+    const pick = async () => {
+      let port = await freePort();
+      while (used.has(port)) port = await freePort();
+      used.add(port);
+      return port;
+    };
+    const startNode = async (): Promise<number> => {
+      for (let attempt = 1; ; attempt++) {
+        const port = await pick();
+        const bus = await pick();
+        const child = spawn(
+          'redis-server',
+          [
+            '--port', String(port),
+            '--cluster-port', String(bus),
+            '--bind', HOST,
+            '--cluster-enabled', 'yes',
+            '--cluster-config-file', join(dir, `nodes-${port}.conf`),
+            '--cluster-node-timeout', String(nodeTimeoutMs),
+            '--dir', dir,
+            '--save', '',
+            '--appendonly', 'no',
+          ], // prettier-ignore
+          { stdio: 'ignore' },
+        );
+        children.set(port, child);
+        try {
+          await until(`node ${port} answers`, 5_000, async () => (await ask(port, 'PING')) === 'PONG');
+          return port;
+        } catch (error) {
+          if (child.exitCode === null && child.signalCode === null) {
+            const exited = once(child, 'exit');
+            child.kill('SIGKILL');
+            await exited;
+          }
+          children.delete(port);
+          if (attempt >= 3) throw error;
+        }
+      }
+    };
     const ports: number[] = [];
-    for (let i = 0; i < count; i++) {
-      const port = await freePort();
-      const bus = await freePort();
-      const child = spawn(
-        'redis-server',
-        [
-          '--port', String(port),
-          '--cluster-port', String(bus),
-          '--bind', HOST,
-          '--cluster-enabled', 'yes',
-          '--cluster-config-file', join(dir, `nodes-${port}.conf`),
-          '--cluster-node-timeout', String(nodeTimeoutMs),
-          '--dir', dir,
-          '--save', '',
-          '--appendonly', 'no',
-        ], // prettier-ignore
-        { stdio: 'ignore' },
-      );
-      children.set(port, child);
-      ports.push(port);
-    }
-    for (const port of ports)
-      await until(`node ${port} answers`, 5_000, async () => (await ask(port, 'PING')) === 'PONG');
+    for (let i = 0; i < count; i++) ports.push(await startNode());
 
     const created = spawnSync(
       'redis-cli',
