@@ -414,7 +414,7 @@ export function createRedisResponseStore(options: RedisResponseStoreOptions): Re
   /** Marks this server's fill leases: its requests share them (in-process coalescing sorts them out). */
   const owner = randomHex(8);
   const leaseOf = (code: number) => (code === 1 ? 'acquired' : code === 0 ? 'held' : undefined);
-  const lease = async (h: string, b: string, ms: number) =>
+  const leaseIn = async (h: string, b: string, ms: number) =>
     leaseOf(await redis.kvResponseLease(1, `${b}l:${h}`, Math.max(1, Math.round(ms)), owner))!;
 
   async function check(key: string, forLayer: boolean, leaseMs: number | undefined): Promise<Lookup> {
@@ -512,7 +512,7 @@ export function createRedisResponseStore(options: RedisResponseStoreOptions): Re
       if (entry && tagsEnd >= 0) return { value: entry.subarray(tagsEnd + 1), generation };
       if (!leaseMs) return { value: null, generation };
       try {
-        return { value: null, generation, lease: await lease(h, b, leaseMs) };
+        return { value: null, generation, lease: await leaseIn(h, b, leaseMs) };
       } catch {
         // The lookup itself worked: keep its generation (the miss may still write). Without a lease
         // the caller asks `lease`, whose failure is then reported where leases fail.
@@ -521,7 +521,7 @@ export function createRedisResponseStore(options: RedisResponseStoreOptions): Re
     },
     async lease(key, ms) {
       const { h, b } = placeOf(key);
-      return lease(h, b, ms);
+      return leaseIn(h, b, ms);
     },
     async release(key) {
       const { h, b } = placeOf(key);

@@ -61,21 +61,21 @@ export function tableOperations<T extends TableWithId>(
   // Once per set of columns written, named after it: bounded by the sets the services write (a kit
   // update's optional fields make the most, at most 2^8; the same statement texts as before).
   const shape = (values: object) => boundKeys(values).join(',');
-  const inserts = perShape(shape, (_: object, keys) =>
+  const inserts = perShape(shape, (values: object, keys) =>
     prebuild(
       db
         .insert(from)
-        .values(placeholders(keys ? keys.split(',') : []))
+        .values(placeholders(boundKeys(values)))
         .returning(columns),
       `${name}_insert_${keys}`,
       columns,
     ),
   );
-  const updates = perShape(shape, (_: object, keys) =>
+  const updates = perShape(shape, (values: object, keys) =>
     prebuild(
       db
         .update(from)
-        .set(placeholders(keys ? keys.split(',') : []))
+        .set(placeholders(boundKeys(values)))
         .where(byId)
         .returning(columns),
       `${name}_update_${keys}`,
