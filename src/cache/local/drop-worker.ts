@@ -11,7 +11,8 @@
  * that drop is applied.
  *
  * Acknowledgements go to the writer alone: a drop whose id is `r:<instance>:<n>` is acknowledged on
- * `<channel>:a:<instance>`, which only that instance hears. On the shared channel every instance
+ * `<channel>:a:<instance>`, which only that instance hears; the writer acknowledges its own drop
+ * without a message, once it has applied it as every instance does. On the shared channel every instance
  * would hear every acknowledgement of every drop (with N instances, N² messages per drop instead
  * of N). A drop with an id of another form (a build before this one) is acknowledged on the shared
  * channel, where its writer listens; acknowledgements heard there still count.
@@ -132,16 +133,17 @@ function heard(message: string) {
     // Applied before it is acknowledged: from here on, no layer of this process serves what it names.
     marks.apply(drop.layer, drop.keys, drop.groups, drop.all === true);
     const writer = /^r:([^:]+):/.exec(id)?.[1];
-    publisher
-      .publish(writer ? ackChannel(writer) : channel, `a ${id} ${me}`)
-      .catch((error: unknown) => report('l1.ack', error));
+    // Its own drop, applied: acknowledged here, not by a message to itself (half of a drop's
+    // messages on a lone instance).
+    if (writer === me) acknowledged(id, me);
+    else
+      publisher
+        .publish(writer ? ackChannel(writer) : channel, `a ${id} ${me}`)
+        .catch((error: unknown) => report('l1.ack', error));
     post({ type: 'dropped', drop });
   } else if (kind === 'a') {
     const [, id, from] = message.split(' ');
-    const waiting = id === undefined ? undefined : pending.get(id);
-    if (!waiting || from === undefined) return;
-    waiting.acknowledged.add(from);
-    if (waiting.settled && complete(waiting)) waiting.done();
+    if (id !== undefined && from !== undefined) acknowledged(id, from);
   } else if (kind === 'h') {
     const [, from, count] = message.split(' ');
     if (from === undefined) return;
@@ -153,6 +155,14 @@ function heard(message: string) {
     if (subscribed) marks.confirm(at);
     for (const k of sentAt.keys()) if (k <= n) sentAt.delete(k);
   }
+}
+
+/** `from` has applied drop `id`: the drop is done once every instance it waits for has. */
+function acknowledged(id: string, from: string) {
+  const waiting = pending.get(id);
+  if (!waiting) return;
+  waiting.acknowledged.add(from);
+  if (waiting.settled && complete(waiting)) waiting.done();
 }
 
 const heartbeat = setInterval(() => {
