@@ -13,7 +13,10 @@
  *  - first read: the Kit query over kits not read since every cache was purged (response and entity
  *    misses, one SQL read each);
  *  - rename: the mixed workload's renames, over kits no other kind reads;
- *  - mixed: scenario 6's workload (95 % Zipf reads, 5 % renames).
+ *  - mixed: scenario 6's workload (95 % Zipf reads, 5 % renames);
+ *  - reads: the same reads without the renames, over the caches the mix left.
+ * Beside each kind's CPU: the response cache's hit rate, SQL statements and Redis commands (those
+ * scripts run included) per request, and the kernel's share of the CPU (system calls).
  * Later rounds are what to read: the first runs while the server's JIT is still warming up.
  * BENCH_SERVER_MAIN=<path to another build's dist/src/main.js> measures that build instead (an A/B
  * is two runs of this, one right after the other: the machine's speed drifts by more than most
@@ -21,7 +24,9 @@
  * `--kinds` runs only the kinds named (comma-separated). `--cpu-prof` runs the server under
  * `node --cpu-prof` and adds where its CPU went, by layer and function, for the whole run (so name
  * one kind to see that kind's functions; the profiler slows the server: read CPU per request only
- * from runs without it).
+ * from runs without it). Its samples count wall time: a socket write whose thread lost the core to
+ * the process it woke (Postgres, on two cores) shows as long as that wait; the kernel column says
+ * what the system calls really cost.
  * Writes bench/results/cost.md; its Redis keys and database are removed.
  */
 import type autocannon from 'autocannon';
@@ -30,12 +35,14 @@ import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { Redis } from 'ioredis';
 import { mintTokens, readDataset } from './dataset.js';
 import { withOwnDeployment } from './own-deployment.js';
 import { log } from './log.js';
 import { cannon } from './measure.js';
 import { resultsDir, root } from './options.js';
-import { cpuSeconds, freePort, runTool, start, stop, waitReady } from './processes.js';
+import { cpuSplit, freePort, runTool, start, stop, waitReady } from './processes.js';
+import { delta, snapshot } from './probes.js';
 import { readProfile, renderSummary, summarise } from './profile-report.js';
 import {
   body,
@@ -80,11 +87,34 @@ const databaseName = 'kitvault_cost';
 const prefix = `kvcost:${process.pid}:`;
 const logDir = mkdtempSync(path.join(os.tmpdir(), 'kitvault-cost-'));
 
-type Row = { round: number; kind: string; reqPerS: number; cpuUs: number; cpuShare: number; failed: number };
+type Row = {
+  round: number;
+  kind: string;
+  reqPerS: number;
+  cpuUs: number;
+  /** Of that CPU, the kernel's share (system calls: sockets to clients, Redis and Postgres). */
+  kernelShare: number;
+  cpuShare: number;
+  /** What the requests did, from the server's /metrics and Redis's INFO (null: not exported). */
+  hitRate: number | null;
+  sqlPerRequest: number | null;
+  redisPerRequest: number;
+  failed: number;
+};
 
 async function main() {
   await buildServer({ build: !values['no-build'], root, logDir });
   const deployment = { adminUrl, redisUrl, databaseName, prefix, kits: null, root, logDir };
+  // Only INFO, for the commands each kind costs Redis (the whole server's: the bench is alone there).
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 2 });
+  try {
+    await measure(deployment, redis);
+  } finally {
+    redis.disconnect();
+  }
+}
+
+async function measure(deployment: Parameters<typeof withOwnDeployment>[0], redis: Redis) {
   await withOwnDeployment(deployment, async (databaseUrl) => {
     const port = await freePort();
     const server = start({
@@ -116,6 +146,7 @@ async function main() {
     let renamed = 0;
     let firstRead = 0;
     const mixed = mixedWorkload({ kitIds, clubIds, adminToken, writeShare: 0.05, zipfS: 1, seed: 77 }).requests;
+    const reads = mixedWorkload({ kitIds, clubIds, adminToken, writeShare: 0, zipfS: 1, seed: 78 }).requests;
     /** Each kind: its requests, and what to do before and after its run. */
     const kinds: Record<
       string,
@@ -144,6 +175,9 @@ async function main() {
           })),
       },
       mixed: { requests: () => mixed },
+      // The mix without its renames, on the caches the mix left: what the renames add to it, each
+      // with the answers it dropped and the reads that fill them again, is the difference.
+      reads: { requests: () => reads },
     };
     const unknown = chosen?.filter((k) => !(k in kinds)) ?? [];
     if (unknown.length > 0)
@@ -153,16 +187,27 @@ async function main() {
       for (const [kind, { requests, before, after }] of Object.entries(kinds)) {
         if (chosen && !chosen.includes(kind)) continue;
         await before?.();
-        const cpuBefore = cpuSeconds(server.pid) ?? 0;
+        const cpuBefore = cpuSplit(server.pid) ?? { user: 0, system: 0 };
+        const counted = await snapshot(redis, server.pid, port);
         const result = await cannon({ port, requests: requests() }, seconds, CONNECTIONS);
-        const cpu = (cpuSeconds(server.pid) ?? 0) - cpuBefore;
+        const did = delta(counted, await snapshot(redis, server.pid, port));
+        const cpuAfter = cpuSplit(server.pid) ?? cpuBefore;
+        const user = cpuAfter.user - cpuBefore.user;
+        const system = cpuAfter.system - cpuBefore.system;
+        const cpu = user + system;
         await after?.();
+        const answered = Math.max(1, result.requests.total);
+        const looked = (did.cacheHits ?? 0) + (did.cacheMisses ?? 0);
         const row: Row = {
           round,
           kind,
           reqPerS: result.requests.average,
-          cpuUs: (cpu / Math.max(1, result.requests.total)) * 1e6,
+          cpuUs: (cpu / answered) * 1e6,
+          kernelShare: cpu > 0 ? system / cpu : 0,
           cpuShare: cpu / seconds,
+          hitRate: did.cacheHits === null || looked === 0 ? null : did.cacheHits / looked,
+          sqlPerRequest: did.sqlStatements === null ? null : did.sqlStatements / answered,
+          redisPerRequest: did.redisCalls / answered,
           failed: result.errors + result.non2xx,
         };
         rows.push(row);
@@ -204,6 +249,8 @@ function one(make: () => { body: string; headers?: Record<string, string> }): au
   ];
 }
 
+const percent = (share: number) => `${(share * 100).toFixed(1)} %`;
+
 function render(rows: readonly Row[]): string {
   let commit = 'unknown';
   try {
@@ -216,11 +263,11 @@ function render(rows: readonly Row[]): string {
     '',
     `Written by \`npm run bench:cost\` (bench/cost-run.ts) on ${new Date().toISOString()} at ${commit}${process.env.BENCH_SERVER_MAIN ? ` (the server: ${process.env.BENCH_SERVER_MAIN})` : ''}: one server (both caches on), each kind of request alone for ${seconds} s from ${CONNECTIONS} connections, ${rounds} round(s); CPU is the server process's utime+stime (worker threads and GC included) over the requests answered. The first round runs while the JIT warms up: read the last. What each kind is: the file's header.`,
     '',
-    '| round | kind | req/s | server CPU per request (µs) | server CPU % | failed |',
-    '| ---: | --- | ---: | ---: | ---: | ---: |',
+    '| round | kind | req/s | server CPU per request (µs) | of which kernel | server CPU % | response hit rate | SQL/req | Redis cmds/req | failed |',
+    '| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...rows.map(
       (r) =>
-        `| ${r.round} | ${r.kind} | ${Math.round(r.reqPerS).toLocaleString('en-US')} | ${Math.round(r.cpuUs).toLocaleString('en-US')} | ${Math.round(r.cpuShare * 100)} | ${r.failed} |`,
+        `| ${r.round} | ${r.kind} | ${Math.round(r.reqPerS).toLocaleString('en-US')} | ${Math.round(r.cpuUs).toLocaleString('en-US')} | ${percent(r.kernelShare)} | ${Math.round(r.cpuShare * 100)} | ${r.hitRate === null ? '–' : percent(r.hitRate)} | ${r.sqlPerRequest === null ? '–' : r.sqlPerRequest.toFixed(2)} | ${r.redisPerRequest.toFixed(1)} | ${r.failed} |`,
     ),
     '',
   ].join('\n');

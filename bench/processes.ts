@@ -223,15 +223,19 @@ function ticksPerSecond(): number {
 
 /** utime + stime of a pid in seconds, or null when /proc has no such process. */
 export function cpuSeconds(pid: number): number | null {
+  const split = cpuSplit(pid);
+  return split && split.user + split.system;
+}
+
+/** A pid's CPU seconds so far, in user space and in the kernel (its system calls: sockets, mostly), or null. */
+export function cpuSplit(pid: number): { user: number; system: number } | null {
   const file = `/proc/${pid}/stat`;
   if (!existsSync(file)) return null;
   try {
     const stat = readFileSync(file, 'utf8');
     // Fields after the command name (which may contain spaces) start at field 3 (state).
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const utime = Number(fields[11]);
-    const stime = Number(fields[12]);
-    return (utime + stime) / ticksPerSecond();
+    return { user: Number(fields[11]) / ticksPerSecond(), system: Number(fields[12]) / ticksPerSecond() };
   } catch {
     return null;
   }
