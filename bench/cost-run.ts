@@ -6,7 +6,8 @@
  *
  * One server (both caches on) on its own database (kitvault_cost, seeded) and Redis prefix
  * (kvcost:<pid>:this:; with --against, the other on kitvault_cost_against and kvcost:<pid>:against:),
- * driven with each kind in turn, every kind once per round; the server's CPU is utime+stime from /proc (its worker threads and GC included) over the requests answered:
+ * driven with each kind in turn, every kind once per round; the server's CPU is utime+stime from
+ * /proc (its worker threads and GC included) over the requests answered:
  *  - hit: the Kit query over 200 kits read before (answered by the lean hit);
  *  - miss: the same, each request with a variable no operation declares, so every one is a new
  *    response-cache key over warm entities (a response miss through yoga, entities from memory);
