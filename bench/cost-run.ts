@@ -47,6 +47,7 @@ import { resultsDir, root } from './options.js';
 import { cpuSplit, freePort, runTool, start, stop, waitReady } from './processes.js';
 import { delta, snapshot } from './probes.js';
 import { readProfile, renderSummary, summarise } from './profile-report.js';
+import { median } from './report.js';
 import {
   body,
   dataOf,
@@ -313,13 +314,6 @@ function one(make: () => { body: string; headers?: Record<string, string> }): au
 }
 
 const percent = (share: number) => `${(share * 100).toFixed(1)} %`;
-
-/** The middle value (the mean of the two middle ones). */
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
 
 /** Per kind, this build's CPU per request over the other's, per round and the median of rounds. */
 function renderRatios(rows: readonly Row[]): string[] {
