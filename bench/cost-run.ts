@@ -15,7 +15,9 @@
  *    misses, one SQL read each);
  *  - rename: the mixed workload's renames, over kits no other kind reads;
  *  - mixed: scenario 6's workload (95 % Zipf reads, 5 % renames);
- *  - reads: the same reads without the renames, over the caches the mix left.
+ *  - reads: the same reads without the renames, over the caches the mix left;
+ *  - mixed from cold, reads from cold: both again from purged caches, as scenario 6 starts in
+ *    `npm run bench` (their difference is what the renames cost a cold mix, re-reads included).
  * Beside each kind's CPU: the response cache's hit rate, SQL statements and Redis commands (those
  * scripts run included) per request, and the kernel's share of the CPU (system calls).
  * Later rounds are what to read: the first runs while the server's JIT is still warming up.
@@ -196,6 +198,11 @@ async function startServer(build: Build, main: string, databaseUrl: string, pref
   let firstRead = 0;
   const mixed = mixedWorkload({ kitIds, clubIds, adminToken, writeShare: 0.05, zipfS: 1, seed: 77 }).requests;
   const reads = mixedWorkload({ kitIds, clubIds, adminToken, writeShare: 0, zipfS: 1, seed: 78 }).requests;
+  const mixedCold = mixedWorkload({ kitIds, clubIds, adminToken, writeShare: 0.05, zipfS: 1, seed: 79 }).requests;
+  const readsCold = mixedWorkload({ kitIds, clubIds, adminToken, writeShare: 0, zipfS: 1, seed: 79 }).requests;
+  const purge = async () => {
+    dataOf(await post(port, body('mutation { purgeAllCaches }'), asAdmin()), 'the purge');
+  };
   /** Each kind: its requests, and what to do before and after its run. */
   const kinds: Record<string, Kind> = {
     // Warmed again first: the mix's renames drop some of these kits.
@@ -208,7 +215,7 @@ async function startServer(build: Build, main: string, databaseUrl: string, pref
       // Every kit cold again: the run reads them in order from the first no other kind reads.
       before: async () => {
         firstRead = HOT + RENAMED;
-        dataOf(await post(port, body('mutation { purgeAllCaches }'), asAdmin()), 'the purge');
+        await purge();
       },
       requests: () => one(() => ({ body: body(KIT_QUERY, { id: kit(firstRead++ % kitIds.length) }) })),
       after: warm,
@@ -224,6 +231,10 @@ async function startServer(build: Build, main: string, databaseUrl: string, pref
     // The mix without its renames, on the caches the mix left: what the renames add to it, each
     // with the answers it dropped and the reads that fill them again, is the difference.
     reads: { requests: () => reads },
+    // Both again from purged caches, as scenario 6 runs in `npm run bench`: the difference is what the
+    // renames cost a cold mix, their re-reads included (the first reads of a cold run are in both).
+    'mixed from cold': { before: purge, requests: () => mixedCold },
+    'reads from cold': { before: purge, requests: () => readsCold },
   };
   return { build, server, port, kinds, firstReadsPastEnd: () => firstRead >= kitIds.length };
 }
