@@ -272,10 +272,10 @@ export function createReadThroughCache<N extends string = string>(options: Entit
     await options.local.channel.announce(drop);
   }
 
-  /** Out of this process's layer; the epoch moves, so a batch that read before this keeps nothing. */
+  /** Out of this process's layer; its marks move, so a batch that read before this keeps none of it. */
   function dropHere(drop: Drop): void {
     if (!options.local) return;
-    options.local.channel.bump();
+    options.local.channel.bump(drop);
     if (drop.all) options.local.layer.clear();
     else options.local.layer.drop(drop.keys, drop.groups);
   }
@@ -310,7 +310,7 @@ export function createReadThroughCache<N extends string = string>(options: Entit
     const epoch = local?.channel.epoch();
     const ids = wanted;
     const groups = group === null ? [] : [group];
-    /** Keeps a value locally, unless a drop was heard since this batch began (it may predate it). */
+    /** Keeps a value locally, unless a drop of its key or group was heard since this batch began (it may predate it). */
     const keep = (key: string, value: unknown, bytes: number, ttlMs: number) => {
       // Twice the encoded size: the decoded objects take about that much.
       if (local && epoch !== undefined) local.layer.set(key, value, bytes * 2, ttlMs, groups, epoch);

@@ -36,10 +36,10 @@ export { UNNAMED_DROPS_LAYER, type Drop } from './drop-messages.js';
 export type DropChannel = {
   /** Whether the local layer may be read and filled now. */
   live(): boolean;
-  /** Moves on every drop heard and every loss of the channel: a local fill begun before a move is not kept. */
+  /** Moves on every drop heard and every loss of the channel: a local fill begun before a drop of its names is not kept. */
   epoch(): number;
-  /** Moves the epoch for a drop made here, before it is announced (a batch that read before it must not keep its value). */
-  bump(): void;
+  /** Applies a drop made here to the marks, before it is announced (a batch that read before it must not keep its value). */
+  bump(drop: Drop): void;
   /** Announces a drop to every instance; resolves when all have applied it (or after `staleMs`). Rejects if it could not be sent. */
   announce(drop: Drop): Promise<void>;
   /** Resolves once subscribed and live, or after `timeoutMs`. */
@@ -231,7 +231,7 @@ export function createDropChannel(options: DropChannelOptions): DropChannel {
   return {
     live: () => marks.live(staleMs),
     epoch: () => marks.epoch(),
-    bump: () => marks.bumpEpoch(),
+    bump: (drop) => marks.apply(drop.layer, drop.keys, drop.groups, drop.all === true),
     announce(drop) {
       if (!drop.keys.length && !drop.groups.length && !drop.all) return Promise.resolve();
       if (closed) return Promise.reject(new Error('the drop channel is closed'));

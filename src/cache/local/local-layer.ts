@@ -20,7 +20,8 @@ export type LocalLayer<V = unknown> = {
   get(key: string): { value: V } | undefined;
   /**
    * Keeps `value` for `ttlMs` (at most the layer's cap); `size` is what it costs in bytes. Not kept
-   * when a drop was heard or made since `since` (the drop channel's epoch when its read began).
+   * when a drop of its key or groups was heard or made since `since` (the drop channel's epoch when
+   * its read began), or one the marks no longer remember (drop-marks.ts).
    */
   set(key: string, value: V, size: number, ttlMs: number, groups: readonly string[], since: number): void;
   drop(keys: readonly string[], groups: readonly string[]): void;

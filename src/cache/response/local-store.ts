@@ -6,7 +6,7 @@
  * stored under, and only what it can keep coherent (cache/local/drop-channel.ts): a lookup is
  * answered here only while the drop channel is live and `trusted()` (this instance's breaker is
  * closed); an entry read from the store (its tags and remaining lifetime in the same read) is kept
- * only if no drop was heard or made since the read began; an invalidation drops its tags here
+ * only if no drop of its key or tags was heard or made since the read began; an invalidation drops its tags here
  * before the store is asked (so a failing store cannot leave the old entry here), here again after
  * (a lookup may have read the store between the two), and then on every instance, before it
  * resolves. A write is not kept as it is stored: the store may keep it for less than its TTL (a
@@ -44,13 +44,13 @@ export function withLocalLayer(store: ResponseStore, options: LocalStoreOptions)
   const usable = () => options.trusted() && channel.live();
 
   /**
-   * Keeps an entry while it is fresh and the store keeps it, unless a drop was heard or made since
-   * `epoch`. In a buffer of its own: the value read is a slice of the client's read buffer, which
-   * it would otherwise keep whole.
+   * Keeps an entry while it is fresh and the store keeps it, unless a drop of its key or tags was
+   * heard or made since `epoch` (the layer's marks tell). In a buffer of its own: the value read is
+   * a slice of the client's read buffer, which it would otherwise keep whole.
    */
   function keep(key: string, found: Lookup, epoch: number) {
     const { value, tags, ttlMs } = found;
-    if (!value || !tags || !ttlMs || channel.epoch() !== epoch || !usable()) return;
+    if (!value || !tags || !ttlMs || !usable()) return;
     const own = Buffer.allocUnsafeSlow(value.length);
     value.copy(own);
     const entry = decodeEntry(own);
@@ -69,7 +69,11 @@ export function withLocalLayer(store: ResponseStore, options: LocalStoreOptions)
   }
 
   function dropHere(tags: readonly string[] | 'all') {
-    channel.bump();
+    channel.bump(
+      tags === 'all'
+        ? { layer: RESPONSE_LAYER_NAME, keys: [], groups: [], all: true }
+        : { layer: RESPONSE_LAYER_NAME, keys: [], groups: tags },
+    );
     if (tags === 'all') layer.clear();
     else layer.drop([], tags);
   }

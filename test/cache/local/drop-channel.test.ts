@@ -117,15 +117,22 @@ describe('the drop channel', () => {
     },
   );
 
-  it.skipIf(skip)('keeps nothing a fill read before a drop it heard since', async () => {
-    const [writer, reader] = instances as [Instance, Instance];
-    const since = reader.channel.epoch(); // the fill's read begins
-    await writer.channel.announce({ layer: 'test', keys: ['kit:8'], groups: [] });
-    reader.layer.set('kit:8', 'read before the drop', 64, 60_000, [], since);
-    expect(reader.layer.get('kit:8')).toBeUndefined();
-    reader.layer.set('kit:8', 'read after', 64, 60_000, [], reader.channel.epoch());
-    expect(reader.layer.get('kit:8')?.value).toBe('read after');
-  });
+  it.skipIf(skip)(
+    'keeps nothing a fill read before a drop of it heard since, and keeps one overlapped by drops of other names',
+    async () => {
+      const [writer, reader] = instances as [Instance, Instance];
+      const since = reader.channel.epoch(); // the fills' reads begin
+      await writer.channel.announce({ layer: 'test', keys: ['kit:8'], groups: [] });
+      await writer.channel.announce({ layer: 'test', keys: ['kit:10'], groups: ['Kit.list'] });
+      expect(reader.channel.epoch()).not.toBe(since); // both heard
+      reader.layer.set('kit:8', 'read before the drop', 64, 60_000, [], since);
+      expect(reader.layer.get('kit:8')).toBeUndefined();
+      reader.layer.set('kit:9', 'read before the drops of others', 64, 60_000, ['Club.list'], since);
+      expect(reader.layer.get('kit:9')?.value).toBe('read before the drops of others');
+      reader.layer.set('kit:8', 'read after', 64, 60_000, [], reader.channel.epoch());
+      expect(reader.layer.get('kit:8')?.value).toBe('read after');
+    },
+  );
 
   it.skipIf(skip)(
     'acknowledges a drop to its writer alone (which sends itself none), and an older build’s drop where that writer listens',

@@ -143,6 +143,36 @@ describe('the response cache in process (L1)', () => {
     expect(unacknowledged() - before).toBe(0);
   });
 
+  it.skipIf(skip)(
+    "keeps what a lookup read while another answer's tags were dropped, and not what it read while one of its own were",
+    async () => {
+      const channel = a.caches.responseLocal!.channel;
+      await channel.ready(5000);
+      for (const [id, dropped, kept] of [
+        ['41', ['Kit:999', 'Club.search'], true],
+        ['42', ['Kit:42'], false],
+      ] as const) {
+        expect((await ask(b, KIT_CLUB, { id })).cache).toBe('MISS'); // stored in Redis by the other instance
+        // The drop is made while `a`'s lookup is on its way to Redis, after its read began.
+        const send = pair.direct.sendCommand.bind(pair.direct);
+        const spy = vi.spyOn(pair.direct, 'sendCommand').mockImplementation((...args) => {
+          channel.bump({ layer: 'response', keys: [], groups: dropped });
+          return send(...args);
+        });
+        try {
+          expect((await ask(a, KIT_CLUB, { id })).cache).toBe('HIT'); // from Redis
+        } finally {
+          spy.mockRestore();
+        }
+        const before = localHits(a);
+        const sent = await commandsDuring(pair.direct, () => ask(a, KIT_CLUB, { id }));
+        expect({ fromMemory: localHits(a) - before, sent }, id).toEqual(
+          kept ? { fromMemory: 1, sent: [] } : { fromMemory: 0, sent: ['evalsha'] },
+        );
+      }
+    },
+  );
+
   it.skipIf(skip)('keeps an entry no longer than Redis does', async () => {
     await a.caches.responseLocal!.channel.ready(5000);
     expect((await ask(a, KIT_CLUB, { id: '38' })).cache).toBe('MISS');
