@@ -154,11 +154,14 @@ describe('the response cache in process (L1)', () => {
       ] as const) {
         expect((await ask(b, KIT_CLUB, { id })).cache).toBe('MISS'); // stored in Redis by the other instance
         // The drop is made while `a`'s lookup is on its way to Redis, after its read began.
-        const send = pair.direct.sendCommand.bind(pair.direct);
-        const spy = vi.spyOn(pair.direct, 'sendCommand').mockImplementation((...args) => {
-          channel.bump({ layer: 'response', keys: [], groups: dropped });
-          return send(...args);
-        });
+        const client = pair.direct;
+        const send = client.sendCommand;
+        const spy = vi
+          .spyOn(client, 'sendCommand')
+          .mockImplementation((...args: Parameters<RedisClient['sendCommand']>): unknown => {
+            channel.bump({ layer: 'response', keys: [], groups: dropped });
+            return Reflect.apply(send, client, args);
+          });
         try {
           expect((await ask(a, KIT_CLUB, { id })).cache).toBe('HIT'); // from Redis
         } finally {
