@@ -10,7 +10,7 @@ import { clientAddressOf } from './http/client-address.js';
 import type { EntityCache } from './cache/entity/entity-cache.js';
 import type { Namespace } from './domain/registry.js';
 import { requestIdFrom } from './http/request-id.js';
-import { createLoaders, type Loaders, type Repositories } from './loaders/index.js';
+import { loaderFactory, type Loaders, type Repositories } from './loaders/index.js';
 import { createCatalogueReads, type CatalogueReads } from './services/catalogue-reads.js';
 import type { CacheAdminService } from './services/cache-admin.js';
 import type { CatalogueService } from './services/catalogue.js';
@@ -48,9 +48,10 @@ export type ContextDeps = {
 };
 
 export function createContextFactory(deps: ContextDeps) {
+  const loadersFor = loaderFactory(deps.repos, deps.entityCache);
   return (initial: YogaInitialContext): AppContext => {
     const { request } = initial;
-    const loaders = createLoaders(deps.repos, deps.entityCache);
+    const loaders = loadersFor();
     const { services } = deps;
     return {
       requestId: requestIdFrom(request.headers.get('x-request-id')),

@@ -50,70 +50,67 @@ const relationFetch =
     return new Map(ids.map((id) => [id, grouped.get(id) ?? []]));
   };
 
-export function createLoaders(repos: Repositories, cache: EntityCache<Namespace>) {
+/**
+ * How each loader is built, made once per server: the batch functions close over the repositories
+ * and the cache only, so a request pays for the loaders it uses, not for all twenty (about 13 KB of
+ * objects per execution, most never touched: a kit's page uses four).
+ */
+function loaderMakers(repos: Repositories, cache: EntityCache<Namespace>) {
   const { catalogue, users } = repos;
-  const entity = <V>(namespace: Namespace, fetch: EntityFetch<V>) =>
-    new DataLoader<number, V | null>((ids) => cache.readThrough(namespace, ids, fetch));
+  const entity =
+    <V>(namespace: Namespace, fetch: EntityFetch<V>) =>
+    () =>
+      new DataLoader<number, V | null>((ids) => cache.readThrough(namespace, ids, fetch));
 
   /**
    * A list's values (pages of ids, counts), cached as a group under the list's name, so a write that
    * changes the list voids all of them at once. One DataLoader per kind: a request reads each value
    * once, and its batch reads each list's group in one round trip.
    */
-  const listValue = <K, V>(
-    namespace: ListValue,
-    listOf: (k: K) => string,
-    keyOf: (k: K) => string,
-    fetch: (k: K) => Promise<V>,
-  ) =>
-    new DataLoader<K, V | null, string>(
-      async (items) => {
-        const byList = new Map<string, Map<string, K>>();
-        for (const item of items) {
-          const list = listOf(item);
-          const group = byList.get(list) ?? new Map<string, K>();
-          byList.set(list, group.set(keyOf(item), item));
-        }
-        const answers = new Map<string, V | null>();
-        await Promise.all(
-          [...byList].map(async ([list, group]) => {
-            const keys = [...group.keys()];
-            const values = await cache.readGroup<V>(namespace, list, keys, async (misses) => {
-              const found = await Promise.all(misses.map((key) => fetch(group.get(key)!)));
-              return new Map(misses.map((key, i) => [key, found[i]!]));
-            });
-            keys.forEach((key, i) => answers.set(`${list}\n${key}`, values[i] ?? null));
-          }),
-        );
-        return items.map((item) => answers.get(`${listOf(item)}\n${keyOf(item)}`) ?? null);
-      },
-      { cacheKeyFn: (item) => `${listOf(item)}\n${keyOf(item)}` },
-    );
+  const listValue =
+    <K, V>(namespace: ListValue, listOf: (k: K) => string, keyOf: (k: K) => string, fetch: (k: K) => Promise<V>) =>
+    () =>
+      new DataLoader<K, V | null, string>(
+        async (items) => {
+          const byList = new Map<string, Map<string, K>>();
+          for (const item of items) {
+            const list = listOf(item);
+            const group = byList.get(list) ?? new Map<string, K>();
+            byList.set(list, group.set(keyOf(item), item));
+          }
+          const answers = new Map<string, V | null>();
+          await Promise.all(
+            [...byList].map(async ([list, group]) => {
+              const keys = [...group.keys()];
+              const values = await cache.readGroup<V>(namespace, list, keys, async (misses) => {
+                const found = await Promise.all(misses.map((key) => fetch(group.get(key)!)));
+                return new Map(misses.map((key, i) => [key, found[i]!]));
+              });
+              keys.forEach((key, i) => answers.set(`${list}\n${key}`, values[i] ?? null));
+            }),
+          );
+          return items.map((item) => answers.get(`${listOf(item)}\n${keyOf(item)}`) ?? null);
+        },
+        { cacheKeyFn: (item) => `${listOf(item)}\n${keyOf(item)}` },
+      );
 
-  const competition = entity<CompetitionRow>('Competition', async (ids) =>
-    byId(await catalogue.competitions.byIds(ids)),
-  );
-  const kit = entity<KitRow>('Kit', async (ids) => byId(await catalogue.kits.byIds(ids)));
-  const club = entity<ClubRow>('Club', async (ids) => byId(await catalogue.clubs.byIds(ids)));
-  const season = entity<SeasonRow>('Season', async (ids) => byId(await catalogue.seasons.byIds(ids)));
-  const brand = entity<BrandRow>('Brand', async (ids) => byId(await catalogue.brands.byIds(ids)));
   /**
    * A list's ids, from the rows its statement brought. Without a shared cache the rows prime this
    * request's loader (one statement, not two). With one they do not: the loader reads them through
    * the cache, which fills them under its own leases (rows read by this statement must not be
    * written back unguarded), so the next request finds page and rows both.
    */
-  const idsOf = <R extends { id: number }>(loader: DataLoader<number, R | null>, rows: R[]) => {
-    if (!cache.shared) for (const row of rows) loader.prime(row.id, row);
+  const idsOf = <R extends { id: number }>(loader: () => DataLoader<number, R | null>, rows: R[]) => {
+    if (!cache.shared) for (const row of rows) loader().prime(row.id, row);
     return rows.map((row) => row.id);
   };
 
   return {
-    club,
-    season,
-    brand,
-    competition,
-    kit,
+    club: entity<ClubRow>('Club', async (ids) => byId(await catalogue.clubs.byIds(ids))),
+    season: entity<SeasonRow>('Season', async (ids) => byId(await catalogue.seasons.byIds(ids))),
+    brand: entity<BrandRow>('Brand', async (ids) => byId(await catalogue.brands.byIds(ids))),
+    competition: entity<CompetitionRow>('Competition', async (ids) => byId(await catalogue.competitions.byIds(ids))),
+    kit: entity<KitRow>('Kit', async (ids) => byId(await catalogue.kits.byIds(ids))),
     // The public projection only: what is cached here is shared across requests and servers, so
     // it never holds the password hash.
     user: entity<PublicUserRow>('User', async (ids) => byId(await users.publicUsersByIds(ids))),
@@ -131,52 +128,164 @@ export function createLoaders(repos: Repositories, cache: EntityCache<Namespace>
     // `Kit.competitions` costs one SQL statement per batch, not two (the rows prime this request's
     // loader). With one, ids and rows are cached apart, each filled under its own lease: rows read
     // by a neighbour's statement must not be written back unguarded.
-    competitionIdsByKit: entity<number[]>(
-      'Kit.competitionIds',
-      cache.shared
-        ? relationFetch(catalogue.competitionIdsByKits)
-        : async (ids) => {
-            const rows = await catalogue.competitionsByKits(ids);
-            for (const { competition: c } of rows) competition.prime(c.id, c);
-            const grouped = groupIds(rows.map((r) => ({ parent: r.parent, id: r.competition.id })));
-            return new Map(ids.map((id) => [id, grouped.get(id) ?? []]));
-          },
-    ),
+    competitionIdsByKit: (self: Loaders) =>
+      entity<number[]>(
+        'Kit.competitionIds',
+        cache.shared
+          ? relationFetch(catalogue.competitionIdsByKits)
+          : async (ids) => {
+              const rows = await catalogue.competitionsByKits(ids);
+              for (const { competition: c } of rows) self.competition.prime(c.id, c);
+              const grouped = groupIds(rows.map((r) => ({ parent: r.parent, id: r.competition.id })));
+              return new Map(ids.map((id) => [id, grouped.get(id) ?? []]));
+            },
+      )(),
 
     // Top-level lists: pages of ids in keyset order, counts, and the short lists of the small types.
-    kitPage: listValue<KitPage, number[]>(
-      'Kit.page',
-      (p) => kitListName(p.filter),
-      (p) => `${kitFilterKey(p.filter)}${p.afterId ?? ''}:${p.limit}`,
-      async (p) => idsOf(kit, await catalogue.listKits(p.filter, p.afterId, p.limit)),
-    ),
+    kitPage: (self: Loaders) =>
+      listValue<KitPage, number[]>(
+        'Kit.page',
+        (p) => kitListName(p.filter),
+        (p) => `${kitFilterKey(p.filter)}${p.afterId ?? ''}:${p.limit}`,
+        async (p) => idsOf(() => self.kit, await catalogue.listKits(p.filter, p.afterId, p.limit)),
+      )(),
     kitCount: listValue<KitFilter, number>('Kit.count', kitListName, kitFilterKey, (f) => catalogue.countKits(f)),
-    clubPage: listValue<ClubPage, number[]>(
-      'Club.page',
-      (p) => clubListName(p.filter),
-      (p) => JSON.stringify([clubFilterKey(p.filter), p.after?.name ?? null, p.after?.id ?? null, p.limit]),
-      async (p) => idsOf(club, await catalogue.listClubs(p.filter, p.after, p.limit)),
-    ),
+    clubPage: (self: Loaders) =>
+      listValue<ClubPage, number[]>(
+        'Club.page',
+        (p) => clubListName(p.filter),
+        (p) => JSON.stringify([clubFilterKey(p.filter), p.after?.name ?? null, p.after?.id ?? null, p.limit]),
+        async (p) => idsOf(() => self.club, await catalogue.listClubs(p.filter, p.after, p.limit)),
+      )(),
     clubCount: listValue<ClubFilter, number>('Club.count', clubListName, clubFilterKey, (f) => catalogue.countClubs(f)),
-    allSeasonIds: listValue<'all', number[]>(
-      'Season.all',
-      () => ALL_LISTS.Season,
-      String,
-      async () => idsOf(season, await catalogue.allSeasons()),
-    ),
-    allBrandIds: listValue<'all', number[]>(
-      'Brand.all',
-      () => ALL_LISTS.Brand,
-      String,
-      async () => idsOf(brand, await catalogue.allBrands()),
-    ),
-    allCompetitionIds: listValue<'all', number[]>(
-      'Competition.all',
-      () => ALL_LISTS.Competition,
-      String,
-      async () => idsOf(competition, await catalogue.allCompetitions()),
-    ),
+    allSeasonIds: (self: Loaders) =>
+      listValue<'all', number[]>(
+        'Season.all',
+        () => ALL_LISTS.Season,
+        String,
+        async () => idsOf(() => self.season, await catalogue.allSeasons()),
+      )(),
+    allBrandIds: (self: Loaders) =>
+      listValue<'all', number[]>(
+        'Brand.all',
+        () => ALL_LISTS.Brand,
+        String,
+        async () => idsOf(() => self.brand, await catalogue.allBrands()),
+      )(),
+    allCompetitionIds: (self: Loaders) =>
+      listValue<'all', number[]>(
+        'Competition.all',
+        () => ALL_LISTS.Competition,
+        String,
+        async () => idsOf(() => self.competition, await catalogue.allCompetitions()),
+      )(),
   };
 }
 
-export type Loaders = ReturnType<typeof createLoaders>;
+type Makers = ReturnType<typeof loaderMakers>;
+type Loader<K extends keyof Makers> = ReturnType<Makers[K]>;
+
+/**
+ * One request's loaders, each built on first use and kept for the rest of the request. Every field
+ * exists from the start (so every request's object has one shape), and a getter per loader keeps
+ * the type of each.
+ */
+export class Loaders {
+  #club?: Loader<'club'>;
+  #season?: Loader<'season'>;
+  #brand?: Loader<'brand'>;
+  #competition?: Loader<'competition'>;
+  #kit?: Loader<'kit'>;
+  #user?: Loader<'user'>;
+  #collectionItem?: Loader<'collectionItem'>;
+  #kitIdsByClub?: Loader<'kitIdsByClub'>;
+  #kitIdsBySeason?: Loader<'kitIdsBySeason'>;
+  #kitIdsByBrand?: Loader<'kitIdsByBrand'>;
+  #kitIdsByCompetition?: Loader<'kitIdsByCompetition'>;
+  #seasonIdsByClub?: Loader<'seasonIdsByClub'>;
+  #collectionItemIdsByUser?: Loader<'collectionItemIdsByUser'>;
+  #competitionIdsByKit?: Loader<'competitionIdsByKit'>;
+  #kitPage?: Loader<'kitPage'>;
+  #kitCount?: Loader<'kitCount'>;
+  #clubPage?: Loader<'clubPage'>;
+  #clubCount?: Loader<'clubCount'>;
+  #allSeasonIds?: Loader<'allSeasonIds'>;
+  #allBrandIds?: Loader<'allBrandIds'>;
+  #allCompetitionIds?: Loader<'allCompetitionIds'>;
+
+  constructor(private readonly make: Makers) {}
+
+  get club() {
+    return (this.#club ??= this.make.club());
+  }
+  get season() {
+    return (this.#season ??= this.make.season());
+  }
+  get brand() {
+    return (this.#brand ??= this.make.brand());
+  }
+  get competition() {
+    return (this.#competition ??= this.make.competition());
+  }
+  get kit() {
+    return (this.#kit ??= this.make.kit());
+  }
+  get user() {
+    return (this.#user ??= this.make.user());
+  }
+  get collectionItem() {
+    return (this.#collectionItem ??= this.make.collectionItem());
+  }
+  get kitIdsByClub() {
+    return (this.#kitIdsByClub ??= this.make.kitIdsByClub());
+  }
+  get kitIdsBySeason() {
+    return (this.#kitIdsBySeason ??= this.make.kitIdsBySeason());
+  }
+  get kitIdsByBrand() {
+    return (this.#kitIdsByBrand ??= this.make.kitIdsByBrand());
+  }
+  get kitIdsByCompetition() {
+    return (this.#kitIdsByCompetition ??= this.make.kitIdsByCompetition());
+  }
+  get seasonIdsByClub() {
+    return (this.#seasonIdsByClub ??= this.make.seasonIdsByClub());
+  }
+  get collectionItemIdsByUser() {
+    return (this.#collectionItemIdsByUser ??= this.make.collectionItemIdsByUser());
+  }
+  get competitionIdsByKit() {
+    return (this.#competitionIdsByKit ??= this.make.competitionIdsByKit(this));
+  }
+  get kitPage() {
+    return (this.#kitPage ??= this.make.kitPage(this));
+  }
+  get kitCount() {
+    return (this.#kitCount ??= this.make.kitCount());
+  }
+  get clubPage() {
+    return (this.#clubPage ??= this.make.clubPage(this));
+  }
+  get clubCount() {
+    return (this.#clubCount ??= this.make.clubCount());
+  }
+  get allSeasonIds() {
+    return (this.#allSeasonIds ??= this.make.allSeasonIds(this));
+  }
+  get allBrandIds() {
+    return (this.#allBrandIds ??= this.make.allBrandIds(this));
+  }
+  get allCompetitionIds() {
+    return (this.#allCompetitionIds ??= this.make.allCompetitionIds(this));
+  }
+}
+
+/** Made once per server: each call is one request's fresh loaders. */
+export function loaderFactory(repos: Repositories, cache: EntityCache<Namespace>): () => Loaders {
+  const make = loaderMakers(repos, cache);
+  return () => new Loaders(make);
+}
+
+/** One request's loaders (for a caller that makes a single set: a factory per server is cheaper). */
+export const createLoaders = (repos: Repositories, cache: EntityCache<Namespace>): Loaders =>
+  loaderFactory(repos, cache)();
