@@ -285,7 +285,3 @@ export function loaderFactory(repos: Repositories, cache: EntityCache<Namespace>
   const make = loaderMakers(repos, cache);
   return () => new Loaders(make);
 }
-
-/** One request's loaders (for a caller that makes a single set: a factory per server is cheaper). */
-export const createLoaders = (repos: Repositories, cache: EntityCache<Namespace>): Loaders =>
-  loaderFactory(repos, cache)();

@@ -134,11 +134,11 @@ function marksOver(buffer: SharedArrayBuffer, ring: number): DropMarks {
   }
 
   /**
-   * Whether epoch `e`'s drop is logged (in either ring) and names none of `stamp`'s counters. An
+   * Whether epoch `e`'s drop is logged (in either ring) and names none of the counters `names` holds. An
    * entry's names are read between two checks of its epoch and count: its one writer marks it
    * WRITING before changing it, so an entry rewritten under the read fails the second check.
    */
-  function spares(stamp: Int32Array, e: number): boolean {
+  function spares(names: (index: number) => boolean, e: number): boolean {
     for (let r = 0; r < RINGS; r++) {
       const at = entryAt(r, e);
       // The epoch first: its writer marked the entry WRITING before it stored the epoch, so the
@@ -146,10 +146,7 @@ function marksOver(buffer: SharedArrayBuffer, ring: number): DropMarks {
       if (Atomics.load(log, at + ENTRY_EPOCH) !== e) continue;
       const count = Atomics.load(log, at + ENTRY_COUNT);
       if (count < 0) return false; // everything, or not written yet
-      for (let i = 0; i < count; i++) {
-        const name = Atomics.load(log, at + ENTRY_NAMES + i);
-        for (let j = 2; j < stamp.length; j += 2) if (stamp[j] === name) return false;
-      }
+      for (let i = 0; i < count; i++) if (names(Atomics.load(log, at + ENTRY_NAMES + i))) return false;
       return Atomics.load(log, at + ENTRY_COUNT) === count && Atomics.load(log, at + ENTRY_EPOCH) === e;
     }
     return false; // not logged (yet, or any more)
@@ -182,7 +179,13 @@ function marksOver(buffer: SharedArrayBuffer, ring: number): DropMarks {
       // counters after the epoch, so after the reads above: `holds` sees it.
       const moves = (now - since) | 0;
       if (moves < 0 || moves > LOG) return null;
-      for (let i = 1; i <= moves; i++) if (!spares(stamp, (since + i) | 0)) return null;
+      if (moves > 0) {
+        // A value under many groups (an answer's tags) is looked up in a set, not scanned per name.
+        const indices = Array.from({ length: stamp.length / 2 - 1 }, (_, i) => stamp[2 + 2 * i]!);
+        const held = indices.length > 8 ? new Set(indices) : null;
+        const names = held ? (index: number) => held.has(index) : (index: number) => indices.includes(index);
+        for (let i = 1; i <= moves; i++) if (!spares(names, (since + i) | 0)) return null;
+      }
       stamp[1] = now;
       return stamp;
     },
