@@ -105,6 +105,21 @@ function loaderMakers(repos: Repositories, cache: EntityCache<Namespace>) {
     return rows.map((row) => row.id);
   };
 
+  /** The short list of a small type (all its ids, in its order), its rows priming the request's loader. */
+  const allIds =
+    <R extends { id: number }>(
+      type: keyof typeof ALL_LISTS,
+      rows: () => Promise<R[]>,
+      loader: (self: Loaders) => DataLoader<number, R | null>,
+    ) =>
+    (self: Loaders): DataLoader<'all', number[] | null, string> =>
+      listValue<'all', number[]>(
+        `${type}.all`,
+        () => ALL_LISTS[type],
+        String,
+        async () => idsOf(() => loader(self), await rows()),
+      )();
+
   return {
     club: entity<ClubRow>('Club', async (ids) => byId(await catalogue.clubs.byIds(ids))),
     season: entity<SeasonRow>('Season', async (ids) => byId(await catalogue.seasons.byIds(ids))),
@@ -158,27 +173,13 @@ function loaderMakers(repos: Repositories, cache: EntityCache<Namespace>) {
         async (p) => idsOf(() => self.club, await catalogue.listClubs(p.filter, p.after, p.limit)),
       )(),
     clubCount: listValue<ClubFilter, number>('Club.count', clubListName, clubFilterKey, (f) => catalogue.countClubs(f)),
-    allSeasonIds: (self: Loaders) =>
-      listValue<'all', number[]>(
-        'Season.all',
-        () => ALL_LISTS.Season,
-        String,
-        async () => idsOf(() => self.season, await catalogue.allSeasons()),
-      )(),
-    allBrandIds: (self: Loaders) =>
-      listValue<'all', number[]>(
-        'Brand.all',
-        () => ALL_LISTS.Brand,
-        String,
-        async () => idsOf(() => self.brand, await catalogue.allBrands()),
-      )(),
-    allCompetitionIds: (self: Loaders) =>
-      listValue<'all', number[]>(
-        'Competition.all',
-        () => ALL_LISTS.Competition,
-        String,
-        async () => idsOf(() => self.competition, await catalogue.allCompetitions()),
-      )(),
+    allSeasonIds: allIds('Season', catalogue.allSeasons, (self): DataLoader<number, SeasonRow | null> => self.season),
+    allBrandIds: allIds('Brand', catalogue.allBrands, (self): DataLoader<number, BrandRow | null> => self.brand),
+    allCompetitionIds: allIds(
+      'Competition',
+      catalogue.allCompetitions,
+      (self): DataLoader<number, CompetitionRow | null> => self.competition,
+    ),
   };
 }
 
