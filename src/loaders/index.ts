@@ -173,11 +173,19 @@ function loaderMakers(repos: Repositories, cache: EntityCache<Namespace>) {
         async (p) => idsOf(() => self.club, await catalogue.listClubs(p.filter, p.after, p.limit)),
       )(),
     clubCount: listValue<ClubFilter, number>('Club.count', clubListName, clubFilterKey, (f) => catalogue.countClubs(f)),
-    allSeasonIds: allIds('Season', catalogue.allSeasons, (self): DataLoader<number, SeasonRow | null> => self.season),
-    allBrandIds: allIds('Brand', catalogue.allBrands, (self): DataLoader<number, BrandRow | null> => self.brand),
+    allSeasonIds: allIds(
+      'Season',
+      () => catalogue.allSeasons(),
+      (self): DataLoader<number, SeasonRow | null> => self.season,
+    ),
+    allBrandIds: allIds(
+      'Brand',
+      () => catalogue.allBrands(),
+      (self): DataLoader<number, BrandRow | null> => self.brand,
+    ),
     allCompetitionIds: allIds(
       'Competition',
-      catalogue.allCompetitions,
+      () => catalogue.allCompetitions(),
       (self): DataLoader<number, CompetitionRow | null> => self.competition,
     ),
   };
