@@ -3,7 +3,9 @@
  * leases against stale sets, single-flight within the process, and failing open to the database.
  *
  * One batch (one DataLoader dispatch) costs one storage round trip to read (and lease) every key,
- * one `fetch` (one SQL statement) for the misses only, and one round trip to fill what it leased.
+ * one `fetch` (one SQL statement) for the misses only, and one round trip to fill what it leased;
+ * the batches of one turn of the event loop with the same fetch and namespace, whichever requests
+ * they come from, are read as one (turn-batches.ts).
  * Concurrent batches in this process that want a key already being read join that read instead of
  * starting their own; an invalidation detaches such reads, so nobody joins a read that began before it.
  */
@@ -16,6 +18,7 @@ import type { EntityCache, EntityFetch, EntityKey, GroupFetch } from './entity-c
 import { UNNAMED_DROPS_LAYER, type Drop, type DropChannel } from '../local/drop-channel.js';
 import type { LocalLayer } from '../local/local-layer.js';
 import type { EntityStorage, Fill, ReadOutcome } from './storage.js';
+import { createTurnBatches, type Settled } from './turn-batches.js';
 
 /** Bump when the shape of a cached row changes: old values are then never read (new keys). */
 // 2: User values are the public projection (no password hash); values under 1 may still hold one.
@@ -65,6 +68,7 @@ export function createReadThroughCache<N extends string = string>(options: Entit
   /** Reads in flight in this process, by `namespace:id`; a group's by value key, under its group. */
   const inflight = new Map<string, Flight>();
   const groupInflight = new Map<string, Map<string, Flight>>();
+  const turns = createTurnBatches();
   const keyOf = (namespace: string, id: number) => `${options.prefix}{e:${ENTITY_FORMAT_VERSION}:${namespace}:${id}}`;
   const groupKeyOf = (group: string) => `${options.prefix}{g:${ENTITY_FORMAT_VERSION}:${group}}`;
   const run = <T>(call: () => Promise<T>, kind: 'command' | 'invalidation' = 'command') =>
@@ -122,12 +126,12 @@ export function createReadThroughCache<N extends string = string>(options: Entit
    * Single flight: each key is read by one batch at a time in this process; a batch that wants a key
    * already being read waits for that read. `load` settles every key it is handed (its own).
    */
-  async function through<K extends number | string, V>(
+  async function through<K extends number | string>(
     flights: Map<string, Flight>,
     flightKey: (id: K) => string,
     ids: readonly K[],
     load: (mine: K[], settle: Settle<K>) => Promise<void>,
-  ): Promise<(V | null)[]> {
+  ): Promise<Map<K, Settled>> {
     let finish!: () => void;
     const own: Flight = { done: new Promise<void>((r) => (finish = r)), values: new Map(), errors: new Map() };
     const mine: K[] = [];
@@ -160,10 +164,31 @@ export function createReadThroughCache<N extends string = string>(options: Entit
       }
     }
     if (joined) await Promise.all([...new Set(joined.values())].map((f) => f.done));
-    return ids.map((id) => {
+    const outcomes = new Map<K, Settled>();
+    for (const id of ids) {
       const flight = joined?.get(id) ?? own;
-      if (flight.errors.has(id)) throw flight.errors.get(id);
-      return (flight.values.get(id) ?? null) as V | null;
+      outcomes.set(
+        id,
+        flight.errors.has(id)
+          ? { ok: false, error: flight.errors.get(id) }
+          : { ok: true, value: flight.values.get(id) ?? null },
+      );
+    }
+    return outcomes;
+  }
+
+  /** As `through`, in key order, throwing the first error. */
+  async function throughInOrder<K extends number | string, V>(
+    flights: Map<string, Flight>,
+    flightKey: (id: K) => string,
+    ids: readonly K[],
+    load: (mine: K[], settle: Settle<K>) => Promise<void>,
+  ): Promise<(V | null)[]> {
+    const outcomes = await through(flights, flightKey, ids, load);
+    return ids.map((id) => {
+      const outcome = outcomes.get(id)!;
+      if (!outcome.ok) throw outcome.error;
+      return outcome.value as V | null;
     });
   }
 
@@ -171,18 +196,22 @@ export function createReadThroughCache<N extends string = string>(options: Entit
     shared: true,
     readThrough<V>(namespace: N, ids: readonly number[], fetch: EntityFetch<V>): Promise<(V | null)[]> {
       const storageKey = (id: number) => keyOf(namespace, id);
-      return localFirst<number, V>(namespace, ids, storageKey, (rest) =>
-        through<number, V>(
-          inflight,
-          (id) => `${namespace}:${id}`,
-          rest,
-          (mine, settle) =>
-            readMine(namespace, mine, settle, storageKey, null, fetch, {
-              read: (keys, token) => storage.readOrLease(keys, token, leaseMs),
-              fill: (fills, token) => storage.fill(fills, token),
-            }),
-        ),
-      );
+      // What the layer did not hold is read with the same kind's reads of this turn (turn-batches.ts).
+      return localFirst<number, V>(namespace, ids, storageKey, async (rest) => {
+        const values = await turns.read(fetch, namespace, rest, (merged) =>
+          through<number>(
+            inflight,
+            (id) => `${namespace}:${id}`,
+            merged,
+            (mine, settle) =>
+              readMine(namespace, mine, settle, storageKey, null, fetch, {
+                read: (keys, token) => storage.readOrLease(keys, token, leaseMs),
+                fill: (fills, token) => storage.fill(fills, token),
+              }),
+          ),
+        );
+        return values as (V | null)[];
+      });
     },
 
     readGroup<V>(namespace: N, group: string, keys: readonly string[], fetch: GroupFetch<V>): Promise<(V | null)[]> {
@@ -196,7 +225,7 @@ export function createReadThroughCache<N extends string = string>(options: Entit
       return localFirst<string, V>(namespace, keys, storageKey, (rest) => {
         let flights = groupInflight.get(group);
         if (!flights) groupInflight.set(group, (flights = new Map()));
-        return through<string, V>(
+        return throughInOrder<string, V>(
           flights,
           (key) => `${namespace}:${key}`,
           rest,

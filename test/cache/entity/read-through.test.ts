@@ -187,6 +187,85 @@ describe.each(backends())('entity cache on $backend', ({ backend, skip }) => {
     },
   );
 
+  it.skipIf(skip)('serves concurrent requests for different cold kits with one SQL read of kits', async () => {
+    // Each request's loader batches its own kit; the cache merges the batches of one turn.
+    const ids = [351, 352, 353, 354, 355, 356, 357, 358];
+    const q = 'query ($id: ID!) { kit(id: $id) { id name } }';
+    const { result, statements } = await countSql(database, () =>
+      Promise.all(ids.map((id) => data(servers.one.app, q, { id: String(id) }))),
+    );
+    expect(result.map((r) => r.kit.id)).toEqual(ids.map(String));
+    expect(statements.filter((s) => /from "kits"/.test(s))).toHaveLength(1);
+  });
+
+  it.skipIf(skip)(
+    'merges the reads of one turn: one storage read, one fetch and one fill for every caller of a kind',
+    async () => {
+      const cache = servers.one.caches.entityCache;
+      const asked: number[][] = [];
+      const fetchKits = async (ids: readonly number[]) => {
+        asked.push([...ids]);
+        return new Map(ids.map((id) => [id, { id, v: `row ${id}` }]));
+      };
+      const sendCommand = servers.redis ? vi.spyOn(servers.redis, 'sendCommand') : undefined;
+      const [a, b, c] = await Promise.all([
+        cache.readThrough('Kit', [910_001, 910_002], fetchKits),
+        cache.readThrough('Kit', [910_002, 910_003], fetchKits),
+        cache.readThrough('Kit', [910_004], fetchKits),
+      ]);
+      expect(a).toEqual([
+        { id: 910_001, v: 'row 910001' },
+        { id: 910_002, v: 'row 910002' },
+      ]);
+      expect(b).toEqual([
+        { id: 910_002, v: 'row 910002' },
+        { id: 910_003, v: 'row 910003' },
+      ]);
+      expect(c).toEqual([{ id: 910_004, v: 'row 910004' }]);
+      expect(asked.map((ids) => ids.sort())).toEqual([[910_001, 910_002, 910_003, 910_004]]);
+      // On one Redis: one script call to read and lease, one to fill (a Cluster splits them by slot).
+      if (sendCommand && !clusterMode()) expect(sendCommand.mock.calls.length).toBe(2);
+      sendCommand?.mockRestore();
+    },
+  );
+
+  it.skipIf(skip)(
+    'does not merge reads of different fetches or kinds, and fails only the callers of a failed key',
+    async () => {
+      const cache = servers.one.caches.entityCache;
+      const first: number[][] = [];
+      const second: number[][] = [];
+      const fetchFirst = async (ids: readonly number[]) => {
+        first.push([...ids]);
+        return new Map(ids.map((id) => [id, `first ${id}`]));
+      };
+      const fetchSecond = async (ids: readonly number[]) => {
+        second.push([...ids]);
+        return new Map(ids.map((id) => [id, `second ${id}`]));
+      };
+      const failing = async (): Promise<Map<number, string>> => {
+        throw new Error('the database is down');
+      };
+      // Warm: answered from the storage, so a failing fetch merged with it is never asked for it.
+      await cache.readThrough('Club', [920_001], fetchFirst);
+      first.length = 0;
+      const [x, y, z, warm, cold] = await Promise.allSettled([
+        cache.readThrough('Kit', [920_010], fetchFirst),
+        cache.readThrough('Kit', [920_011], fetchSecond),
+        cache.readThrough('Season', [920_012], fetchFirst),
+        cache.readThrough('Club', [920_001], failing),
+        cache.readThrough('Club', [920_002], failing),
+      ]);
+      expect(x).toEqual({ status: 'fulfilled', value: ['first 920010'] });
+      expect(y).toEqual({ status: 'fulfilled', value: ['second 920011'] });
+      expect(z).toEqual({ status: 'fulfilled', value: ['first 920012'] });
+      expect(first).toEqual([[920_010], [920_012]]);
+      expect(second).toEqual([[920_011]]);
+      expect(warm).toEqual({ status: 'fulfilled', value: ['first 920001'] });
+      expect(cold).toMatchObject({ status: 'rejected', reason: { message: 'the database is down' } });
+    },
+  );
+
   it.skipIf(skip)(
     'refuses a stale fill: a row read before a write is not put back after its invalidation',
     async () => {
