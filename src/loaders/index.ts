@@ -120,6 +120,9 @@ function loaderMakers(repos: Repositories, cache: EntityCache<Namespace>) {
         async () => idsOf(() => loader(self), await rows()),
       )();
 
+  // Made once: the cache merges the reads of one turn that share a fetch (turn-batches.ts).
+  const sharedCompetitionIds = relationFetch(catalogue.competitionIdsByKits);
+
   return {
     club: entity<ClubRow>('Club', async (ids) => byId(await catalogue.clubs.byIds(ids))),
     season: entity<SeasonRow>('Season', async (ids) => byId(await catalogue.seasons.byIds(ids))),
@@ -147,7 +150,7 @@ function loaderMakers(repos: Repositories, cache: EntityCache<Namespace>) {
       entity<number[]>(
         'Kit.competitionIds',
         cache.shared
-          ? relationFetch(catalogue.competitionIdsByKits)
+          ? sharedCompetitionIds
           : async (ids) => {
               const rows = await catalogue.competitionsByKits(ids);
               for (const { competition: c } of rows) self.competition.prime(c.id, c);

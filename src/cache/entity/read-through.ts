@@ -131,6 +131,7 @@ export function createReadThroughCache<N extends string = string>(options: Entit
     flightKey: (id: K) => string,
     ids: readonly K[],
     load: (mine: K[], settle: Settle<K>) => Promise<void>,
+    told?: (id: K, outcome: Settled) => void,
   ): Promise<Map<K, Settled>> {
     let finish!: () => void;
     const own: Flight = { done: new Promise<void>((r) => (finish = r)), values: new Map(), errors: new Map() };
@@ -149,31 +150,51 @@ export function createReadThroughCache<N extends string = string>(options: Entit
         flights.set(key, own);
       }
     }
+    const outcomeOf = (flight: Flight, id: K): Settled =>
+      flight.errors.has(id)
+        ? { ok: false, error: flight.errors.get(id) }
+        : { ok: true, value: flight.values.get(id) ?? null };
+    // Those who joined, and `told`, hear each key once it has its value: not after the fill.
+    const settledOne = (id: K) => {
+      told?.(id, outcomeOf(own, id));
+      if (own.values.size + own.errors.size === mine.length) finish();
+    };
+    const joinedDone = joined
+      ? Promise.all(
+          [...new Set(joined.values())].map((f) =>
+            f.done.then(() => {
+              for (const [id, flight] of joined) if (flight === f) told?.(id, outcomeOf(f, id));
+            }),
+          ),
+        )
+      : null;
     if (mine.length) {
       try {
         await load(mine, {
-          value: (id, value) => own.values.set(id, value),
-          fail: (id, error) => own.errors.set(id, error),
+          value: (id, value) => {
+            own.values.set(id, value);
+            settledOne(id);
+          },
+          fail: (id, error) => {
+            own.errors.set(id, error);
+            settledOne(id);
+          },
         });
       } catch (error) {
         // Whatever went wrong, every key settles (DataLoader's rule): nobody who joined waits forever.
-        for (const id of mine) if (!own.values.has(id)) own.errors.set(id, error);
+        for (const id of mine)
+          if (!own.values.has(id) && !own.errors.has(id)) {
+            own.errors.set(id, error);
+            settledOne(id);
+          }
       } finally {
         for (const key of mineKeys) if (flights.get(key) === own) flights.delete(key);
         finish();
       }
     }
-    if (joined) await Promise.all([...new Set(joined.values())].map((f) => f.done));
+    if (joinedDone) await joinedDone;
     const outcomes = new Map<K, Settled>();
-    for (const id of ids) {
-      const flight = joined?.get(id) ?? own;
-      outcomes.set(
-        id,
-        flight.errors.has(id)
-          ? { ok: false, error: flight.errors.get(id) }
-          : { ok: true, value: flight.values.get(id) ?? null },
-      );
-    }
+    for (const id of ids) outcomes.set(id, outcomeOf(joined?.get(id) ?? own, id));
     return outcomes;
   }
 
@@ -198,8 +219,8 @@ export function createReadThroughCache<N extends string = string>(options: Entit
       const storageKey = (id: number) => keyOf(namespace, id);
       // What the layer did not hold is read with the same kind's reads of this turn (turn-batches.ts).
       return localFirst<number, V>(namespace, ids, storageKey, async (rest) => {
-        const values = await turns.read(fetch, namespace, rest, (merged) =>
-          through<number>(
+        const values = await turns.read(fetch, namespace, rest, async (merged, told) => {
+          await through<number>(
             inflight,
             (id) => `${namespace}:${id}`,
             merged,
@@ -208,8 +229,9 @@ export function createReadThroughCache<N extends string = string>(options: Entit
                 read: (keys, token) => storage.readOrLease(keys, token, leaseMs),
                 fill: (fills, token) => storage.fill(fills, token),
               }),
-          ),
-        );
+            told,
+          );
+        });
         return values as (V | null)[];
       });
     },
@@ -386,31 +408,35 @@ export function createReadThroughCache<N extends string = string>(options: Entit
       for (const id of missing) settle.fail(id, error);
       return;
     }
-    for (const id of missing) settle.value(id, found.get(id) ?? null);
-
-    const filled = new Map<string, unknown>();
-    const fills = missing
-      .filter((id) => leased.has(id))
-      .map((id) => {
-        filled.set(storageKey(id), found.get(id));
-        const value = found.get(id);
-        return value === undefined
-          ? { key: storageKey(id), value: ABSENT, ttlMs: options.negativeTtlMs }
-          : { key: storageKey(id), value: pack(value), ttlMs: options.ttlMs(namespace) };
-      });
-    if (!fills.length) return;
+    // Answered once what it leased is stored (or refused), as the reader's next request then finds
+    // it; keys answered earlier (hits) do not wait for this fetch or fill.
     try {
-      const stored = await run(() => backend.fill(fills, token));
-      // What was stored is what the storage holds now: keep it locally too.
-      stored.forEach((ok, i) => {
-        const fill = fills[i]!;
-        if (ok) keep(fill.key, fill.value === ABSENT ? null : filled.get(fill.key), fill.value.length, fill.ttlMs);
-      });
-      const accepted = stored.filter(Boolean).length;
-      counters.inc('entity_fill', namespace, accepted);
-      if (accepted < stored.length) counters.inc('entity_fill_refused', namespace, stored.length - accepted);
-    } catch (error) {
-      failed('entity.fill', error);
+      const filled = new Map<string, unknown>();
+      const fills = missing
+        .filter((id) => leased.has(id))
+        .map((id) => {
+          filled.set(storageKey(id), found.get(id));
+          const value = found.get(id);
+          return value === undefined
+            ? { key: storageKey(id), value: ABSENT, ttlMs: options.negativeTtlMs }
+            : { key: storageKey(id), value: pack(value), ttlMs: options.ttlMs(namespace) };
+        });
+      if (!fills.length) return;
+      try {
+        const stored = await run(() => backend.fill(fills, token));
+        // What was stored is what the storage holds now: keep it locally too.
+        stored.forEach((ok, i) => {
+          const fill = fills[i]!;
+          if (ok) keep(fill.key, fill.value === ABSENT ? null : filled.get(fill.key), fill.value.length, fill.ttlMs);
+        });
+        const accepted = stored.filter(Boolean).length;
+        counters.inc('entity_fill', namespace, accepted);
+        if (accepted < stored.length) counters.inc('entity_fill_refused', namespace, stored.length - accepted);
+      } catch (error) {
+        failed('entity.fill', error);
+      }
+    } finally {
+      for (const id of missing) settle.value(id, found.get(id) ?? null);
     }
   }
 }

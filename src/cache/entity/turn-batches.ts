@@ -4,20 +4,34 @@
  * replies arrive in one read of the socket and resume them together), and each of their batches
  * that reaches the storage costs a round trip, and each with misses an SQL statement and a fill.
  * Merged, the requests of a turn share one of each: `read` queues its ids, and the queue is read
- * once the turn's I/O callbacks have run (`setImmediate`), which adds no more than the rest of that
- * turn to a read's wait.
+ * once the turn's I/O callbacks have run (`setImmediate`), at most MAX_MERGED_IDS ids per read.
  *
- * Each caller gets its own answers and only its own errors: a key that failed fails the callers
- * that asked for it, not the others merged with it.
+ * A caller is answered as soon as its own keys are (a caller whose keys were all found does not
+ * wait for a neighbour's statement, nor anyone for the fill), and fails only when one of its own
+ * keys failed. A statement that fails fails every key it was reading, so every caller that missed
+ * one of them: as one request's batch did for its own keys.
  */
 
 /** One key's outcome. */
 export type Settled = { ok: true; value: unknown } | { ok: false; error: unknown };
 
-/** Reads merged keys; answers an outcome for every key it is handed. */
-export type ReadMerged = (ids: readonly number[]) => Promise<Map<number, Settled>>;
+/**
+ * Reads merged keys, telling `settled` each key's outcome as soon as it is known (each key once);
+ * a key still untold when it resolves fails its callers, and so does every untold key when it rejects.
+ */
+export type ReadMerged = (ids: readonly number[], settled: (id: number, outcome: Settled) => void) => Promise<void>;
 
-type Waiter = { ids: readonly number[]; resolve(values: unknown[]): void; reject(error: unknown): void };
+/** The most ids one merged read asks for: a larger queue is read in several (bounded script calls). */
+export const MAX_MERGED_IDS = 500;
+
+type Waiter = {
+  ids: readonly number[];
+  values: unknown[];
+  /** Keys not yet answered; 0 once answered or failed. */
+  left: number;
+  resolve(values: unknown[]): void;
+  reject(error: unknown): void;
+};
 type Queue = { read: ReadMerged; ids: Set<number>; waiters: Waiter[] };
 
 export type TurnBatches = {
@@ -30,37 +44,69 @@ export type TurnBatches = {
 };
 
 export function createTurnBatches(): TurnBatches {
-  /** This turn's queues, by source, then by kind. */
+  /** This turn's open queues, by source, then by kind; and those already full. */
   let queued = new Map<object, Map<string, Queue>>();
+  let full: Queue[] = [];
   let scheduled = false;
 
   function flush() {
     scheduled = false;
-    const turn = queued;
+    const turn = [...full];
+    for (const byKind of queued.values()) turn.push(...byKind.values());
     queued = new Map();
-    for (const byKind of turn.values()) for (const queue of byKind.values()) void settle(queue);
+    full = [];
+    for (const queue of turn) void settle(queue);
   }
 
   async function settle(queue: Queue) {
-    let outcomes: Map<number, Settled>;
-    try {
-      outcomes = await queue.read([...queue.ids]);
-    } catch (error) {
-      for (const waiter of queue.waiters) waiter.reject(error);
-      return;
+    // Who waits for each key, at which places in its answer.
+    const waiting = new Map<number, { waiter: Waiter; at: number }[]>();
+    for (const waiter of queue.waiters) {
+      waiter.ids.forEach((id, at) => {
+        const list = waiting.get(id);
+        if (list) list.push({ waiter, at });
+        else waiting.set(id, [{ waiter, at }]);
+      });
     }
-    for (const waiter of queue.waiters) answer(waiter, outcomes);
+    const told = (id: number, outcome: Settled) => {
+      const list = waiting.get(id);
+      if (!list) return;
+      waiting.delete(id);
+      for (const { waiter, at } of list) {
+        if (waiter.left === 0) continue;
+        if (!outcome.ok) {
+          waiter.left = 0;
+          waiter.reject(outcome.error);
+          continue;
+        }
+        waiter.values[at] = outcome.value;
+        if (--waiter.left === 0) waiter.resolve(waiter.values);
+      }
+    };
+    let failure: unknown;
+    try {
+      await queue.read([...queue.ids], told);
+    } catch (error) {
+      failure = error;
+    }
+    for (const id of [...waiting.keys()])
+      told(id, { ok: false, error: failure ?? new Error(`the merged read left key ${id} unanswered`) });
   }
 
   return {
     read(source, kind, ids, read) {
+      if (!ids.length) return Promise.resolve([]);
       return new Promise<unknown[]>((resolve, reject) => {
         let byKind = queued.get(source);
         if (!byKind) queued.set(source, (byKind = new Map()));
         let queue = byKind.get(kind);
+        if (queue && queue.ids.size + ids.length > MAX_MERGED_IDS) {
+          full.push(queue);
+          queue = undefined;
+        }
         if (!queue) byKind.set(kind, (queue = { read, ids: new Set(), waiters: [] }));
         for (const id of ids) queue.ids.add(id);
-        queue.waiters.push({ ids, resolve, reject });
+        queue.waiters.push({ ids, values: new Array<unknown>(ids.length), left: ids.length, resolve, reject });
         if (!scheduled) {
           scheduled = true;
           setImmediate(flush);
@@ -68,16 +114,4 @@ export function createTurnBatches(): TurnBatches {
       });
     },
   };
-}
-
-/** A waiter's values in its order, or the first error among its own keys. */
-function answer(waiter: Waiter, outcomes: Map<number, Settled>) {
-  const values: unknown[] = new Array(waiter.ids.length);
-  for (let i = 0; i < waiter.ids.length; i++) {
-    const outcome = outcomes.get(waiter.ids[i]!);
-    if (!outcome) return waiter.reject(new Error(`the merged read left key ${waiter.ids[i]} unanswered`));
-    if (!outcome.ok) return waiter.reject(outcome.error);
-    values[i] = outcome.value;
-  }
-  waiter.resolve(values);
 }

@@ -4,20 +4,26 @@
  * each caller gets its own keys or its own failure.
  */
 import { describe, expect, it } from 'vitest';
-import { createTurnBatches, type ReadMerged, type Settled } from '../../../src/cache/entity/turn-batches.js';
+import {
+  createTurnBatches,
+  MAX_MERGED_IDS,
+  type ReadMerged,
+  type Settled,
+} from '../../../src/cache/entity/turn-batches.js';
 
 /** A reader that records what it was asked and answers `id * 10`, or fails the ids in `failing`. */
 function recordingReader(failing: ReadonlySet<number> = new Set()) {
   const asked: number[][] = [];
-  const read: ReadMerged = async (ids) => {
+  const read: ReadMerged = async (ids, told) => {
     asked.push([...ids]);
-    return new Map<number, Settled>(
-      ids.map((id) => [
-        id,
-        failing.has(id) ? { ok: false, error: new Error(`row ${id} failed`) } : { ok: true, value: id * 10 },
-      ]),
-    );
+    for (const id of ids) {
+      const outcome: Settled = failing.has(id)
+        ? { ok: false, error: new Error(`row ${id} failed`) }
+        : { ok: true, value: id * 10 };
+      told(id, outcome);
+    }
   };
+
   return { asked, read };
 }
 
@@ -46,6 +52,40 @@ describe('turn batches', () => {
     expect(asked).toEqual([[1], [2]]);
   });
 
+  it('answers a caller as soon as its own keys are told, before the read is done', async () => {
+    const batches = createTurnBatches();
+    const source = {};
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const slow: ReadMerged = async (ids, told) => {
+      told(1, { ok: true, value: 'found' });
+      await gate; // the other key's statement and fill
+      told(2, { ok: true, value: 'fetched' });
+    };
+    const early = batches.read(source, 'Kit', [1], slow);
+    const late = batches.read(source, 'Kit', [2, 1], slow);
+    let lateDone = false;
+    void late.then(() => (lateDone = true));
+    const held = new Promise((resolve) => setTimeout(() => resolve('held'), 1000));
+    expect(await Promise.race([early, held])).toEqual(['found']);
+    expect(lateDone).toBe(false);
+    release();
+    expect(await late).toEqual(['fetched', 'found']);
+  });
+
+  it('reads at most MAX_MERGED_IDS ids at once, the rest of the turn in further reads', async () => {
+    const batches = createTurnBatches();
+    const source = {};
+    const { asked, read } = recordingReader();
+    const ids = Array.from({ length: MAX_MERGED_IDS + 10 }, (_, i) => i + 1);
+    const answers = await Promise.all([
+      batches.read(source, 'Kit', ids.slice(0, MAX_MERGED_IDS - 5), read),
+      batches.read(source, 'Kit', ids.slice(MAX_MERGED_IDS - 5), read),
+    ]);
+    expect(answers.flat()).toEqual(ids.map((id) => id * 10));
+    expect(asked.map((a) => a.length)).toEqual([MAX_MERGED_IDS - 5, 15]);
+  });
+
   it('fails only the callers of a failed key, and every caller when the read itself fails', async () => {
     const batches = createTurnBatches();
     const source = {};
@@ -67,7 +107,7 @@ describe('turn batches', () => {
     expect(all.map((outcome) => outcome.status)).toEqual(['rejected', 'rejected']);
 
     // A key the reader leaves unanswered fails its caller: it is never answered as absent.
-    const forgetful: ReadMerged = async (ids) => new Map([[ids[0]!, { ok: true, value: 'only the first' }]]);
+    const forgetful: ReadMerged = async (ids, told) => told(ids[0]!, { ok: true, value: 'only the first' });
     const [answered, unanswered] = await Promise.allSettled([
       batches.read(source, 'Kit', [7], forgetful),
       batches.read(source, 'Kit', [8], forgetful),
