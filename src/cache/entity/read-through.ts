@@ -154,7 +154,8 @@ export function createReadThroughCache<N extends string = string>(options: Entit
       flight.errors.has(id)
         ? { ok: false, error: flight.errors.get(id) }
         : { ok: true, value: flight.values.get(id) ?? null };
-    // Those who joined, and `told`, hear each key once it has its value: not after the fill.
+    // `told` hears each key as soon as `load` settles it (a found key at once, a fetched one once its
+    // fill is done), and those who joined once all of this batch's keys are settled.
     const settledOne = (id: K) => {
       told?.(id, outcomeOf(own, id));
       if (own.values.size + own.errors.size === mine.length) finish();
