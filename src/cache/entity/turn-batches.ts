@@ -4,7 +4,8 @@
  * replies arrive in one read of the socket and resume them together), and each of their batches
  * that reaches the storage costs a round trip, and each with misses an SQL statement and a fill.
  * Merged, the requests of a turn share one of each: `read` queues its ids, and the queue is read
- * once the turn's I/O callbacks have run (`setImmediate`), at most MAX_MERGED_IDS ids per read.
+ * once the turn's I/O callbacks have run (`setImmediate`), merging callers up to MAX_MERGED_IDS ids
+ * per read (a single caller's larger batch is read alone, as before).
  *
  * A caller is answered as soon as its own keys are (a caller whose keys were all found does not
  * wait for a neighbour's statement, nor anyone for the fill), and fails only when one of its own
@@ -21,7 +22,7 @@ export type Settled = { ok: true; value: unknown } | { ok: false; error: unknown
  */
 export type ReadMerged = (ids: readonly number[], settled: (id: number, outcome: Settled) => void) => Promise<void>;
 
-/** The most ids one merged read asks for: a larger queue is read in several (bounded script calls). */
+/** The most ids callers are merged up to: a larger turn is read in several (bounded script calls). */
 export const MAX_MERGED_IDS = 500;
 
 type Waiter = {
