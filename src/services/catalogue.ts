@@ -10,7 +10,7 @@ import type { KitTypeValue } from '../db/schema.js';
 import { badInput, notFound } from '../errors.js';
 import type { Invalidator, KitSnapshot } from '../domain/changes.js';
 import { requireAdmin } from './guards.js';
-import { colours, founded, changesNothing, optionalText, seasonLabel, slug, text, validate } from './validation.js';
+import { colours, founded, optionalText, seasonLabel, slug, text, validate } from './validation.js';
 import { createWriter } from './write.js';
 
 const slugify = (s: string) =>
@@ -84,12 +84,12 @@ export function createCatalogueService(deps: { db: Db; catalogue: CatalogueRepos
    * do: when its lock waits, Postgres re-reads the locked row but not the subquery's rows. (Sent
    * one after the other: a statement queued behind another in postgres-js's transaction queue is
    * never settled if the connection drops, and the time bound would count it abandoned for good.)
-   * A write that cannot change the kit's memberships needs no competitions (null): what it drops
-   * does not depend on them (src/invalidation/table.ts), and a rename costs one statement less.
+   * A write that cannot change the kit's memberships reads neither (updateKit): what it drops does
+   * not depend on its competitions (src/invalidation/table.ts).
    */
-  async function kitSnapshot(tx: Tx, id: number, competitions: boolean): Promise<KitSnapshot | undefined> {
+  async function kitSnapshot(tx: Tx, id: number): Promise<KitSnapshot | undefined> {
     const row = await repo.kits.forUpdate(tx, id);
-    return row && { ...row, competitionIds: competitions ? await repo.competitionIdsOfKit(tx, id) : null };
+    return row && { ...row, competitionIds: await repo.competitionIdsOfKit(tx, id) };
   }
 
   return {
@@ -111,10 +111,9 @@ export function createCatalogueService(deps: { db: Db; catalogue: CatalogueRepos
       const v = defined(validate(clubUpdate, input));
       return write(
         async (tx) => {
-          const before = await repo.clubs.forUpdate(tx, id);
-          if (!before) throw notFound('Club', id);
-          const after = changesNothing(v) ? before : (await repo.clubs.update(tx, id, v))!;
-          return { result: after, changes: [{ entity: 'Club', before, after }] };
+          const pictures = await repo.clubs.lockAndUpdate(tx, id, v);
+          if (!pictures) throw notFound('Club', id);
+          return { result: pictures.after, changes: [{ entity: 'Club', ...pictures }] };
         },
         { unique: 'another club already has that slug' },
       );
@@ -149,10 +148,9 @@ export function createCatalogueService(deps: { db: Db; catalogue: CatalogueRepos
       const { label } = validate(z.object({ label: seasonLabel }), input);
       return write(
         async (tx) => {
-          const before = await repo.seasons.forUpdate(tx, id);
-          if (!before) throw notFound('Season', id);
-          const after = (await repo.seasons.update(tx, id, { label, startYear: Number(label.slice(0, 4)) }))!;
-          return { result: after, changes: [{ entity: 'Season', before, after }] };
+          const pictures = await repo.seasons.lockAndUpdate(tx, id, { label, startYear: Number(label.slice(0, 4)) });
+          if (!pictures) throw notFound('Season', id);
+          return { result: pictures.after, changes: [{ entity: 'Season', ...pictures }] };
         },
         { unique: `the season ${label} already exists` },
       );
@@ -187,10 +185,9 @@ export function createCatalogueService(deps: { db: Db; catalogue: CatalogueRepos
       const v = defined(validate(namedUpdate, input));
       return write(
         async (tx) => {
-          const before = await repo.brands.forUpdate(tx, id);
-          if (!before) throw notFound('Brand', id);
-          const after = changesNothing(v) ? before : (await repo.brands.update(tx, id, v))!;
-          return { result: after, changes: [{ entity: 'Brand', before, after }] };
+          const pictures = await repo.brands.lockAndUpdate(tx, id, v);
+          if (!pictures) throw notFound('Brand', id);
+          return { result: pictures.after, changes: [{ entity: 'Brand', ...pictures }] };
         },
         { unique: 'another brand already has that name' },
       );
@@ -221,10 +218,9 @@ export function createCatalogueService(deps: { db: Db; catalogue: CatalogueRepos
       requireAdmin(viewer);
       const v = defined(validate(competitionUpdate, input));
       return write(async (tx) => {
-        const before = await repo.competitions.forUpdate(tx, id);
-        if (!before) throw notFound('Competition', id);
-        const after = changesNothing(v) ? before : (await repo.competitions.update(tx, id, v))!;
-        return { result: after, changes: [{ entity: 'Competition', before, after, kitIds: [] }] };
+        const pictures = await repo.competitions.lockAndUpdate(tx, id, v);
+        if (!pictures) throw notFound('Competition', id);
+        return { result: pictures.after, changes: [{ entity: 'Competition', ...pictures, kitIds: [] }] };
       });
     },
     /** Deleting a competition takes it off its kits (they stay). */
@@ -269,7 +265,15 @@ export function createCatalogueService(deps: { db: Db; catalogue: CatalogueRepos
         refs.brandId !== undefined ||
         refs.competitionIds !== undefined;
       return write(async (tx) => {
-        const before = await kitSnapshot(tx, id, canMove);
+        if (!canMove) {
+          // Nothing to check first and no competitions to read: the lock and the update in one statement.
+          const pictures = await repo.kits.lockAndUpdate(tx, id, v);
+          if (!pictures) throw notFound('Kit', id);
+          const before = { ...pictures.before, competitionIds: null };
+          const after = { ...pictures.after, competitionIds: null };
+          return { result: pictures.after, changes: [{ entity: 'Kit', before, after, collectorIds: [] }] };
+        }
+        const before = await kitSnapshot(tx, id);
         if (!before) throw notFound('Kit', id);
         await checkRefs(tx, refs);
         const { competitionIds, ...columns } = defined(refs);
@@ -287,7 +291,7 @@ export function createCatalogueService(deps: { db: Db; catalogue: CatalogueRepos
     deleteKit: (viewer: Viewer | null, id: number) => {
       requireAdmin(viewer);
       return write(async (tx) => {
-        const before = await kitSnapshot(tx, id, true);
+        const before = await kitSnapshot(tx, id);
         if (!before) throw notFound('Kit', id);
         const collectorIds = await repo.collectorsOfKit(tx, id);
         await repo.kits.delete(tx, id);

@@ -3,7 +3,8 @@
  * for the kit's lock, the picture must be the one the last writer left: else the competitions that
  * writer added or removed are never invalidated. Staged on real Postgres with a second connection
  * that holds the lock while it changes the kit's competitions. A write that cannot change the kit's
- * memberships (a rename) reads no competitions: nothing it drops depends on them.
+ * memberships (a rename) reads no competitions (nothing it drops depends on them), and takes its
+ * picture in the statement that updates the kit, after the lock as well.
  */
 import { sql } from 'drizzle-orm';
 import postgres from 'postgres';
@@ -38,6 +39,18 @@ function recordingService(recorded: Change[]) {
   return createCatalogueService({ db: database.db, catalogue: catalogueRepository(database.db), invalidator });
 }
 
+/** Resolves once some statement of this database waits for a lock (the write under test). */
+async function untilWaitingForALock(other: postgres.Sql) {
+  for (let i = 0; ; i++) {
+    const [row] = await other<{ n: number }[]>`
+      select count(*)::int as n from pg_stat_activity
+      where datname = current_database() and wait_event_type = 'Lock'`;
+    if (row!.n > 0) return;
+    if (i > 200) throw new Error('the write never waited for the lock');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
 const competitionsOf = (change: Change | undefined) =>
   change?.entity === 'Kit' ? [...(change.before?.competitionIds ?? [])].sort((a, b) => a - b) : null;
 
@@ -62,15 +75,7 @@ describe.skipIf(noPostgres)('a kit write that waits for the kit’s lock', () =>
 
       // A new type moves the kit between lists: its competitions are part of what it drops.
       const renamed = service.updateKit(admin, KIT, {}, { type: kit?.type === 'AWAY' ? 'HOME' : 'AWAY' });
-      // Until the write waits for the lock.
-      for (let i = 0; ; i++) {
-        const [row] = await other<{ n: number }[]>`
-          select count(*)::int as n from pg_stat_activity
-          where datname = current_database() and wait_event_type = 'Lock'`;
-        if (row!.n > 0) break;
-        if (i > 200) throw new Error('the write never waited for the lock');
-        await new Promise((r) => setTimeout(r, 10));
-      }
+      await untilWaitingForALock(other);
       await reserved`commit`;
       reserved.release();
       await renamed;
@@ -78,6 +83,39 @@ describe.skipIf(noPostgres)('a kit write that waits for the kit’s lock', () =>
       await other.end({ timeout: 5 });
     }
     expect(competitionsOf(recorded[0])).toEqual([3]);
+  });
+});
+
+describe.skipIf(noPostgres)('a rename that waits for the kit’s lock', () => {
+  it('takes its before picture after the lock, in the statement that updates: the name the previous writer left', async () => {
+    await database.db.execute(sql`update kits set name = 'Before both' where id = ${KIT}`);
+    const recorded: Change[] = [];
+    const service = recordingService(recorded);
+    const other = postgres(database.url!, { max: 2, onnotice: () => {} });
+    let statements: string[] | undefined;
+    try {
+      const reserved = await other.reserve();
+      await reserved`begin`;
+      await reserved`update kits set name = 'Theirs' where id = ${KIT}`;
+      const renamed = countSql(database, () => service.updateKit(admin, KIT, {}, { name: 'Ours' }));
+      await untilWaitingForALock(other);
+      await reserved`commit`;
+      reserved.release();
+      ({ statements } = await renamed);
+    } finally {
+      await other.end({ timeout: 5 });
+    }
+    const [change] = recorded;
+    if (change?.entity !== 'Kit') throw new Error('the rename recorded no kit change');
+    // Not the name its transaction's snapshot held ('Before both'): the one it found once it held the lock.
+    expect(change.before?.name).toBe('Theirs');
+    expect(change.after?.name).toBe('Ours');
+    // The lock and the update are one statement (one round trip).
+    const kitStatements = (statements ?? []).filter((s) => /"kits"/.test(s));
+    expect(kitStatements).toHaveLength(1);
+    expect(kitStatements[0]).toMatch(/for update\).*update "kits"/is);
+    const [row] = await catalogueRepository(database.db).kits.byIds([KIT]);
+    expect(row?.name).toBe('Ours');
   });
 });
 

@@ -145,6 +145,7 @@ export function catalogueRepository(db: Db) {
     kits: {
       ...kitRows,
       update: (tx, id, values) => kitRows.update(tx, id, { ...values, updatedAt: new Date() }),
+      lockAndUpdate: (tx, id, values) => kitRows.lockAndUpdate(tx, id, { ...values, updatedAt: new Date() }),
     } satisfies typeof kitRows,
 
     allSeasons: (): Promise<SeasonRow[]> => seasonsInOrder.execute(),

@@ -38,6 +38,12 @@ export interface TableOperations<Row, Insert> {
    * asked for a second one mid-transaction).
    */
   forUpdate(tx: Tx, id: number): Promise<Row | undefined>;
+  /**
+   * `forUpdate` and `update` in one statement (one round trip less for a write): the row locked,
+   * its picture before (as the last writer left it: a lock that waited re-reads the row) and after.
+   * Undefined when there is no row with this id. With nothing to set, it only locks and reads.
+   */
+  lockAndUpdate(tx: Tx, id: number, values: Partial<Insert>): Promise<{ before: Row; after: Row } | undefined>;
 }
 
 export function tableOperations<T extends TableWithId>(
@@ -82,6 +88,46 @@ export function tableOperations<T extends TableWithId>(
       columns,
     ),
   );
+  // The locking read as a CTE the update joins: when its lock waits, Postgres re-reads the locked row
+  // (READ COMMITTED), and the update then applies to that version, so both pictures are consecutive.
+  const locked = db.$with('before').as(db.select(columns).from(from).where(byId).for('update'));
+  const beforeKey = (key: string) => `before.${key}`;
+  const lockedColumn = (key: string) => {
+    const column = locked[key];
+    if (!column) throw new TypeError(`${key} is not a column of ${name}`);
+    return column;
+  };
+  /** The row's columns, then the locked picture's under `before.<key>`: decoded alike (the same columns). */
+  const bothPictures = Object.fromEntries([
+    ...Object.entries(columns),
+    ...Object.entries(columns).map(([key, column]) => [beforeKey(key), column] as const),
+  ]);
+  const lockedUpdates = perShape(shape, (values: object, keys) =>
+    prebuild(
+      db
+        .with(locked)
+        .update(from)
+        .set(placeholders(boundKeys(values)))
+        .from(locked)
+        .where(eq(table.id, lockedColumn('id')))
+        .returning({
+          ...columns,
+          ...Object.fromEntries(Object.keys(columns).map((key) => [beforeKey(key), lockedColumn(key)])),
+        }),
+      `${name}_lock_update_${keys}`,
+      bothPictures,
+    ),
+  );
+  /** A row of `lockedUpdates` split into its two pictures. */
+  const pictures = (row: Record<string, unknown>) => {
+    const before: Record<string, unknown> = {};
+    const after: Record<string, unknown> = {};
+    for (const key of Object.keys(columns)) {
+      before[key] = row[beforeKey(key)];
+      after[key] = row[key];
+    }
+    return { before: rows([before])[0]!, after: rows([after])[0]! };
+  };
   return {
     byIds: async (ids) => rows(await byIds.execute({ ids: idList(ids) })),
     // Encoded first: values with a key that is no column are refused before a statement is built.
@@ -95,6 +141,15 @@ export function tableOperations<T extends TableWithId>(
     },
     delete: async (tx, id) => rows(await runIn(tx, deleted, { whereId: id }))[0],
     forUpdate: async (tx, id) => rows(await runIn(tx, forUpdate, { whereId: id }))[0],
+    lockAndUpdate: async (tx, id, values) => {
+      const encoded = encode(table, values);
+      if (Object.keys(encoded).length === 0) {
+        const row = rows(await runIn(tx, forUpdate, { whereId: id }))[0];
+        return row && { before: row, after: row };
+      }
+      const [row] = (await runIn(tx, lockedUpdates(values), { ...encoded, whereId: id })) as Record<string, unknown>[];
+      return row && pictures(row);
+    },
   };
 }
 
