@@ -228,6 +228,41 @@ function bounded<T>(query: T, bound: Bound, onError?: (error: unknown) => void):
 }
 
 /**
+ * What a statement fails with when its connection's session is over (closed by either side, or
+ * ended by the server: admin or crash shutdown, idle-in-transaction timeout, a connection
+ * failure). Not a statement the server cancelled, nor one our bound gave up on (its link may still
+ * be open): after those the connection lives, and its transaction must be rolled back.
+ */
+const SESSION_ENDED = new Set([
+  'CONNECTION_CLOSED',
+  'CONNECTION_ENDED',
+  'CONNECTION_DESTROYED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  '57P01',
+  '57P02',
+  '25P03',
+  '08000',
+  '08003',
+  '08006',
+]);
+
+/** Whether `error` (or what it wraps: drizzle wraps the driver's) says the connection's session is over. */
+function sessionEnded(error: unknown): boolean {
+  for (let e = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    if (e instanceof DatabaseTimeoutError) {
+      if (e.phase === 'connection') return true; // guard 3 dropped the connection
+      continue;
+    }
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && SESSION_ENDED.has(code)) return true;
+  }
+  return false;
+}
+
+/**
  * `sql.begin(fn)` bounded in its two waits on the server: BEGIN (including waiting for a free
  * connection) and COMMIT. The statements `fn` runs are bounded one by one. When `fn` fails, the
  * caller gets its error at once (nothing was committed); the ROLLBACK goes on behind, and the
@@ -263,6 +298,11 @@ function boundedBegin(sql: Sql, bound: Bound) {
         } catch (error) {
           // As postgres-js does: "current transaction is aborted" (25P02) reports what aborted it.
           reject((error as { code?: unknown }).code === '25P02' && firstError !== undefined ? firstError : error);
+          // The session is gone (Postgres rolled the transaction back as it ended): postgres-js would
+          // now write its ROLLBACK to the closed connection, and 3.4 throws that write where nothing
+          // can catch it, which ends the process (porsager/postgres#1154). So `fn` never settles for
+          // postgres-js: it sends nothing more, and its `begin` settles through the connection's close.
+          if (sessionEnded(error) || sessionEnded(firstError)) return new Promise<never>(() => {});
           throw error;
         }
         timer = setTimeout(giveUp('commit'), bound.ms);

@@ -152,6 +152,64 @@ describe('the database time bound', () => {
     expect(await probeRows()).toBe(1); // only the last one
   });
 
+  /**
+   * Runs `during` while a statement of a transaction is in flight, and answers how the transaction
+   * failed and whatever the process threw where nothing could catch it (postgres-js 3.4 writes its
+   * ROLLBACK to the closed connection from a setImmediate: porsager/postgres#1154).
+   */
+  async function sessionLostMidTransaction(during: (backendPid: number) => void | Promise<void>) {
+    const uncaught: unknown[] = [];
+    const listener = (error: unknown) => uncaught.push(error);
+    process.on('uncaughtException', listener);
+    try {
+      const { error } = await failure(() =>
+        bounded.db.transaction(async (tx) => {
+          await tx.execute(sql`insert into fault_probe values (21)`);
+          const [row] = (await tx.execute(sql`select pg_backend_pid() as pid`)) as unknown as { pid: number }[];
+          const inFlight = tx.execute(sql`select pg_sleep(0.3)`);
+          await sleep(50);
+          await during(row!.pid);
+          await inFlight;
+        }),
+      );
+      await sleep(200); // the driver's deferred writes have run
+      return { error, uncaught };
+    } finally {
+      process.off('uncaughtException', listener);
+    }
+  }
+
+  it.skipIf(skip)(
+    'survives the server ending the session mid-transaction: the write fails, nothing crashes',
+    async () => {
+      await answers();
+      const other = postgres(database.url!, { max: 1, onnotice: () => {} });
+      try {
+        const { error, uncaught } = await sessionLostMidTransaction(async (pid) => {
+          await other`select pg_terminate_backend(${pid})`;
+        });
+        expect(isDatabaseUnavailable(error)).toBe(true);
+        expect(uncaught).toEqual([]);
+      } finally {
+        await other.end();
+      }
+      // postgres-js 3.4 hands the ended session's error (57P01) to the first statement of the connection
+      // it opens next; the one after answers.
+      await answers().catch((error: unknown) => expect(JSON.stringify(error)).toContain('57P01'));
+      await answers();
+      expect(await probeRows()).toBe(0);
+    },
+  );
+
+  it.skipIf(skip)('survives a link cut mid-transaction: the write fails, nothing crashes', async () => {
+    await answers();
+    const { error, uncaught } = await sessionLostMidTransaction(() => proxy.reset());
+    expect(isDatabaseUnavailable(error)).toBe(true);
+    expect(uncaught).toEqual([]);
+    await answers();
+    expect(await probeRows()).toBe(0);
+  });
+
   it.skipIf(skip)('fails a write that waits on a lock past the bound; the pool recovers', async () => {
     await database.db.execute(sql`insert into fault_probe values (5)`);
     // Another client holds the row's lock longer than the bound.
