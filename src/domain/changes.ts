@@ -40,11 +40,7 @@ export type InvalidationReceipt = {
 
 /** How a write has the caches invalidated: recorded inside its transaction, applied after commit. */
 export interface Invalidator {
-  /**
-   * Inside the write's transaction, as its last statement: makes the invalidation durable, so it
-   * commits with the write. Its statement is made before this returns: the writer sends COMMIT
-   * behind it without waiting for its answer, which comes with COMMIT's.
-   */
+  /** Inside the write's transaction: makes the invalidation durable, so it commits with the write. */
   beforeCommit(tx: Tx, changes: readonly Change[]): Promise<InvalidationReceipt>;
   /** After commit and before the mutation answers: drops what changed from every cache level. */
   afterCommit(receipt: InvalidationReceipt): Promise<void>;

@@ -60,8 +60,7 @@ export function invalidationLogRepository(db: Db) {
   return {
     /**
      * Inside the write's transaction: the invalidation commits (or not) with the write. Due to the
-     * other instances `claimMs` after it is written (its writer delivers it meanwhile). The
-     * statement is made before this returns (the writer sends COMMIT right behind it).
+     * other instances `claimMs` after it is written (its writer delivers it meanwhile).
      */
     record: async (
       tx: Tx,
