@@ -266,7 +266,8 @@ function sessionEnded(error: unknown): boolean {
  * `sql.begin(fn)` bounded in its two waits on the server: BEGIN (including waiting for a free
  * connection) and COMMIT. The statements `fn` runs are bounded one by one. When `fn` fails, the
  * caller gets its error at once (nothing was committed); the ROLLBACK goes on behind, and the
- * connection returns to the pool when it is done (or is dropped with its link, guard 3).
+ * connection returns to the pool when it is done (or is dropped with its link, guard 3). When a
+ * statement of it failed because the session is over, nothing goes on behind (see `sessionEnded`).
  * A BEGIN that completes after the bound runs nothing: the transaction is rolled back at once.
  */
 function boundedBegin(sql: Sql, bound: Bound) {
@@ -302,7 +303,9 @@ function boundedBegin(sql: Sql, bound: Bound) {
           // now write its ROLLBACK to the closed connection, and 3.4 throws that write where nothing
           // can catch it, which ends the process (porsager/postgres#1154). So `fn` never settles for
           // postgres-js: it sends nothing more, and its `begin` settles through the connection's close.
-          if (sessionEnded(error) || sessionEnded(firstError)) return new Promise<never>(() => {});
+          // Judged by this transaction's own statements only: an error from other I/O `fn` did
+          // must not leave a live connection in its transaction, holding its locks.
+          if (sessionEnded(firstError)) return new Promise<never>(() => {});
           throw error;
         }
         timer = setTimeout(giveUp('commit'), bound.ms);
