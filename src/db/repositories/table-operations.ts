@@ -147,7 +147,7 @@ export function tableOperations<T extends TableWithId>(
         const row = rows(await runIn(tx, forUpdate, { whereId: id }))[0];
         return row && { before: row, after: row };
       }
-      const [row] = (await runIn(tx, lockedUpdates(values), { ...encoded, whereId: id })) as Record<string, unknown>[];
+      const [row] = await runIn(tx, lockedUpdates(values), { ...encoded, whereId: id });
       return row && pictures(row);
     },
   };
