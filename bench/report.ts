@@ -154,6 +154,7 @@ export type RatioDefinition = { name: string; over: ScenarioKey; under: Scenario
 
 export const RATIOS: RatioDefinition[] = [
   { name: '(2)/(1) hit vs floor', over: 'hitPublic', under: 'floor' },
+  { name: '(3)/(1) private hit vs floor', over: 'hitPrivate', under: 'floor' },
   { name: '(2)/(7) hit vs stock', over: 'hitPublic', under: 'stock' },
   { name: '(2)/(5) hit vs no caches', over: 'hitPublic', under: 'noCache' },
   { name: '(4)/(5) entity cache vs none', over: 'missEntity', under: 'noCache' },
