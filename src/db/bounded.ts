@@ -151,18 +151,18 @@ export function boundedSql(sql: Sql, ms: number, options: { maxAbandoned?: numbe
   });
 }
 
-/** A transaction's `sql`: bounded statements; `onError` hears each statement that failed. */
-function boundedTransaction(tx: TransactionSql, bound: Bound, onError: (error: unknown) => void): TransactionSql {
+/** A transaction's `sql`: bounded statements, accounted in `state`. */
+function boundedTransaction(tx: TransactionSql, bound: Bound, state: TransactionState): TransactionSql {
   return new Proxy(tx, {
-    apply: (target, self, args) => bounded(Reflect.apply(target, self, args), bound, onError),
+    apply: (target, self, args) => bounded(Reflect.apply(target, self, args), bound, state),
     get(target, property, receiver) {
       if (property === 'unsafe')
-        return (...args: Parameters<Sql['unsafe']>) => bounded(target.unsafe(...args), bound, onError);
+        return (...args: Parameters<Sql['unsafe']>) => bounded(target.unsafe(...args), bound, state);
       if (property === 'savepoint') {
         return (...args: unknown[]) => {
           const fn = args.pop() as (sp: TransactionSql) => unknown;
           return (target.savepoint as (...a: unknown[]) => Promise<unknown>)(...args, (sp: TransactionSql) =>
-            fn(boundedTransaction(sp, bound, onError)),
+            fn(boundedTransaction(sp, bound, state)),
           );
         };
       }
@@ -174,14 +174,15 @@ function boundedTransaction(tx: TransactionSql, bound: Bound, onError: (error: u
 /**
  * Runs `start` (which settles through `settle`) bounded: rejects after `bound.ms` with a
  * DatabaseTimeoutError of `phase`, counting the work as abandoned until it settles after all.
- * Sheds it (rejects at once, never starting it) while too many are abandoned.
+ * Sheds it (rejects at once, never starting it) while too many are abandoned, unless told not to.
  */
 function withinBound<T>(
   bound: Bound,
   phase: 'statement' | 'begin',
   start: (settled: (outcome: { value: T } | { error: unknown }) => void) => void,
+  shed = true,
 ): Promise<T> {
-  if (bound.abandoned >= bound.maxAbandoned) return Promise.reject(new DatabaseTimeoutError(bound.ms, 'shed'));
+  if (shed && bound.abandoned >= bound.maxAbandoned) return Promise.reject(new DatabaseTimeoutError(bound.ms, 'shed'));
   return new Promise<T>((resolve, reject) => {
     let abandoned = false;
     const timer = setTimeout(() => {
@@ -199,23 +200,38 @@ function withinBound<T>(
 }
 
 /**
+ * One transaction's statements: the first that failed, and how many were made but not yet handed
+ * to the transaction's connection (a query runs when first awaited).
+ */
+type TransactionState = { firstError: unknown; unsent: number };
+
+/**
  * A postgres-js query (a lazy Promise subclass: it runs when first awaited) whose awaiting rejects
  * after the bound. Its own methods (`values()`, `raw()`…) return the query itself, so they keep
  * the bound. The statement is not cancelled (see the file comment): its late answer is ignored.
+ * In a transaction (`tx`) it is never shed: it goes to the transaction's own connection, and one
+ * that was not sent must not be passed over by the COMMIT behind it.
  */
-function bounded<T>(query: T, bound: Bound, onError?: (error: unknown) => void): T {
+function bounded<T>(query: T, bound: Bound, tx?: TransactionState): T {
   if (!(query instanceof Promise)) return query; // sql('identifier') and fragments are not statements
   const original = query.then as Promise<unknown>['then'];
   let outcome: Promise<unknown> | undefined;
+  if (tx) tx.unsent += 1;
   const settle = () =>
-    (outcome ??= withinBound<unknown>(bound, 'statement', (settled) => {
-      original.call(
-        query,
-        (value) => settled({ value }),
-        (error: unknown) => settled({ error }),
-      );
-    }).catch((error: unknown) => {
-      onError?.(error);
+    (outcome ??= withinBound<unknown>(
+      bound,
+      'statement',
+      (settled) => {
+        if (tx) tx.unsent -= 1;
+        original.call(
+          query,
+          (value) => settled({ value }),
+          (error: unknown) => settled({ error }),
+        );
+      },
+      !tx,
+    ).catch((error: unknown) => {
+      if (tx) tx.firstError ??= error;
       throw error;
     }));
   Object.defineProperty(query, 'then', {
@@ -264,7 +280,8 @@ function sessionEnded(error: unknown): boolean {
 
 /**
  * `sql.begin(fn)` bounded in its two waits on the server: BEGIN (including waiting for a free
- * connection) and COMMIT. The statements `fn` runs are bounded one by one. When `fn` fails, the
+ * connection) and COMMIT. The statements `fn` runs are bounded one by one, and every one it made is
+ * sent before COMMIT (whose answer may then bring its own: see src/services/write.ts). When `fn` fails, the
  * caller gets its error at once (nothing was committed); the ROLLBACK goes on behind, and the
  * connection returns to the pool when it is done (or is dropped with its link, guard 3). When a
  * statement of it failed because the session is over, nothing goes on behind (see `sessionEnded`).
@@ -285,18 +302,22 @@ function boundedBegin(sql: Sql, bound: Bound) {
         reject(new DatabaseTimeoutError(bound.ms, phase));
       };
       let timer = setTimeout(giveUp('begin'), bound.ms);
-      let firstError: unknown;
+      const state: TransactionState = { firstError: undefined, unsent: 0 };
       const run = async (tx: TransactionSql) => {
         clearTimeout(timer);
         if (late) throw new DatabaseTimeoutError(bound.ms, 'begin');
         let result: unknown;
         try {
-          result = await fn(
-            boundedTransaction(tx, bound, (error) => {
-              firstError ??= error;
-            }),
-          );
+          result = await fn(boundedTransaction(tx, bound, state));
+          // A statement `fn` made but did not wait for (a write's invalidation record, answered
+          // with COMMIT) is handed to the connection a few microtasks after it was made: it goes
+          // out before the COMMIT that postgres-js sends once this returns, or the transaction fails.
+          for (let turns = 0; state.unsent > 0; turns++) {
+            if (turns >= 100) throw new Error('a statement of the transaction was not sent before its COMMIT');
+            await Promise.resolve();
+          }
         } catch (error) {
+          const { firstError } = state;
           // As postgres-js does: "current transaction is aborted" (25P02) reports what aborted it.
           reject((error as { code?: unknown }).code === '25P02' && firstError !== undefined ? firstError : error);
           // The session is gone (Postgres rolled the transaction back as it ended): postgres-js would

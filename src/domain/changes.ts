@@ -40,8 +40,13 @@ export type InvalidationReceipt = {
 
 /** How a write has the caches invalidated: recorded inside its transaction, applied after commit. */
 export interface Invalidator {
-  /** Inside the write's transaction: makes the invalidation durable, so it commits with the write. */
-  beforeCommit(tx: Tx, changes: readonly Change[]): Promise<InvalidationReceipt>;
+  /**
+   * Inside the write's transaction, as its last statement: makes the invalidation durable, so it
+   * commits with the write. Not async, on purpose: it refuses by throwing before it returns, and it
+   * has made its statement when it returns, so the writer sends COMMIT right behind that statement
+   * without waiting for its answer, which comes with COMMIT's (`recorded`).
+   */
+  beforeCommit(tx: Tx, changes: readonly Change[]): { recorded: Promise<InvalidationReceipt> };
   /** After commit and before the mutation answers: drops what changed from every cache level. */
   afterCommit(receipt: InvalidationReceipt): Promise<void>;
   /**
@@ -53,7 +58,7 @@ export interface Invalidator {
 }
 
 export const noInvalidation: Invalidator = {
-  beforeCommit: async (_tx, changes) => ({ changes, recordId: null }),
+  beforeCommit: (_tx, changes) => ({ recorded: Promise.resolve({ changes, recordId: null }) }),
   afterCommit: async () => {},
   afterUnknownCommit: async () => {},
 };

@@ -142,16 +142,18 @@ export function createCacheInvalidator(deps: CacheInvalidatorDeps): CacheInvalid
   }
 
   return {
-    async beforeCommit(tx, changes) {
+    beforeCommit(tx, changes) {
+      // Both before it returns (the Invalidator contract): the table's refusal, and the statement.
       const drop = invalidationForAll(changes);
-      const recorded = log && (drop.tags.length || drop.keys.length);
-      if (recorded) counters.inc('invalidation_recorded');
-      const receipt = {
-        changes,
-        recordId: recorded ? await log.record(tx, drop.tags, drop.keys.map(keyText), claimMs) : null,
-      };
-      drops.set(receipt, drop);
-      return receipt;
+      const written = log && (drop.tags.length || drop.keys.length);
+      if (written) counters.inc('invalidation_recorded');
+      const recordId = written ? log.record(tx, drop.tags, drop.keys.map(keyText), claimMs) : Promise.resolve(null);
+      const recorded = recordId.then((id) => {
+        const receipt = { changes, recordId: id };
+        drops.set(receipt, drop);
+        return receipt;
+      });
+      return { recorded };
     },
 
     async afterCommit(receipt) {

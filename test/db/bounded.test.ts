@@ -6,7 +6,7 @@
 import { sql } from 'drizzle-orm';
 import postgres from 'postgres';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
-import { DatabaseTimeoutError } from '../../src/db/bounded.js';
+import { boundedSql, DatabaseTimeoutError } from '../../src/db/bounded.js';
 import { openDatabase, type Database } from '../../src/db/client.js';
 import { isDatabaseUnavailable } from '../../src/errors.js';
 import { addressOf, openTestDatabase, throughPort, type TestDatabase } from '../helpers/database.js';
@@ -208,6 +208,34 @@ describe('the database time bound', () => {
     expect(uncaught).toEqual([]);
     await answers();
     expect(await probeRows()).toBe(0);
+  });
+
+  it.skipIf(skip)('commits nothing when the transaction made a statement it never sent', async () => {
+    // A write may leave its last statement's answer to come with COMMIT (src/services/write.ts): a
+    // statement made but not yet sent holds COMMIT back, and one never sent fails the transaction
+    // instead of being passed over by the COMMIT behind it.
+    const raw = postgres(throughPort(database.url!, proxy.port), { max: 1, onnotice: () => {} });
+    try {
+      const tx = boundedSql(raw, TIMEOUT_MS);
+      const { error } = await failure(() =>
+        tx.begin(async (t) => {
+          await t`insert into fault_probe values (31)`;
+          void t`insert into fault_probe values (32)`; // made, never awaited: postgres-js never sends it
+        }),
+      );
+      expect(String(error)).toMatch(/not sent before its COMMIT/);
+      expect(await probeRows()).toBe(0);
+      // Made but awaited only once the callback has returned: it goes out before COMMIT.
+      let late: Promise<unknown> | undefined;
+      await tx.begin(async (t) => {
+        const made = t`insert into fault_probe values (33)`;
+        late = Promise.resolve().then(() => made);
+      });
+      await late;
+      expect(await probeRows()).toBe(1);
+    } finally {
+      await raw.end();
+    }
   });
 
   it.skipIf(skip)('fails a write that waits on a lock past the bound; the pool recovers', async () => {

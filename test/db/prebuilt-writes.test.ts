@@ -6,7 +6,7 @@
 import { PgDialect } from 'drizzle-orm/pg-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { catalogueRepository } from '../../src/db/repositories/catalogue.js';
-import { invalidationLogRepository } from '../../src/db/repositories/invalidation-log.js';
+import { invalidationLogRepository, markApiWrite } from '../../src/db/repositories/invalidation-log.js';
 import { noInvalidation } from '../../src/domain/changes.js';
 import { createCatalogueService } from '../../src/services/catalogue.js';
 import { openTestDatabase, type TestDatabase } from '../helpers/database.js';
@@ -85,7 +85,10 @@ describe('prebuilt write statements', () => {
   it('records an invalidation with its tags and entity keys as arrays, due after its claim', async () => {
     const log = invalidationLogRepository(database.db);
     const tags = ['Kit:31', 'Kit.search', 'Club:1.kits'];
-    const id = await database.db.transaction((tx) => log.record(tx, tags, ['Kit:31'], 60_000));
+    const id = await database.db.transaction(async (tx) => {
+      await markApiWrite(tx);
+      return log.record(tx, tags, ['Kit:31'], 60_000);
+    });
     expect(await log.isPending(id)).toBe(true);
     // Not due for a minute: the due rows leave it out; every pending row has it, as written.
     expect((await log.due(1000)).some((row) => row.id === id)).toBe(false);

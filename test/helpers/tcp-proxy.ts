@@ -9,6 +9,7 @@
  *   loseReplyTo(marker) lets the next request containing `marker` through, then closes its
  *           connection at the server's first byte of reply: the server did the work, the client
  *           never hears (a COMMIT whose outcome is unknown);
+ *   watchRequests(listener) shows a test each chunk a client sends, as it passes;
  *   heal()  forwards again, delivering what hold() buffered, and accepts new connections.
  * Everything it opens, it closes in close(). TCP_NODELAY on both legs: a proxy that let Nagle's
  * algorithm hold back small writes would add latency of its own (the fault benchmark uses it too).
@@ -32,6 +33,8 @@ export type TcpProxy = {
    * came within `withinMs`.
    */
   loseReplyTo(marker: string, withinMs?: number): Promise<void>;
+  /** Calls `listener` with each chunk a client sends, as it arrives; answers a function that stops. */
+  watchRequests(listener: (chunk: Buffer) => void): () => void;
   heal(): void;
   close(): Promise<void>;
 };
@@ -49,6 +52,7 @@ export async function startTcpProxy(target: { host: string; port: number }, port
   const links = new Set<Link>();
   /** Armed by loseReplyTo: the marker to look for, and what to call once its reply was lost. */
   let lose: { marker: Buffer; lost: () => void } | null = null;
+  const watchers = new Set<(chunk: Buffer) => void>();
 
   const drop = (link: Link) => {
     link.client.destroy();
@@ -68,6 +72,7 @@ export async function startTcpProxy(target: { host: string; port: number }, port
     links.add(link);
     let losing: (() => void) | null = null;
     client.on('data', (chunk: Buffer) => {
+      for (const watcher of watchers) watcher(chunk);
       if (lose && chunk.includes(lose.marker)) [losing, lose] = [lose.lost, null];
       if (mode === 'hold' || link.lost) link.held.toUpstream.push(chunk);
       else upstream.write(chunk);
@@ -117,6 +122,10 @@ export async function startTcpProxy(target: { host: string; port: number }, port
         link.client.resetAndDestroy();
         drop(link);
       }
+    },
+    watchRequests(listener) {
+      watchers.add(listener);
+      return () => watchers.delete(listener);
     },
     loseReplyTo(marker, withinMs = 5000) {
       return new Promise((resolve, reject) => {

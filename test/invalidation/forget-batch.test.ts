@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CacheCounters } from '../../src/cache/counters.js';
 import { noEntityCache } from '../../src/cache/entity/entity-cache.js';
 import type { Database } from '../../src/db/client.js';
-import { invalidationLogRepository } from '../../src/db/repositories/invalidation-log.js';
+import { invalidationLogRepository, markApiWrite } from '../../src/db/repositories/invalidation-log.js';
 import { clubs } from '../../src/db/schema.js';
 import { createCacheInvalidator } from '../../src/invalidation/invalidator.js';
 import { createForgetBatch } from '../../src/invalidation/forget-batch.js';
@@ -28,7 +28,12 @@ describe('the records a writer delivered', () => {
     const log = invalidationLogRepository(database.db);
     const ids: number[] = [];
     for (let i = 0; i < n; i++) {
-      ids.push(await database.db.transaction((tx) => log.record(tx, [`Kit:${i}`], [`kit:${i}`], 60_000)));
+      ids.push(
+        await database.db.transaction(async (tx) => {
+          await markApiWrite(tx);
+          return log.record(tx, [`Kit:${i}`], [`kit:${i}`], 60_000);
+        }),
+      );
     }
     return ids;
   }
@@ -55,9 +60,11 @@ describe('the records a writer delivered', () => {
       },
     });
     const [club] = await database.db.select().from(clubs).limit(1);
-    const receipt = await database.db.transaction((tx) =>
-      invalidator.beforeCommit(tx, [{ entity: 'Club', before: club!, after: { ...club!, name: 'Renamed' } }]),
-    );
+    const receipt = await database.db.transaction(async (tx) => {
+      await markApiWrite(tx); // as src/services/write.ts does: the record is written only in a marked transaction
+      return invalidator.beforeCommit(tx, [{ entity: 'Club', before: club!, after: { ...club!, name: 'Renamed' } }])
+        .recorded;
+    });
     expect(receipt.recordId).not.toBeNull();
 
     // Answers while its delete is held (were the delete on its path, this would never resolve).

@@ -31,7 +31,7 @@ afterAll(() => database?.close());
 function recordingService(recorded: Change[]) {
   const invalidator: Invalidator = {
     ...noInvalidation,
-    beforeCommit: async (tx, changes) => {
+    beforeCommit: (tx, changes) => {
       recorded.push(...changes);
       return noInvalidation.beforeCommit(tx, changes);
     },

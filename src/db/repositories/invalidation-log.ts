@@ -2,12 +2,27 @@
 import { asc, eq, lte, sql } from 'drizzle-orm';
 import type { Db, Tx } from '../client.js';
 import { cacheInvalidations } from '../schema.js';
-import { prebuild, runIn } from './prebuilt.js';
+import { column, prebuildSql, runIn } from './prebuilt.js';
 import { anyOf, idList } from './table-operations.js';
 
 export type LoggedInvalidation = { id: number; tags: string[]; entityKeys: string[] };
 
+/** A write's record ran outside its transaction (see `recorded` below): the write did not commit. */
+export class RecordOutsideTransactionError extends Error {
+  override name = 'RecordOutsideTransactionError';
+  constructor() {
+    super('the invalidation record ran outside its transaction: the write was rolled back');
+  }
+}
+
 const $ = sql.placeholder;
+
+/**
+ * Marks a write's transaction as the API's own: the change-capture triggers skip it
+ * (drizzle/0005_change_capture.sql), and a record is written only in a transaction so marked.
+ */
+export const markApiWrite = (tx: Tx): Promise<unknown> =>
+  tx.execute(sql`select set_config('kitvault.source', 'api', true)`);
 
 export function invalidationLogRepository(db: Db) {
   // Every instance polls these (src/invalidation/invalidator.ts, follow): built once, prepared.
@@ -43,33 +58,34 @@ export function invalidationLogRepository(db: Db) {
     .from(cacheInvalidations)
     .where(eq(cacheInvalidations.id, $('id')))
     .prepare('invalidations_is_pending');
-  // Built once, run on each write's transaction (prebuilt.ts).
-  const recorded = prebuild(
-    db
-      .insert(cacheInvalidations)
-      .values({
-        // Placeholders drizzle binds through the columns' mapping (arrays as Postgres arrays).
-        tags: $('tags'),
-        entityKeys: $('entityKeys'),
-        dueAt: sql`clock_timestamp() + make_interval(secs => ${$('claimSeconds')})`,
-      })
-      .returning({ id: cacheInvalidations.id }),
+  // Built once, run on each write's transaction (prebuilt.ts). Written only where the writer marked
+  // its transaction (src/services/write.ts): the writer sends COMMIT right behind this without
+  // waiting, and postgres-js sends again a prepared statement that failed with some plan-cache
+  // errors (FetchPreparedStatement, RevalidateCachedQuery), after what it has sent by then. So a
+  // retry runs after COMMIT's rollback, outside the transaction, where it must write nothing and
+  // say so (no row back), not report the write's record as made.
+  const recorded = prebuildSql<{ id: number }[]>(
+    sql`insert into ${cacheInvalidations} (${column(cacheInvalidations.tags)}, ${column(cacheInvalidations.entityKeys)}, ${column(cacheInvalidations.dueAt)})
+      select ${sql.param($('tags'), cacheInvalidations.tags)}::text[], ${sql.param($('entityKeys'), cacheInvalidations.entityKeys)}::text[],
+        clock_timestamp() + make_interval(secs => ${$('claimSeconds')})
+      where current_setting('kitvault.source', true) = 'api'
+      returning ${column(cacheInvalidations.id)}`,
     'invalidations_record',
     { id: cacheInvalidations.id },
   );
   return {
     /**
      * Inside the write's transaction: the invalidation commits (or not) with the write. Due to the
-     * other instances `claimMs` after it is written (its writer delivers it meanwhile).
+     * other instances `claimMs` after it is written (its writer delivers it meanwhile). Not async:
+     * its statement is made before it returns (the writer sends COMMIT right behind it). Rejects
+     * when the statement wrote nothing: it ran outside the transaction, which did not commit.
      */
-    record: async (
-      tx: Tx,
-      tags: readonly string[],
-      entityKeys: readonly string[],
-      claimMs: number,
-    ): Promise<number> => {
+    record: (tx: Tx, tags: readonly string[], entityKeys: readonly string[], claimMs: number): Promise<number> => {
       const values = { tags: [...tags], entityKeys: [...entityKeys], claimSeconds: claimMs / 1000 };
-      return (await runIn(tx, recorded, values))[0]!.id;
+      return runIn(tx, recorded, values).then((rows) => {
+        if (rows[0] === undefined) throw new RecordOutsideTransactionError();
+        return rows[0].id;
+      });
     },
     /** Its writer could not deliver it: due to the other instances now. */
     release: async (id: number): Promise<void> => {

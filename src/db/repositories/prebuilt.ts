@@ -13,7 +13,13 @@
  * mapping, `null` passed as is. Placeholders are named after the table's properties.
  */
 import { getTableColumns, sql, type Query, type SQL } from 'drizzle-orm';
-import type { PgColumn, PgTable, PreparedQueryConfig, SelectedFieldsOrdered } from 'drizzle-orm/pg-core';
+import {
+  PgDialect,
+  type PgColumn,
+  type PgTable,
+  type PreparedQueryConfig,
+  type SelectedFieldsOrdered,
+} from 'drizzle-orm/pg-core';
 import type { Tx } from '../client.js';
 
 /**
@@ -21,6 +27,10 @@ import type { Tx } from '../client.js';
  * (as a type only) what it answers, as drizzle types its builder's result.
  */
 export type Prebuilt<R> = { query: Query; fields: SelectedFieldsOrdered | undefined; name: string; result?: R };
+
+/** In drizzle's own order (its `orderSelectedFields` over a flat selection): the text lists them so. */
+const ordered = (fields: Record<string, PgColumn> | undefined): SelectedFieldsOrdered | undefined =>
+  fields && Object.entries(fields).map(([key, field]) => ({ path: [key], field }));
 
 /**
  * `builder` built now. `fields`: the columns its rows come back as, as the builder selects or
@@ -33,11 +43,29 @@ export function prebuild<R>(
 ): Prebuilt<R> {
   return {
     query: builder.toSQL(),
-    // In drizzle's own order (its `orderSelectedFields` over a flat selection): the text lists them so.
-    fields: fields && Object.entries(fields).map(([key, field]) => ({ path: [key], field })),
+    fields: ordered(fields),
     name,
   };
 }
+
+/** Renders written-out SQL as drizzle's builders render theirs (placeholders kept for each run). */
+const dialect = new PgDialect();
+
+/**
+ * `statement`, SQL written out for what drizzle's builders cannot say, built now as `prebuild`
+ * builds a builder. Its values are placeholders; one bound through a column's mapping is
+ * `sql.param(sql.placeholder(name), column)`.
+ */
+export function prebuildSql<R>(statement: SQL, name: string, fields?: Record<string, PgColumn>): Prebuilt<R> {
+  return {
+    query: dialect.sqlToQuery(statement),
+    fields: ordered(fields),
+    name,
+  };
+}
+
+/** A column's bare name, where SQL wants no table before it (an insert's column list, `returning`). */
+export const column = (c: PgColumn): SQL => sql`${sql.identifier(c.name)}`;
 
 /** Runs `statement` on the transaction's connection, `values` filling its placeholders. */
 export function runIn<R>(tx: Tx, statement: Prebuilt<R>, values: Record<string, unknown> = {}): Promise<R> {
