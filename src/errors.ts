@@ -95,3 +95,16 @@ export function sqlState(error: unknown): string | undefined {
   }
   return undefined;
 }
+
+/**
+ * Whether the database server itself answered `error` (an error response: an SQLSTATE with its
+ * severity, as postgres-js and PGlite report them), as opposed to a failure on the way (a socket
+ * error, a bound that ran out, the driver's own), whose statement may or may not have run.
+ */
+export function answeredByServer(error: unknown): boolean {
+  for (const e of causes(error)) {
+    const { code, severity } = e as { code?: unknown; severity?: unknown };
+    if (typeof severity === 'string' && typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return true;
+  }
+  return false;
+}

@@ -213,7 +213,10 @@ type TransactionState = { firstError: unknown; unsent: number };
  * that was not sent must not be passed over by the COMMIT behind it.
  */
 function bounded<T>(query: T, bound: Bound, tx?: TransactionState): T {
-  if (!(query instanceof Promise)) return query; // sql('identifier') and fragments are not statements
+  // sql('identifier') and fragments are not statements. A postgres-js query nested in another as a
+  // fragment is a Promise all the same, never sent: in a transaction it would be counted as unsent
+  // and fail the transaction at COMMIT (`boundedBegin`). Nothing here nests one (drizzle never does).
+  if (!(query instanceof Promise)) return query;
   const original = query.then as Promise<unknown>['then'];
   let outcome: Promise<unknown> | undefined;
   if (tx) tx.unsent += 1;

@@ -5,7 +5,7 @@
  */
 import type { Db, Tx } from '../db/client.js';
 import { markApiWrite } from '../db/repositories/invalidation-log.js';
-import { isDatabaseUnavailable, sqlState } from '../errors.js';
+import { answeredByServer, isDatabaseUnavailable } from '../errors.js';
 import type { Change, InvalidationReceipt, Invalidator } from '../domain/changes.js';
 import { mapConstraintError, type ConstraintMessages } from './validation.js';
 
@@ -43,13 +43,13 @@ export function createWriter(deps: { db: Db; invalidator: Invalidator }) {
       });
       committed = { result: done.result, receipt: await done.recorded };
     } catch (error) {
-      // The work was done and its record sent, but an answer did not come back as Postgres's own
-      // refusal (an SQLSTATE, which means the transaction rolled back): the link closed, the bound
-      // ran out, the driver failed. Postgres may have committed, or may still: nobody here can
-      // tell. Drop what it may have changed before answering (what did not change only costs
-      // misses); its durable record, if it commits, falls due a second later and the followers
-      // apply it again, after any refill that read the old row.
-      if (changes && (isDatabaseUnavailable(error) || sqlState(error) === undefined))
+      // The work was done and its record sent, but the answer was not the server's own refusal of
+      // a statement (which means the transaction rolled back): the link closed, the bound ran out,
+      // the server went away, the driver failed. Postgres may have committed, or may still: nobody
+      // here can tell. Drop what it may have changed before answering (what did not change only
+      // costs misses); its durable record, if it commits, falls due a second later and the
+      // followers apply it again, after any refill that read the old row.
+      if (changes && (isDatabaseUnavailable(error) || !answeredByServer(error)))
         await invalidator.afterUnknownCommit({ changes, recordId: null }).catch(() => {});
       mapConstraintError(error, errors);
     }

@@ -14,7 +14,10 @@ import { CacheCounters } from '../../src/cache/counters.js';
 import { noEntityCache } from '../../src/cache/entity/entity-cache.js';
 import { openDatabase, type Database } from '../../src/db/client.js';
 import { catalogueRepository } from '../../src/db/repositories/catalogue.js';
-import { invalidationLogRepository } from '../../src/db/repositories/invalidation-log.js';
+import {
+  invalidationLogRepository,
+  RecordOutsideTransactionError,
+} from '../../src/db/repositories/invalidation-log.js';
 import { cacheInvalidations, kits } from '../../src/db/schema.js';
 import type { Change, Invalidator } from '../../src/domain/changes.js';
 import { createCacheInvalidator } from '../../src/invalidation/invalidator.js';
@@ -133,20 +136,27 @@ describe.skipIf(skip)('a write’s invalidation record', () => {
     // Its own connection: the test changes the record's result type under its prepared statement.
     const own = await openDatabase({ url: throughPort(database.url!, proxy.port), maxConnections: 1, timeoutMs: 5000 });
     try {
-      const ownService = serviceOn(own, recordingInvalidator(own));
+      const ownInvalidator = recordingInvalidator(own);
+      const ownService = serviceOn(own, ownInvalidator);
       await ownService.updateKit(admin, 44, {}, { name: 'Prepared' }); // the record's statement prepared
+      await ownInvalidator.settled(); // its record delivered and deleted
+      expect(await recordsNaming('Kit:44')).toBe(0);
       // Its cached plan now returns another type: Postgres refuses it ("cached plan must not change
       // result type", RevalidateCachedQuery) and aborts the transaction, whose COMMIT, already sent
       // behind it, rolls back; postgres-js then prepares and sends the record again, on its own.
       await database.db.execute(sql`alter table cache_invalidations alter column id type integer`);
       try {
-        await expect(ownService.updateKit(admin, 44, {}, { name: 'Rolled back' })).rejects.toThrow();
+        // The error only the record sent again, outside the transaction, can give.
+        await expect(ownService.updateKit(admin, 44, {}, { name: 'Rolled back' })).rejects.toBeInstanceOf(
+          RecordOutsideTransactionError,
+        );
       } finally {
         await database.db.execute(sql`alter table cache_invalidations alter column id type bigint`);
       }
       // Without the record's guard, the record sent again after the rollback would be written on its
       // own and answer an id: the mutation would report the rolled-back rename as done.
       expect(await nameOf(44)).toBe('Prepared');
+      expect(await recordsNaming('Kit:44')).toBe(0);
     } finally {
       await own.close();
     }
