@@ -2,7 +2,8 @@
  * Per-request DataLoaders: one per entity (by id) and one per one-to-many relation (parent id →
  * child ids). Built fresh for every request, so nothing leaks between viewers and a mutation's
  * answer never reads an earlier request's memo. Each batch goes through the entity cache, which
- * calls the repository for its misses only.
+ * calls the repository for its misses only; what the process's layer holds is answered without a
+ * batch or a promise (`get`, cached-loader.ts).
  */
 import DataLoader from 'dataloader';
 import type { EntityCache, EntityFetch } from '../cache/entity/entity-cache.js';
@@ -19,6 +20,7 @@ import type {
 } from '../db/schema.js';
 import { ALL_LISTS, clubListName, kitListName } from '../domain/lists.js';
 import type { ListValue, Namespace } from '../domain/registry.js';
+import { CachedLoader } from './cached-loader.js';
 
 export type Repositories = { catalogue: CatalogueRepository; users: UserRepository };
 
@@ -60,7 +62,10 @@ function loaderMakers(repos: Repositories, cache: EntityCache<Namespace>) {
   const entity =
     <V>(namespace: Namespace, fetch: EntityFetch<V>) =>
     () =>
-      new DataLoader<number, V | null>((ids) => cache.readThrough(namespace, ids, fetch));
+      new CachedLoader<V>(
+        (ids) => cache.readThrough(namespace, ids, fetch),
+        (id) => cache.peek<V>(namespace, id),
+      );
 
   /**
    * A list's values (pages of ids, counts), cached as a group under the list's name, so a write that

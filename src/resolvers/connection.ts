@@ -31,7 +31,7 @@ function pageInfo<T>(edges: Edge<T>[], hasNextPage: boolean, hasPreviousPage: bo
 export async function connectionFromIds<T>(
   ids: readonly number[],
   args: { first?: number | null; after?: string | null },
-  load: (ids: number[]) => Promise<(T | null | Error)[]>,
+  load: (ids: number[]) => (T | null | Error)[] | Promise<(T | null | Error)[]>,
   order: 'asc' | 'desc' = 'asc',
 ): Promise<Connection<T>> {
   const limit = pageSize(args.first);

@@ -32,11 +32,11 @@ function searchResult(loaders: Loaders, hit: SearchHit): Promise<ResolversParent
 // `satisfies`, not an annotation: the object keeps its precise type, so each resolver stays a
 // required, callable property (tests call and spy on them).
 export const Query = {
-  club: (_, { id }, ctx) => ctx.loaders.club.load(parseId(id, 'id')),
-  season: (_, { id }, ctx) => ctx.loaders.season.load(parseId(id, 'id')),
-  brand: (_, { id }, ctx) => ctx.loaders.brand.load(parseId(id, 'id')),
-  competition: (_, { id }, ctx) => ctx.loaders.competition.load(parseId(id, 'id')),
-  kit: (_, { id }, ctx) => ctx.loaders.kit.load(parseId(id, 'id')),
+  club: (_, { id }, ctx) => ctx.loaders.club.get(parseId(id, 'id')),
+  season: (_, { id }, ctx) => ctx.loaders.season.get(parseId(id, 'id')),
+  brand: (_, { id }, ctx) => ctx.loaders.brand.get(parseId(id, 'id')),
+  competition: (_, { id }, ctx) => ctx.loaders.competition.get(parseId(id, 'id')),
+  kit: (_, { id }, ctx) => ctx.loaders.kit.get(parseId(id, 'id')),
 
   clubs: async (_, args, ctx) => {
     const filter = { search: optionalText(args.search, 'search'), country: optionalText(args.country, 'country', 56) };
@@ -45,7 +45,7 @@ export const Query = {
     const after = cursor && { name: cursor[0] as string, id: cursor[1] as number };
     const ids = limit === 0 ? [] : ((await ctx.loaders.clubPage.load({ filter, after, limit: limit + 1 })) ?? []);
     return connectionFromRows(
-      present(await ctx.loaders.club.loadMany(ids.slice(0, limit))),
+      present(await ctx.loaders.club.getMany(ids.slice(0, limit))),
       ids.length > limit,
       (c) => encodeCursor([c.name, c.id]),
       after !== null,
@@ -55,14 +55,14 @@ export const Query = {
 
   seasons: async (_, { clubId }, ctx) => {
     if (clubId === undefined || clubId === null)
-      return present(await ctx.loaders.season.loadMany((await ctx.loaders.allSeasonIds.load('all')) ?? []));
-    const ids = (await ctx.loaders.seasonIdsByClub.load(parseId(clubId, 'clubId'))) ?? [];
-    return present(await ctx.loaders.season.loadMany(ids)).sort((a, b) => b.startYear - a.startYear);
+      return present(await ctx.loaders.season.getMany((await ctx.loaders.allSeasonIds.load('all')) ?? []));
+    const ids = (await ctx.loaders.seasonIdsByClub.get(parseId(clubId, 'clubId'))) ?? [];
+    return present(await ctx.loaders.season.getMany(ids)).sort((a, b) => b.startYear - a.startYear);
   },
   brands: async (_, __, ctx) =>
-    present(await ctx.loaders.brand.loadMany((await ctx.loaders.allBrandIds.load('all')) ?? [])),
+    present(await ctx.loaders.brand.getMany((await ctx.loaders.allBrandIds.load('all')) ?? [])),
   competitions: async (_, __, ctx) =>
-    present(await ctx.loaders.competition.loadMany((await ctx.loaders.allCompetitionIds.load('all')) ?? [])),
+    present(await ctx.loaders.competition.getMany((await ctx.loaders.allCompetitionIds.load('all')) ?? [])),
 
   kits: async (_, args, ctx) => {
     const filter = {
@@ -76,7 +76,7 @@ export const Query = {
     const afterId = (after?.[0] as number | undefined) ?? null;
     const ids = limit === 0 ? [] : ((await ctx.loaders.kitPage.load({ filter, afterId, limit: limit + 1 })) ?? []);
     return connectionFromRows(
-      present(await ctx.loaders.kit.loadMany(ids.slice(0, limit))),
+      present(await ctx.loaders.kit.getMany(ids.slice(0, limit))),
       ids.length > limit,
       (k) => encodeCursor([k.id]),
       after !== null,

@@ -19,6 +19,11 @@ export interface EntityCache<N extends string = string> {
   readonly shared: boolean;
   readThrough<V>(namespace: N, ids: readonly number[], fetch: EntityFetch<V>): Promise<(V | null)[]>;
   /**
+   * What this process holds for (namespace, id) and may answer now, as `readThrough` would answer
+   * it from there, without a promise; undefined when it holds nothing usable (then `readThrough`).
+   */
+  peek<V>(namespace: N, id: number): { value: V | null } | undefined;
+  /**
    * Values that are voided together (the pages and counts of one list), read through like rows.
    * `group` is what invalidates them (any string); `namespace` names their kind (TTL, metrics);
    * `keys` tell the values of the group apart.
@@ -40,6 +45,7 @@ export const noEntityCache: EntityCache = {
     const found = await fetch(ids);
     return ids.map((id) => found.get(id) ?? null);
   },
+  peek: () => undefined,
   async readGroup(_namespace, _group, keys, fetch) {
     const found = await fetch(keys);
     return keys.map((key) => found.get(key) ?? null);

@@ -237,6 +237,12 @@ export function createReadThroughCache<N extends string = string>(options: Entit
       });
     },
 
+    peek<V>(namespace: N, id: number): { value: V | null } | undefined {
+      const held = usableLocal()?.layer.get(keyOf(namespace, id));
+      if (held) counters.inc('entity_local_hit', namespace);
+      return held as { value: V | null } | undefined;
+    },
+
     readGroup<V>(namespace: N, group: string, keys: readonly string[], fetch: GroupFetch<V>): Promise<(V | null)[]> {
       const groupKey = groupKeyOf(group);
       const ttlMs = options.ttlMs(namespace);
