@@ -10,6 +10,7 @@
  * with its stack, about 4 % of the miss path's CPU under the profiler.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { sendNodeResponse } from '@whatwg-node/server';
 import { GRAPHQL_PATH, type App } from '../app.js';
 import {
   isServed,
@@ -116,19 +117,6 @@ function tooLarge(res: ServerResponse): void {
 /** A failure of what returned a promise reaches the same handler as one thrown at once. */
 function catchFailure(result: void | Promise<void>, failed: (error: unknown) => void): void {
   if (result instanceof Promise) result.catch(failed);
-}
-
-async function send(res: ServerResponse, response: Response): Promise<void> {
-  const headers: Record<string, string | string[]> = {};
-  response.headers.forEach((value, name) => (headers[name] = value));
-  const cookies = response.headers.getSetCookie();
-  if (cookies.length) headers['set-cookie'] = cookies; // each its own line
-  const body = response.body ? Buffer.from(await response.arrayBuffer()) : undefined;
-  // writeHead sends the head at once: the length must be in it (node cannot add it at end()).
-  if (body && headers['content-length'] === undefined && headers['transfer-encoding'] === undefined)
-    headers['content-length'] = String(body.length);
-  res.writeHead(response.status, headers);
-  res.end(body);
 }
 
 export function createFrontDoor(app: App, cache: LeanHit | null): FrontDoor {
@@ -274,7 +262,11 @@ export function createFrontDoor(app: App, cache: LeanHit | null): FrontDoor {
     });
     // The socket's address, for the login throttle (a fetch Request has none; src/http/client-address.ts).
     const address: ClientAddressContext = { clientAddress: req.socket.remoteAddress };
-    await send(res, await app.fetch(request, Object.assign(context, address)));
+    // `handleRequest`, not `fetch`: fetch reads the request's signal, which makes an AbortSignal and
+    // a race for every request, and this Request has no signal that could ever fire. The answer is
+    // written as yoga's own node adapter writes it (a string body as it is, one writeHead).
+    const response = await app.handleRequest(request, Object.assign(context, address));
+    await sendNodeResponse(response, res, req, true);
   }
 
   return {
