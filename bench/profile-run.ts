@@ -12,6 +12,8 @@
  * functions by inclusive time. The .cpuprofile is kept in the log directory it prints (a flame graph
  * in Chrome DevTools or speedscope). Its Redis keys (prefix kvprof:<pid>:) and database are removed.
  * The profiler slows the server: compare shares between profiles, and req/s only in `npm run bench`.
+ * BENCH_SERVER_MAIN=<another build's dist/src/main.js> profiles that build instead (e.g. the build an
+ * issue measured, for its flame graph before); its report goes to the same file, so copy it first.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
@@ -97,11 +99,14 @@ const commit = () => {
   }
 };
 
+/** BENCH_SERVER_MAIN: another build's dist/src/main.js to profile instead (as bench:cost measures one). */
+const otherBuild = process.env.BENCH_SERVER_MAIN || null;
+
 async function main() {
   const config = CONFIGS[flags.config];
   log(`profiling "${config.what}"; logs and the profile in ${logDir}`);
   await buildServer({ build: flags.build, root, logDir });
-  const mainJs = serverMain(root, null);
+  const mainJs = serverMain(root, otherBuild);
   const deployment = { adminUrl, redisUrl, databaseName, prefix, kits: flags.kits, root, logDir };
   await withOwnDeployment(deployment, async (databaseUrl) => {
     const port = await freePort();
@@ -161,7 +166,7 @@ async function main() {
       renderSummary(
         `Where the CPU goes: ${config.what}`,
         [
-          `Written by \`npm run bench:profile -- --config ${flags.config}${flags.siblings > 0 ? ` --siblings ${flags.siblings}` : ''}\` (bench/profile-run.ts) on ${new Date().toISOString()} at ${commit()}: one server under \`node --cpu-prof\`, ${flags.config === 'mixed' ? 'the mixed workload' : flags.config === 'private' ? "each user's collection query, 200 users' tokens in turn" : 'the catalogue query'} (bench/scenarios.ts) from ${flags.connections} connections for ${flags.seconds} s after ${flags.warmup} s of warm-up. The profile spans the server's whole life (start and warm-up included); shares are of the time it was busy.`,
+          `Written by \`npm run bench:profile -- --config ${flags.config}${flags.siblings > 0 ? ` --siblings ${flags.siblings}` : ''}\` (bench/profile-run.ts) on ${new Date().toISOString()} at ${commit()}${otherBuild ? ` (the server: ${otherBuild})` : ''}: one server under \`node --cpu-prof\`, ${flags.config === 'mixed' ? 'the mixed workload' : flags.config === 'private' ? "each user's collection query, 200 users' tokens in turn" : 'the catalogue query'} (bench/scenarios.ts) from ${flags.connections} connections for ${flags.seconds} s after ${flags.warmup} s of warm-up. The profile spans the server's whole life (start and warm-up included); shares are of the time it was busy.`,
           '',
           ...(flags.siblings > 0
             ? [
