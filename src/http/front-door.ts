@@ -122,7 +122,7 @@ function catchFailure(result: void | Promise<void>, failed: (error: unknown) => 
 export function createFrontDoor(app: App, cache: LeanHit | null): FrontDoor {
   const origin = 'http://kitvault.internal';
   // Read once: `app` is yoga's server adapter, a Proxy whose `get` trap every hit would pass through.
-  const { metrics, logger } = app;
+  const { metrics, logger, handleRequest } = app;
   /** Runs a request the lean hit saw through yoga again (a background refresh of a stale entry). */
   const rerun = async (req: ServeRequest, context: ResponseCacheServerContext) => {
     const headers = new Headers();
@@ -265,7 +265,7 @@ export function createFrontDoor(app: App, cache: LeanHit | null): FrontDoor {
     // `handleRequest`, not `fetch`: fetch reads the request's signal, which makes an AbortSignal and
     // a race for every request, and this Request has no signal that could ever fire. The answer is
     // written as yoga's own node adapter writes it (a string body as it is, one writeHead).
-    const response = await app.handleRequest(request, Object.assign(context, address));
+    const response = await handleRequest(request, Object.assign(context, address));
     await sendNodeResponse(response, res, req, true);
   }
 
@@ -275,7 +275,9 @@ export function createFrontDoor(app: App, cache: LeanHit | null): FrontDoor {
       // Never a crash, never a stack to the client: the request fails alone, and the log says why.
       const failed = (error: unknown) => {
         app.logger.error({ err: error, url: req.url }, 'front door failed');
-        if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json; charset=utf-8' });
+        // An answer already under way cannot become an error: cut it short rather than append to it.
+        if (res.headersSent) return void res.destroy();
+        res.writeHead(500, { 'content-type': 'application/json; charset=utf-8' });
         res.end(
           JSON.stringify({
             errors: [{ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } }],

@@ -12,11 +12,21 @@
 import DataLoader from 'dataloader';
 
 /** A value now, or later. */
-export type Maybe<T> = T | Promise<T>;
+export type MaybePromise<T> = T | Promise<T>;
 
-/** `f` of `value`: at once when it is here, else when it comes. */
-export function andThen<T, R>(value: Maybe<T>, f: (value: T) => Maybe<R>): Maybe<R> {
-  return value instanceof Promise ? value.then(f) : f(value);
+/**
+ * `f` of `value`: at once when it is here, else when it comes. A failure is always a rejected
+ * promise, never a throw: graphql-js completes a list's items one after another, and an item that
+ * throws at once ends that loop with its siblings' promises unhandled (their rejections would then
+ * end the process).
+ */
+export function andThen<T, R>(value: MaybePromise<T>, f: (value: T) => MaybePromise<R>): MaybePromise<R> {
+  if (value instanceof Promise) return value.then(f);
+  try {
+    return f(value);
+  } catch (error) {
+    return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+  }
 }
 
 /** What the layer holds for an id, as the entity cache's `peek` answers it. */
@@ -35,7 +45,7 @@ export class CachedLoader<V> extends DataLoader<number, V | null> {
   }
 
   /** The value of `id`: without a promise when this request or the layer has it. */
-  get(id: number): Maybe<V | null> {
+  get(id: number): MaybePromise<V | null> {
     const taken = this.#taken.get(id); // a value or null, never undefined
     if (taken !== undefined) return taken;
     if (!this.#asked.has(id)) {
@@ -50,7 +60,7 @@ export class CachedLoader<V> extends DataLoader<number, V | null> {
   }
 
   /** As `loadMany` (an `Error` in place of a value that could not be read), without a promise when none is needed. */
-  getMany(ids: readonly number[]): Maybe<(V | null | Error)[]> {
+  getMany(ids: readonly number[]): MaybePromise<(V | null | Error)[]> {
     let waiting = false;
     const values = ids.map((id) => {
       const value = this.get(id);

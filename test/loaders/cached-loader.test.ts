@@ -2,10 +2,11 @@
  * The per-request loader's fast path (src/loaders/cached-loader.ts): what the process's layer holds
  * is answered without a promise and without a batch, and within a request a key keeps the answer it
  * got first, wherever that came from. The layer here is a Map the test controls; the entity cache's
- * own `peek` over Redis and its in-process layer is tested in test/cache/entity/local-layer.test.ts.
+ * own `peek`, over Redis and its in-process layer, is what test/cache/entity/local-layer.test.ts's
+ * queries read through (no Redis command when warm; not used while the link is held).
  */
 import { describe, expect, it } from 'vitest';
-import { CachedLoader } from '../../src/loaders/cached-loader.js';
+import { andThen, CachedLoader } from '../../src/loaders/cached-loader.js';
 
 type Row = { id: number; name: string };
 
@@ -81,5 +82,17 @@ describe('a request loader', () => {
     layer.set(2, { id: 2, name: 'In the layer' });
     loader.prime(2, { id: 2, name: 'Primed' });
     expect(await loader.get(2)).toEqual({ id: 2, name: 'Primed' });
+  });
+});
+
+describe('a resolver answering without a promise', () => {
+  it('fails with a rejected promise, never a throw (a list of such fields must not leave siblings unhandled)', async () => {
+    const dangling = () =>
+      andThen(null, () => {
+        throw new Error('Club 9 of Kit 1 does not exist');
+      });
+    expect(dangling).not.toThrow();
+    await expect(dangling()).rejects.toThrow('Club 9 of Kit 1 does not exist');
+    expect(andThen(2, (n) => n * 2)).toBe(4); // a value stays a value
   });
 });
