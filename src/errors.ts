@@ -87,11 +87,14 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   return false;
 }
 
+/** Five digits or capitals: an SQLSTATE (a Node error code like `EPIPE` can look like one too). */
+const SQLSTATE = /^[0-9A-Z]{5}$/;
+
 /** The SQLSTATE of a database error, looking through drizzle's wrapper. */
 export function sqlState(error: unknown): string | undefined {
   for (const e of causes(error)) {
     const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return code;
+    if (typeof code === 'string' && SQLSTATE.test(code)) return code;
   }
   return undefined;
 }
@@ -104,7 +107,7 @@ export function sqlState(error: unknown): string | undefined {
 export function answeredByServer(error: unknown): boolean {
   for (const e of causes(error)) {
     const { code, severity } = e as { code?: unknown; severity?: unknown };
-    if (typeof severity === 'string' && typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return true;
+    if (typeof severity === 'string' && typeof code === 'string' && SQLSTATE.test(code)) return true;
   }
   return false;
 }

@@ -2,6 +2,7 @@
  * Relay connections from two sources: an id list (relations, paged in memory over the cached list)
  * and a keyset page of rows (top-level filtered lists, paged in SQL).
  */
+import type { MaybePromise } from '../loaders/cached-loader.js';
 import { decodeCursor, encodeCursor, pageSize } from './arguments.js';
 import { readOrThrow } from './rows.js';
 
@@ -31,7 +32,7 @@ function pageInfo<T>(edges: Edge<T>[], hasNextPage: boolean, hasPreviousPage: bo
 export async function connectionFromIds<T>(
   ids: readonly number[],
   args: { first?: number | null; after?: string | null },
-  load: (ids: number[]) => (T | null | Error)[] | Promise<(T | null | Error)[]>,
+  load: (ids: number[]) => MaybePromise<(T | null | Error)[]>,
   order: 'asc' | 'desc' = 'asc',
 ): Promise<Connection<T>> {
   const limit = pageSize(args.first);
